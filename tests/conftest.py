@@ -1,0 +1,207 @@
+"""Shared fixtures: a real MySQL/MariaDB, real WordPress installs, and wpscim served over them.
+
+The database server is a testcontainers MySQL when a Docker engine answers, otherwise the server
+named by WPSCIM_TEST_DATABASE_URL (default: the local MariaDB, mysql://root@127.0.0.1:3306/).
+Every test gets fresh databases. WordPress itself (Debian's package, run by php) installs the
+template site once per session; each test gets a copy of it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import falcon.testing
+import pymysql
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from wordpress_oracle import WordPressOracle  # noqa: E402
+
+from wpscim.app import create_app  # noqa: E402
+from wpscim.wordpress.db import Database, DatabaseAddress  # noqa: E402
+from wpscim.wordpress.site import detect, init_schema  # noqa: E402
+from wpscim.wordpress.tokens import TokenStore  # noqa: E402
+from wpscim.wordpress.users import Policy  # noqa: E402
+
+ADMIN_PASSWORD = "admin-Passw0rd"
+
+
+def _docker_engine_reachable() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=2).ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def mysql_server():
+    """host/port/user/password of a real MySQL or MariaDB server for this test session."""
+    if _docker_engine_reachable() and not os.environ.get("WPSCIM_TEST_DATABASE_URL"):
+        from testcontainers.mysql import MySqlContainer
+
+        with MySqlContainer("mysql:8.0", username="root", password="test", dbname="wpscim") as container:
+            yield {
+                "host": container.get_container_host_ip(),
+                "port": int(container.get_exposed_port(3306)),
+                "user": "root",
+                "password": "test",
+            }
+        return
+    url = urlparse(os.environ.get("WPSCIM_TEST_DATABASE_URL", "mysql://root@127.0.0.1:3306/"))
+    server = {
+        "host": url.hostname or "127.0.0.1",
+        "port": url.port or 3306,
+        "user": unquote(url.username or "root"),
+        "password": unquote(url.password or ""),
+    }
+    try:
+        pymysql.connect(**server).close()
+    except pymysql.err.OperationalError as exc:
+        pytest.exit(f"no MySQL/MariaDB at {server['host']}:{server['port']} ({exc}); set WPSCIM_TEST_DATABASE_URL", 2)
+    yield server
+
+
+def _admin(server: dict):
+    return pymysql.connect(**server, autocommit=True)
+
+
+def _create_database(server: dict, name: str) -> None:
+    with _admin(server) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci")
+
+
+def _drop_database(server: dict, name: str) -> None:
+    with _admin(server) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@pytest.fixture(scope="session")
+def wordpress_template(mysql_server):
+    """A database WordPress 6.1 installed itself into (wp_install), copied for each test."""
+    name = f"wpscim_test_template_{secrets.token_hex(4)}"
+    _create_database(mysql_server, name)
+    try:
+        oracle = WordPressOracle(mysql_server["host"], mysql_server["port"], mysql_server["user"], mysql_server["password"], name)
+        oracle.install(admin_login="admin", admin_email="admin@example.com", admin_password=ADMIN_PASSWORD, title="wpscim tests")
+        yield name
+    finally:
+        _drop_database(mysql_server, name)
+
+
+class WordPressSite:
+    """One test's WordPress database, with wpscim's storage objects and the PHP oracle over it."""
+
+    def __init__(self, server: dict, name: str, prefix: str = "wp_"):
+        self.server = server
+        self.name = name
+        self.prefix = prefix
+        self.address = DatabaseAddress(server["host"], server["port"], server["user"], server["password"], name)
+        self.oracle = WordPressOracle(server["host"], server["port"], server["user"], server["password"], name, prefix=prefix)
+        self.db = Database(self.address, max_connections=20)
+
+    @property
+    def site(self):
+        return detect(self.db, self.prefix)
+
+    def sql(self, statement: str, params=()) -> list[tuple]:
+        with pymysql.connect(**self.server, database=self.name, autocommit=True) as conn, conn.cursor() as cur:
+            cur.execute(statement, params)
+            return list(cur.fetchall())
+
+    def client(self, policy: Policy = Policy()) -> "Api":
+        token = TokenStore(self.db, self.site).create(f"test-{secrets.token_hex(4)}")
+        return Api(create_app(self.db, self.site, policy), token)
+
+
+@pytest.fixture
+def wp(mysql_server, wordpress_template):
+    """A fresh copy of a real WordPress 6.1 install."""
+    name = f"wpscim_test_{secrets.token_hex(5)}"
+    _create_database(mysql_server, name)
+    with _admin(mysql_server) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (wordpress_template,)
+        )
+        for (table,) in cur.fetchall():
+            cur.execute(f"CREATE TABLE `{name}`.`{table}` LIKE `{wordpress_template}`.`{table}`")
+            cur.execute(f"INSERT INTO `{name}`.`{table}` SELECT * FROM `{wordpress_template}`.`{table}`")
+    site = WordPressSite(mysql_server, name)
+    yield site
+    site.db.close()
+    _drop_database(mysql_server, name)
+
+
+@pytest.fixture
+def empty_database(mysql_server):
+    """A fresh database with no tables at all (for --init-schema)."""
+    name = f"wpscim_test_{secrets.token_hex(5)}"
+    _create_database(mysql_server, name)
+    yield name
+    _drop_database(mysql_server, name)
+
+
+@pytest.fixture
+def initialized(mysql_server, empty_database):
+    """WordPress's schema created by wpscim's own --init-schema (no PHP involved)."""
+    site = WordPressSite(mysql_server, empty_database)
+    init_schema(site.db, "wp_")
+    yield site
+    site.db.close()
+
+
+class Api:
+    """wpscim's WSGI app called in-process, authenticated, with paths relative to /scim/v2."""
+
+    def __init__(self, app, token: str):
+        self.token = token
+        self.client = falcon.testing.TestClient(app, headers={"Authorization": f"Bearer {token}"})
+
+    def request(self, method: str, path: str, **kwargs):
+        if not path.startswith("/"):
+            path = "/" + path
+        if not path.lower().startswith("/scim/"):
+            path = "/scim/v2" + path
+        return self.client.simulate_request(method, path, **kwargs)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def put(self, path, **kw):
+        return self.request("PUT", path, **kw)
+
+    def patch(self, path, **kw):
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+@pytest.fixture
+def api(wp) -> Api:
+    return wp.client()
+
+
+@pytest.fixture
+def live_server(wp):
+    """wpscim served by waitress on a free loopback port, for tests that need real parallel HTTP."""
+    import waitress.server
+
+    token = TokenStore(wp.db, wp.site).create("live")
+    app = create_app(wp.db, wp.site)
+    server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=16)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}/scim/v2", token
+    server.close()
+    thread.join(timeout=5)

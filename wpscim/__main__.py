@@ -1,0 +1,3 @@
+from wpscim.cli import main
+
+main()

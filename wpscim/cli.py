@@ -1,0 +1,121 @@
+"""Command line: `wpscim serve`, `wpscim token create|list|revoke`, `wpscim check`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from wpscim.config import ConfigError, resolve_database
+from wpscim.wordpress.db import Database
+from wpscim.wordpress.site import NoWordPressTables, detect, init_schema
+from wpscim.wordpress.tokens import TokenStore
+from wpscim.wordpress.users import Policy
+
+
+def _database_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("database (first found wins)")
+    group.add_argument("--database-url", help="mysql://user:pass@host:port/db (env WPSCIM_DATABASE_URL)")
+    group.add_argument("--wp-config", help="path to WordPress's wp-config.php (env WPSCIM_WP_CONFIG)")
+    group.add_argument("--table-prefix", help="override $table_prefix (env WPSCIM_TABLE_PREFIX; default wp_)")
+    group.add_argument("--blog-id", type=int, default=int(os.environ.get("WPSCIM_BLOG_ID", "1")),
+                       help="multisite: the site whose roles are used (env WPSCIM_BLOG_ID; default 1)")
+    group.add_argument("--init-schema", action="store_true",
+                       help="create WordPress's tables and default roles if the database has none")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wpscim", description="SCIM 2.0 provisioning into WordPress's own tables")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve SCIM 2.0 at http://HOST:PORT/scim/v2")
+    _database_options(serve)
+    serve.add_argument("--host", default=os.environ.get("WPSCIM_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("WPSCIM_PORT", "8080")))
+    serve.add_argument("--threads", type=int, default=int(os.environ.get("WPSCIM_THREADS", "8")),
+                       help="waitress worker threads (default 8)")
+    serve.add_argument("--pool-size", type=int, default=int(os.environ.get("WPSCIM_POOL_SIZE", "0")) or None,
+                       help="database connections (default: one per thread)")
+    serve.add_argument("--deprovision", choices=["deactivate", "delete"],
+                       default=os.environ.get("WPSCIM_DEPROVISION", "deactivate"),
+                       help="what active=false does (default deactivate: reversible suspension)")
+    serve.add_argument("--reassign-to", type=int,
+                       default=int(os.environ["WPSCIM_REASSIGN_TO"]) if os.environ.get("WPSCIM_REASSIGN_TO") else None,
+                       help="user ID receiving a deleted user's posts (default: the lowest-ID administrator)")
+
+    token = commands.add_parser("token", help="manage bearer tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser("create", help="create a token; prints it alone on the last line")
+    create.add_argument("--name", required=True)
+    _database_options(create)
+    listing = token_commands.add_parser("list", help="list token names")
+    _database_options(listing)
+    revoke = token_commands.add_parser("revoke", help="revoke a token by name")
+    revoke.add_argument("name")
+    _database_options(revoke)
+
+    check = commands.add_parser("check", help="connect, detect WordPress, and report what was found")
+    _database_options(check)
+    return parser
+
+
+def _open(args) -> tuple[Database, object]:
+    address, prefix = resolve_database(args.database_url, args.wp_config, args.table_prefix)
+    db = Database(address, max_connections=getattr(args, "pool_size", None) or getattr(args, "threads", 4) or 4)
+    if args.init_schema and init_schema(db, prefix):
+        print(f"created WordPress tables with prefix '{prefix}' in {address.without_password()}", file=sys.stderr)
+    return db, detect(db, prefix, args.blog_id)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        db, site = _open(args)
+    except (ConfigError, NoWordPressTables, ValueError) as exc:
+        sys.exit(f"wpscim: {exc}")
+    tokens = TokenStore(db, site)
+    try:
+        if args.command == "token":
+            _token(args, tokens)
+        elif args.command == "check":
+            print(f"database:   {db.address.without_password()}")
+            print(f"prefix:     {site.base_prefix} (site {site.blog_id}, roles in {site.prefix}user_roles)")
+            print(f"multisite:  {'yes' if site.multisite else 'no'}")
+            print(f"db_version: {site.db_version}")
+            print(f"tokens:     {len(tokens.list())}")
+        else:
+            _serve(args, db, site, tokens)
+    except ValueError as exc:
+        sys.exit(f"wpscim: {exc}")
+
+
+def _token(args, tokens: TokenStore) -> None:
+    if args.token_command == "create":
+        token = tokens.create(args.name)
+        print(f"token '{args.name}' created; it is shown once, store it in your identity provider:")
+        print(token)
+    elif args.token_command == "list":
+        for entry in tokens.list():
+            print(f"{entry['name']}\t{entry['created']}")
+    elif not tokens.revoke(args.name):
+        sys.exit(f"wpscim: no token named '{args.name}'")
+    else:
+        print(f"token '{args.name}' revoked")
+
+
+def _serve(args, db: Database, site, tokens: TokenStore) -> None:
+    import waitress
+
+    from wpscim.app import create_app
+
+    if not tokens.list():
+        token = tokens.create("default")
+        print("no token existed; created token 'default' (shown once, keep it for your identity provider):")
+        print(token, flush=True)
+    policy = Policy(deprovision=args.deprovision, reassign_to=args.reassign_to)
+    app = create_app(db, site, policy)
+    print(f"wpscim serving http://{args.host}:{args.port}/scim/v2 for {db.address.without_password()} "
+          f"(WordPress db_version {site.db_version}, prefix {site.base_prefix})", flush=True)
+    waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="wpscim")

@@ -1,0 +1,1 @@
+"""The Falcon edge: authentication, SCIM media, errors, and the resource classes."""

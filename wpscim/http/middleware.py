@@ -1,0 +1,42 @@
+"""Request middleware: case-insensitive SCIM paths, then bearer-token authentication."""
+
+from __future__ import annotations
+
+import re
+
+from wpscim.scim.errors import ScimError
+from wpscim.wordpress.tokens import TokenStore
+
+BASE = "/scim/v2"
+ENDPOINTS = ["Users", "Groups", "ServiceProviderConfig", "ResourceTypes", "Schemas", "Bulk", ".search"]
+_CANONICAL = {name.lower(): name for name in ENDPOINTS}
+_PATH = re.compile(r"^/scim/v2(?:/(?P<endpoint>[^/]+))?(?P<rest>/.*)?$", re.I)
+
+
+class CanonicalPath:
+    """`/SCIM/V2/users/12/` routes like `/scim/v2/Users/12` (Microsoft's own tests send `/users`)."""
+
+    def process_request(self, req, resp) -> None:
+        path = req.path.rstrip("/") or "/"
+        match = _PATH.match(path)
+        if match:
+            endpoint = match["endpoint"]
+            path = BASE + (f"/{_CANONICAL.get(endpoint.lower(), endpoint)}" if endpoint else "") + (match["rest"] or "")
+        req.path = path
+
+
+class BearerAuth:
+    def __init__(self, tokens: TokenStore):
+        self.tokens = tokens
+
+    def process_request(self, req, resp) -> None:
+        header = req.get_header("Authorization") or ""
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ScimError(401, "send 'Authorization: Bearer <token>' (create one with: wpscim token create --name NAME)",
+                            headers={"WWW-Authenticate": 'Bearer realm="wpscim"'})
+        name = self.tokens.verify(token.strip())
+        if name is None:
+            raise ScimError(401, "the bearer token is not valid (it may have been revoked)",
+                            headers={"WWW-Authenticate": 'Bearer realm="wpscim", error="invalid_token"'})
+        req.context.token_name = name

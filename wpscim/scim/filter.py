@@ -1,0 +1,327 @@
+"""SCIM filter expressions (RFC 7644 §3.4.2.2): parse into a small tree, and evaluate it on a resource.
+
+The tree is what the storage layer translates to SQL; `matches` is the reference semantics that
+translation must agree with (and the fallback for attributes SQL cannot see, such as the items of
+a JSON-stored multi-valued attribute).
+
+Tolerated deviations: operators and attribute names in any case; Entra's unquoted string values
+(`externalId eq jyoung`); a sub-attribute after a value filter (`emails[type eq "work"].value eq "x"`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Union
+
+from wpscim.scim.errors import invalid_filter
+
+MAX_LENGTH = 4096
+MAX_DEPTH = 32
+
+COMPARISONS = {"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"}
+
+
+@dataclass(frozen=True)
+class AttrPath:
+    """`urn:…:User:name.givenName` → urn, attr="name", sub="givenName". Names as the client wrote them."""
+
+    attr: str
+    sub: str | None = None
+    urn: str | None = None
+
+    def __str__(self) -> str:
+        text = self.attr + (f".{self.sub}" if self.sub else "")
+        return f"{self.urn}:{text}" if self.urn else text
+
+
+@dataclass(frozen=True)
+class Compare:
+    path: AttrPath
+    op: str  # one of COMPARISONS, or "pr"
+    value: object = None
+
+
+@dataclass(frozen=True)
+class Logical:
+    op: str  # "and" | "or"
+    left: "Filter"
+    right: "Filter"
+
+
+@dataclass(frozen=True)
+class Not:
+    expr: "Filter"
+
+
+@dataclass(frozen=True)
+class ValuePath:
+    """`emails[type eq "work"]`: some item of a multi-valued attribute satisfies `expr`."""
+
+    path: AttrPath
+    expr: "Filter"
+
+
+Filter = Union[Compare, Logical, Not, ValuePath]
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<lp>\() | (?P<rp>\)) | (?P<lb>\[) | (?P<rb>\]) |
+        (?P<string>"(?:[^"\\]|\\.)*") |
+        (?P<word>[^\s()\[\]"]+)
+    )""",
+    re.VERBOSE,
+)
+_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?$")
+_ATTR = re.compile(r"^(?:(?P<urn>urn:[A-Za-z0-9.:_-]+):)?(?P<attr>[A-Za-z$][\w$-]*)(?:\.(?P<sub>[A-Za-z$][\w$-]*))?$")
+
+
+def parse_path(text: str) -> AttrPath:
+    match = _ATTR.match(text)
+    if not match:
+        raise invalid_filter(f"'{text}' is not an attribute path")
+    return AttrPath(match["attr"], match["sub"], match["urn"])
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out, pos = [], 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        match = _TOKEN.match(text, pos)
+        if not match or match.end() == pos:
+            raise invalid_filter(f"unexpected character at position {pos + 1} in filter")
+        kind = match.lastgroup
+        out.append((kind, match[kind]))
+        pos = match.end()
+    return out
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.tokens = _tokens(text)
+        self.pos = 0
+        self.depth = 0
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str]:
+        token = self.peek()
+        if token is None:
+            raise invalid_filter("filter ends too early")
+        self.pos += 1
+        return token
+
+    def keyword(self, *words: str) -> str | None:
+        token = self.peek()
+        if token and token[0] == "word" and token[1].lower() in words:
+            self.pos += 1
+            return token[1].lower()
+        return None
+
+    def parse(self) -> Filter:
+        expr = self.or_expr()
+        if self.peek() is not None:
+            raise invalid_filter(f"unexpected '{self.peek()[1]}' in filter")
+        return expr
+
+    def or_expr(self) -> Filter:
+        left = self.and_expr()
+        while self.keyword("or"):
+            left = Logical("or", left, self.and_expr())
+        return left
+
+    def and_expr(self) -> Filter:
+        left = self.unary()
+        while self.keyword("and"):
+            left = Logical("and", left, self.unary())
+        return left
+
+    def unary(self) -> Filter:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise invalid_filter(f"filter nests deeper than {MAX_DEPTH} levels")
+        try:
+            if self.keyword("not"):
+                if not self.peek() or self.peek()[0] != "lp":
+                    raise invalid_filter("'not' must be followed by a parenthesised filter")
+                return Not(self.unary())
+            if self.peek() and self.peek()[0] == "lp":
+                self.take()
+                expr = self.or_expr()
+                if self.take()[0] != "rp":
+                    raise invalid_filter("missing ')' in filter")
+                return expr
+            return self.comparison()
+        finally:
+            self.depth -= 1
+
+    def comparison(self) -> Filter:
+        kind, text = self.take()
+        if kind != "word":
+            raise invalid_filter(f"expected an attribute name, found '{text}'")
+        path = parse_path(text)
+        token = self.peek()
+        if token and token[0] == "lb":
+            self.take()
+            inner = self.or_expr()
+            if self.take()[0] != "rb":
+                raise invalid_filter("missing ']' in filter")
+            follow = self.peek()
+            if follow and follow[0] == "word" and follow[1].startswith("."):
+                # emails[type eq "work"].value eq "x" (Entra): fold the comparison into the value filter.
+                self.take()
+                sub = parse_path(follow[1][1:])
+                inner = Logical("and", inner, self.operator_and_value(AttrPath(sub.attr)))
+            return ValuePath(path, inner)
+        return self.operator_and_value(path)
+
+    def operator_and_value(self, path: AttrPath) -> Filter:
+        op = self.keyword("pr", *COMPARISONS)
+        if op is None:
+            found = self.peek()[1] if self.peek() else "the end of the filter"
+            raise invalid_filter(f"expected an operator after '{path}', found {found}")
+        if op == "pr":
+            return Compare(path, "pr")
+        kind, text = self.take()
+        if kind == "string":
+            try:
+                value = json.loads(text)
+            except ValueError:
+                raise invalid_filter(f"bad string literal {text}") from None
+        elif kind == "word":
+            lowered = text.lower()
+            if lowered in ("true", "false"):
+                value = lowered == "true"
+            elif lowered == "null":
+                value = None
+            elif _NUMBER.match(text):
+                value = json.loads(text)
+            else:
+                value = text  # Entra's unquoted externalId eq jyoung
+        else:
+            raise invalid_filter(f"expected a value after '{path} {op}'")
+        return Compare(path, op, value)
+
+
+def parse(text: str) -> Filter:
+    if text is None or not text.strip():
+        raise invalid_filter("the filter is empty")
+    if len(text) > MAX_LENGTH:
+        raise invalid_filter(f"the filter is longer than {MAX_LENGTH} characters")
+    return _Parser(text).parse()
+
+
+# --- evaluation on a resource -------------------------------------------------------------------
+
+CaseExact = Callable[[AttrPath], bool]
+
+
+def _lookup(obj: dict, name: str):
+    if not isinstance(obj, dict):
+        return None
+    if name in obj:
+        return obj[name]
+    lowered = name.lower()
+    for key, value in obj.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def _values(resource: dict, path: AttrPath) -> list:
+    container = _lookup(resource, path.urn) if path.urn else resource
+    if path.urn and container is None and path.urn.lower().endswith(":user"):
+        container = resource  # the core schema URN names the resource itself
+    top = _lookup(container, path.attr)
+    items = top if isinstance(top, list) else [top]
+    if path.sub is None:
+        # A multi-valued complex attribute compared directly compares its "value" sub-attribute.
+        return [i.get("value") if isinstance(i, dict) and isinstance(top, list) else i for i in items if i is not None]
+    return [v for v in (_lookup(i, path.sub) for i in items) if v is not None]
+
+
+def _as_datetime(value):
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
+def _compare(actual, op: str, expected, case_exact: bool) -> bool:
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        if isinstance(actual, str):
+            actual = actual.lower() == "true"
+        if isinstance(expected, str):
+            expected = expected.lower() == "true"
+        if op == "eq":
+            return actual == expected
+        if op == "ne":
+            return actual != expected
+        return False
+    if expected is None:
+        return op == "ne"
+    if isinstance(actual, str) and isinstance(expected, str):
+        a_dt, e_dt = _as_datetime(actual), _as_datetime(expected)
+        if op in ("gt", "ge", "lt", "le") and a_dt and e_dt:
+            actual, expected = a_dt, e_dt
+        elif not case_exact:
+            actual, expected = actual.lower(), expected.lower()
+    elif isinstance(actual, str) != isinstance(expected, str):
+        if op in ("eq", "co", "sw", "ew"):
+            return str(actual) == str(expected) if op == "eq" else False
+        return op == "ne"
+    try:
+        if op == "eq":
+            return actual == expected
+        if op == "ne":
+            return actual != expected
+        if op == "co":
+            return expected in actual
+        if op == "sw":
+            return actual.startswith(expected)
+        if op == "ew":
+            return actual.endswith(expected)
+        if op == "gt":
+            return actual > expected
+        if op == "ge":
+            return actual >= expected
+        if op == "lt":
+            return actual < expected
+        if op == "le":
+            return actual <= expected
+    except TypeError:
+        return False
+    raise AssertionError(op)
+
+
+def matches(expr: Filter, resource: dict, case_exact: CaseExact = lambda path: False) -> bool:
+    if isinstance(expr, Logical):
+        if expr.op == "and":
+            return matches(expr.left, resource, case_exact) and matches(expr.right, resource, case_exact)
+        return matches(expr.left, resource, case_exact) or matches(expr.right, resource, case_exact)
+    if isinstance(expr, Not):
+        return not matches(expr.expr, resource, case_exact)
+    if isinstance(expr, ValuePath):
+        container = _lookup(resource, expr.path.urn) if expr.path.urn else resource
+        items = _lookup(container, expr.path.attr) or []
+        if isinstance(items, dict):
+            items = [items]
+        parent = expr.path
+
+        def item_case_exact(path: AttrPath) -> bool:
+            return case_exact(AttrPath(parent.attr, path.attr, parent.urn))
+
+        return any(isinstance(item, dict) and matches(expr.expr, item, item_case_exact) for item in items)
+    values = _values(resource, expr.path)
+    if expr.op == "pr":
+        return any(v not in ("", [], {}) for v in values)
+    exact = case_exact(expr.path)
+    if expr.op == "ne":
+        return not any(_compare(v, "eq", expr.value, exact) for v in values)
+    return any(_compare(v, expr.op, expr.value, exact) for v in values)

@@ -1,0 +1,126 @@
+"""Turning the loose JSON IdPs send into one canonical User shape.
+
+Canonical: attribute names spelled as the schema spells them, values of the declared type, the
+enterprise extension under its URN, no nulls or empty strings (unassigned, RFC 7643 §2.5), read-only
+attributes (`id`, `meta`, `groups`, `schemas`) removed. Attributes the schema does not know are kept
+as sent: nothing a client sends is silently dropped.
+"""
+
+from __future__ import annotations
+
+from wpscim.scim import schemas
+from wpscim.scim.errors import bad_request, invalid_value
+from wpscim.scim.schemas import Attribute
+
+READ_ONLY_TOP = {"id", "meta", "schemas", "groups"}
+
+
+def _is_empty(value) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def coerce(attr: Attribute, value, where: str):
+    """Coerce one value to `attr`'s declared type, or raise 400 invalidValue."""
+    if attr.multi_valued:
+        if isinstance(value, (dict, str)):
+            value = [value]
+        if not isinstance(value, list):
+            raise invalid_value(f"'{where}' must be a list")
+        single = Attribute(attr.name, attr.type, sub_attributes=attr.sub_attributes)
+        items = [coerce(single, item, where) for item in value if not _is_empty(item)]
+        return [item for item in items if not _is_empty(item)]
+    if attr.type == "complex":
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]  # Entra sends manager as [{"value": …}]
+        if isinstance(value, (str, int)) and attr.sub("value"):
+            value = {"value": str(value)}  # …or as a bare id
+        if not isinstance(value, dict):
+            raise invalid_value(f"'{where}' must be an object")
+        out = {}
+        for key, sub_value in value.items():
+            if _is_empty(sub_value):
+                continue
+            sub = attr.sub(key)
+            if sub is None:
+                out[key] = sub_value
+            elif sub.mutability != "readOnly":
+                out[sub.name] = coerce(sub, sub_value, f"{where}.{sub.name}")
+        return out
+    if attr.type == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        raise invalid_value(f"'{where}' must be a boolean, not {value!r}")
+    if attr.type in ("integer", "decimal"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise invalid_value(f"'{where}' must be a number")
+        return value
+    # string, reference, dateTime, binary
+    if isinstance(value, bool) or isinstance(value, (dict, list)):
+        raise invalid_value(f"'{where}' must be a string")
+    return value if isinstance(value, str) else str(value)
+
+
+def _split_qualified(key: str) -> tuple[str | None, str]:
+    """`urn:…:enterprise:2.0:User:department` → (extension urn, "department"); others → (None, key)."""
+    lowered = key.lower()
+    for urn in [schemas.CORE_USER, *(ext.name for ext in schemas.EXTENSIONS.values())]:
+        if lowered.startswith(urn.lower() + ":"):
+            return urn, key[len(urn) + 1 :]
+    return None, key
+
+
+def normalize_user(body) -> dict:
+    """Canonical form of a User body (POST/PUT) or of a resource after PATCH."""
+    if not isinstance(body, dict):
+        raise bad_request("the request body must be a JSON object", "invalidSyntax")
+    out: dict = {}
+    for key, value in body.items():
+        if not isinstance(key, str):
+            continue
+        urn, name = _split_qualified(key)
+        if urn == schemas.CORE_USER:
+            key = name
+        elif urn is not None:  # a URN-qualified extension attribute at top level
+            ext = schemas.extension(urn)
+            target = out.setdefault(ext.name, {})
+            sub = ext.sub(name.split(".")[0])
+            if sub is None:
+                target[name] = value
+            elif not _is_empty(value):
+                target[sub.name] = coerce(sub, value, key)
+            continue
+        if key.lower() in READ_ONLY_TOP or _is_empty(value):
+            continue
+        ext = schemas.extension(key)
+        if ext is not None:
+            merged = {**out.get(ext.name, {}), **coerce(ext, value, ext.name)}
+            if merged:
+                out[ext.name] = merged
+            continue
+        attr = schemas.user_attribute(key)
+        if attr is None:
+            out[key] = value  # unknown: kept as sent
+            continue
+        if attr.mutability == "readOnly":
+            continue
+        coerced = coerce(attr, value, attr.name)
+        if not _is_empty(coerced):
+            out[attr.name] = coerced
+    return out
+
+
+def validate_user(user: dict) -> None:
+    user_name = user.get("userName")
+    if not isinstance(user_name, str) or not user_name.strip():
+        raise bad_request("'userName' is required and must be a non-empty string", "invalidValue")
+    if user_name != user_name.strip():
+        user["userName"] = user_name.strip()
+
+
+def primary_email(user: dict) -> str:
+    """The value of the primary email (or the first one): the address WordPress keeps in user_email."""
+    emails = user.get("emails") or []
+    chosen = next((e for e in emails if e.get("primary") is True), emails[0] if emails else None)
+    return (chosen or {}).get("value", "").strip()

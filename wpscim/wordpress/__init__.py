@@ -1,0 +1,1 @@
+"""WordPress storage: connections and transactions, users, roles, passwords, naming rules."""

@@ -1,0 +1,120 @@
+"""Pooled MySQL connections and one-transaction-per-request units of work.
+
+WordPress's tables have no UNIQUE index on login or e-mail, so uniqueness is enforced under named
+locks (GET_LOCK): a `SELECT … FOR UPDATE` then `INSERT` takes gap locks on the non-unique index and
+deadlocks under concurrent creates. Sessions run READ COMMITTED so that, once a lock is held, the
+rows committed by its previous holder are visible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlparse
+
+import pymysql
+from dbutils.pooled_db import PooledDB
+
+from wpscim.scim.errors import ScimError
+
+LOCK_TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class DatabaseAddress:
+    host: str = "127.0.0.1"
+    port: int = 3306
+    user: str = "root"
+    password: str = ""
+    database: str = ""
+    unix_socket: str | None = None
+    charset: str = "utf8mb4"
+
+    def connect_args(self) -> dict:
+        args = dict(user=self.user, password=self.password, charset=self.charset, autocommit=False)
+        if self.database:
+            args["database"] = self.database
+        if self.unix_socket:
+            args["unix_socket"] = self.unix_socket
+        else:
+            args.update(host=self.host, port=self.port)
+        return args
+
+    def without_password(self) -> str:
+        where = self.unix_socket or f"{self.host}:{self.port}"
+        return f"mysql://{self.user}@{where}/{self.database}"
+
+
+def parse_database_url(url: str) -> DatabaseAddress:
+    """mysql://user:pass@host:port/db (also mysql+pymysql://, ?unix_socket=/path, ?charset=…)."""
+    parsed = urlparse(url)
+    if not parsed.scheme.startswith("mysql") and not parsed.scheme.startswith("mariadb"):
+        raise ValueError(f"not a mysql:// URL: {parsed.scheme}://…")
+    query = parse_qs(parsed.query)
+    return DatabaseAddress(
+        host=parsed.hostname or "127.0.0.1",
+        port=parsed.port or 3306,
+        user=unquote(parsed.username or "root"),
+        password=unquote(parsed.password or ""),
+        database=unquote(parsed.path.lstrip("/")),
+        unix_socket=query.get("unix_socket", [None])[0],
+        charset=query.get("charset", ["utf8mb4"])[0],
+    )
+
+
+class Database:
+    def __init__(self, address: DatabaseAddress, max_connections: int = 8):
+        self.address = address
+        self.pool = PooledDB(
+            pymysql,
+            mincached=0,
+            maxcached=max_connections,
+            maxconnections=max_connections,
+            blocking=True,
+            ping=1,
+            setsession=["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", "SET time_zone = '+00:00'"],
+            **address.connect_args(),
+        )
+
+    @contextmanager
+    def transaction(self):
+        """A cursor inside one transaction: committed on success, rolled back on any error.
+        Named locks taken with `lock()` are released after the commit or rollback."""
+        conn = self.pool.connection()
+        cursor = conn.cursor()
+        locked = []
+        cursor.locked = locked
+        try:
+            conn.begin()
+            yield cursor
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            try:
+                if locked:
+                    cursor.execute("SELECT RELEASE_ALL_LOCKS()")
+            finally:
+                cursor.close()
+                conn.close()
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def lock(cursor, names: list[str]) -> None:
+    """Take named locks, always in sorted order so two requests can never wait on each other in a cycle.
+    Hashed names keep them under MySQL's 64-character limit and free of user data."""
+    hashed = sorted({"wpscim:" + hashlib.sha1(name.encode("utf-8")).hexdigest() for name in names})
+    if not hashed:
+        return
+    sql = "SELECT " + ", ".join(["GET_LOCK(%s, %s)"] * len(hashed))
+    params = []
+    for name in hashed:
+        params += [name, LOCK_TIMEOUT_SECONDS]
+    cursor.execute(sql, params)
+    cursor.locked.extend(hashed)
+    if not all(cursor.fetchone()):
+        raise ScimError(503, "the service is busy with a conflicting change; retry shortly", headers={"Retry-After": "1"})

@@ -1,0 +1,56 @@
+"""Password hashes in the format the installed WordPress writes (wp-includes/pluggable.php).
+
+6.8+ : '$wp' + bcrypt($2y$) of base64(HMAC-SHA384(key='wp-sha384', trim(password)))
+≤ 6.7: phpass portable '$P$B…' (2^13 MD5 rounds) — 6.7 and older cannot verify '$wp$'.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+import bcrypt
+from passlib.hash import phpass
+
+# wp_db_version of WordPress 6.8, the first release writing '$wp$' bcrypt hashes.
+WP_68_DB_VERSION = 60421
+BCRYPT_COST = 10  # what PHP < 8.4's password_hash(PASSWORD_BCRYPT) uses
+_PHPASS = phpass.using(rounds=13, ident="$P$")
+_ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_BCRYPT64 = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def uses_wp_bcrypt(db_version: int) -> bool:
+    return db_version >= WP_68_DB_VERSION
+
+
+def _prehash(password: str) -> bytes:
+    digest = hmac.new(b"wp-sha384", password.strip().encode("utf-8"), hashlib.sha384).digest()
+    return base64.b64encode(digest)
+
+
+def hash_password(password: str, db_version: int) -> str:
+    if uses_wp_bcrypt(db_version):
+        hashed = bcrypt.hashpw(_prehash(password), bcrypt.gensalt(BCRYPT_COST)).decode("ascii")
+        return "$wp$2y$" + hashed[4:]  # Python writes $2b$; PHP would flag it for rehash
+    return _PHPASS.hash(password.strip())
+
+
+def check_password(password: str, stored: str) -> bool:
+    """wp_check_password()'s order, for our own tests and the `check` command."""
+    if len(stored) <= 32:
+        return hmac.compare_digest(hashlib.md5(password.strip().encode()).hexdigest(), stored)
+    if stored.startswith("$wp"):
+        return bcrypt.checkpw(_prehash(password), ("$2b$" + stored[7:]).encode("ascii"))
+    if stored.startswith("$P$"):
+        return _PHPASS.verify(password.strip(), stored)
+    return bcrypt.checkpw(password.encode(), stored.replace("$2y$", "$2b$", 1).encode())
+
+
+def unusable_hash(db_version: int) -> str:
+    """A hash in the site's format whose password nobody knows: random salt and digest, no hashing cost."""
+    if uses_wp_bcrypt(db_version):
+        return f"$wp$2y${BCRYPT_COST:02d}$" + "".join(secrets.choice(_BCRYPT64) for _ in range(53))
+    return "$P$B" + "".join(secrets.choice(_ITOA64) for _ in range(30))

@@ -1,0 +1,150 @@
+"""SCIM filters translated to SQL over `{prefix}users u` — every value bound, never formatted in.
+
+`translate` returns (where, params, exact). When `exact` is False the SQL selects a superset (for
+attributes WordPress keeps as JSON, e.g. secondary emails) and the caller checks each candidate with
+wpscim.scim.filter.matches, which is the reference semantics.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from wpscim import mapping
+from wpscim.mapping import SUSPENDED_PASS_META, USERNAME_META
+from wpscim.scim import filter as scim_filter
+from wpscim.scim import schemas
+from wpscim.wordpress.site import Site
+
+ANY = ("1=1", [], False)
+
+
+def _like(value: str, op: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return {"co": f"%{escaped}%", "sw": f"{escaped}%", "ew": f"%{escaped}"}[op]
+
+
+_SQL_OP = {"eq": "=", "ne": "<>", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+
+
+def _string_condition(column: str, op: str, value, case_exact: bool) -> tuple[str, list]:
+    """`column op value` for a string attribute; case-insensitivity comes from WordPress's _ci collations."""
+    if op == "pr":
+        return f"({column} IS NOT NULL AND {column} <> '')", []
+    text = value if isinstance(value, str) else str(value)
+    left = f"BINARY {column}" if case_exact else column
+    if op in ("co", "sw", "ew"):
+        return f"{left} LIKE %s", [_like(text, op)]
+    return f"{left} {_SQL_OP[op]} %s", [text]
+
+
+def _path_name(path: scim_filter.AttrPath) -> str | None:
+    if path.urn and path.urn.lower() != schemas.CORE_USER.lower():
+        return None
+    return (path.attr + ("." + path.sub if path.sub else "")).lower()
+
+
+def translate(expr: scim_filter.Filter, site: Site) -> tuple[str, list, bool]:
+    if isinstance(expr, scim_filter.Logical):
+        left, right = translate(expr.left, site), translate(expr.right, site)
+        joiner = " AND " if expr.op == "and" else " OR "
+        return f"({left[0]}{joiner}{right[0]})", left[1] + right[1], left[2] and right[2]
+    if isinstance(expr, scim_filter.Not):
+        inner = translate(expr.expr, site)
+        return (f"NOT ({inner[0]})", inner[1], True) if inner[2] else ANY
+    if isinstance(expr, scim_filter.ValuePath):
+        if _path_name(expr.path) == "emails":
+            value = _value_eq(expr.expr)
+            if value is not None:
+                return _email_superset(site, value)
+        return ANY
+    return _compare(expr, site)
+
+
+def _value_eq(expr) -> str | None:
+    """X when the value filter requires `value eq X`."""
+    if isinstance(expr, scim_filter.Compare) and expr.op == "eq" and expr.path.attr.lower() == "value" and isinstance(expr.value, str):
+        return expr.value
+    if isinstance(expr, scim_filter.Logical) and expr.op == "and":
+        return _value_eq(expr.left) or _value_eq(expr.right)
+    return None
+
+
+def _email_superset(site: Site, value: str) -> tuple[str, list, bool]:
+    sql = (
+        f"(u.user_email = %s OR u.ID IN (SELECT user_id FROM {site.usermeta} "
+        "WHERE meta_key = %s AND meta_value LIKE %s))"
+    )
+    return sql, [value, mapping.EMAILS_META, _like(value, "co")], False
+
+
+def _meta_condition(site: Site, key: str, op: str, value, case_exact: bool) -> tuple[str, list]:
+    if op == "ne":
+        inner, params = _string_condition("meta_value", "eq", value, case_exact)
+        return f"u.ID NOT IN (SELECT user_id FROM {site.usermeta} WHERE meta_key = %s AND {inner})", [key, *params]
+    inner, params = _string_condition("meta_value", op, value, case_exact)
+    return f"u.ID IN (SELECT user_id FROM {site.usermeta} WHERE meta_key = %s AND {inner})", [key, *params]
+
+
+def _compare(expr: scim_filter.Compare, site: Site) -> tuple[str, list, bool]:
+    name, op, value = _path_name(expr.path), expr.op, expr.value
+    if name is None:
+        return ANY
+    if name == "id":
+        if op == "pr":
+            return "1=1", [], True
+        if op not in _SQL_OP:
+            return ANY
+        if isinstance(value, bool) or not str(value).isdigit():
+            return ("0=1" if op == "eq" else "1=1", [], True) if op in ("eq", "ne") else ANY
+        return f"u.ID {_SQL_OP[op]} %s", [int(value)], True
+    if name == "active":
+        if op == "pr":
+            return "1=1", [], True
+        if op not in ("eq", "ne") or not isinstance(value, (bool, str)):
+            return ANY
+        wanted = value if isinstance(value, bool) else value.lower() == "true"
+        if op == "ne":
+            wanted = not wanted
+        spam = " AND u.spam = 0" if site.multisite else ""
+        active = f"(u.ID NOT IN (SELECT user_id FROM {site.usermeta} WHERE meta_key = %s){spam})"
+        return (active if wanted else f"NOT {active}"), [SUSPENDED_PASS_META], True
+    if name in ("emails", "emails.value"):
+        if op == "eq" and isinstance(value, str):
+            return _email_superset(site, value)
+        return ANY
+    if isinstance(value, (bool, dict, list)) or (value is None and op != "pr"):
+        return ANY
+    if name == "username":
+        if op == "eq":
+            sql = (
+                f"((u.user_login = %s AND u.ID NOT IN (SELECT user_id FROM {site.usermeta} WHERE meta_key = %s)) "
+                f"OR u.ID IN (SELECT user_id FROM {site.usermeta} WHERE meta_key = %s AND meta_value = %s))"
+            )
+            return sql, [str(value), USERNAME_META, USERNAME_META, str(value)], True
+        effective = (
+            f"COALESCE((SELECT m.meta_value FROM {site.usermeta} m WHERE m.user_id = u.ID AND m.meta_key = "
+            f"'{USERNAME_META}' ORDER BY m.umeta_id LIMIT 1), u.user_login)"
+        )
+        sql, params = _string_condition(effective, op, value, False)
+        return sql, params, True
+    field = mapping.BY_PATH.get(name)
+    if field is None:
+        return ANY
+    if name == "meta.created":
+        if op == "pr":
+            return "1=1", [], True
+        try:
+            when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return ANY
+        if op not in _SQL_OP:
+            return ANY
+        return f"u.user_registered {_SQL_OP[op]} %s", [when.strftime("%Y-%m-%d %H:%M:%S")], True
+    if name == "meta.lastmodified":
+        return ANY
+    stored = mapping.to_wordpress_value(field, str(value)) if value is not None else None
+    if field.column:
+        sql, params = _string_condition(f"u.`{field.column}`", op, stored, field.case_exact)
+        return sql, params, True
+    sql, params = _meta_condition(site, field.meta_key, op, stored, field.case_exact)
+    return sql, params, True

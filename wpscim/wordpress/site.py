@@ -1,0 +1,184 @@
+"""Which WordPress we are writing to: table names, version, single site or network, and its roles."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import phpserialize
+
+from wpscim.wordpress.db import Database
+
+SQL_DIR = Path(__file__).resolve().parent.parent.parent / "sql"
+_PREFIX = re.compile(r"^[A-Za-z0-9_]+$")
+
+# wp_db_version thresholds for version-dependent usermeta defaults.
+WP_70_DB_VERSION = 60718  # first after 6.9 (60717): admin_color 'modern'
+WP_71_DB_VERSION = 61833  # infinite_scrolling
+
+
+class NoWordPressTables(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Site:
+    base_prefix: str
+    blog_id: int
+    multisite: bool
+    db_version: int
+
+    @property
+    def prefix(self) -> str:
+        """The per-site prefix: wp_ for site 1, wp_2_ for site 2 (roles, capabilities, options, posts)."""
+        return self.base_prefix if self.blog_id == 1 else f"{self.base_prefix}{self.blog_id}_"
+
+    @property
+    def users(self) -> str:
+        return f"`{self.base_prefix}users`"
+
+    @property
+    def usermeta(self) -> str:
+        return f"`{self.base_prefix}usermeta`"
+
+    @property
+    def options(self) -> str:
+        return f"`{self.prefix}options`"
+
+    @property
+    def network_options(self) -> str:
+        return f"`{self.base_prefix}options`"
+
+    @property
+    def capabilities_key(self) -> str:
+        return f"{self.prefix}capabilities"
+
+    @property
+    def user_level_key(self) -> str:
+        return f"{self.prefix}user_level"
+
+    def usermeta_defaults(self) -> list[tuple[str, str]]:
+        """The rows wp_insert_user() writes, in its order, before nickname/names/locale are filled in."""
+        rows = [
+            ("nickname", ""),
+            ("first_name", ""),
+            ("last_name", ""),
+            ("description", ""),
+            ("rich_editing", "true"),
+            ("syntax_highlighting", "true"),
+        ]
+        if self.db_version >= WP_71_DB_VERSION:
+            rows.append(("infinite_scrolling", "true"))
+        rows += [
+            ("comment_shortcuts", "false"),
+            ("admin_color", "modern" if self.db_version >= WP_70_DB_VERSION else "fresh"),
+            ("use_ssl", "0"),
+            ("show_admin_bar_front", "true"),
+            ("locale", ""),
+        ]
+        return rows
+
+
+def check_prefix(prefix: str) -> str:
+    if not _PREFIX.match(prefix):
+        raise ValueError(f"table prefix {prefix!r} may only hold letters, digits and underscores")
+    return prefix
+
+
+def _tables(cursor, names: list[str]) -> set[str]:
+    cursor.execute(
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ("
+        + ", ".join(["%s"] * len(names))
+        + ")",
+        names,
+    )
+    return {row[0] for row in cursor.fetchall()}
+
+
+def detect(db: Database, base_prefix: str, blog_id: int = 1) -> Site:
+    check_prefix(base_prefix)
+    with db.transaction() as cursor:
+        found = _tables(cursor, [f"{base_prefix}users", f"{base_prefix}usermeta", f"{base_prefix}options", f"{base_prefix}blogs"])
+        if not {f"{base_prefix}users", f"{base_prefix}usermeta", f"{base_prefix}options"} <= found:
+            raise NoWordPressTables(
+                f"no WordPress tables with prefix '{base_prefix}' in this database "
+                "(use --init-schema to create them, or --table-prefix)"
+            )
+        cursor.execute(f"SHOW COLUMNS FROM `{base_prefix}users` LIKE 'spam'")
+        multisite = cursor.fetchone() is not None or f"{base_prefix}blogs" in found
+        cursor.execute(f"SELECT option_value FROM `{base_prefix}options` WHERE option_name = 'db_version' LIMIT 1")
+        row = cursor.fetchone()
+        db_version = int(row[0]) if row and str(row[0]).isdigit() else 0
+    if blog_id != 1 and not multisite:
+        raise ValueError(f"--blog-id {blog_id} given, but this WordPress is not a multisite network")
+    return Site(base_prefix, blog_id, multisite, db_version)
+
+
+def init_schema(db: Database, base_prefix: str) -> bool:
+    """Create WordPress 6.1's own tables and default roles when absent. Returns True if it created them."""
+    check_prefix(base_prefix)
+    with db.transaction() as cursor:
+        if f"{base_prefix}users" in _tables(cursor, [f"{base_prefix}users"]):
+            return False
+        # wpdb's session sql_mode: WordPress's '0000-00-00 00:00:00' defaults fail under NO_ZERO_DATE.
+        cursor.execute("SET @wpscim_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = ''")
+        try:
+            for name in ("wordpress-schema.sql", "wordpress-options.sql"):
+                text = (SQL_DIR / name).read_text().replace("{prefix}", base_prefix)
+                for statement in _statements(text):
+                    cursor.execute(statement)
+        finally:
+            cursor.execute("SET SESSION sql_mode = @wpscim_sql_mode")
+    return True
+
+
+def _statements(text: str) -> list[str]:
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";\n") if s.strip().rstrip(";").strip()]
+
+
+# --- options and roles ---------------------------------------------------------------------------
+
+
+def get_option(cursor, site: Site, name: str, network: bool = False) -> str | None:
+    table = site.network_options if network else site.options
+    cursor.execute(f"SELECT option_value FROM {table} WHERE option_name = %s LIMIT 1", (name,))
+    row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def unserialize(value: str | bytes):
+    data = value.encode("utf-8") if isinstance(value, str) else value
+    return phpserialize.loads(data, decode_strings=True)
+
+
+def serialize(value) -> str:
+    return phpserialize.dumps(value).decode("utf-8")
+
+
+@dataclass(frozen=True)
+class Roles:
+    definitions: dict  # slug -> {"name": …, "capabilities": {cap: bool}}
+    default_role: str
+
+    def user_level(self, roles: list[str]) -> int:
+        """Highest level_N capability granted by any of the roles (update_user_level_from_caps)."""
+        level = 0
+        for role in roles:
+            caps = (self.definitions.get(role) or {}).get("capabilities") or {}
+            for cap, granted in caps.items():
+                if granted and isinstance(cap, str) and cap.startswith("level_") and cap[6:].isdigit():
+                    level = max(level, int(cap[6:]))
+        return level
+
+
+def load_roles(cursor, site: Site) -> Roles:
+    cursor.execute(
+        f"SELECT option_name, option_value FROM {site.options} WHERE option_name IN (%s, 'default_role')",
+        (f"{site.prefix}user_roles",),
+    )
+    values = dict(cursor.fetchall())
+    raw = values.get(f"{site.prefix}user_roles")
+    definitions = unserialize(raw) if raw else {}
+    return Roles(definitions if isinstance(definitions, dict) else {}, values.get("default_role") or "subscriber")

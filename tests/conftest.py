@@ -122,21 +122,32 @@ class WordPressSite:
 
 
 @pytest.fixture
-def wp(mysql_server, wordpress_template):
+def new_wp(mysql_server, wordpress_template):
+    """Makes fresh copies of a real WordPress 6.1 install (several when a test compares two sites)."""
+    made = []
+
+    def make() -> WordPressSite:
+        name = f"wpscim_test_{secrets.token_hex(5)}"
+        _create_database(mysql_server, name)
+        with _admin(mysql_server) as conn, conn.cursor() as cur:
+            cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (wordpress_template,))
+            for (table,) in cur.fetchall():
+                cur.execute(f"CREATE TABLE `{name}`.`{table}` LIKE `{wordpress_template}`.`{table}`")
+                cur.execute(f"INSERT INTO `{name}`.`{table}` SELECT * FROM `{wordpress_template}`.`{table}`")
+        site = WordPressSite(mysql_server, name)
+        made.append(site)
+        return site
+
+    yield make
+    for site in made:
+        site.db.close()
+        _drop_database(mysql_server, site.name)
+
+
+@pytest.fixture
+def wp(new_wp) -> WordPressSite:
     """A fresh copy of a real WordPress 6.1 install."""
-    name = f"wpscim_test_{secrets.token_hex(5)}"
-    _create_database(mysql_server, name)
-    with _admin(mysql_server) as conn, conn.cursor() as cur:
-        cur.execute(
-            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (wordpress_template,)
-        )
-        for (table,) in cur.fetchall():
-            cur.execute(f"CREATE TABLE `{name}`.`{table}` LIKE `{wordpress_template}`.`{table}`")
-            cur.execute(f"INSERT INTO `{name}`.`{table}` SELECT * FROM `{wordpress_template}`.`{table}`")
-    site = WordPressSite(mysql_server, name)
-    yield site
-    site.db.close()
-    _drop_database(mysql_server, name)
+    return new_wp()
 
 
 @pytest.fixture

@@ -98,8 +98,10 @@ def test_okta_full_user_cycle(api, wp):
     assert empty["totalResults"] == 0 and empty["Resources"] == []
 
     # 3. Create, verbatim, with Okta's charset content type.
-    created = scim(api.post("/Users", body=json.dumps(okta_body()).encode(),
-                            headers={**OKTA_HEADERS, "Content-Type": "application/scim+json; charset=utf-8"}), 201)
+    response = api.post("/Users", body=json.dumps(okta_body()).encode(),
+                        headers={**OKTA_HEADERS, "Content-Type": "application/scim+json; charset=utf-8"})
+    created = scim(response, 201)
+    assert response.headers["location"] == created["meta"]["location"]
     uid = created["id"]
     assert uid.isdigit()
     assert created["userName"] == "test.user@okta.local"
@@ -494,3 +496,23 @@ def test_entra_create_on_lowercase_path_and_error_shapes(api, wp):
     error(api.client.simulate_get("/scim/v2/Users", headers={"Authorization": ""}), 401)
     error(api.get("/Users/999999"), 404)
     assert wp.sql("SELECT COUNT(*) FROM wp_users")[0][0] == 2
+
+
+def test_entra_attribute_names_are_case_insensitive_and_nulls_are_unassigned(api, wp):
+    body = entra_body(str(uuid.uuid4()))
+    body["Active"] = body.pop("active")
+    body["name"]["middleName"] = None
+    body["phoneNumbers"] = None
+    body[ENTERPRISE] = {"Department": "Tour Operations", "Manager": "1", "employeeNumber": None}
+    body[CUSTOM_URN] = {"costCenter": "42"}
+    created = scim(api.post("/Users", json=body), 201)
+    assert created["active"] is True and created["displayName"] == "Ryan Leenay"
+    assert created[ENTERPRISE] == {"department": "Tour Operations", "manager": {"value": "1"}}
+    assert "middleName" not in created["name"] and "phoneNumbers" not in created
+    assert created[CUSTOM_URN] == {"costCenter": "42"}  # an unknown extension is kept, not dropped
+    # Path names are case-insensitive too.
+    result = scim(patch_ops(api, created["id"], [{"op": "Replace", "path": "Name.GivenName", "value": "Rhian"}]), 200)
+    assert result["name"]["givenName"] == "Rhian"
+    wpu = wp.oracle.get_user(int(created["id"]))
+    assert (wpu["first_name"], wpu["display_name"], wpu["roles"]) == ("Rhian", "Ryan Leenay", ["subscriber"])
+    assert logs_in(wp, "Test_User_Entra@contoso.com", "Entra-Gen3rated!", created["id"])

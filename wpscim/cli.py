@@ -7,8 +7,10 @@ import logging
 import os
 import sys
 
+import pymysql
+
 from wpscim.config import ConfigError, resolve_database
-from wpscim.wordpress.db import Database
+from wpscim.wordpress.db import Database, ensure_database
 from wpscim.wordpress.site import NoWordPressTables, detect, init_schema
 from wpscim.wordpress.tokens import TokenStore
 from wpscim.wordpress.users import Policy
@@ -62,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _open(args) -> tuple[Database, object]:
     address, prefix = resolve_database(args.database_url, args.wp_config, args.table_prefix)
+    if args.init_schema and ensure_database(address):
+        print(f"created database {address.without_password()}", file=sys.stderr)
     db = Database(address, max_connections=getattr(args, "pool_size", None) or getattr(args, "threads", 4) or 4)
     if args.init_schema and init_schema(db, prefix):
         print(f"created WordPress tables with prefix '{prefix}' in {address.without_password()}", file=sys.stderr)
@@ -75,6 +79,8 @@ def main(argv: list[str] | None = None) -> None:
         db, site = _open(args)
     except (ConfigError, NoWordPressTables, ValueError) as exc:
         sys.exit(f"wpscim: {exc}")
+    except pymysql.err.OperationalError as exc:
+        sys.exit(f"wpscim: cannot connect to the database: {exc.args[-1]}")
     tokens = TokenStore(db, site)
     try:
         if args.command == "token":

@@ -118,3 +118,20 @@ def lock(cursor, names: list[str]) -> None:
     cursor.locked.extend(hashed)
     if not all(cursor.fetchone()):
         raise ScimError(503, "the service is busy with a conflicting change; retry shortly", headers={"Retry-After": "1"})
+
+
+def ensure_database(address: DatabaseAddress) -> bool:
+    """Create the database if the server does not have it (for --init-schema). True if created."""
+    args = address.connect_args()
+    args.pop("database", None)
+    conn = pymysql.connect(**args)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (address.database,))
+            if cursor.fetchone():
+                return False
+            name = address.database.replace("`", "``")
+            cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            return True
+    finally:
+        conn.close()

@@ -1,0 +1,169 @@
+"""Configuration (database URL, wp-config.php), the `wpscim` command line, and --init-schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from wpscim.config import ConfigError, read_wp_config, resolve_database
+from wpscim.wordpress.db import parse_database_url
+from wpscim.wordpress.site import Site, detect
+
+WP_CONFIG = r"""<?php
+/** The name of the database for WordPress */
+define( 'DB_NAME', 'blog' );
+define( 'DB_USER', "blog_user" );
+// define( 'DB_PASSWORD', 'commented-out' );
+define( 'DB_PASSWORD', 'p\'ss"w0rd' );
+define( 'DB_HOST', 'db.internal:3307' );
+define( 'DB_CHARSET', 'utf8mb4' );
+define( 'DB_COLLATE', '' );
+$table_prefix = 'blog_';
+/* define( 'DB_NAME', 'old' ); */
+require_once ABSPATH . 'wp-settings.php';
+"""
+
+
+def test_wp_config_is_read(tmp_path):
+    path = tmp_path / "wp-config.php"
+    path.write_text(WP_CONFIG)
+    config = read_wp_config(path)
+    assert config.address.database == "blog"
+    assert config.address.user == "blog_user"
+    assert config.address.password == "p'ss\"w0rd"
+    assert (config.address.host, config.address.port, config.address.unix_socket) == ("db.internal", 3307, None)
+    assert config.table_prefix == "blog_"
+
+
+def test_wp_config_socket_host(tmp_path):
+    path = tmp_path / "wp-config.php"
+    path.write_text(WP_CONFIG.replace("db.internal:3307", "localhost:/run/mysqld/other.sock"))
+    assert read_wp_config(path).address.unix_socket == "/run/mysqld/other.sock"
+
+
+def test_wp_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        read_wp_config(tmp_path / "missing.php")
+    broken = tmp_path / "broken.php"
+    broken.write_text("<?php define('DB_USER', 'x');")
+    with pytest.raises(ConfigError, match="DB_NAME"):
+        read_wp_config(broken)
+
+
+def test_database_url_wins_over_wp_config(tmp_path, monkeypatch):
+    path = tmp_path / "wp-config.php"
+    path.write_text(WP_CONFIG)
+    monkeypatch.delenv("WPSCIM_DATABASE_URL", raising=False)
+    address, prefix = resolve_database("mysql://u:p%40ss@h:3310/d", str(path), None)
+    assert (address.user, address.password, address.host, address.port, address.database, prefix) == ("u", "p@ss", "h", 3310, "d", "wp_")
+    address, prefix = resolve_database(None, str(path), "custom_")
+    assert address.database == "blog" and prefix == "custom_"
+    monkeypatch.setenv("WPSCIM_DATABASE_URL", "mysql://root@127.0.0.1/fromenv")
+    assert resolve_database(None, str(path), None)[0].database == "fromenv"
+    monkeypatch.delenv("WPSCIM_DATABASE_URL")
+    with pytest.raises(ConfigError):
+        resolve_database(None, None, None)
+    with pytest.raises(ConfigError):
+        resolve_database("mysql://root@127.0.0.1/", None, None)
+    assert parse_database_url("mysql://root@localhost/db?unix_socket=/tmp/s.sock").unix_socket == "/tmp/s.sock"
+
+
+def test_usermeta_defaults_follow_the_wordpress_version():
+    def keys(version):
+        return [k for k, _ in Site("wp_", 1, False, version).usermeta_defaults()]
+
+    assert "infinite_scrolling" not in keys(53496)
+    assert keys(61833).index("infinite_scrolling") == keys(61833).index("syntax_highlighting") + 1
+    assert dict(Site("wp_", 1, False, 53496).usermeta_defaults())["admin_color"] == "fresh"
+    assert dict(Site("wp_", 1, False, 60717).usermeta_defaults())["admin_color"] == "fresh"
+    assert dict(Site("wp_", 1, False, 61833).usermeta_defaults())["admin_color"] == "modern"
+    assert Site("wp_", 3, True, 53496).capabilities_key == "wp_3_capabilities"
+
+
+def _wpscim(*args: str, timeout: int = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "wpscim", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def _url(server: dict, database: str) -> str:
+    password = f":{server['password']}" if server["password"] else ""
+    return f"mysql://{server['user']}{password}@{server['host']}:{server['port']}/{database}"
+
+
+def test_token_commands(mysql_server, empty_database):
+    url = _url(mysql_server, empty_database)
+    missing = _wpscim("token", "create", "--name", "okta", "--database-url", url)
+    assert missing.returncode != 0 and "--init-schema" in missing.stderr
+    created = _wpscim("token", "create", "--name", "okta", "--database-url", url, "--init-schema")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.rstrip("\n").splitlines()[-1]
+    assert len(token) >= 40 and " " not in token
+    listed = _wpscim("token", "list", "--database-url", url)
+    assert listed.stdout.split("\t")[0] == "okta" and token not in listed.stdout
+    assert _wpscim("token", "create", "--name", "okta", "--database-url", url).returncode != 0
+    assert _wpscim("token", "revoke", "okta", "--database-url", url).returncode == 0
+    assert _wpscim("token", "list", "--database-url", url).stdout == ""
+    assert _wpscim("token", "revoke", "okta", "--database-url", url).returncode != 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_on_an_empty_database_creates_schema_and_first_token(mysql_server, empty_database, wp):
+    port = _free_port()
+    env = {**os.environ, "WPSCIM_DATABASE_URL": _url(mysql_server, empty_database)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wpscim", "serve", "--init-schema", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        lines = [process.stdout.readline() for _ in range(3)]
+        assert "created token 'default'" in lines[0], lines
+        token = lines[1].strip()
+        body = None
+        for _ in range(50):
+            try:
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/scim/v2/Users", headers={"Authorization": f"Bearer {token}"})
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    body = json.loads(response.read())
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        assert body is not None and body["totalResults"] == 0
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/scim/v2/Users", method="POST", data=b'{"userName": "first", "password": "First pw 1"}',
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 201
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    # WordPress itself runs on the schema wpscim created, and accepts the user it provisioned.
+    from wordpress_oracle import WordPressOracle
+
+    oracle = WordPressOracle(mysql_server["host"], mysql_server["port"], mysql_server["user"], mysql_server["password"], empty_database)
+    assert oracle.roles() == wp.oracle.roles()
+    assert oracle.authenticate("first", "First pw 1")["ok"]
+
+
+def test_detect_refuses_a_database_without_wordpress(empty_database, mysql_server):
+    from wpscim.wordpress.db import Database, DatabaseAddress
+    from wpscim.wordpress.site import NoWordPressTables
+
+    db = Database(DatabaseAddress(mysql_server["host"], mysql_server["port"], mysql_server["user"], mysql_server["password"], empty_database))
+    with pytest.raises(NoWordPressTables, match="--init-schema"):
+        detect(db, "wp_")
+    with pytest.raises(ValueError):
+        detect(db, "wp_; DROP TABLE x")
+    db.close()

@@ -356,7 +356,9 @@ def test_entra_full_cycle(api, wp):
     assert created["emails"][0]["primary"] is True
     assert created["active"] is True
     assert "title" not in created and "preferredLanguage" not in created  # null = unassigned
-    assert created.get("roles") in (None, [])
+    # `roles: []` leaves the site's default role; `roles` and `groups` report the WordPress roles held.
+    assert created["roles"] == [{"value": "subscriber", "display": "Subscriber"}]
+    assert [g["value"] for g in created["groups"]] == ["subscriber"]
     assert "password" not in created
     assert created[ENTERPRISE] == {"employeeNumber": "701984", "department": "Tour Operations", "manager": {"value": "1"}}
     assert ENTERPRISE in created["schemas"] and CORE in created["schemas"]

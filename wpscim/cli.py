@@ -11,6 +11,7 @@ import pymysql
 
 from wpscim.config import ConfigError, resolve_database
 from wpscim.wordpress.db import Database, ensure_database
+from wpscim.wordpress.roles import RolePolicy
 from wpscim.wordpress.site import NoWordPressTables, detect, init_schema
 from wpscim.wordpress.tokens import TokenStore
 from wpscim.wordpress.users import Policy
@@ -45,6 +46,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--reassign-to", type=int,
                        default=int(os.environ["WPSCIM_REASSIGN_TO"]) if os.environ.get("WPSCIM_REASSIGN_TO") else None,
                        help="user ID receiving a deleted user's posts (default: the lowest-ID administrator)")
+
+    roles = serve.add_argument_group("groups (WordPress roles)")
+    roles.add_argument("--group-template", default=os.environ.get("WPSCIM_GROUP_TEMPLATE", "subscriber"),
+                       help="role whose capabilities a group created by POST /Groups starts with (default subscriber)")
+    roles.add_argument("--never-grant", default=os.environ.get("WPSCIM_NEVER_GRANT", "administrator"),
+                       help="comma-separated roles SCIM may take away but never grant (default administrator; '' for none)")
+    roles.add_argument("--never-remove", default=os.environ.get("WPSCIM_NEVER_REMOVE", ""),
+                       help="comma-separated roles SCIM may never take away")
+    roles.add_argument("--allow-role-delete", action="store_true", default=bool(os.environ.get("WPSCIM_ALLOW_ROLE_DELETE")),
+                       help="let DELETE /Groups remove built-in roles and roles wpscim did not create")
 
     token = commands.add_parser("token", help="manage bearer tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True)
@@ -121,7 +132,13 @@ def _serve(args, db: Database, site, tokens: TokenStore) -> None:
         print("no token existed; created token 'default' (shown once, keep it for your identity provider):")
         print(token, flush=True)
     policy = Policy(deprovision=args.deprovision, reassign_to=args.reassign_to)
-    app = create_app(db, site, policy)
+    role_policy = RolePolicy(
+        template=args.group_template,
+        never_grant=frozenset(r.strip() for r in args.never_grant.split(",") if r.strip()),
+        never_remove=frozenset(r.strip() for r in args.never_remove.split(",") if r.strip()),
+        allow_delete=args.allow_role_delete,
+    )
+    app = create_app(db, site, policy, role_policy)
     print(f"wpscim serving http://{args.host}:{args.port}/scim/v2 for {db.address.without_password()} "
           f"(WordPress db_version {site.db_version}, prefix {site.base_prefix})", flush=True)
     waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="wpscim")

@@ -55,7 +55,7 @@ OWN_META = {USERNAME_META, EMAILS_META} | {f.meta_key for f in FIELDS if f.meta_
 READ_META = [f.meta_key for f in FIELDS if f.meta_key and not f.meta_key.startswith("wpscim_")]
 
 _RESIDUE_NAME = re.compile(r"^[A-Za-z][\w$.:-]{0,200}$")
-_CONSUMED_TOP = {"userName", "emails", "displayName", "nickName", "profileUrl", "locale", "externalId", "active", "password"}
+_CONSUMED_TOP = {"userName", "emails", "displayName", "nickName", "profileUrl", "locale", "externalId", "active", "password", "roles", "groups"}
 
 
 def to_wordpress_value(field: Field, value: str) -> str:
@@ -181,3 +181,17 @@ def _emails(user_email: str, stored: str | None) -> list:
         return [{"value": user_email, "type": "work", "primary": True}]
     primary["value"] = user_email  # WordPress's own copy wins: an admin may have changed it
     return items
+
+
+def group_from_role(slug: str, name: str, note: dict) -> dict:
+    """The SCIM Group for a WordPress role (members are added by the caller: there may be many)."""
+    group = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": slug}
+    if note.get("externalId"):
+        group["externalId"] = note["externalId"]
+    group["displayName"] = name
+    meta = {"resourceType": "Group"}
+    for key in ("created", "lastModified"):
+        if note.get(key):
+            meta[key] = note[key]
+    group["meta"] = meta
+    return group

@@ -33,3 +33,59 @@ def write_json(resp: falcon.Response, body: dict, status: int = 200) -> None:
     resp.status = status
     resp.content_type = SCIM_JSON
     resp.text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+class Lazy:
+    """A JSON array whose items are produced while the response is written (e.g. 100,000 members),
+    so no response has to hold them all in memory."""
+
+    def __init__(self, produce):
+        self.produce = produce
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+CHUNK_BYTES = 64 * 1024
+
+
+def _pieces(value):
+    if isinstance(value, Lazy):
+        yield "["
+        first = True
+        for item in value.produce():
+            yield _encode(item) if first else "," + _encode(item)
+            first = False
+        yield "]"
+    elif isinstance(value, dict):
+        yield "{"
+        for index, (key, item) in enumerate(value.items()):
+            yield ("," if index else "") + _encode(key) + ":"
+            yield from _pieces(item)
+        yield "}"
+    elif isinstance(value, list):
+        yield "["
+        for index, item in enumerate(value):
+            if index:
+                yield ","
+            yield from _pieces(item)
+        yield "]"
+    else:
+        yield _encode(value)
+
+
+def write_streamed_json(resp: falcon.Response, body: dict, status: int = 200) -> None:
+    """Like write_json, for bodies holding Lazy arrays: sent in chunks as they are produced."""
+
+    def chunks():
+        buffer, size = [], 0
+        for piece in _pieces(body):
+            buffer.append(piece)
+            size += len(piece)
+            if size >= CHUNK_BYTES:
+                yield "".join(buffer).encode("utf-8")
+                buffer, size = [], 0
+        if buffer:
+            yield "".join(buffer).encode("utf-8")
+
+    resp.status = status
+    resp.content_type = SCIM_JSON
+    resp.stream = chunks()

@@ -17,6 +17,8 @@ def _location(req, user_id: str) -> str:
 
 def _located(req, user: dict) -> dict:
     user["meta"]["location"] = _location(req, user["id"])
+    for group in user.get("groups", []):
+        group["$ref"] = f"{req.prefix}/scim/v2/Groups/{group['value']}"
     return user
 
 

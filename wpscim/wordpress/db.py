@@ -78,11 +78,12 @@ class Database:
         )
 
     @contextmanager
-    def transaction(self):
+    def transaction(self, unbuffered: bool = False):
         """A cursor inside one transaction: committed on success, rolled back on any error.
-        Named locks taken with `lock()` are released after the commit or rollback."""
+        Named locks taken with `lock()` are released after the commit or rollback.
+        `unbuffered` streams rows from the server instead of loading a whole result set."""
         conn = self.pool.connection()
-        cursor = conn.cursor()
+        cursor = conn.cursor(pymysql.cursors.SSCursor) if unbuffered else conn.cursor()
         locked = []
         cursor.locked = locked
         try:

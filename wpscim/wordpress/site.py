@@ -155,30 +155,3 @@ def unserialize(value: str | bytes):
 
 def serialize(value) -> str:
     return phpserialize.dumps(value).decode("utf-8")
-
-
-@dataclass(frozen=True)
-class Roles:
-    definitions: dict  # slug -> {"name": …, "capabilities": {cap: bool}}
-    default_role: str
-
-    def user_level(self, roles: list[str]) -> int:
-        """Highest level_N capability granted by any of the roles (update_user_level_from_caps)."""
-        level = 0
-        for role in roles:
-            caps = (self.definitions.get(role) or {}).get("capabilities") or {}
-            for cap, granted in caps.items():
-                if granted and isinstance(cap, str) and cap.startswith("level_") and cap[6:].isdigit():
-                    level = max(level, int(cap[6:]))
-        return level
-
-
-def load_roles(cursor, site: Site) -> Roles:
-    cursor.execute(
-        f"SELECT option_name, option_value FROM {site.options} WHERE option_name IN (%s, 'default_role')",
-        (f"{site.prefix}user_roles",),
-    )
-    values = dict(cursor.fetchall())
-    raw = values.get(f"{site.prefix}user_roles")
-    definitions = unserialize(raw) if raw else {}
-    return Roles(definitions if isinstance(definitions, dict) else {}, values.get("default_role") or "subscriber")

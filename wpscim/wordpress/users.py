@@ -16,7 +16,8 @@ from wpscim.scim.errors import ScimError, conflict, invalid_value
 from wpscim.wordpress import naming, passwords
 from wpscim.wordpress.db import Database, lock
 from wpscim.wordpress.query import translate
-from wpscim.wordpress.site import Site, load_roles, serialize, unserialize
+from wpscim.wordpress.roles import RoleStore, Roles, parse_caps
+from wpscim.wordpress.site import Site, serialize, unserialize
 
 _EMAIL_MAX = 100
 _URL_MAX = 100
@@ -31,10 +32,11 @@ class Policy:
 
 
 class UserStore:
-    def __init__(self, db: Database, site: Site, policy: Policy = Policy()):
+    def __init__(self, db: Database, site: Site, policy: Policy = Policy(), roles: RoleStore | None = None):
         self.db = db
         self.site = site
         self.policy = policy
+        self.roles = roles or RoleStore(site)
         self._lock_scope = f"{db.address.database}/{site.base_prefix}"
         self._content_tables: list[tuple[str, str]] | None = None
 
@@ -43,7 +45,7 @@ class UserStore:
     def _meta_for(self, cursor, ids: list[int]) -> dict[int, dict]:
         if not ids:
             return {}
-        keys = mapping.READ_META
+        keys = [*mapping.READ_META, self.site.capabilities_key]
         cursor.execute(
             f"SELECT user_id, meta_key, meta_value FROM {self.site.usermeta} WHERE user_id IN ("
             + ", ".join(["%s"] * len(ids))
@@ -64,7 +66,38 @@ class UserStore:
 
     def _resources(self, cursor, rows: list[dict]) -> list[dict]:
         metas = self._meta_for(cursor, [r["ID"] for r in rows])
-        return [mapping.from_storage(row, metas[row["ID"]]) for row in rows]
+        roles = self.roles.load(cursor) if rows else None
+        users = []
+        for row in rows:
+            meta = metas[row["ID"]]
+            user = mapping.from_storage(row, meta)
+            held = roles.held(parse_caps(meta.get(self.site.capabilities_key)))
+            if held:  # read-only `groups` and writable `roles` both show the user's WordPress roles
+                user["groups"] = [{"value": slug, "display": roles.name(slug), "type": "direct"} for slug in held]
+                user["roles"] = [{"value": slug, "display": roles.name(slug)} for slug in held]
+            users.append(user)
+        return users
+
+    def _wanted_roles(self, user: dict, roles: Roles) -> list[str] | None:
+        """The role slugs the User's `roles` attribute asks for (by slug or role name), None if absent."""
+        if "roles" not in user:
+            return None
+        wanted, unknown = [], []
+        for item in user["roles"]:
+            value = str(item.get("value") or item.get("display") or "")
+            slug = value if value in roles.definitions else self.roles.find_by_name(roles, value)
+            (wanted if slug else unknown).append(slug or value)
+        if unknown:
+            raise invalid_value(f"no WordPress role {', '.join(repr(u) for u in unknown)}")
+        return list(dict.fromkeys(wanted))
+
+    def _check_role_policy(self, granted: list[str], removed: list[str]) -> None:
+        for slug in granted:
+            if slug in self.roles.policy.never_grant:
+                raise invalid_value(f"wpscim never grants the role '{slug}' through SCIM (see --never-grant)")
+        for slug in removed:
+            if slug in self.roles.policy.never_remove:
+                raise invalid_value(f"wpscim never removes the role '{slug}' through SCIM (see --never-remove)")
 
     def get(self, cursor, user_id: str, for_update: bool = False) -> dict | None:
         if not str(user_id).isdigit():
@@ -195,8 +228,11 @@ class UserStore:
             ),
         )
         user_id = cursor.lastrowid
-        roles = load_roles(cursor, self.site)
-        role = roles.default_role
+        roles = self.roles.load(cursor)
+        wanted = self._wanted_roles(user, roles)
+        if wanted:
+            self._check_role_policy(wanted, [])
+        caps = {slug: True for slug in (wanted or [roles.default_role])}
         given = {
             "nickname": values["nickName"] or naming.store_name(login),
             "first_name": first,
@@ -205,8 +241,8 @@ class UserStore:
         }
         rows = [(key, given.get(key, default)) for key, default in self.site.usermeta_defaults()]
         rows += [
-            (self.site.capabilities_key, serialize({role: True})),
-            (self.site.user_level_key, str(roles.user_level([role]))),
+            (self.site.capabilities_key, serialize(caps)),
+            (self.site.user_level_key, str(roles.user_level(caps))),
         ]
         rows += list(self._own_meta(stored, values, login, now).items())
         self._insert_meta(cursor, user_id, rows)
@@ -309,11 +345,27 @@ class UserStore:
         self._set_meta(cursor, uid, meta, {**wanted, **own})
         if end_sessions:
             self._end_sessions(cursor, uid)
+        self._replace_roles(cursor, uid, user, meta)
         active = user.get("active", not suspended)
         if active is False and not suspended:
             self._suspend(cursor, uid)
         elif active is True and suspended:
             self._restore(cursor, uid)
+
+    def _replace_roles(self, cursor, user_id: int, user: dict, meta: dict) -> None:
+        roles = self.roles.load(cursor)
+        wanted = self._wanted_roles(user, roles)
+        if wanted is None:
+            return
+        held = roles.held(parse_caps(meta.get(self.site.capabilities_key)))
+        self._check_role_policy([r for r in wanted if r not in held], [r for r in held if r not in wanted])
+        if sorted(held) != sorted(wanted):
+
+            def edit(caps: dict) -> dict:
+                kept = {k: v for k, v in caps.items() if k not in roles.definitions}
+                return {**{slug: True for slug in wanted}, **kept}
+
+            self.roles.set_roles(cursor, roles, {user_id: edit})
 
     def _nicename_was_derived(self, nicename: str, login: str) -> bool:
         base = naming.nicename_base(login)

@@ -1,0 +1,242 @@
+"""Groups are WordPress roles: Okta and Entra group push replayed, with WordPress itself (user_can,
+its role list) judging every step."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import Api
+from wpscim.app import create_app
+from wpscim.wordpress.roles import RolePolicy
+from wpscim.wordpress.site import serialize, unserialize
+
+pytestmark = pytest.mark.oracle
+
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+BUILT_IN = ["administrator", "editor", "author", "contributor", "subscriber"]
+
+
+def make_users(api, n: int, prefix: str = "member") -> list[str]:
+    ids = []
+    for i in range(n):
+        result = api.post("/Users", json={"userName": f"{prefix}{i}@example.com", "emails": [{"value": f"{prefix}{i}@example.com"}]})
+        assert result.status_code == 201, result.text
+        ids.append(result.json["id"])
+    return ids
+
+
+def wp_roles(wp, user_id) -> list[str]:
+    return wp.oracle.get_user(int(user_id))["roles"]
+
+
+def members(api, group_id: str) -> list[str]:
+    result = api.get(f"/Groups/{group_id}")
+    assert result.status_code == 200, result.text
+    return [m["value"] for m in result.json.get("members", [])]
+
+
+def test_every_role_is_listed_for_import(api, wp):
+    listing = api.get("/Groups", params={"startIndex": 1, "count": 100})
+    assert listing.status_code == 200
+    body = listing.json
+    assert body["totalResults"] == 5 and [g["id"] for g in body["Resources"]] == BUILT_IN
+    assert [g["displayName"] for g in body["Resources"]] == [wp.oracle.roles()["roles"][s]["name"] for s in BUILT_IN]
+    admins = body["Resources"][0]["members"]
+    assert admins == [{"value": "1", "display": "admin", "$ref": admins[0]["$ref"], "type": "User"}]
+    assert admins[0]["$ref"].endswith("/scim/v2/Users/1")
+    page = api.get("/Groups", params={"startIndex": 2, "count": 2, "excludedAttributes": "members"}).json
+    assert [g["id"] for g in page["Resources"]] == ["editor", "author"] and page["itemsPerPage"] == 2
+    assert all("members" not in g for g in page["Resources"])
+    found = api.get("/Groups", params={"filter": 'displayName eq "editor"', "excludedAttributes": "members"}).json
+    assert [g["id"] for g in found["Resources"]] == ["editor"]
+    assert api.get("/Groups", params={"filter": 'displayName eq "Nope"'}).json["totalResults"] == 0
+    assert api.get("/Groups", params={"filter": 'members[value eq "1"]'}).json["Resources"][0]["id"] == "administrator"
+    assert api.get("/Groups/nope").status_code == 404
+
+
+def test_okta_group_push(api, wp):
+    alice, bob, carol = make_users(api, 3)
+    created = api.post("/Groups", json={"schemas": [GROUP], "displayName": "Test SCIMv2", "members": []})
+    assert created.status_code == 201, created.text
+    gid = created.json["id"]
+    assert gid == "test_scimv2" and created.headers["location"].endswith(f"/Groups/{gid}")
+    roles = wp.oracle.roles()["roles"]
+    assert roles[gid]["name"] == "Test SCIMv2"
+    assert roles[gid]["capabilities"] == roles["subscriber"]["capabilities"]  # the template role
+
+    add = {"schemas": [PATCH], "Operations": [
+        {"op": "replace", "value": {"id": gid, "displayName": "Test SCIMv2"}},
+        {"op": "add", "path": "members", "value": [{"value": alice, "display": "member0@example.com"}, {"value": bob, "display": "b"}]},
+    ]}
+    assert api.patch(f"/Groups/{gid}", json=add).status_code == 204
+    assert members(api, gid) == [alice, bob]
+    assert sorted(wp_roles(wp, alice)) == sorted(["subscriber", gid])
+    assert wp.oracle.user_can(int(alice), "read")
+
+    swap = {"schemas": [PATCH], "Operations": [
+        {"op": "replace", "value": {"id": gid, "displayName": "Test SCIMv2"}},
+        {"op": "remove", "path": f'members[value eq "{alice}"]'},
+        {"op": "add", "path": "members", "value": [{"value": carol}]},
+    ]}
+    assert api.patch(f"/Groups/{gid}", json=swap).status_code == 204
+    assert members(api, gid) == [bob, carol]
+    assert wp_roles(wp, alice) == ["subscriber"]  # the other role is kept
+
+    rename = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"id": gid, "displayName": "Renamed"}}]}
+    assert api.patch(f"/Groups/{gid}", json=rename).status_code == 204
+    assert wp.oracle.roles()["roles"][gid]["name"] == "Renamed"
+    assert api.get(f"/Users/{bob}").json["groups"][-1] == {"value": gid, "display": "Renamed", "type": "direct", "$ref": api.get(f"/Users/{bob}").json["groups"][-1]["$ref"]}
+
+    full = {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "members", "value": [{"value": alice}]}]}
+    assert api.patch(f"/Groups/{gid}", json=full).status_code == 204
+    assert members(api, gid) == [alice]
+
+    put = api.put(f"/Groups/{gid}", json={"schemas": [GROUP], "id": gid, "displayName": "Put Name", "members": [{"value": bob}, {"value": carol}]})
+    assert put.status_code == 200 and [m["value"] for m in put.json["members"]] == [bob, carol]
+    assert wp.oracle.roles()["roles"][gid]["name"] == "Put Name"
+
+    assert api.delete(f"/Groups/{gid}").status_code == 204
+    assert gid not in wp.oracle.roles()["roles"]
+    for user in (alice, bob, carol):
+        assert wp_roles(wp, user) == ["subscriber"]
+    assert api.get(f"/Groups/{gid}").status_code == 404
+
+
+def test_entra_group_push(api, wp):
+    alice, bob, carol = make_users(api, 3)
+    created = api.post("/Groups", json={
+        "schemas": [GROUP, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/Group"],
+        "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", "displayName": "Marketing", "members": [],
+    })
+    assert created.status_code == 201, created.text
+    gid = created.json["id"]
+    assert created.json["externalId"] == "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159"
+    found = api.get("/Groups", params={"filter": 'displayName eq "Marketing"', "excludedAttributes": "members"}).json
+    assert [g["id"] for g in found["Resources"]] == [gid] and "members" not in found["Resources"][0]
+
+    add = {"schemas": [PATCH], "Operations": [{"op": "Add", "path": "members", "value": [
+        {"$ref": None, "value": alice}, {"$ref": None, "value": bob}, {"$ref": None, "value": carol}]}]}
+    assert api.patch(f"/Groups/{gid}", json=add).status_code == 204
+    remove = {"schemas": [PATCH], "Operations": [{"op": "Remove", "path": "members", "value": [{"value": bob}]}]}
+    assert api.patch(f"/Groups/{gid}", json=remove).status_code == 204
+    assert members(api, gid) == [alice, carol]  # only the listed member left
+    assert gid in wp_roles(wp, alice) and gid not in wp_roles(wp, bob)
+
+    rename = {"schemas": [PATCH], "Operations": [{"op": "Replace", "path": "displayName", "value": "Marketing EU"}]}
+    assert api.patch(f"/Groups/{gid}", json=rename).status_code == 204
+    assert wp.oracle.roles()["roles"][gid]["name"] == "Marketing EU"
+    assert api.delete(f"/Groups/{gid}").status_code == 204
+    assert gid not in wp.oracle.roles()["roles"] and wp_roles(wp, alice) == ["subscriber"]
+
+
+def test_linking_to_editor_grants_editor_capabilities(api, wp):
+    (uid,) = make_users(api, 1)
+    linked = api.post("/Groups", json={"schemas": [GROUP], "displayName": "EDITOR", "externalId": "okta-123", "members": [{"value": uid}]})
+    assert linked.status_code == 201, linked.text
+    assert linked.json["id"] == "editor" and linked.json["displayName"] == "Editor"
+    assert sorted(wp_roles(wp, uid)) == ["editor", "subscriber"]
+    assert wp.oracle.user_can(int(uid), "edit_posts") and wp.oracle.user_can(int(uid), "edit_others_posts")
+    assert wp.oracle.get_user(int(uid))["user_level"] == 7
+    level = wp.sql("SELECT meta_value FROM wp_usermeta WHERE user_id = %s AND meta_key = 'wp_user_level'", (uid,))[0][0]
+    assert level == "7"
+    assert "editor" in wp.oracle.roles()["roles"] and len(wp.oracle.roles()["roles"]) == 5  # nothing new created
+    # Removing the link's member takes the capability away again, and the level falls back.
+    api.patch("/Groups/editor", json={"Operations": [{"op": "remove", "path": f'members[value eq "{uid}"]'}]})
+    assert not wp.oracle.user_can(int(uid), "edit_posts") and wp.oracle.get_user(int(uid))["user_level"] == 0
+
+
+@pytest.mark.parametrize("role", BUILT_IN)
+def test_deleting_a_built_in_role_is_refused(api, wp, role):
+    before = wp.oracle.roles()
+    result = api.delete(f"/Groups/{role}")
+    assert result.status_code == 400 and result.json["scimType"] == "mutability" and "built into WordPress" in result.json["detail"]
+    assert wp.oracle.roles() == before
+
+
+def test_role_deletion_settings(wp):
+    # A role some plugin created (not wpscim): refused unless --allow-role-delete.
+    raw = wp.sql("SELECT option_value FROM wp_options WHERE option_name = 'wp_user_roles'")[0][0]
+    definitions = unserialize(raw)
+    definitions["shop_mgr"] = {"name": "Shop Manager", "capabilities": {"read": True}}
+    wp.sql("UPDATE wp_options SET option_value = %s WHERE option_name = 'wp_user_roles'", (serialize(definitions),))
+    assert "shop_mgr" in wp.oracle.roles()["roles"]
+    refused = wp.client().delete("/Groups/shop_mgr")
+    assert refused.status_code == 400 and "not created by wpscim" in refused.json["detail"]
+    relaxed = Api(create_app(wp.db, wp.site, role_policy=RolePolicy(allow_delete=True)), wp.client().token)
+    assert relaxed.delete("/Groups/shop_mgr").status_code == 204
+    assert "shop_mgr" not in wp.oracle.roles()["roles"]
+    assert relaxed.delete("/Groups/subscriber").status_code == 409  # still the default role
+
+
+def test_unknown_members_are_refused_and_nothing_is_applied(api, wp):
+    (uid,) = make_users(api, 1)
+    gid = api.post("/Groups", json={"displayName": "Team"}).json["id"]
+    bad = api.patch(f"/Groups/{gid}", json={"Operations": [{"op": "add", "path": "members", "value": [{"value": uid}, {"value": "99999"}, {"value": "abc"}]}]})
+    assert bad.status_code == 400 and bad.json["scimType"] == "invalidValue"
+    assert "99999" in bad.json["detail"] and "abc" in bad.json["detail"]
+    assert members(api, gid) == [] and wp_roles(wp, uid) == ["subscriber"]
+    assert api.post("/Groups", json={"displayName": "Other", "members": [{"value": "424242"}]}).status_code == 400
+    assert api.get("/Groups", params={"filter": 'displayName eq "Other"'}).json["totalResults"] == 0
+
+
+def test_administrator_is_never_granted_but_may_be_removed(api, wp):
+    (uid,) = make_users(api, 1)
+    grant = api.patch("/Groups/administrator", json={"Operations": [{"op": "add", "path": "members", "value": [{"value": uid}]}]})
+    assert grant.status_code == 400 and "never grants" in grant.json["detail"]
+    assert not wp.oracle.user_can(int(uid), "manage_options")
+    via_user = api.patch(f"/Users/{uid}", json={"Operations": [{"op": "add", "path": "roles", "value": [{"value": "administrator"}]}]})
+    assert via_user.status_code == 400 and not wp.oracle.user_can(int(uid), "manage_options")
+    second_admin = wp.oracle.insert_user({"user_login": "admin2", "user_email": "a2@example.com", "user_pass": "pw", "role": "administrator"})["id"]
+    removed = api.patch("/Groups/administrator", json={"Operations": [{"op": "remove", "path": f'members[value eq "{second_admin}"]'}]})
+    assert removed.status_code == 204
+    assert wp_roles(wp, second_admin) == [] and not wp.oracle.user_can(second_admin, "manage_options")
+    assert wp.oracle.get_user(second_admin)["exists"]  # a user left with no role still exists
+
+
+def test_user_roles_attribute_maps_onto_capabilities(api, wp):
+    created = api.post("/Users", json={"userName": "writer", "roles": [{"value": "author"}, {"value": "Contributor"}]})
+    assert created.status_code == 201, created.text
+    uid = created.json["id"]
+    assert sorted(wp_roles(wp, uid)) == ["author", "contributor"] and wp.oracle.get_user(int(uid))["user_level"] == 2
+    assert [g["value"] for g in created.json["groups"]] == ["author", "contributor"]
+    # Per-user capabilities survive role changes.
+    wp.sql("UPDATE wp_usermeta SET meta_value = 'a:3:{s:6:\"author\";b:1;s:11:\"contributor\";b:1;s:12:\"upload_files\";b:1;}' "
+           "WHERE user_id = %s AND meta_key = 'wp_capabilities'", (uid,))
+    replaced = api.patch(f"/Users/{uid}", json={"Operations": [{"op": "replace", "path": "roles", "value": [{"value": "editor"}]}]})
+    assert replaced.status_code == 200, replaced.text
+    assert wp_roles(wp, uid) == ["editor"] and wp.oracle.get_user(int(uid))["user_level"] == 7
+    assert wp.oracle.user_can(int(uid), "upload_files")
+    assert api.post("/Users", json={"userName": "x", "roles": [{"value": "pope"}]}).status_code == 400
+    # Okta PUTs back what it read: groups (read-only) and roles echo without changing anything.
+    user = api.get(f"/Users/{uid}").json
+    assert api.put(f"/Users/{uid}", json=user).status_code == 200
+    assert wp_roles(wp, uid) == ["editor"]
+
+
+def test_group_patch_errors(api):
+    gid = api.post("/Groups", json={"displayName": "Errs"}).json["id"]
+    cases = [
+        ({"Operations": [{"op": "remove"}]}, "noTarget"),
+        ({"Operations": [{"op": "jump", "path": "members"}]}, "invalidSyntax"),
+        ({"Operations": [{"op": "add", "path": "owner", "value": "x"}]}, "invalidPath"),
+        ({"Operations": [{"op": "add", "path": 'members[value eq "1"]', "value": "x"}]}, "invalidPath"),
+        ({"Operations": [{"op": "replace", "path": "displayName", "value": ""}]}, "invalidValue"),
+        ({"Operations": [{"op": "add", "path": "members", "value": [{"display": "no value"}]}]}, "invalidValue"),
+        ({}, "invalidSyntax"),
+    ]
+    for body, scim_type in cases:
+        result = api.patch(f"/Groups/{gid}", json=body)
+        assert result.status_code == 400 and result.json["scimType"] == scim_type, (body, result.text)
+    assert api.post("/Groups", json={"members": []}).status_code == 400
+    assert api.patch("/Groups/nope", json={"Operations": []}).status_code == 404
+    assert api.post("/Groups", json={"displayName": "errs"}).json["id"] == gid  # same name (any case) links
+
+
+def test_members_are_streamed_not_buffered(api, wp):
+    ids = make_users(api, 3, "s")
+    body = api.get("/Groups/subscriber").text
+    assert json.loads(body)["members"][-1]["value"] == ids[-1]
+    assert api.get("/Groups/subscriber", params={"attributes": "displayName"}).json.get("members") is None

@@ -1,0 +1,273 @@
+"""WordPress roles as SCIM groups: role definitions (`{prefix}user_roles`), each user's
+`{prefix}capabilities` and `{prefix}user_level`, and wpscim's own notes on groups (`wpscim_groups`).
+
+Membership edits change one role in a user's capabilities, keep the user's other roles and per-user
+caps, and recompute user_level as WP_User::update_user_level_from_caps() does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from wpscim.scim.errors import ScimError, invalid_value
+from wpscim.wordpress import naming
+from wpscim.wordpress.site import Site, serialize, unserialize
+
+BUILT_IN = ("administrator", "editor", "author", "contributor", "subscriber")
+GROUPS_OPTION = "wpscim_groups"
+_LEVEL = re.compile(r"^level_(\d+)$")
+
+
+@dataclass(frozen=True)
+class RolePolicy:
+    template: str = "subscriber"  # whose capabilities a role created by POST /Groups starts with
+    never_grant: frozenset = frozenset({"administrator"})  # a group push may remove these, never grant them
+    never_remove: frozenset = frozenset()
+    allow_delete: bool = False  # allow DELETE of built-in roles and roles wpscim did not create
+
+
+@dataclass
+class Roles:
+    definitions: dict  # slug -> {"name": …, "capabilities": {cap: bool}}, in WordPress's order
+    default_role: str
+    notes: dict = field(default_factory=dict)  # slug -> {"externalId", "managed", "created", "lastModified"}
+
+    def name(self, slug: str) -> str:
+        return str((self.definitions.get(slug) or {}).get("name") or slug)
+
+    def held(self, caps: dict) -> list[str]:
+        """The roles a capabilities array grants (keys that are roles, with a true value)."""
+        return [key for key, granted in caps.items() if granted and isinstance(key, str) and key in self.definitions]
+
+    def user_level(self, caps: dict) -> int:
+        """Highest level_N among the caps of the user's roles and the user's own caps (allcaps)."""
+        allcaps: dict = {}
+        for role in self.held(caps):
+            allcaps.update((self.definitions[role].get("capabilities") or {}))
+        allcaps.update({k: v for k, v in caps.items() if k not in self.definitions})
+        levels = [int(m.group(1)) for cap, granted in allcaps.items() if granted and (m := _LEVEL.match(str(cap)))]
+        return max(levels, default=0)
+
+
+def parse_caps(value: str | None) -> dict:
+    if not value:
+        return {}
+    try:
+        caps = unserialize(value)
+    except (ValueError, TypeError):
+        return {}
+    return caps if isinstance(caps, dict) else {}
+
+
+def _caps_like(slug: str) -> str:
+    """A LIKE pattern matching a serialized capabilities array that grants `slug`."""
+    needle = f's:{len(slug.encode("utf-8"))}:"{slug}";b:1;'
+    return "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class RoleStore:
+    def __init__(self, site: Site, policy: RolePolicy = RolePolicy()):
+        self.site = site
+        self.policy = policy
+
+    # --- options ------------------------------------------------------------------------------
+
+    def load(self, cursor, for_update: bool = False) -> Roles:
+        lock = " FOR UPDATE" if for_update else ""
+        cursor.execute(
+            f"SELECT option_name, option_value FROM {self.site.options} WHERE option_name IN (%s, 'default_role', %s){lock}",
+            (f"{self.site.prefix}user_roles", GROUPS_OPTION),
+        )
+        values = dict(cursor.fetchall())
+        raw = values.get(f"{self.site.prefix}user_roles")
+        definitions = unserialize(raw) if raw else {}
+        try:
+            notes = json.loads(values.get(GROUPS_OPTION) or "{}")
+        except ValueError:
+            notes = {}
+        return Roles(definitions if isinstance(definitions, dict) else {}, values.get("default_role") or "subscriber", notes)
+
+    def _save_option(self, cursor, name: str, value: str, autoload: str) -> None:
+        cursor.execute(
+            f"INSERT INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, %s, %s) "
+            "ON DUPLICATE KEY UPDATE option_value = VALUES(option_value)",
+            (name, value, autoload),
+        )
+
+    def _save(self, cursor, roles: Roles) -> None:
+        self._save_option(cursor, f"{self.site.prefix}user_roles", serialize(roles.definitions), "yes")
+        self._save_option(cursor, GROUPS_OPTION, json.dumps(roles.notes, separators=(",", ":")), "no")
+
+    # --- role definitions ---------------------------------------------------------------------
+
+    def find_by_name(self, roles: Roles, display_name: str) -> str | None:
+        wanted = display_name.strip().lower()
+        return next((slug for slug in roles.definitions if roles.name(slug).lower() == wanted), None)
+
+    def create(self, cursor, display_name: str, external_id: str | None) -> tuple[str, bool]:
+        """A role for a new group, or the existing role of that name (enhanced group push links Okta
+        groups to WordPress roles). Returns (slug, created)."""
+        roles = self.load(cursor, for_update=True)
+        slug = self.find_by_name(roles, display_name)
+        created = slug is None
+        if created:
+            base = re.sub(r"[^a-z0-9]+", "_", naming.remove_accents(display_name).lower()).strip("_")[:60] or "group"
+            slug, n = base, 2
+            while slug in roles.definitions:
+                slug, n = f"{base}_{n}", n + 1
+            template = roles.definitions.get(self.policy.template) or {"capabilities": {"read": True, "level_0": True}}
+            roles.definitions[slug] = {"name": display_name.strip(), "capabilities": dict(template.get("capabilities") or {})}
+        note = roles.notes.setdefault(slug, {"managed": created, "created": _now()})
+        if external_id:
+            note["externalId"] = external_id
+        note["lastModified"] = _now()
+        self._save(cursor, roles)
+        return slug, created
+
+    def update(self, cursor, slug: str, display_name: str | None, external_id: str | None, clear_external_id: bool = False) -> None:
+        roles = self.load(cursor, for_update=True)
+        if slug not in roles.definitions:
+            raise ScimError(404, f"no group (WordPress role) with id '{slug}'")
+        if display_name is not None:
+            other = self.find_by_name(roles, display_name)
+            if other is not None and other != slug:
+                raise ScimError(409, f"another role is already named '{display_name}'", "uniqueness")
+            roles.definitions[slug]["name"] = display_name.strip()
+        note = roles.notes.setdefault(slug, {"managed": False})
+        if external_id:
+            note["externalId"] = external_id
+        elif clear_external_id:
+            note.pop("externalId", None)
+        note["lastModified"] = _now()
+        self._save(cursor, roles)
+
+    def delete(self, cursor, slug: str) -> None:
+        roles = self.load(cursor, for_update=True)
+        if slug not in roles.definitions:
+            raise ScimError(404, f"no group (WordPress role) with id '{slug}'")
+        managed = (roles.notes.get(slug) or {}).get("managed")
+        if not self.policy.allow_delete and (slug in BUILT_IN or not managed):
+            kind = "built into WordPress" if slug in BUILT_IN else "not created by wpscim"
+            raise ScimError(
+                400, f"role '{slug}' is {kind}, so it is not deleted through SCIM (start wpscim with --allow-role-delete to permit it)",
+                "mutability",
+            )
+        if slug == roles.default_role:
+            raise ScimError(409, f"role '{slug}' is the site's default role for new users; change default_role first", "mutability")
+        self.change_members(cursor, slug, add=[], remove=self.member_ids(cursor, slug), roles=roles, check_policy=False)
+        del roles.definitions[slug]
+        roles.notes.pop(slug, None)
+        self._save(cursor, roles)
+
+    # --- membership ---------------------------------------------------------------------------
+
+    def member_query(self, slug: str) -> tuple[str, tuple]:
+        """(user ID, userName) of a role's members in ID order: SQL and parameters, for streaming."""
+        sql = (
+            f"SELECT u.ID, COALESCE(n.meta_value, u.user_login) FROM {self.site.usermeta} m "
+            f"JOIN {self.site.users} u ON u.ID = m.user_id "
+            f"LEFT JOIN {self.site.usermeta} n ON n.user_id = u.ID AND n.meta_key = 'wpscim_userName' "
+            "WHERE m.meta_key = %s AND m.meta_value LIKE %s ORDER BY u.ID"
+        )
+        return sql, self.member_params(slug)
+
+    def member_params(self, slug: str) -> tuple[str, str]:
+        return self.site.capabilities_key, _caps_like(slug)
+
+    def member_ids(self, cursor, slug: str) -> list[int]:
+        cursor.execute(
+            f"SELECT user_id FROM {self.site.usermeta} WHERE meta_key = %s AND meta_value LIKE %s ORDER BY user_id",
+            self.member_params(slug),
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+    def existing_users(self, cursor, ids: list[str]) -> list[int]:
+        """The numeric ids, or 400 invalidValue naming every id that is not a user."""
+        numeric = sorted({int(i) for i in ids if str(i).isdigit()})
+        found: set[int] = set()
+        for offset in range(0, len(numeric), 1000):
+            batch = numeric[offset : offset + 1000]
+            cursor.execute(f"SELECT ID FROM {self.site.users} WHERE ID IN (" + ", ".join(["%s"] * len(batch)) + ")", batch)
+            found |= {row[0] for row in cursor.fetchall()}
+        unknown = [str(i) for i in ids if not str(i).isdigit() or int(i) not in found]
+        if unknown:
+            shown = ", ".join(sorted(set(unknown))[:20]) + (" …" if len(set(unknown)) > 20 else "")
+            raise invalid_value(f"no user with id {shown}; nothing was changed")
+        return numeric
+
+    def change_members(self, cursor, slug: str, add: list[int], remove: list[int], roles: Roles | None = None,
+                       check_policy: bool = True) -> None:
+        """Grant `slug` to `add` and take it from `remove`, all in the caller's transaction."""
+        roles = roles or self.load(cursor)
+        if slug not in roles.definitions:
+            raise ScimError(404, f"no group (WordPress role) with id '{slug}'")
+        add, remove = sorted(set(add)), sorted(set(remove) - set(add))
+        if check_policy and add and slug in self.policy.never_grant:
+            raise invalid_value(f"wpscim never grants the role '{slug}' through SCIM (see --never-grant); nothing was changed")
+        if check_policy and remove and slug in self.policy.never_remove:
+            raise invalid_value(f"wpscim never removes the role '{slug}' through SCIM (see --never-remove); nothing was changed")
+        wanted = {uid: True for uid in add} | {uid: False for uid in remove}
+        if wanted:
+            self.set_roles(cursor, roles, {uid: (lambda caps, grant=grant: self._toggle(caps, slug, grant)) for uid, grant in wanted.items()})
+
+    @staticmethod
+    def _toggle(caps: dict, slug: str, grant: bool) -> dict:
+        caps = dict(caps)
+        if grant:
+            caps[slug] = True
+        else:
+            caps.pop(slug, None)
+        return caps
+
+    def set_roles(self, cursor, roles: Roles, edits: dict) -> None:
+        """Apply `edits` (user id -> function(caps) -> caps) to each user's capabilities and user_level,
+        with the users' rows locked in ID order (the order every writer uses)."""
+        ids = sorted(edits)
+        for offset in range(0, len(ids), 1000):
+            batch = ids[offset : offset + 1000]
+            marks = ", ".join(["%s"] * len(batch))
+            cursor.execute(f"SELECT ID FROM {self.site.users} WHERE ID IN ({marks}) ORDER BY ID FOR UPDATE", batch)
+            cursor.execute(
+                f"SELECT umeta_id, user_id, meta_key, meta_value FROM {self.site.usermeta} "
+                f"WHERE user_id IN ({marks}) AND meta_key IN (%s, %s) ORDER BY umeta_id",
+                [*batch, self.site.capabilities_key, self.site.user_level_key],
+            )
+            rows: dict[tuple[int, str], tuple[int, str]] = {}
+            for umeta_id, user_id, key, value in cursor.fetchall():
+                rows.setdefault((user_id, key), (umeta_id, value))
+            upserts, inserts = [], []
+            for uid in batch:
+                caps_row = rows.get((uid, self.site.capabilities_key))
+                before = parse_caps(caps_row[1] if caps_row else None)
+                after = edits[uid](before)
+                if caps_row and after == before:
+                    continue
+                level_row = rows.get((uid, self.site.user_level_key))
+                for row, key, value in (
+                    (caps_row, self.site.capabilities_key, serialize(after)),
+                    (level_row, self.site.user_level_key, str(roles.user_level(after))),
+                ):
+                    if row:
+                        upserts.append((row[0], uid, key, value))
+                    else:
+                        inserts.append((uid, key, value))
+            if upserts:
+                cursor.execute(
+                    f"INSERT INTO {self.site.usermeta} (umeta_id, user_id, meta_key, meta_value) VALUES "
+                    + ", ".join(["(%s, %s, %s, %s)"] * len(upserts))
+                    + " ON DUPLICATE KEY UPDATE meta_value = VALUES(meta_value)",
+                    [v for row in upserts for v in row],
+                )
+            if inserts:
+                cursor.execute(
+                    f"INSERT INTO {self.site.usermeta} (user_id, meta_key, meta_value) VALUES "
+                    + ", ".join(["(%s, %s, %s)"] * len(inserts)),
+                    [v for row in inserts for v in row],
+                )

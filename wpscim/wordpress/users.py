@@ -17,7 +17,7 @@ from wpscim.wordpress import naming, passwords
 from wpscim.wordpress.db import Database, lock
 from wpscim.wordpress.query import translate
 from wpscim.wordpress.roles import RoleStore, Roles, parse_caps
-from wpscim.wordpress.site import Site, serialize, unserialize
+from wpscim.wordpress.site import Site, serialize
 
 _EMAIL_MAX = 100
 _URL_MAX = 100
@@ -448,19 +448,21 @@ class UserStore:
         return self._content_tables
 
     def _keeper(self, cursor, user_id: int) -> int | None:
+        """--reassign-to, else the lowest-ID administrator of this site (on a network, then of the main site)."""
         if self.policy.reassign_to is not None:
             return self.policy.reassign_to
-        cursor.execute(
-            f"SELECT user_id, meta_value FROM {self.site.usermeta} WHERE meta_key = %s AND meta_value LIKE %s "
-            "AND user_id <> %s ORDER BY user_id",
-            (self.site.capabilities_key, '%"administrator"%', user_id),
-        )
-        for candidate, value in cursor.fetchall():
-            try:
-                if unserialize(value).get("administrator"):
+        keys = [self.site.capabilities_key]
+        if self.site.multisite and self.site.blog_id != 1:
+            keys.append(f"{self.site.base_prefix}capabilities")
+        for key in keys:
+            cursor.execute(
+                f"SELECT user_id, meta_value FROM {self.site.usermeta} WHERE meta_key = %s AND meta_value LIKE %s "
+                "AND user_id <> %s ORDER BY user_id",
+                (key, '%"administrator"%', user_id),
+            )
+            for candidate, value in cursor.fetchall():
+                if parse_caps(value).get("administrator"):
                     return candidate
-            except (ValueError, AttributeError):
-                continue
         return None
 
     def delete(self, cursor, user_id: str) -> None:

@@ -7,7 +7,9 @@ import falcon
 from wpscim.http import errors
 from wpscim.http.media import SCIM_JSON
 from wpscim.http.middleware import BASE, BearerAuth, CanonicalPath
+from wpscim.http.discovery import ResourceTypes, Schemas, ServiceProviderConfig
 from wpscim.http.groups import GroupItem, GroupsCollection
+from wpscim.http.search import RootSearch
 from wpscim.http.users import UserItem, UsersCollection
 from wpscim.wordpress.db import Database
 from wpscim.wordpress.roles import RolePolicy, RoleStore
@@ -22,9 +24,18 @@ def create_app(db: Database, site: Site, policy: Policy = Policy(), role_policy:
     app.req_options.keep_blank_qs_values = False
     roles = RoleStore(site, role_policy)
     users = UserStore(db, site, policy, roles)
-    app.add_route(f"{BASE}/Users", UsersCollection(users))
+    users_collection, groups_collection = UsersCollection(users), GroupsCollection(db, roles)
+    app.add_route(f"{BASE}/Users", users_collection)
+    app.add_route(f"{BASE}/Users/.search", users_collection, suffix="search")
     app.add_route(f"{BASE}/Users/{{user_id}}", UserItem(users))
-    app.add_route(f"{BASE}/Groups", GroupsCollection(db, roles))
+    app.add_route(f"{BASE}/Groups", groups_collection)
+    app.add_route(f"{BASE}/Groups/.search", groups_collection, suffix="search")
     app.add_route(f"{BASE}/Groups/{{group_id}}", GroupItem(db, roles))
+    app.add_route(f"{BASE}/.search", RootSearch(users, groups_collection))
+    app.add_route(f"{BASE}/ServiceProviderConfig", ServiceProviderConfig())
+    app.add_route(f"{BASE}/ResourceTypes", ResourceTypes())
+    app.add_route(f"{BASE}/ResourceTypes/{{item_id}}", ResourceTypes(), suffix="item")
+    app.add_route(f"{BASE}/Schemas", Schemas())
+    app.add_route(f"{BASE}/Schemas/{{item_id}}", Schemas(), suffix="item")
     errors.register(app)
     return app

@@ -1,4 +1,4 @@
-"""/Groups and /Groups/{id}: WordPress roles of the configured site as SCIM groups.
+"""/Groups, /Groups/{id} and /Groups/.search: WordPress roles of the configured site as SCIM groups.
 
 Members are streamed from an unbuffered cursor while the response is written, and not read at all
 when `excludedAttributes=members` is asked (Entra asks it on every lookup).
@@ -9,29 +9,14 @@ from __future__ import annotations
 from wpscim import mapping
 from wpscim.http.media import Lazy, read_json, write_streamed_json
 from wpscim.scim import filter as scim_filter
+from wpscim.scim import schemas
 from wpscim.scim.errors import not_found
-from wpscim.scim.groups import GROUP_SCHEMA, parse_group, plan_group_patch
-from wpscim.scim.listing import list_response, paging
+from wpscim.scim.groups import parse_group, plan_group_patch
+from wpscim.scim.listing import ListQuery, list_query, list_response
+from wpscim.scim.projection import project, wants
+from wpscim.scim.versioning import check_if_match, not_modified, version_of
 from wpscim.wordpress.db import Database
-from wpscim.wordpress.roles import RoleStore, Roles
-
-
-def _attribute_names(raw: str | None) -> set[str]:
-    names = set()
-    for part in (raw or "").split(","):
-        part = part.strip().lower()
-        if part.startswith(GROUP_SCHEMA.lower() + ":"):
-            part = part[len(GROUP_SCHEMA) + 1 :]
-        if part:
-            names.add(part.split(".")[0])
-    return names
-
-
-def _wants_members(req) -> bool:
-    if "members" in _attribute_names(req.get_param("excludedAttributes")):
-        return False
-    requested = _attribute_names(req.get_param("attributes"))
-    return not requested or "members" in requested
+from wpscim.wordpress.roles import Roles, RoleStore
 
 
 def _mentions_members(expr) -> bool:
@@ -43,7 +28,8 @@ def _mentions_members(expr) -> bool:
 
 
 def _case_exact(path: scim_filter.AttrPath) -> bool:
-    return path.attr.lower() in ("id", "externalid") or (path.attr.lower() == "members" and (path.sub or "value").lower() == "value")
+    attr = schemas.resolve(schemas.GROUP, path)
+    return bool(attr and attr.case_exact) or (path.attr.lower() == "members" and (path.sub or "value").lower() == "value")
 
 
 class GroupResources:
@@ -53,10 +39,13 @@ class GroupResources:
         self.db = db
         self.roles = roles
 
-    def document(self, req, slug: str, roles: Roles, with_members: bool) -> dict:
+    def document(self, req, slug: str, roles: Roles, query: ListQuery | None = None) -> dict:
         group = mapping.group_from_role(slug, roles.name(slug), roles.notes.get(slug) or {})
+        group["meta"]["version"] = version_of(group)  # members change the version through meta.lastModified
         group["meta"]["location"] = f"{req.prefix}/scim/v2/Groups/{slug}"
-        if with_members:
+        attributes, excluded = (query.attributes, query.excluded) if query else ([], [])
+        group = project(group, schemas.GROUP, attributes, excluded)
+        if wants("members", attributes, excluded):
             group["members"] = Lazy(lambda: self._members(req.prefix, slug))
         return group
 
@@ -79,27 +68,34 @@ class GroupResources:
         if added or removed:
             self.roles.change_members(cursor, slug, add=added, remove=removed)
 
+    def search(self, req, query: ListQuery) -> tuple[int, list[dict]]:
+        with self.db.transaction() as cursor:
+            roles = self.roles.load(cursor)
+            candidates = []
+            for slug in roles.definitions:
+                group = self.document(req, slug, roles)
+                if query.filter is not None and _mentions_members(query.filter):
+                    group["members"] = [{"value": str(i)} for i in self.roles.member_ids(cursor, slug)]
+                elif "members" in group:
+                    del group["members"]
+                if query.filter is None or scim_filter.matches(query.filter, group, _case_exact):
+                    candidates.append(group)
+        if query.sort_by is not None:
+            candidates = scim_filter.sorted_resources(candidates, query.sort_by, query.descending, _case_exact)
+        page = candidates[query.start - 1 : query.start - 1 + query.count]
+        return len(candidates), [self.document(req, g["id"], roles, query) for g in page]
+
 
 class GroupsCollection(GroupResources):
     def on_get(self, req, resp) -> None:
-        start, count = paging(req.get_param("startIndex"), req.get_param("count"))
-        raw_filter = req.get_param("filter")
-        expr = scim_filter.parse(raw_filter) if raw_filter is not None else None
-        with self.db.transaction() as cursor:
-            roles = self.roles.load(cursor)
-            slugs = list(roles.definitions)
-            if expr is not None:
-                matching = []
-                for slug in slugs:
-                    candidate = self.document(req, slug, roles, with_members=False)
-                    if _mentions_members(expr):
-                        candidate["members"] = [{"value": str(i)} for i in self.roles.member_ids(cursor, slug)]
-                    if scim_filter.matches(expr, candidate, _case_exact):
-                        matching.append(slug)
-                slugs = matching
-        page = slugs[start - 1 : start - 1 + count]
-        resources = [self.document(req, slug, roles, _wants_members(req)) for slug in page]
-        write_streamed_json(resp, list_response(resources, len(slugs), start))
+        query = list_query(req.params)
+        total, groups = self.search(req, query)
+        write_streamed_json(resp, list_response(groups, total, query.start))
+
+    def on_post_search(self, req, resp) -> None:
+        query = list_query(read_json(req))
+        total, groups = self.search(req, query)
+        write_streamed_json(resp, list_response(groups, total, query.start))
 
     def on_post(self, req, resp) -> None:
         body = parse_group(read_json(req))
@@ -108,44 +104,56 @@ class GroupsCollection(GroupResources):
             slug, _ = self.roles.create(cursor, body.display_name, body.external_id)
             self.roles.change_members(cursor, slug, add=members, remove=[])
             roles = self.roles.load(cursor)
+        group = self.document(req, slug, roles, list_query(req.params))
         resp.set_header("Location", f"{req.prefix}/scim/v2/Groups/{slug}")
-        write_streamed_json(resp, self.document(req, slug, roles, _wants_members(req)), 201)
+        resp.set_header("ETag", group["meta"]["version"])
+        write_streamed_json(resp, group, 201)
 
 
 class GroupItem(GroupResources):
-    def _roles(self, cursor, slug: str, for_update: bool = False) -> Roles:
+    def _roles(self, req, cursor, slug: str, for_update: bool = False) -> Roles:
         roles = self.roles.load(cursor, for_update=for_update)
         if slug not in roles.definitions:
             raise not_found(f"no group (WordPress role) with id '{slug}'")
+        if for_update:
+            check_if_match(req.get_header("If-Match"), self.document(req, slug, roles)["meta"]["version"])
         return roles
+
+    def _respond(self, req, resp, slug: str, roles: Roles) -> None:
+        group = self.document(req, slug, roles, list_query(req.params))
+        resp.set_header("ETag", group["meta"]["version"])
+        write_streamed_json(resp, group)
 
     def on_get(self, req, resp, group_id: str) -> None:
         with self.db.transaction() as cursor:
-            roles = self._roles(cursor, group_id)
-        write_streamed_json(resp, self.document(req, group_id, roles, _wants_members(req)))
+            roles = self._roles(req, cursor, group_id)
+        version = self.document(req, group_id, roles)["meta"]["version"]
+        if not_modified(req.get_header("If-None-Match"), version):
+            resp.status = 304
+            resp.set_header("ETag", version)
+            return
+        self._respond(req, resp, group_id, roles)
 
     def on_put(self, req, resp, group_id: str) -> None:
         body = parse_group(read_json(req))
         with self.db.transaction() as cursor:
-            self._roles(cursor, group_id, for_update=True)
-            self.roles.update(cursor, group_id, body.display_name, body.external_id, clear_external_id=body.external_id is None)
+            self._roles(req, cursor, group_id, for_update=True)
             self.apply_membership(cursor, group_id, [], [], body.members)
+            self.roles.update(cursor, group_id, body.display_name, body.external_id, clear_external_id=body.external_id is None)
             roles = self.roles.load(cursor)
-        write_streamed_json(resp, self.document(req, group_id, roles, _wants_members(req)))
+        self._respond(req, resp, group_id, roles)
 
     def on_patch(self, req, resp, group_id: str) -> None:
         changes = plan_group_patch(read_json(req))
         with self.db.transaction() as cursor:
-            self._roles(cursor, group_id, for_update=True)
-            if changes.display_name is not None or changes.external_id is not None or changes.clear_external_id:
-                self.roles.update(cursor, group_id, changes.display_name, changes.external_id, changes.clear_external_id)
+            self._roles(req, cursor, group_id, for_update=True)
             replace = list(changes.replace) if changes.replace is not None else None
             self.apply_membership(cursor, group_id, list(changes.add), sorted(changes.remove), replace)
+            self.roles.update(cursor, group_id, changes.display_name, changes.external_id, changes.clear_external_id)
         resp.status = 204
 
     def on_delete(self, req, resp, group_id: str) -> None:
         with self.db.transaction() as cursor:
-            self._roles(cursor, group_id, for_update=True)
+            self._roles(req, cursor, group_id, for_update=True)
             self.roles.delete(cursor, group_id)
         resp.status = 204
-

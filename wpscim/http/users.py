@@ -1,13 +1,16 @@
-"""/Users and /Users/{id}. Each request is one transaction; PATCH and PUT share the store's write path."""
+"""/Users, /Users/{id} and /Users/.search. Each request is one transaction; PATCH and PUT share the
+store's write path. Every resource response carries meta.version and the matching ETag."""
 
 from __future__ import annotations
 
 from wpscim.http.media import read_json, write_json
-from wpscim.scim import filter as scim_filter
+from wpscim.scim import schemas
 from wpscim.scim.errors import ScimError, not_found
-from wpscim.scim.listing import list_response, paging
+from wpscim.scim.listing import ListQuery, list_query, list_response
 from wpscim.scim.patch import apply_patch
+from wpscim.scim.projection import project
 from wpscim.scim.resource import normalize_user, validate_user
+from wpscim.scim.versioning import check_if_match, not_modified, version_of
 from wpscim.wordpress.users import UserStore
 
 
@@ -15,10 +18,12 @@ def _location(req, user_id: str) -> str:
     return f"{req.prefix}/scim/v2/Users/{user_id}"
 
 
-def _located(req, user: dict) -> dict:
+def finish_user(req, user: dict) -> dict:
+    """Absolute URLs and meta.version on a user read from the store."""
     user["meta"]["location"] = _location(req, user["id"])
     for group in user.get("groups", []):
         group["$ref"] = f"{req.prefix}/scim/v2/Groups/{group['value']}"
+    user["meta"]["version"] = version_of(user)
     return user
 
 
@@ -31,36 +36,53 @@ def _user_body(body) -> tuple[dict, str | None]:
     return user, password
 
 
+def _write_one(req, resp, user: dict, status: int = 200) -> None:
+    query = list_query(req.params)
+    resp.set_header("ETag", user["meta"]["version"])
+    write_json(resp, project(user, schemas.USER, query.attributes, query.excluded), status)
+
+
+def search_users(req, store: UserStore, query: ListQuery) -> tuple[int, list[dict]]:
+    with store.db.transaction() as cursor:
+        total, users = store.search(cursor, query.filter, query.start, query.count, query.sort_by, query.descending)
+    return total, [project(finish_user(req, u), schemas.USER, query.attributes, query.excluded) for u in users]
+
+
 class UsersCollection:
     def __init__(self, store: UserStore):
         self.store = store
 
     def on_get(self, req, resp) -> None:
-        start, count = paging(req.get_param("startIndex"), req.get_param("count"))
-        raw_filter = req.get_param("filter")
-        expr = scim_filter.parse(raw_filter) if raw_filter is not None else None
-        with self.store.db.transaction() as cursor:
-            total, users = self.store.search(cursor, expr, start, count)
-        write_json(resp, list_response([_located(req, u) for u in users], total, start))
+        query = list_query(req.params)
+        total, users = search_users(req, self.store, query)
+        write_json(resp, list_response(users, total, query.start))
+
+    def on_post_search(self, req, resp) -> None:
+        query = list_query(read_json(req))
+        total, users = search_users(req, self.store, query)
+        write_json(resp, list_response(users, total, query.start))
 
     def on_post(self, req, resp) -> None:
         user, password = _user_body(read_json(req))
         password_hash = self.store.hash_password(password) if password else None
         with self.store.db.transaction() as cursor:
             user_id = self.store.create(cursor, user, password_hash)
-            created = self.store.get(cursor, user_id)
-        resp.set_header("Location", _location(req, user_id))
-        write_json(resp, _located(req, created), 201)
+            created = finish_user(req, self.store.get(cursor, user_id))
+        resp.set_header("Location", created["meta"]["location"])
+        _write_one(req, resp, created, 201)
 
 
 class UserItem:
     def __init__(self, store: UserStore):
         self.store = store
 
-    def _current(self, cursor, user_id: str) -> dict:
+    def _current(self, req, cursor, user_id: str) -> dict:
+        """The user, locked for this transaction; 404 if absent, 412 if If-Match names another version."""
         user = self.store.get(cursor, user_id, for_update=True)
         if user is None:
             raise not_found(f"no user with id '{user_id}'")
+        user = finish_user(req, user)
+        check_if_match(req.get_header("If-Match"), user["meta"]["version"])
         return user
 
     def _write(self, req, resp, cursor, user_id: str, user: dict, password_hash: str | None, before: dict) -> None:
@@ -68,26 +90,31 @@ class UserItem:
         after = self.store.get(cursor, user_id)
         if after is None:  # deprovisioning mode "delete": active=false removed the user
             after = {**before, "active": False}
-        write_json(resp, _located(req, after))
+        _write_one(req, resp, finish_user(req, after))
 
     def on_get(self, req, resp, user_id: str) -> None:
         with self.store.db.transaction() as cursor:
             user = self.store.get(cursor, user_id)
         if user is None:
             raise not_found(f"no user with id '{user_id}'")
-        write_json(resp, _located(req, user))
+        user = finish_user(req, user)
+        if not_modified(req.get_header("If-None-Match"), user["meta"]["version"]):
+            resp.status = 304
+            resp.set_header("ETag", user["meta"]["version"])
+            return
+        _write_one(req, resp, user)
 
     def on_put(self, req, resp, user_id: str) -> None:
         user, password = _user_body(read_json(req))
         password_hash = self.store.hash_password(password) if password else None
         with self.store.db.transaction() as cursor:
-            before = self._current(cursor, user_id)
+            before = self._current(req, cursor, user_id)
             self._write(req, resp, cursor, user_id, user, password_hash, before)
 
     def on_patch(self, req, resp, user_id: str) -> None:
         body = read_json(req)
         with self.store.db.transaction() as cursor:
-            before = self._current(cursor, user_id)
+            before = self._current(req, cursor, user_id)
             result = apply_patch(before, body)
             validate_user(result.resource)
             password_hash = self.store.hash_password(result.password) if result.password else None
@@ -95,6 +122,6 @@ class UserItem:
 
     def on_delete(self, req, resp, user_id: str) -> None:
         with self.store.db.transaction() as cursor:
-            self._current(cursor, user_id)
+            self._current(req, cursor, user_id)
             self.store.delete(cursor, user_id)
         resp.status = 204

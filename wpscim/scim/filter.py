@@ -325,3 +325,36 @@ def matches(expr: Filter, resource: dict, case_exact: CaseExact = lambda path: F
     if expr.op == "ne":
         return not any(_compare(v, "eq", expr.value, exact) for v in values)
     return any(_compare(v, expr.op, expr.value, exact) for v in values)
+
+
+def sort_key_value(resource: dict, path: AttrPath):
+    """The value a resource sorts by (RFC 7644 §3.4.2.3): for a multi-valued attribute, the primary
+    item's (else the first one's)."""
+    container = _lookup(resource, path.urn) if path.urn and not path.urn.lower().endswith((":user", ":group")) else resource
+    top = _lookup(container, path.attr)
+    if isinstance(top, list):
+        top = next((i for i in top if isinstance(i, dict) and i.get("primary") is True), top[0] if top else None)
+        sub = path.sub or "value"
+        return _lookup(top, sub) if isinstance(top, dict) else top
+    if path.sub:
+        return _lookup(top, path.sub)
+    return top
+
+
+def sorted_resources(resources: list[dict], path: AttrPath, descending: bool, case_exact: CaseExact = lambda p: False) -> list[dict]:
+    """Sorted by `path`; resources without a value come last in either order."""
+    exact = case_exact(path)
+
+    def key(resource):
+        value = sort_key_value(resource, path)
+        if isinstance(value, str) and not exact:
+            value = value.lower()
+        return value
+
+    present = [r for r in resources if key(r) not in (None, "")]
+    missing = [r for r in resources if key(r) in (None, "")]
+    try:
+        present.sort(key=key, reverse=descending)
+    except TypeError:
+        present.sort(key=lambda r: str(key(r)), reverse=descending)
+    return present + missing

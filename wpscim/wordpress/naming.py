@@ -1,59 +1,311 @@
-"""WordPress's naming rules, ported from wp-includes/formatting.php, so rows match what wp_insert_user() writes."""
+"""WordPress's naming rules, ported from WordPress 6.1 (wp-includes/formatting.php, kses.php) as it
+runs on PHP 8.2, so rows match what wp_insert_user() writes.
+
+The ports follow the PHP code step by step, PHP's own semantics included: trim() only strips
+" \\t\\n\\r\\v\\0", regular expressions are byte-oriented (\\s is ASCII whitespace, /i is ASCII case
+folding), strip_tags() is PHP's state machine (a "<" followed by whitespace is text), and the
+pre_user_* name filters run on wp_slash()ed data, as WordPress core's callers pass it.
+
+Environment: like the reference install (Debian's PHP without the intl and mbstring extensions),
+remove_accents() does no Unicode normalisation and sanitize_title() lower-cases ASCII only. With
+those extensions WordPress differs only for non-ASCII input there; logins are ASCII (strict
+sanitize_user), so nicenames do not depend on it.  Locale-specific transliterations of
+remove_accents() (de_*, da_DK, ca, sr_RS, bs_BA: "ä" -> "ae" ...) are not applied: the en_US rules.
+"""
 
 from __future__ import annotations
 
 import html
 import re
-import unicodedata
 
 LOGIN_MAX = 60
 NICENAME_MAX = 50
 
-# remove_accents() transliterations that Unicode decomposition does not give.
-_SPECIAL = {
-    "ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ł": "l", "Ł": "L",
-    "þ": "th", "Þ": "TH", "ð": "d", "Ð": "D", "œ": "oe", "Œ": "OE", "ħ": "h", "Ħ": "H", "ı": "i",
-    "ŋ": "n", "Ŋ": "N", "ŧ": "t", "Ŧ": "T", "ĸ": "k", "ſ": "s",
+_PHP_TRIM = " \t\n\r\x0b\x00"  # what PHP's trim() strips by default (not \f, nothing non-ASCII)
+
+
+def _pairs(text: str) -> dict[str, str]:
+    return dict(pair.split("=", 1) for pair in text.split())
+
+
+# remove_accents()'s table (WordPress 6.1, en_US): every other non-ASCII character is kept as is.
+_ACCENTS = _pairs(
+    "ª=a º=o À=A Á=A Â=A Ã=A Ä=A Å=A Æ=AE Ç=C È=E É=E Ê=E Ë=E Ì=I Í=I Î=I Ï=I Ð=D Ñ=N Ò=O Ó=O Ô=O Õ=O "
+    "Ö=O Ù=U Ú=U Û=U Ü=U Ý=Y Þ=TH ß=s à=a á=a â=a ã=a ä=a å=a æ=ae ç=c è=e é=e ê=e ë=e ì=i í=i î=i "
+    "ï=i ð=d ñ=n ò=o ó=o ô=o õ=o ö=o ø=o ù=u ú=u û=u ü=u ý=y þ=th ÿ=y Ø=O Ā=A ā=a Ă=A ă=a Ą=A ą=a Ć=C "
+    "ć=c Ĉ=C ĉ=c Ċ=C ċ=c Č=C č=c Ď=D ď=d Đ=D đ=d Ē=E ē=e Ĕ=E ĕ=e Ė=E ė=e Ę=E ę=e Ě=E ě=e Ĝ=G ĝ=g Ğ=G "
+    "ğ=g Ġ=G ġ=g Ģ=G ģ=g Ĥ=H ĥ=h Ħ=H ħ=h Ĩ=I ĩ=i Ī=I ī=i Ĭ=I ĭ=i Į=I į=i İ=I ı=i Ĳ=IJ ĳ=ij Ĵ=J ĵ=j "
+    "Ķ=K ķ=k ĸ=k Ĺ=L ĺ=l Ļ=L ļ=l Ľ=L ľ=l Ŀ=L ŀ=l Ł=L ł=l Ń=N ń=n Ņ=N ņ=n Ň=N ň=n ŉ=n Ŋ=N ŋ=n Ō=O ō=o "
+    "Ŏ=O ŏ=o Ő=O ő=o Œ=OE œ=oe Ŕ=R ŕ=r Ŗ=R ŗ=r Ř=R ř=r Ś=S ś=s Ŝ=S ŝ=s Ş=S ş=s Š=S š=s Ţ=T ţ=t Ť=T "
+    "ť=t Ŧ=T ŧ=t Ũ=U ũ=u Ū=U ū=u Ŭ=U ŭ=u Ů=U ů=u Ű=U ű=u Ų=U ų=u Ŵ=W ŵ=w Ŷ=Y ŷ=y Ÿ=Y Ź=Z ź=z Ż=Z ż=z "
+    "Ž=Z ž=z ſ=s Ș=S ș=s Ț=T ț=t €=E £= Ơ=O ơ=o Ư=U ư=u Ầ=A ầ=a Ằ=A ằ=a Ề=E ề=e Ồ=O ồ=o Ờ=O ờ=o Ừ=U "
+    "ừ=u Ỳ=Y ỳ=y Ả=A ả=a Ẩ=A ẩ=a Ẳ=A ẳ=a Ẻ=E ẻ=e Ể=E ể=e Ỉ=I ỉ=i Ỏ=O ỏ=o Ổ=O ổ=o Ở=O ở=o Ủ=U ủ=u Ử=U "
+    "ử=u Ỷ=Y ỷ=y Ẫ=A ẫ=a Ẵ=A ẵ=a Ẽ=E ẽ=e Ễ=E ễ=e Ỗ=O ỗ=o Ỡ=O ỡ=o Ữ=U ữ=u Ỹ=Y ỹ=y Ấ=A ấ=a Ắ=A ắ=a Ế=E "
+    "ế=e Ố=O ố=o Ớ=O ớ=o Ứ=U ứ=u Ạ=A ạ=a Ậ=A ậ=a Ặ=A ặ=a Ẹ=E ẹ=e Ệ=E ệ=e Ị=I ị=i Ọ=O ọ=o Ộ=O ộ=o Ợ=O "
+    "ợ=o Ụ=U ụ=u Ự=U ự=u Ỵ=Y ỵ=y ɑ=a Ǖ=U ǖ=u Ǘ=U ǘ=u Ǎ=A ǎ=a Ǐ=I ǐ=i Ǒ=O ǒ=o Ǔ=U ǔ=u Ǚ=U ǚ=u Ǜ=U ǜ=u "
+)
+
+_ALLOWED_ENTITY_NAMES = frozenset((
+    "nbsp iexcl cent pound curren yen brvbar sect uml copy ordf laquo not shy reg macr deg plusmn "
+    "acute micro para middot cedil ordm raquo iquest Agrave Aacute Acirc Atilde Auml Aring AElig "
+    "Ccedil Egrave Eacute Ecirc Euml Igrave Iacute Icirc Iuml ETH Ntilde Ograve Oacute Ocirc Otilde "
+    "Ouml times Oslash Ugrave Uacute Ucirc Uuml Yacute THORN szlig agrave aacute acirc atilde auml "
+    "aring aelig ccedil egrave eacute ecirc euml igrave iacute icirc iuml eth ntilde ograve oacute "
+    "ocirc otilde ouml divide oslash ugrave uacute ucirc uuml yacute thorn yuml quot amp lt gt apos "
+    "OElig oelig Scaron scaron Yuml circ tilde ensp emsp thinsp zwnj zwj lrm rlm ndash mdash lsquo "
+    "rsquo sbquo ldquo rdquo bdquo dagger Dagger permil lsaquo rsaquo euro fnof Alpha Beta Gamma "
+    "Delta Epsilon Zeta Eta Theta Iota Kappa Lambda Mu Nu Xi Omicron Pi Rho Sigma Tau Upsilon Phi Chi "
+    "Psi Omega alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi "
+    "rho sigmaf sigma tau upsilon phi chi psi omega thetasym upsih piv bull hellip prime Prime oline "
+    "frasl weierp image real trade alefsym larr uarr rarr darr harr crarr lArr uArr rArr dArr hArr "
+    "forall part exist empty nabla isin notin ni prod sum minus lowast radic prop infin ang and or "
+    "cap cup int sim cong asymp ne equiv le ge sub sup nsub sube supe oplus otimes perp sdot lceil "
+    "rceil lfloor rfloor lang rang loz spades clubs hearts diams sup1 sup2 sup3 frac14 frac12 frac34 "
+    "there4 "
+).split())
+
+_ACCENTS_TABLE = str.maketrans(_ACCENTS)
+
+# $allowedtags: what wp_kses() keeps in the pre_user_* name filters (context = the filter name).
+_ALLOWED_TAGS: dict[str, frozenset[str]] = {
+    "a": frozenset({"href", "title"}), "abbr": frozenset({"title"}), "acronym": frozenset({"title"}),
+    "b": frozenset(), "blockquote": frozenset({"cite"}), "cite": frozenset(), "code": frozenset(),
+    "del": frozenset({"datetime"}), "em": frozenset(), "i": frozenset(), "q": frozenset({"cite"}),
+    "s": frozenset(), "strike": frozenset(), "strong": frozenset(),
 }
-_TAGS = re.compile(r"<(script|style)[^>]*?>.*?</\1>|<[^>]*>", re.I | re.S)
-_OCTETS = re.compile(r"%[a-fA-F0-9][a-fA-F0-9]")
-_ENTITIES = re.compile(r"&.+?;")
+# htmlspecialchars(..., double_encode=false) keeps only HTML 4.01 entities: all of the above but &apos;.
+_HTML401_ENTITY_NAMES = _ALLOWED_ENTITY_NAMES - {"apos"}
+_ALLOWED_PROTOCOLS = frozenset(
+    "http https ftp ftps mailto news irc irc6 ircs gopher nntp feed telnet mms rtsp sms svn tel fax xmpp webcal urn".split()
+)
+_URI_ATTRIBUTES = frozenset(
+    "action archive background cite classid codebase data formaction href icon longdesc manifest poster profile src "
+    "usemap xmlns".split()
+)
+
+# --- PHP building blocks -------------------------------------------------------------------------
+
+
+def _trim(text: str, chars: str = _PHP_TRIM) -> str:
+    return text.strip(chars)
+
+
+def _ascii_lower(text: str) -> str:
+    """PHP 8.2 strtolower(): ASCII only, whatever the locale."""
+    return re.sub(r"[A-Z]+", lambda m: m.group(0).lower(), text)
+
+
+def _addslashes(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("'", "\\'").replace('"', '\\"').replace("\0", "\\0")
+
+
+_SLASHED = re.compile(r"\\(.?)", re.S)
+
+
+def _stripslashes(text: str) -> str:
+    return _SLASHED.sub(lambda m: "\0" if m.group(1) == "0" else m.group(1), text)
+
+
+_C_SPACE = b" \t\n\x0b\x0c\r"  # isspace() in the C locale
+
+
+def _strip_tags(text: str) -> str:
+    """PHP's strip_tags() (php_strip_tags_ex without allowed tags), byte for byte."""
+    buf = text.encode("utf-8", "surrogatepass")  # (a lone surrogate from JSON: PHP sees its bytes)
+    n = len(buf)
+    out = bytearray()
+    state = depth = in_q = br = lc = 0
+    is_xml = False
+    p = 0
+    while p < n:
+        c = buf[p]
+        nxt = buf[p + 1] if p + 1 < n else 0
+        prev = buf[p - 1] if p >= 1 else 0
+        if state == 0:  # text
+            if c == 0:
+                pass
+            elif c == 0x3C:  # <
+                if in_q:
+                    pass
+                elif nxt in _C_SPACE:
+                    out.append(c)
+                else:
+                    lc, state = 0x3C, 1
+            elif c == 0x3E:  # >
+                if depth:
+                    depth -= 1
+                elif not in_q:
+                    out.append(c)
+            else:
+                out.append(c)
+        elif state == 1:  # inside a tag
+            if c == 0x3C:
+                if not in_q and nxt not in _C_SPACE:
+                    depth += 1
+            elif c == 0x3E:
+                if depth:
+                    depth -= 1
+                elif not in_q:
+                    lc = 0x3E
+                    if not (is_xml and prev == 0x2D):
+                        in_q = state = 0
+                        is_xml = False
+            elif c in (0x22, 0x27):  # " '
+                if p != 0 and (not in_q or c == in_q):
+                    in_q = 0 if in_q else c
+            elif c == 0x21:  # !
+                if prev == 0x3C:
+                    state, lc = 3, c
+            elif c == 0x3F:  # ?
+                if prev == 0x3C:
+                    br, state = 0, 2
+        elif state == 2:  # <? ... ?>
+            if c == 0x28:
+                if lc not in (0x22, 0x27):
+                    lc = 0x28
+                    br += 1
+            elif c == 0x29:
+                if lc not in (0x22, 0x27):
+                    lc = 0x29
+                    br -= 1
+            elif c == 0x3E:
+                if depth:
+                    depth -= 1
+                elif not in_q and not br and lc != 0x22 and prev == 0x3F:
+                    in_q = state = 0
+            elif c in (0x22, 0x27):
+                if p >= 1 and prev != 0x5C:
+                    if lc == c:
+                        lc = 0
+                    elif lc != 0x5C:
+                        lc = c
+                    if not in_q or c == in_q:
+                        in_q = 0 if in_q else c
+            elif c in (0x6C, 0x4C):  # <?xml switches back to a normal tag
+                if p > 4 and buf[p - 4 : p].lower() == b"<?xm":
+                    state, is_xml = 1, True
+        elif state == 3:  # <! ... >
+            if c == 0x3E:
+                if depth:
+                    depth -= 1
+                elif not in_q:
+                    in_q = state = 0
+            elif c in (0x22, 0x27):
+                if p != 0 and prev != 0x5C and (not in_q or c == in_q):
+                    in_q = 0 if in_q else c
+            elif c == 0x2D:
+                if p >= 2 and buf[p - 2 : p] == b"!-":
+                    state = 4
+            elif c in (0x45, 0x65):  # <!DOCTYPE
+                if p > 6 and buf[p - 6 : p].lower() == b"doctyp":
+                    state = 1
+        else:  # <!-- ... -->
+            if c == 0x3E and not in_q and p >= 2 and buf[p - 2 : p] == b"--":
+                in_q = state = 0
+        p += 1
+    return out.decode("utf-8", "surrogatepass")
+
+
+_SCRIPT_STYLE = re.compile(r"<(script|style)[^>]*?>.*?</\1>", re.I | re.S | re.A)
+
+
+def wp_strip_all_tags(text: str) -> str:
+    return _trim(_strip_tags(_SCRIPT_STYLE.sub("", text)))
+
+
+def strip_all_tags(text: str) -> str:  # the name this module used to export
+    return wp_strip_all_tags(text)
 
 
 def remove_accents(text: str) -> str:
-    text = "".join(_SPECIAL.get(ch, ch) for ch in text)
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if not any(ord(ch) >= 0x80 for ch in text):
+        return text
+    return text.translate(_ACCENTS_TABLE)
 
 
-def strip_all_tags(text: str) -> str:
-    return _TAGS.sub("", text)
+# --- logins and nicenames ------------------------------------------------------------------------
 
 
 def sanitize_user(login: str) -> str:
     """sanitize_user($login, strict=true): ASCII letters, digits, space and _ . - @ only."""
-    text = strip_all_tags(login)
+    text = wp_strip_all_tags(login)
     text = remove_accents(text)
-    text = _OCTETS.sub("", text)
-    text = _ENTITIES.sub("", text)
+    text = re.sub(r"%[a-fA-F0-9][a-fA-F0-9]", "", text)  # kill octets
+    text = re.sub(r"&.+?;", "", text)  # kill entities
     text = re.sub(r"[^a-zA-Z0-9 _.\-@]", "", text)
-    text = text.strip()
-    return re.sub(r"\s+", " ", text)
+    text = _trim(text)
+    return re.sub(r"\s+", " ", text, flags=re.A)
+
+
+def _utf8_uri_encode(text: str, length: int = 0) -> str:
+    out: list[str] = []
+    used = 0
+    values: list[int] = []
+    octets = 1
+    for byte in text.encode("utf-8", "surrogatepass"):
+        if byte < 128:
+            if length and used + 1 > length:
+                break
+            out.append(chr(byte))
+            used += 1
+        else:
+            if not values:
+                octets = 2 if byte < 224 else 3 if byte < 240 else 4
+            values.append(byte)
+            if length and used + octets * 3 > length:
+                break
+            if len(values) == octets:
+                out.extend(f"%{value:x}" for value in values)
+                used += octets * 3
+                values, octets = [], 1
+    return "".join(out)
+
+
+_TITLE_TO_DASH = ("%c2%a0", "%e2%80%93", "%e2%80%94")
+_TITLE_ENTITIES_TO_DASH = ("&nbsp;", "&#160;", "&ndash;", "&#8211;", "&mdash;", "&#8212;")
+_TITLE_STRIP = (
+    "%c2%ad", "%c2%a1", "%c2%bf", "%c2%ab", "%c2%bb", "%e2%80%b9", "%e2%80%ba", "%e2%80%98", "%e2%80%99",
+    "%e2%80%9c", "%e2%80%9d", "%e2%80%9a", "%e2%80%9b", "%e2%80%9e", "%e2%80%9f", "%e2%80%a2", "%c2%a9",
+    "%c2%ae", "%c2%b0", "%e2%80%a6", "%e2%84%a2", "%c2%b4", "%cb%8a", "%cc%81", "%cd%81", "%cc%80", "%cc%84",
+    "%cc%8c", "%e2%80%8b", "%e2%80%8c", "%e2%80%8d", "%e2%80%8e", "%e2%80%8f", "%e2%80%aa", "%e2%80%ab",
+    "%e2%80%ac", "%e2%80%ad", "%e2%80%ae", "%ef%bb%bf", "%ef%bf%bc",
+)
+_TITLE_WIDE_SPACES = (
+    "%e2%80%80", "%e2%80%81", "%e2%80%82", "%e2%80%83", "%e2%80%84", "%e2%80%85", "%e2%80%86", "%e2%80%87",
+    "%e2%80%88", "%e2%80%89", "%e2%80%8a", "%e2%80%a8", "%e2%80%a9", "%e2%80%af",
+)
+
+
+def _replace_all(text: str, needles, replacement: str) -> str:
+    for needle in needles:  # str_replace() with an array: one needle after the other
+        text = text.replace(needle, replacement)
+    return text
 
 
 def sanitize_title(title: str) -> str:
-    """sanitize_title_with_dashes($title, '', 'save') for an already-ASCII login."""
-    text = strip_all_tags(remove_accents(title)).lower()
-    text = re.sub(r"%(?![a-f0-9]{2})", "", text)
-    text = _ENTITIES.sub("", text)
+    """sanitize_title($title) = sanitize_title_with_dashes(remove_accents($title), '', 'save')."""
+    text = _strip_tags(remove_accents(title))
+    text = re.sub(r"%([a-fA-F0-9][a-fA-F0-9])", r"---\1---", text)  # preserve escaped octets
+    text = text.replace("%", "")
+    text = re.sub(r"---([a-fA-F0-9][a-fA-F0-9])---", r"%\1", text)
+    # (mb_strtolower() would run here if PHP had mbstring; see the module docstring)
+    text = _ascii_lower(_utf8_uri_encode(text, 200))
+    text = _replace_all(text, _TITLE_TO_DASH, "-")
+    text = _replace_all(text, _TITLE_ENTITIES_TO_DASH, "-")
+    text = text.replace("/", "-")
+    text = _replace_all(text, _TITLE_STRIP, "")
+    text = _replace_all(text, _TITLE_WIDE_SPACES, "-")
+    text = text.replace("%c3%97", "x")
+    text = re.sub(r"&.+?;", "", text)
     text = text.replace(".", "-")
     text = re.sub(r"[^%a-z0-9 _-]", "", text)
-    text = re.sub(r"\s+", "-", text)
+    text = re.sub(r"\s+", "-", text, flags=re.A)
     text = re.sub(r"-+", "-", text)
     return text.strip("-")
 
 
 def nicename_base(login: str) -> str:
+    """wp_insert_user(): sanitize_title(mb_substr($user_login, 0, 50))."""
     return sanitize_title(login[:NICENAME_MAX])
 
 
@@ -75,49 +327,272 @@ def login_candidates(base: str):
         suffix += 1
 
 
+# --- names: sanitize_text_field, wp_filter_kses, _wp_specialchars ---------------------------------
+
+
+def _valid_unicode(i: int) -> bool:
+    return i in (0x9, 0xA, 0xD) or 0x20 <= i <= 0xD7FF or 0xE000 <= i <= 0xFFFD or 0x10000 <= i <= 0x10FFFF
+
+
+def _named_entity(m: re.Match) -> str:
+    name = m.group(1)
+    return f"&{name};" if name in _ALLOWED_ENTITY_NAMES else f"&amp;{name};"
+
+
+def _decimal_entity(m: re.Match) -> str:
+    digits = m.group(1)
+    if digits in ("", "0"):  # PHP empty()
+        return ""
+    if _valid_unicode(int(digits)):
+        return f"&#{digits.lstrip('0').rjust(3, '0')};"
+    return f"&amp;#{digits};"
+
+
+def _hex_entity(m: re.Match) -> str:
+    digits = m.group(1)
+    if digits in ("", "0"):
+        return ""
+    if not _valid_unicode(int(digits, 16)):
+        return f"&amp;#x{digits};"
+    return f"&#x{digits.lstrip('0')};"
+
+
+def _normalize_entities(text: str) -> str:
+    """wp_kses_normalize_entities(): every & becomes &amp; unless it starts a known entity."""
+    text = text.replace("&", "&amp;")
+    text = re.sub(r"&amp;([A-Za-z]{2,8}[0-9]{0,2});", _named_entity, text)
+    text = re.sub(r"&amp;#(0*[0-9]{1,7});", _decimal_entity, text)
+    return re.sub(r"&amp;#[Xx](0*[0-9A-Fa-f]{1,6});", _hex_entity, text)
+
+
+_SPECIALCHARS = re.compile(r"&(?:#([xX][0-9a-fA-F]+|[0-9]+);|([A-Za-z0-9]+);)?|[<>\"']")
+
+
+def _htmlspecialchars(text: str, quotes: bool) -> str:
+    """htmlspecialchars($text, ENT_QUOTES or ENT_NOQUOTES, 'UTF-8', double_encode=false)."""
+
+    def one(m: re.Match) -> str:
+        token = m.group(0)
+        if token == "<":
+            return "&lt;"
+        if token == ">":
+            return "&gt;"
+        if token in ("\"", "'"):
+            return token if not quotes else "&quot;" if token == "\"" else "&#039;"
+        number, name = m.group(1), m.group(2)
+        if number is not None:
+            value = int(number[1:], 16) if number[0] in "xX" else int(number)
+            if value <= 0x10FFFF:
+                return token
+        elif name is not None and name in _HTML401_ENTITY_NAMES:
+            return token
+        return "&amp;" + token[1:]
+
+    return _SPECIALCHARS.sub(one, text)
+
+
+def _wp_specialchars(text: str, quotes: bool = False) -> str:
+    if not text:
+        return ""
+    if not re.search(r"[&<>\"']", text):
+        return text
+    return _htmlspecialchars(_normalize_entities(text), quotes)
+
+
+def _esc_html(text: str) -> str:
+    return _wp_specialchars(text, quotes=True)
+
+
+def _pre_kses_less_than(text: str) -> str:
+    """wp_pre_kses_less_than(): a '<' that never gets to a '>' is escaped."""
+    return re.sub(
+        r"<[^>]*?((?=<)|>|$)", lambda m: m.group(0) if ">" in m.group(0) else _esc_html(m.group(0)), text
+    )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _sanitize_text_field(text: str) -> str:
-    """_sanitize_text_fields(): tags stripped, line breaks and runs of whitespace collapsed, octets removed."""
+    """_sanitize_text_fields($text, false): tags stripped, whitespace collapsed, octets removed."""
+    if _SURROGATE.search(text):  # wp_check_invalid_utf8(): invalid UTF-8 becomes ''
+        return ""
     if "<" in text:
-        text = re.sub(r"<(?=[^a-zA-Z/!?])", "&lt;", text)  # wp_pre_kses_less_than for a stray '<'
-        text = strip_all_tags(text)
-    text = re.sub(r"[\r\n\t ]+", " ", text).strip()
-    found = True
-    while found:
-        found = False
-        new = _OCTETS.sub("", text)
-        if new != text:
-            text, found = new, True
-    return text.strip()
+        text = _pre_kses_less_than(text)
+        text = wp_strip_all_tags(text)
+        text = text.replace("<\n", "&lt;\n")
+    text = _trim(re.sub(r"[\r\n\t ]+", " ", text))
+    found = False
+    while match := re.search(r"%[a-f0-9]{2}", text, re.I | re.A):
+        text = text.replace(match.group(0), "")
+        found = True
+    if found:
+        text = _trim(re.sub(r" +", " ", text))
+    return text
 
 
-_VALID_ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+def _kses_no_null(text: str, keep_slash_zero: bool = True) -> str:
+    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", text)
+    return text if keep_slash_zero else re.sub(r"\\+0+", "", text)
+
+
+def _kses_decode_entities(text: str) -> str:
+    text = re.sub(r"&#([0-9]+);", lambda m: chr(int(m.group(1)) % 256), text)
+    return re.sub(r"&#[Xx]([0-9A-Fa-f]+);", lambda m: chr(int(m.group(1), 16) % 256), text)
+
+
+def _bad_protocol_once2(scheme: str) -> str:
+    scheme = _kses_no_null(re.sub(r"\s", "", _kses_decode_entities(scheme), flags=re.A), keep_slash_zero=False)
+    scheme = _ascii_lower(scheme)
+    return f"{scheme}:" if scheme in _ALLOWED_PROTOCOLS else ""
+
+
+def _bad_protocol_once(text: str, count: int = 1) -> str:
+    text = re.sub(r"(&#0*58(?![;0-9])|&#x0*3a(?![;a-f0-9]))", r"\1;", text, flags=re.I | re.A)
+    parts = re.split(r":|&#0*58;|&#x0*3a;|&colon;", text, maxsplit=1, flags=re.I | re.A)
+    if len(parts) == 2 and "/?" not in parts[0]:
+        text = _trim(parts[1])
+        protocol = _bad_protocol_once2(parts[0])
+        if protocol == "feed:":
+            if count > 2:
+                return ""
+            text = _bad_protocol_once(text, count + 1)
+            if text in ("", "0"):
+                return text
+        text = protocol + text
+    return text
+
+
+def _bad_protocol(text: str) -> str:
+    text = _kses_no_null(text, keep_slash_zero=False)
+    iterations = 0
+    while True:
+        original = text
+        text = _bad_protocol_once(text)
+        iterations += 1
+        if original == text or iterations >= 6:
+            break
+    return "" if original != text else text
+
+
+_HTML_ERROR = re.compile(r"^(\"[^\"]*(\"|$)|'[^']*('|$)|\S)*\s*", re.A)
+
+
+def _kses_hair(attr: str) -> dict[str, str]:
+    """wp_kses_hair(): attribute name -> its (protocol-checked) 'whole' text, first one wins."""
+    found: dict[str, str] = {}
+    mode, name = 0, ""
+    while attr:
+        working = False
+        if mode == 0:
+            m = re.match(r"[_a-zA-Z][-_a-zA-Z0-9:.]*", attr)
+            if m:
+                name, working, mode, attr = m.group(0), True, 1, attr[m.end() :]
+        elif mode == 1:
+            m = re.match(r"\s*=\s*", attr, re.A)
+            if m:
+                working, mode, attr = True, 2, attr[m.end() :]
+            else:
+                m = re.match(r"\s+", attr, re.A)
+                if m:
+                    working, mode = True, 0
+                    found.setdefault(name, name)
+                    attr = attr[m.end() :]
+        else:
+            for value_re, rest_re, quote in (
+                (r"\"([^\"]*)\"(\s+|/?$)", r"^\"[^\"]*\"(\s+|$)", "\""),
+                (r"'([^']*)'(\s+|/?$)", r"^'[^']*'(\s+|$)", "'"),
+                (r"([^\s\"']+)(\s+|/?$)", r"^[^\s\"']+(\s+|$)", "\""),
+            ):
+                m = re.match(value_re, attr, re.A)
+                if m:
+                    value = m.group(1)
+                    if name.lower() in _URI_ATTRIBUTES:
+                        value = _bad_protocol(value)
+                    found.setdefault(name, f"{name}={quote}{value}{quote}")
+                    working, mode = True, 0
+                    attr = re.sub(rest_re, "", attr, count=1, flags=re.A)
+                    break
+        if not working:  # not well-formed: drop up to the next whitespace and try again
+            attr = _HTML_ERROR.sub("", attr, count=1)
+            mode = 0
+    if mode == 1:
+        found.setdefault(name, name)
+    return found
+
+
+def _kses_attr(element: str, attr: str) -> str:
+    slash = " /" if re.search(r"\s*/\s*$", attr, re.A) else ""
+    allowed = _ALLOWED_TAGS[element.lower()]
+    if not allowed:
+        return f"<{element}{slash}>"
+    kept = "".join(f" {whole}" for name, whole in _kses_hair(attr).items() if name.lower() in allowed)
+    return f"<{element}{re.sub(r'[<>]', '', kept)}{slash}>"
+
+
+def _kses_split2(piece: str) -> str:
+    piece = piece.replace("\\\"", "\"")  # wp_kses_stripslashes()
+    if not piece.startswith("<"):
+        return "&gt;"
+    if piece.startswith("<!--"):
+        piece = piece.replace("<!--", "").replace("-->", "")
+        while (again := _kses(piece)) != piece:
+            piece = again
+        if piece == "":
+            return ""
+        piece = re.sub(r"-$", "", re.sub(r"--+", "-", piece))
+        return f"<!--{piece}-->"
+    m = re.match(r"<\s*(/\s*)?([a-zA-Z0-9-]+)([^>]*)>?$", piece, re.A)
+    if not m:
+        return ""
+    closing, element, attrs = _trim(m.group(1) or ""), m.group(2), m.group(3)
+    if element.lower() not in _ALLOWED_TAGS:
+        return ""
+    if closing:
+        return f"</{element}>"
+    return _kses_attr(element, attrs)
+
+
+def _kses(text: str) -> str:
+    """wp_kses($text, <a pre_user_* filter>): $allowedtags, default protocols, default pre_kses filters."""
+    text = _kses_no_null(text)
+    text = _normalize_entities(text)
+    text = _pre_kses_less_than(text)  # pre_kses; wp_pre_kses_block_attributes needs "<!--", gone by now
+    return re.sub(r"(<!--.*?(-->|$))|(<[^>]*(>|$)|>)", lambda m: _kses_split2(m.group(0)), text)
 
 
 def store_name(text: str) -> str:
-    """The pre_user_{display_name,first_name,last_name,nickname} filters: sanitize_text_field,
-    wp_filter_kses, _wp_specialchars — so 'Tom & Jerry' is stored as 'Tom &amp; Jerry'."""
-    text = _sanitize_text_field(text)
-    out, pos = [], 0
-    for match in _VALID_ENTITY.finditer(text):
-        out.append(_escape(text[pos : match.start()]))
-        out.append(match.group(0))
-        pos = match.end()
-    out.append(_escape(text[pos:]))
-    return "".join(out)
+    """What the pre_user_{display_name,first_name,last_name,nickname} filters store for a name, as
+    core's callers (wp_insert_user() from the REST API, wp_create_user(), profile.php) pass it:
+    slashed; sanitize_text_field, wp_filter_kses, _wp_specialchars, then update_user_meta()'s
+    wp_unslash(). 'Tom & Jerry' is stored as 'Tom &amp; Jerry'.
 
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    (wp_insert_user() itself treats a raw value of "0" like an empty one: PHP's empty().)"""
+    text = _sanitize_text_field(_addslashes(text))
+    text = _addslashes(_kses(_stripslashes(text)))  # wp_filter_kses()
+    text = _wp_specialchars(text)
+    return _stripslashes(text)
 
 
 def read_name(stored: str) -> str:
-    return html.unescape(stored)
+    """The text a browser shows for a stored name: WordPress prints it through esc_html() /
+    esc_attr(), which keep its entities (and escape a stray '&', '<' ...), then the browser decodes."""
+    return html.unescape(_esc_html(stored))
+
+
+def _php_true(value: str | None) -> bool:
+    return bool(value) and value != "0"
 
 
 def default_display_name(login: str, first: str, last: str) -> str:
-    if first and last:
+    """wp_insert_user()'s display_name for a new user without one (PHP truthiness: "0" is false)."""
+    if _php_true(first) and _php_true(last):
         return f"{first} {last}"
-    return first or last or login
+    if _php_true(first):
+        return first
+    if _php_true(last):
+        return last
+    return login
 
 
 def scim_locale(wp_locale: str) -> str:

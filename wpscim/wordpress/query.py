@@ -148,3 +148,34 @@ def _compare(expr: scim_filter.Compare, site: Site) -> tuple[str, list, bool]:
         return sql, params, True
     sql, params = _meta_condition(site, field.meta_key, op, stored, field.case_exact)
     return sql, params, True
+
+
+def sort_expression(path: scim_filter.AttrPath, site: Site) -> str | None:
+    """An SQL expression ordering users by `path`, or None when only the in-memory sort can (JSON-held
+    attributes). The expression holds no client text: only declared columns and meta keys."""
+    name = _path_name(path)
+    if name is None:
+        return None
+    if name == "id":
+        return "u.ID"
+    if name == "username":
+        return (
+            f"COALESCE((SELECT m.meta_value FROM {site.usermeta} m WHERE m.user_id = u.ID AND m.meta_key = "
+            f"'{USERNAME_META}' ORDER BY m.umeta_id LIMIT 1), u.user_login)"
+        )
+    if name in ("emails", "emails.value"):
+        return "u.user_email"
+    if name == "meta.lastmodified":
+        return (
+            f"COALESCE((SELECT m.meta_value FROM {site.usermeta} m WHERE m.user_id = u.ID AND m.meta_key = "
+            "'wpscim_meta.lastModified' ORDER BY m.umeta_id LIMIT 1), DATE_FORMAT(u.user_registered, '%%Y-%%m-%%dT%%H:%%i:%%sZ'))"
+        )
+    field = mapping.BY_PATH.get(name)
+    if field is None:
+        return None
+    if field.column:
+        return f"u.`{field.column}`"
+    return (
+        f"(SELECT m.meta_value FROM {site.usermeta} m WHERE m.user_id = u.ID AND m.meta_key = "
+        f"'{field.meta_key}' ORDER BY m.umeta_id LIMIT 1)"
+    )

@@ -15,7 +15,7 @@ from wpscim.scim import filter as scim_filter
 from wpscim.scim.errors import ScimError, conflict, invalid_value
 from wpscim.wordpress import naming, passwords
 from wpscim.wordpress.db import Database, lock
-from wpscim.wordpress.query import translate
+from wpscim.wordpress.query import sort_expression, translate
 from wpscim.wordpress.roles import RoleStore, Roles, parse_caps
 from wpscim.wordpress.site import Site, serialize
 
@@ -105,24 +105,30 @@ class UserStore:
         rows = self._rows(cursor, "u.ID = %s", [int(user_id)], "FOR UPDATE" if for_update else "")
         return self._resources(cursor, rows)[0] if rows else None
 
-    def search(self, cursor, expr: scim_filter.Filter | None, start: int, count: int) -> tuple[int, list[dict]]:
-        """One page of users in ID order, and the total matching `expr`."""
+    def search(self, cursor, expr: scim_filter.Filter | None, start: int, count: int,
+               sort_by: scim_filter.AttrPath | None = None, descending: bool = False) -> tuple[int, list[dict]]:
+        """One page of users matching `expr` (in ID order unless `sort_by`), and the total."""
         where, params, exact = ("1=1", [], True) if expr is None else translate(expr, self.site)
-        if exact:
+        order = sort_expression(sort_by, self.site) if sort_by else "u.ID"
+        if exact and order is not None:
             cursor.execute(f"SELECT COUNT(*) FROM {self.site.users} u WHERE {where}", params)
             total = cursor.fetchone()[0]
             if count == 0:
                 return total, []
-            rows = self._rows(cursor, where, params, f"ORDER BY u.ID LIMIT {int(count)} OFFSET {int(start) - 1}")
-            return total, self._resources(cursor, rows)
-        # The SQL is a superset: check each candidate against the filter itself.
+            direction = "DESC" if descending else "ASC"
+            missing_last = f"(COALESCE({order}, '') = ''), " if sort_by else ""  # as the in-memory sort does
+            suffix = f"ORDER BY {missing_last}{order} {direction}, u.ID LIMIT {int(count)} OFFSET {int(start) - 1}"
+            return total, self._resources(cursor, self._rows(cursor, where, params, suffix))
+        # The SQL is a superset, or the sort key is not in SQL: check and sort each candidate here.
         cursor.execute(f"SELECT u.ID FROM {self.site.users} u WHERE {where} ORDER BY u.ID", params)
         candidates = [row[0] for row in cursor.fetchall()]
         matched = []
         for offset in range(0, len(candidates), _CANDIDATE_BATCH):
             batch = candidates[offset : offset + _CANDIDATE_BATCH]
             rows = self._rows(cursor, "u.ID IN (" + ", ".join(["%s"] * len(batch)) + ")", batch, "ORDER BY u.ID")
-            matched += [r for r in self._resources(cursor, rows) if scim_filter.matches(expr, r, case_exact)]
+            matched += [r for r in self._resources(cursor, rows) if expr is None or scim_filter.matches(expr, r, case_exact)]
+        if sort_by is not None:
+            matched = scim_filter.sorted_resources(matched, sort_by, descending, case_exact)
         return len(matched), matched[start - 1 : start - 1 + count]
 
     # --- uniqueness ---------------------------------------------------------------------------

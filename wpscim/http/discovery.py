@@ -1,0 +1,44 @@
+"""/ServiceProviderConfig, /ResourceTypes and /Schemas: read-only; other methods answer 405."""
+
+from __future__ import annotations
+
+from wpscim.http.media import write_json
+from wpscim.scim import discovery
+from wpscim.scim.errors import not_found
+from wpscim.scim.listing import list_response
+
+
+def _base(req) -> str:
+    return f"{req.prefix}/scim/v2"
+
+
+class ServiceProviderConfig:
+    def on_get(self, req, resp) -> None:
+        write_json(resp, discovery.service_provider_config(_base(req)))
+
+
+class _Listing:
+    key = "id"
+
+    def documents(self, req) -> list[dict]:
+        raise NotImplementedError
+
+    def on_get(self, req, resp) -> None:
+        docs = self.documents(req)
+        write_json(resp, list_response(docs, len(docs), 1))
+
+    def on_get_item(self, req, resp, item_id: str) -> None:
+        for doc in self.documents(req):
+            if doc[self.key].lower() == item_id.lower():
+                return write_json(resp, doc)
+        raise not_found(f"no {type(self).__name__[:-1]} '{item_id}'")
+
+
+class ResourceTypes(_Listing):
+    def documents(self, req) -> list[dict]:
+        return discovery.resource_types(_base(req))
+
+
+class Schemas(_Listing):
+    def documents(self, req) -> list[dict]:
+        return discovery.schema_documents(_base(req))

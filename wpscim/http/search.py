@@ -1,0 +1,26 @@
+"""POST /.search (RFC 7644 §3.4.3): one search over Users, then Groups, paged as one list."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from wpscim.http.groups import GroupResources
+from wpscim.http.media import read_json, write_streamed_json
+from wpscim.http.users import search_users
+from wpscim.scim.listing import MAX_COUNT, list_query, list_response
+from wpscim.wordpress.users import UserStore
+
+
+class RootSearch:
+    def __init__(self, users: UserStore, groups: GroupResources):
+        self.users = users
+        self.groups = groups
+
+    def on_post(self, req, resp) -> None:
+        query = list_query(read_json(req))
+        users_total, users = search_users(req, self.users, query)
+        skipped = max(0, query.start - 1 - users_total)
+        room = query.count - len(users)
+        groups_total, groups = self.groups.search(req, replace(query, start=skipped + 1, count=max(room, 0) or MAX_COUNT))
+        groups = groups[: max(room, 0)]
+        write_streamed_json(resp, list_response(users + groups, users_total + groups_total, query.start))

@@ -1,0 +1,35 @@
+"""Resource versions (RFC 7644 §3.14): a weak ETag derived from the representation itself, so every
+instance computes the same version without storing one. `meta.location` is left out: it depends on
+the host name the client used."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from wpscim.scim.errors import ScimError
+
+
+def version_of(resource: dict) -> str:
+    material = {k: v for k, v in resource.items() if k != "meta"}
+    material["meta"] = {k: v for k, v in (resource.get("meta") or {}).items() if k not in ("location", "version")}
+    digest = hashlib.sha256(json.dumps(material, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+    return f'W/"{digest[:24]}"'
+
+
+def _tags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+
+
+def check_if_match(header: str | None, current: str) -> None:
+    """412 when the client's If-Match names a version other than the current one."""
+    if not header or header.strip() == "*":
+        return
+    if current.removeprefix("W/") not in _tags(header):
+        raise ScimError(412, "the resource has changed since you read it (If-Match does not match meta.version); read it again")
+
+
+def not_modified(header: str | None, current: str) -> bool:
+    if not header:
+        return False
+    return header.strip() == "*" or current.removeprefix("W/") in _tags(header)

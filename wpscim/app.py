@@ -7,6 +7,7 @@ import falcon
 from wpscim.http import errors
 from wpscim.http.media import SCIM_JSON
 from wpscim.http.middleware import BASE, BearerAuth, CanonicalPath
+from wpscim.http.bulk import Bulk
 from wpscim.http.discovery import ResourceTypes, Schemas, ServiceProviderConfig
 from wpscim.http.groups import GroupItem, GroupsCollection
 from wpscim.http.search import RootSearch
@@ -32,10 +33,13 @@ def create_app(db: Database, site: Site, policy: Policy = Policy(), role_policy:
     app.add_route(f"{BASE}/Groups/.search", groups_collection, suffix="search")
     app.add_route(f"{BASE}/Groups/{{group_id}}", GroupItem(db, roles))
     app.add_route(f"{BASE}/.search", RootSearch(users, groups_collection))
+    bulk = Bulk()
+    app.add_route(f"{BASE}/Bulk", bulk)
     app.add_route(f"{BASE}/ServiceProviderConfig", ServiceProviderConfig())
     app.add_route(f"{BASE}/ResourceTypes", ResourceTypes())
     app.add_route(f"{BASE}/ResourceTypes/{{item_id}}", ResourceTypes(), suffix="item")
     app.add_route(f"{BASE}/Schemas", Schemas())
     app.add_route(f"{BASE}/Schemas/{{item_id}}", Schemas(), suffix="item")
     errors.register(app)
+    bulk.app = app
     return app

@@ -17,11 +17,11 @@ def _key(container: dict, name: str) -> str | None:
 def _container_path(schema: schemas.Attribute, path: AttrPath) -> tuple[str | None, AttrPath]:
     """(extension URN key or None for the core schema, the path inside it). A path naming a whole
     extension (`urn:…:enterprise:2.0:User`) comes back as (urn, AttrPath("")) ."""
+    full = f"{path.urn}:{path.attr}" if path.urn else path.attr
+    if schemas.extension(full) is not None and path.sub is None:
+        return full, AttrPath("")
     if path.urn and path.urn.lower() != schema.name.lower():
         return path.urn, path
-    full = f"{path.urn}:{path.attr}" if path.urn else path.attr
-    if schemas.extension(full) is not None:
-        return full, AttrPath("")
     return None, path
 
 

@@ -228,6 +228,16 @@ class WordPressOracle:
     def option(self, name: str) -> Any:
         return self.call("option", name=name)["value"]
 
+    def batch(self, calls: list[tuple[str, dict[str, Any]]]) -> list[dict]:
+        """Run several ops in ONE php process (one WordPress load), in order -> their results.
+
+        ``calls`` is ``[(op, args), ...]``, e.g. ``[("wp_function", {"fn": "sanitize_user",
+        "input": "Zoë", "extra": [True]}), ("insert_user", {"userdata": {...}})]``.
+        """
+        if not calls:
+            return []
+        return self.call("batch", calls=[{"op": op, "args": args} for op, args in calls])["results"]
+
     def wp_function(self, fn: str, value: Any, *extra: Any) -> Any:
         """Run one whitelisted pure helper (sanitize_user, sanitize_title, sanitize_email,
         sanitize_text_field, wp_filter_kses, esc_html, maybe_serialize, is_email)."""

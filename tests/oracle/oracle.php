@@ -449,6 +449,19 @@ function __oracle_run( $op, array $a ) {
 			}
 			$extra = (array) __oracle_arg( $a, 'extra', array() );
 			return array( 'value' => call_user_func_array( $fn, array_merge( array( $in ), $extra ) ) );
+
+		case 'batch':
+			// Several ops in one php process, run in order: {"calls": [{"op": ..., "args": {...}}, ...]}
+			// -> {"results": [result, ...]}. An exception in any call fails the whole batch.
+			$results = array();
+			foreach ( (array) __oracle_arg( $a, 'calls' ) as $i => $call ) {
+				$sub = isset( $call['op'] ) ? (string) $call['op'] : '';
+				if ( in_array( $sub, array( 'install', 'batch', 'password_verify_wp', 'ping' ), true ) ) {
+					throw new InvalidArgumentException( "op '$sub' cannot be batched (call $i)" );
+				}
+				$results[] = __oracle_run( $sub, isset( $call['args'] ) && is_array( $call['args'] ) ? $call['args'] : array() );
+			}
+			return array( 'results' => $results );
 	}
 	throw new InvalidArgumentException( "unknown op '$op'" );
 }

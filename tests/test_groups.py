@@ -45,7 +45,7 @@ def test_every_role_is_listed_for_import(api, wp):
     assert body["totalResults"] == 5 and [g["id"] for g in body["Resources"]] == BUILT_IN
     assert [g["displayName"] for g in body["Resources"]] == [wp.oracle.roles()["roles"][s]["name"] for s in BUILT_IN]
     admins = body["Resources"][0]["members"]
-    assert admins == [{"value": "1", "display": "admin", "$ref": admins[0]["$ref"], "type": "User"}]
+    assert admins == [{"value": "1", "$ref": admins[0]["$ref"], "type": "User"}]
     assert admins[0]["$ref"].endswith("/scim/v2/Users/1")
     page = api.get("/Groups", params={"startIndex": 2, "count": 2, "excludedAttributes": "members"}).json
     assert [g["id"] for g in page["Resources"]] == ["editor", "author"] and page["itemsPerPage"] == 2
@@ -71,7 +71,7 @@ def test_okta_group_push(api, wp):
         {"op": "replace", "value": {"id": gid, "displayName": "Test SCIMv2"}},
         {"op": "add", "path": "members", "value": [{"value": alice, "display": "member0@example.com"}, {"value": bob, "display": "b"}]},
     ]}
-    assert api.patch(f"/Groups/{gid}", json=add).status_code == 204
+    assert api.patch(f"/Groups/{gid}", json=add).status_code == 200
     assert members(api, gid) == [alice, bob]
     assert sorted(wp_roles(wp, alice)) == sorted(["subscriber", gid])
     assert wp.oracle.user_can(int(alice), "read")
@@ -81,17 +81,17 @@ def test_okta_group_push(api, wp):
         {"op": "remove", "path": f'members[value eq "{alice}"]'},
         {"op": "add", "path": "members", "value": [{"value": carol}]},
     ]}
-    assert api.patch(f"/Groups/{gid}", json=swap).status_code == 204
+    assert api.patch(f"/Groups/{gid}", json=swap).status_code == 200
     assert members(api, gid) == [bob, carol]
     assert wp_roles(wp, alice) == ["subscriber"]  # the other role is kept
 
     rename = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"id": gid, "displayName": "Renamed"}}]}
-    assert api.patch(f"/Groups/{gid}", json=rename).status_code == 204
+    assert api.patch(f"/Groups/{gid}", json=rename).status_code == 200
     assert wp.oracle.roles()["roles"][gid]["name"] == "Renamed"
     assert api.get(f"/Users/{bob}").json["groups"][-1] == {"value": gid, "display": "Renamed", "type": "direct", "$ref": api.get(f"/Users/{bob}").json["groups"][-1]["$ref"]}
 
     full = {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "members", "value": [{"value": alice}]}]}
-    assert api.patch(f"/Groups/{gid}", json=full).status_code == 204
+    assert api.patch(f"/Groups/{gid}", json=full).status_code == 200
     assert members(api, gid) == [alice]
 
     put = api.put(f"/Groups/{gid}", json={"schemas": [GROUP], "id": gid, "displayName": "Put Name", "members": [{"value": bob}, {"value": carol}]})
@@ -119,14 +119,14 @@ def test_entra_group_push(api, wp):
 
     add = {"schemas": [PATCH], "Operations": [{"op": "Add", "path": "members", "value": [
         {"$ref": None, "value": alice}, {"$ref": None, "value": bob}, {"$ref": None, "value": carol}]}]}
-    assert api.patch(f"/Groups/{gid}", json=add).status_code == 204
+    assert api.patch(f"/Groups/{gid}", json=add).status_code == 200
     remove = {"schemas": [PATCH], "Operations": [{"op": "Remove", "path": "members", "value": [{"value": bob}]}]}
-    assert api.patch(f"/Groups/{gid}", json=remove).status_code == 204
+    assert api.patch(f"/Groups/{gid}", json=remove).status_code == 200
     assert members(api, gid) == [alice, carol]  # only the listed member left
     assert gid in wp_roles(wp, alice) and gid not in wp_roles(wp, bob)
 
     rename = {"schemas": [PATCH], "Operations": [{"op": "Replace", "path": "displayName", "value": "Marketing EU"}]}
-    assert api.patch(f"/Groups/{gid}", json=rename).status_code == 204
+    assert api.patch(f"/Groups/{gid}", json=rename).status_code == 200
     assert wp.oracle.roles()["roles"][gid]["name"] == "Marketing EU"
     assert api.delete(f"/Groups/{gid}").status_code == 204
     assert gid not in wp.oracle.roles()["roles"] and wp_roles(wp, alice) == ["subscriber"]
@@ -191,7 +191,7 @@ def test_administrator_is_never_granted_but_may_be_removed(api, wp):
     assert via_user.status_code == 400 and not wp.oracle.user_can(int(uid), "manage_options")
     second_admin = wp.oracle.insert_user({"user_login": "admin2", "user_email": "a2@example.com", "user_pass": "pw", "role": "administrator"})["id"]
     removed = api.patch("/Groups/administrator", json={"Operations": [{"op": "remove", "path": f'members[value eq "{second_admin}"]'}]})
-    assert removed.status_code == 204
+    assert removed.status_code == 200
     assert wp_roles(wp, second_admin) == [] and not wp.oracle.user_can(second_admin, "manage_options")
     assert wp.oracle.get_user(second_admin)["exists"]  # a user left with no role still exists
 

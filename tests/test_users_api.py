@@ -18,6 +18,7 @@ def new_user(user_name="jane.doe@example.com", **extra) -> dict:
         "userName": user_name,
         "name": {"givenName": "Jane", "familyName": "Doe"},
         "emails": [{"value": user_name if "@" in user_name else f"{user_name}@example.com", "type": "work", "primary": True}],
+        "active": True,
     }
     body.update(extra)
     return body
@@ -224,7 +225,9 @@ def test_put_replaces_the_profile(api, wp):
     assert body["name"] == {"givenName": "Janet", "familyName": "Doe-Smith"}
     assert body["displayName"] == "Janet Doe-Smith"
     assert "title" not in body
-    assert body["nickName"] == "jane.doe@example.com"  # WordPress's default nickname is the login
+    # Unassigned by PUT: WordPress falls back to its default (the login), SCIM reads it back unassigned.
+    assert "nickName" not in body
+    assert wp.oracle.get_user(int(user["id"]))["nickname"] == "jane.doe@example.com"
     assert body["id"] == user["id"] and body["meta"]["created"] == user["meta"]["created"]
     assert wp.sql("SELECT COUNT(*) FROM wp_usermeta WHERE user_id = %s AND meta_key = 'wpscim_title'", (user["id"],))[0][0] == 0
 

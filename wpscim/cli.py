@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="comma-separated roles SCIM may take away but never grant (default administrator; '' for none)")
     roles.add_argument("--never-remove", default=os.environ.get("WPSCIM_NEVER_REMOVE", ""),
                        help="comma-separated roles SCIM may never take away")
+    roles.add_argument("--unknown-members", choices=["reject", "ignore"], default=os.environ.get("WPSCIM_UNKNOWN_MEMBERS", "reject"),
+                       help="member ids that are no WordPress user: reject the change (400, default) or ignore them")
     roles.add_argument("--allow-role-delete", action="store_true", default=bool(os.environ.get("WPSCIM_ALLOW_ROLE_DELETE")),
                        help="let DELETE /Groups remove built-in roles and roles wpscim did not create")
 
@@ -137,6 +139,7 @@ def _serve(args, db: Database, site, tokens: TokenStore) -> None:
         never_grant=frozenset(r.strip() for r in args.never_grant.split(",") if r.strip()),
         never_remove=frozenset(r.strip() for r in args.never_remove.split(",") if r.strip()),
         allow_delete=args.allow_role_delete,
+        unknown_members=args.unknown_members,
     )
     app = create_app(db, site, policy, role_policy)
     print(f"wpscim serving http://{args.host}:{args.port}/scim/v2 for {db.address.without_password()} "

@@ -50,6 +50,10 @@ RESIDUE_PREFIX = "wpscim_"
 STATE_PREFIX = "wpscim__"
 SUSPENDED_PASS_META = "wpscim__suspended_pass"
 SUSPENDED_APP_PASSWORDS_META = "wpscim__suspended_application_passwords"
+# Attributes WordPress always has a value for (it fills in defaults) that the client left unassigned:
+# not reported, so a SCIM client reads back what it wrote. JSON list of SCIM attribute names.
+DEFAULTED_META = "wpscim__defaulted"
+DEFAULTABLE = ("displayName", "nickName", "active")
 OWN_META = {USERNAME_META, EMAILS_META} | {f.meta_key for f in FIELDS if f.meta_key and f.meta_key.startswith("wpscim_")}
 # The usermeta keys a SCIM representation is read from (besides everything under wpscim_).
 READ_META = [f.meta_key for f in FIELDS if f.meta_key and not f.meta_key.startswith("wpscim_")]
@@ -112,6 +116,12 @@ def to_storage(user: dict) -> StoredUser:
     return StoredUser(user["userName"], primary_email(user), values, residue)
 
 
+def defaulted(user: dict) -> str | None:
+    """The DEFAULTED_META value for a user about to be written, None when every attribute was given."""
+    missing = [a for a in DEFAULTABLE if a not in user]
+    return json.dumps(missing) if missing else None
+
+
 def iso(value) -> str:
     if isinstance(value, datetime):
         return value.replace(tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -158,6 +168,13 @@ def from_storage(row: dict, meta: dict) -> dict:
     if not user["emails"]:
         del user["emails"]
     user["active"] = SUSPENDED_PASS_META not in meta and not row.get("spam")
+    try:
+        defaulted = json.loads(meta.get(DEFAULTED_META) or "[]")
+    except ValueError:
+        defaulted = []
+    for attribute in defaulted:
+        if attribute in DEFAULTABLE and user.get(attribute) is not False:  # a suspended user always reads inactive
+            user.pop(attribute, None)
     created = iso(row["user_registered"])
     user["meta"] = {
         "resourceType": "User",

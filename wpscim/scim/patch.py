@@ -32,6 +32,9 @@ class PatchPath:
 def parse_patch_path(text: str) -> PatchPath:
     if not isinstance(text, str) or not text.strip():
         raise invalid_path("'path' must be a non-empty string")
+    whole_extension = schemas.extension(text.strip())
+    if whole_extension is not None:
+        return PatchPath(whole_extension.name, "", None, None)
     match = _PATH.match(text.strip())
     if not match:
         raise invalid_path(f"'{text}' is not a valid attribute path")
@@ -116,12 +119,7 @@ def apply_patch(current: dict, body) -> PatchResult:
             if not isinstance(value, dict):
                 raise bad_request(f"operation {index}: without a 'path', 'value' must be an object", "invalidValue")
             for key, item in value.items():
-                ext = schemas.extension(key)
-                if ext is not None and isinstance(item, dict):
-                    for sub_key, sub_value in item.items():
-                        password = _apply(resource, op, f"{ext.name}:{sub_key}", sub_value, password)
-                else:
-                    password = _apply(resource, op, key, item, password)
+                password = _apply(resource, op, key, item, password)
         else:
             password = _apply(resource, op, path, value, password)
     return PatchResult(normalize_user(resource), password)
@@ -137,6 +135,16 @@ def _apply(resource: dict, op: str, raw_path: str, value, password):
         return value
     if path.urn is None and path.attr.lower() in IGNORED:
         return password  # read-only; Okta echoes id and meta back
+    if path.urn and not path.attr:  # the whole extension object
+        if op == "remove" or _empty(value):
+            resource.pop(_key(resource, path.urn, None), None)
+            return password
+        if not isinstance(value, dict):
+            raise bad_request(f"'{path.urn}' takes an object", "invalidValue")
+        for key, item in value.items():
+            if key.lower() != "schemas":
+                password = _apply(resource, op, f"{path.urn}:{key}", item, password)
+        return password
     if op == "replace" and _empty(value) and path.value_filter is None:
         op = "remove"  # Entra clears an attribute (e.g. manager) with an empty replace
     if op != "remove" and value is None:

@@ -38,7 +38,7 @@ def coerce(attr: Attribute, value, where: str):
             raise invalid_value(f"'{where}' must be an object")
         out = {}
         for key, sub_value in value.items():
-            if _is_empty(sub_value):
+            if _is_empty(sub_value) or (attr.name.startswith("urn:") and key.lower() == "schemas"):
                 continue
             sub = attr.sub(key)
             if sub is None:
@@ -103,8 +103,8 @@ def normalize_user(body) -> dict:
         if attr is None:
             out[key] = value  # unknown: kept as sent
             continue
-        if attr.mutability == "readOnly":
-            continue
+        if attr.mutability == "readOnly" and attr.name != "roles":
+            continue  # `roles` is reported read-only but accepted from IdPs that set roles on the user
         coerced = coerce(attr, value, attr.name)
         if not _is_empty(coerced):
             out[attr.name] = coerced

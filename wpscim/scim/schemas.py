@@ -139,7 +139,8 @@ USER_ATTRIBUTES: tuple[Attribute, ...] = (
         ),
     ),
     _multi("entitlements", "Entitlements of the user."),
-    _multi("roles", "The user's WordPress roles on this site (slug or name as value); writable.", types=()),
+    _multi("roles", "The user's WordPress roles on this site. Reported read-only, like groups; a value sent on "
+           "create, PUT or PATCH (role slug or name) sets the user's roles.", types=(), mutability="readOnly"),
     _multi("x509Certificates", "X.509 certificates of the user.", value_type="binary", types=()),
 )
 

@@ -27,14 +27,22 @@ _SQL_OP = {"eq": "=", "ne": "<>", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 
 def _string_condition(column: str, op: str, value, case_exact: bool) -> tuple[str, list]:
-    """`column op value` for a string attribute; case-insensitivity comes from WordPress's _ci collations."""
+    """`column op value` for a string attribute, with SCIM's semantics rather than the collation's:
+    WordPress's _ci collations also equate accents and ignore trailing spaces, so comparisons are made
+    on LOWER()ed bytes; for `eq` the collation comparison comes first so MySQL can use an index."""
     if op == "pr":
         return f"({column} IS NOT NULL AND {column} <> '')", []
     text = value if isinstance(value, str) else str(value)
-    left = f"BINARY {column}" if case_exact else column
     if op in ("co", "sw", "ew"):
-        return f"{left} LIKE %s", [_like(text, op)]
-    return f"{left} {_SQL_OP[op]} %s", [text]
+        if case_exact:
+            return f"{column} LIKE BINARY %s", [_like(text, op)]
+        return f"LOWER({column}) LIKE BINARY LOWER(%s)", [_like(text, op)]
+    if case_exact:
+        return f"BINARY {column} {_SQL_OP[op]} %s", [text]
+    if op in ("eq", "ne"):
+        equal = f"({column} = %s AND LOWER({column}) = BINARY LOWER(%s))"
+        return (equal if op == "eq" else f"NOT {equal}"), [text, text]
+    return f"LOWER({column}) {_SQL_OP[op]} BINARY LOWER(%s)", [text]
 
 
 def _path_name(path: scim_filter.AttrPath) -> str | None:
@@ -116,11 +124,13 @@ def _compare(expr: scim_filter.Compare, site: Site) -> tuple[str, list, bool]:
         return ANY
     if name == "username":
         if op == "eq":
+            login, login_params = _string_condition("u.user_login", "eq", value, False)
+            exact, exact_params = _string_condition("meta_value", "eq", value, False)
             sql = (
-                f"((u.user_login = %s AND u.ID NOT IN (SELECT user_id FROM {site.usermeta} WHERE meta_key = %s)) "
-                f"OR u.ID IN (SELECT user_id FROM {site.usermeta} WHERE meta_key = %s AND meta_value = %s))"
+                f"(({login} AND u.ID NOT IN (SELECT user_id FROM {site.usermeta} WHERE meta_key = %s)) "
+                f"OR u.ID IN (SELECT user_id FROM {site.usermeta} WHERE meta_key = %s AND {exact}))"
             )
-            return sql, [str(value), USERNAME_META, USERNAME_META, str(value)], True
+            return sql, [*login_params, USERNAME_META, USERNAME_META, *exact_params], True
         effective = (
             f"COALESCE((SELECT m.meta_value FROM {site.usermeta} m WHERE m.user_id = u.ID AND m.meta_key = "
             f"'{USERNAME_META}' ORDER BY m.umeta_id LIMIT 1), u.user_login)"
@@ -143,11 +153,15 @@ def _compare(expr: scim_filter.Compare, site: Site) -> tuple[str, list, bool]:
     if name == "meta.lastmodified":
         return ANY
     stored = mapping.to_wordpress_value(field, str(value)) if value is not None else None
+    # HTML-escaped names: substrings and order of the escaped text are only a superset of the real ones.
+    exact = field.transform != "name" or op in ("eq", "ne", "pr")
+    if field.transform == "name" and op in ("gt", "ge", "lt", "le"):
+        return ANY
     if field.column:
         sql, params = _string_condition(f"u.`{field.column}`", op, stored, field.case_exact)
-        return sql, params, True
+        return sql, params, exact
     sql, params = _meta_condition(site, field.meta_key, op, stored, field.case_exact)
-    return sql, params, True
+    return sql, params, exact
 
 
 def sort_expression(path: scim_filter.AttrPath, site: Site) -> str | None:

@@ -27,6 +27,7 @@ class RolePolicy:
     never_grant: frozenset = frozenset({"administrator"})  # a group push may remove these, never grant them
     never_remove: frozenset = frozenset()
     allow_delete: bool = False  # allow DELETE of built-in roles and roles wpscim did not create
+    unknown_members: str = "reject"  # member ids that are no user: "reject" (400, nothing applied) or "ignore"
 
 
 @dataclass
@@ -189,7 +190,7 @@ class RoleStore:
         return [row[0] for row in cursor.fetchall()]
 
     def existing_users(self, cursor, ids: list[str]) -> list[int]:
-        """The numeric ids, or 400 invalidValue naming every id that is not a user."""
+        """The ids that are users; any other id is named in a 400 invalidValue (or, by policy, left out)."""
         numeric = sorted({int(i) for i in ids if str(i).isdigit()})
         found: set[int] = set()
         for offset in range(0, len(numeric), 1000):
@@ -197,6 +198,8 @@ class RoleStore:
             cursor.execute(f"SELECT ID FROM {self.site.users} WHERE ID IN (" + ", ".join(["%s"] * len(batch)) + ")", batch)
             found |= {row[0] for row in cursor.fetchall()}
         unknown = [str(i) for i in ids if not str(i).isdigit() or int(i) not in found]
+        if unknown and self.policy.unknown_members == "ignore":
+            return sorted(found)
         if unknown:
             shown = ", ".join(sorted(set(unknown))[:20]) + (" …" if len(set(unknown)) > 20 else "")
             raise invalid_value(f"no user with id {shown}; nothing was changed")

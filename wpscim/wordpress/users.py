@@ -250,14 +250,18 @@ class UserStore:
             (self.site.capabilities_key, serialize(caps)),
             (self.site.user_level_key, str(roles.user_level(caps))),
         ]
-        rows += list(self._own_meta(stored, values, login, now).items())
+        rows += list(self._own_meta(user, stored, values, login, now).items())
         self._insert_meta(cursor, user_id, rows)
         if user.get("active") is False:
             self._suspend(cursor, user_id)
         return str(user_id)
 
-    def _own_meta(self, stored: StoredUser, values: dict, login: str, now: datetime) -> dict[str, str]:
+    def _own_meta(self, user: dict, stored: StoredUser, values: dict, login: str, now: datetime) -> dict[str, str]:
+        """wpscim's usermeta rows for `user`: exact userName, externalId, lastModified, residue, defaults."""
         own = {}
+        unassigned = mapping.defaulted(user)
+        if unassigned:
+            own[mapping.DEFAULTED_META] = unassigned
         if stored.user_name != login:
             own[USERNAME_META] = stored.user_name
         if values["externalId"]:
@@ -338,10 +342,11 @@ class UserStore:
             "last_name": values["name.familyName"],
             "locale": values["locale"],
         }
-        own = self._own_meta(stored, values, login, datetime.now(timezone.utc))
+        own = self._own_meta(user, stored, values, login, datetime.now(timezone.utc))
         stale = [
             k for k in meta
-            if k.startswith(mapping.RESIDUE_PREFIX) and not k.startswith(mapping.STATE_PREFIX) and k not in own
+            if k.startswith(mapping.RESIDUE_PREFIX) and k not in own
+            and (not k.startswith(mapping.STATE_PREFIX) or k == mapping.DEFAULTED_META)
         ]
         if stale:
             cursor.execute(

@@ -26,6 +26,7 @@ from wpscim.app import create_app  # noqa: E402
 from wpscim.wordpress.db import Database, DatabaseAddress  # noqa: E402
 from wpscim.wordpress.site import detect, init_schema  # noqa: E402
 from wpscim.wordpress.tokens import TokenStore  # noqa: E402
+from wpscim.wordpress.roles import RolePolicy  # noqa: E402
 from wpscim.wordpress.users import Policy  # noqa: E402
 
 ADMIN_PASSWORD = "admin-Passw0rd"
@@ -204,15 +205,27 @@ def api(wp) -> Api:
 
 
 @pytest.fixture
-def live_server(wp):
-    """wpscim served by waitress on a free loopback port, for tests that need real parallel HTTP."""
+def serve(wp):
+    """Serves an app built over `wp` with waitress on a free loopback port; returns (base_url, token)."""
     import waitress.server
 
-    token = TokenStore(wp.db, wp.site).create("live")
-    app = create_app(wp.db, wp.site)
-    server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=16)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}/scim/v2", token
-    server.close()
-    thread.join(timeout=5)
+    servers = []
+
+    def start(policy: Policy = Policy(), role_policy: RolePolicy = RolePolicy()) -> tuple[str, str]:
+        token = TokenStore(wp.db, wp.site).create(f"live-{secrets.token_hex(4)}")
+        server = waitress.server.create_server(create_app(wp.db, wp.site, policy, role_policy), host="127.0.0.1", port=0, threads=16)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{server.effective_port}/scim/v2", token
+
+    yield start
+    for server, thread in servers:
+        server.close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(serve):
+    """wpscim served by waitress on a free loopback port, for tests that need real parallel HTTP."""
+    return serve()

@@ -103,7 +103,7 @@ def test_paging_is_stable_and_counts_are_integers(api):
     ],
 )
 def test_filters_find_the_user(api, query):
-    user = create(api, externalId="ext-9")
+    user = create(api, externalId="ext-9", displayName="Jane Doe")
     create(api, user_name="other@example.com", externalId="ext-10", name={"givenName": "Otto", "familyName": "Other"})
     result = api.get("/Users", params={"filter": query})
     assert result.status_code == 200, result.text

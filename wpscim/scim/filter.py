@@ -215,6 +215,19 @@ def parse(text: str) -> Filter:
     return _Parser(text).parse()
 
 
+def unparse(expr: Filter) -> str:
+    """Filter text that parses back to `expr` (fully parenthesised)."""
+    if isinstance(expr, Logical):
+        return f"({unparse(expr.left)} {expr.op} {unparse(expr.right)})"
+    if isinstance(expr, Not):
+        return f"not ({unparse(expr.expr)})"
+    if isinstance(expr, ValuePath):
+        return f"{expr.path}[{unparse(expr.expr)}]"
+    if expr.op == "pr":
+        return f"{expr.path} pr"
+    return f"{expr.path} {expr.op} {json.dumps(expr.value)}"
+
+
 # --- evaluation on a resource -------------------------------------------------------------------
 
 CaseExact = Callable[[AttrPath], bool]
@@ -244,8 +257,15 @@ def _values(resource: dict, path: AttrPath) -> list:
     return [v for v in (_lookup(i, path.sub) for i in items) if v is not None]
 
 
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def looks_like_datetime(value) -> bool:
+    return isinstance(value, str) and bool(_DATETIME.match(value))
+
+
 def _as_datetime(value):
-    if isinstance(value, str):
+    if looks_like_datetime(value):
         try:
             return datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:

@@ -37,12 +37,14 @@ def _string_condition(column: str, op: str, value, case_exact: bool) -> tuple[st
         if case_exact:
             return f"{column} LIKE BINARY %s", [_like(text, op)]
         return f"LOWER({column}) LIKE BINARY LOWER(%s)", [_like(text, op)]
-    if case_exact:
-        return f"BINARY {column} {_SQL_OP[op]} %s", [text]
     if op in ("eq", "ne"):
-        equal = f"({column} = %s AND LOWER({column}) = BINARY LOWER(%s))"
-        return (equal if op == "eq" else f"NOT {equal}"), [text, text]
-    return f"LOWER({column}) {_SQL_OP[op]} BINARY LOWER(%s)", [text]
+        equal = f"BINARY {column} = %s" if case_exact else f"({column} = %s AND LOWER({column}) = BINARY LOWER(%s))"
+        params = [text] if case_exact else [text, text]
+        return (equal if op == "eq" else f"NOT ({equal})"), params
+    # An empty value is no value: it is neither greater nor less than anything.
+    if case_exact:
+        return f"({column} <> '' AND BINARY {column} {_SQL_OP[op]} %s)", [text]
+    return f"({column} <> '' AND LOWER({column}) {_SQL_OP[op]} BINARY LOWER(%s))", [text]
 
 
 def _path_name(path: scim_filter.AttrPath) -> str | None:
@@ -93,35 +95,48 @@ def _meta_condition(site: Site, key: str, op: str, value, case_exact: bool) -> t
     return f"u.ID IN (SELECT user_id FROM {site.usermeta} WHERE meta_key = %s AND {inner})", [key, *params]
 
 
+def _defaulted(site: Site, attribute: str) -> str:
+    """Users for whom `attribute` is a WordPress default the client left unassigned (not reported)."""
+    return (
+        f"u.ID IN (SELECT user_id FROM {site.usermeta} WHERE meta_key = '{mapping.DEFAULTED_META}' "
+        f"AND meta_value LIKE '%%\"{attribute}\"%%')"  # '%%': the statement goes through %-formatting
+    )
+
+
+def _active(site: Site, op: str, value) -> tuple[str, list, bool]:
+    suspended = f"(u.ID IN (SELECT user_id FROM {site.usermeta} WHERE meta_key = %s){' OR u.spam <> 0' if site.multisite else ''})"
+    unassigned = f"(NOT {suspended} AND {_defaulted(site, 'active')})"
+    if op == "pr":
+        return f"NOT {unassigned}", [SUSPENDED_PASS_META], True
+    if op not in ("eq", "ne") or not isinstance(value, bool):
+        return ANY
+    reported_true = f"(NOT {suspended} AND NOT {_defaulted(site, 'active')})"
+    matching = reported_true if value else suspended
+    params = [SUSPENDED_PASS_META]
+    return (matching if op == "eq" else f"NOT {matching}"), params, True
+
+
 def _compare(expr: scim_filter.Compare, site: Site) -> tuple[str, list, bool]:
     name, op, value = _path_name(expr.path), expr.op, expr.value
     if name is None:
         return ANY
+    if name == "active":
+        return _active(site, op, value)
+    if name in ("emails", "emails.value"):
+        if op == "eq" and isinstance(value, str) and value:
+            return _email_superset(site, value)
+        return ANY
+    if op != "pr" and (not isinstance(value, str) or value == ""):
+        # Comparing a string attribute with a number, boolean, null or "": left to the reference evaluator.
+        return ANY
     if name == "id":
         if op == "pr":
             return "1=1", [], True
-        if op not in _SQL_OP:
-            return ANY
-        if isinstance(value, bool) or not str(value).isdigit():
-            return ("0=1" if op == "eq" else "1=1", [], True) if op in ("eq", "ne") else ANY
+        if op not in ("eq", "ne"):
+            return ANY  # ids are strings to SCIM: "12" < "5"
+        if not value.isdigit():
+            return ("0=1" if op == "eq" else "1=1"), [], True
         return f"u.ID {_SQL_OP[op]} %s", [int(value)], True
-    if name == "active":
-        if op == "pr":
-            return "1=1", [], True
-        if op not in ("eq", "ne") or not isinstance(value, (bool, str)):
-            return ANY
-        wanted = value if isinstance(value, bool) else value.lower() == "true"
-        if op == "ne":
-            wanted = not wanted
-        spam = " AND u.spam = 0" if site.multisite else ""
-        active = f"(u.ID NOT IN (SELECT user_id FROM {site.usermeta} WHERE meta_key = %s){spam})"
-        return (active if wanted else f"NOT {active}"), [SUSPENDED_PASS_META], True
-    if name in ("emails", "emails.value"):
-        if op == "eq" and isinstance(value, str):
-            return _email_superset(site, value)
-        return ANY
-    if isinstance(value, (bool, dict, list)) or (value is None and op != "pr"):
-        return ANY
     if name == "username":
         if op == "eq":
             login, login_params = _string_condition("u.user_login", "eq", value, False)
@@ -138,29 +153,32 @@ def _compare(expr: scim_filter.Compare, site: Site) -> tuple[str, list, bool]:
         sql, params = _string_condition(effective, op, value, False)
         return sql, params, True
     field = mapping.BY_PATH.get(name)
-    if field is None:
+    if field is None or name == "meta.lastmodified":
         return ANY
     if name == "meta.created":
         if op == "pr":
             return "1=1", [], True
         try:
-            when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return ANY
-        if op not in _SQL_OP:
+        if op not in _SQL_OP or not scim_filter.looks_like_datetime(value):
             return ANY
         return f"u.user_registered {_SQL_OP[op]} %s", [when.strftime("%Y-%m-%d %H:%M:%S")], True
-    if name == "meta.lastmodified":
-        return ANY
-    stored = mapping.to_wordpress_value(field, str(value)) if value is not None else None
-    # HTML-escaped names: substrings and order of the escaped text are only a superset of the real ones.
-    exact = field.transform != "name" or op in ("eq", "ne", "pr")
-    if field.transform == "name" and op in ("gt", "ge", "lt", "le"):
-        return ANY
+    exact = True
+    if field.transform is not None and op != "pr":
+        # Stored transformed (HTML-escaped names, en_US locales): the transform is not one-to-one, so the
+        # SQL only narrows the candidates (eq and substrings); other operators are left to the evaluator.
+        if op not in ("eq", "co", "sw", "ew"):
+            return ANY
+        exact = False
+    stored = mapping.to_wordpress_value(field, value) if op != "pr" else None
     if field.column:
         sql, params = _string_condition(f"u.`{field.column}`", op, stored, field.case_exact)
-        return sql, params, exact
-    sql, params = _meta_condition(site, field.meta_key, op, stored, field.case_exact)
+    else:
+        sql, params = _meta_condition(site, field.meta_key, op, stored, field.case_exact)
+    if field.scim in mapping.DEFAULTABLE:
+        sql = f"({sql} OR {_defaulted(site, field.scim)})" if op == "ne" else f"({sql} AND NOT {_defaulted(site, field.scim)})"
     return sql, params, exact
 
 

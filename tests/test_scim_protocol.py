@@ -155,3 +155,9 @@ def test_normalize_user_is_tolerant_but_typed():
     for bad in ({"userName": "x", "active": "maybe"}, {"userName": "x", "emails": [1.5]}, {"userName": {"a": 1}}):
         with pytest.raises(ScimError):
             normalize_user(bad)
+
+
+def test_primary_is_true_at_most_once():
+    user = normalize_user({"userName": "x", "emails": [{"value": "a@x", "primary": True}]})
+    patched = apply_patch(user, {"Operations": [{"op": "add", "path": "emails", "value": [{"value": "b@x", "primary": True}]}]})
+    assert patched.resource["emails"] == [{"value": "a@x"}, {"value": "b@x", "primary": True}]

@@ -28,7 +28,11 @@ def coerce(attr: Attribute, value, where: str):
             raise invalid_value(f"'{where}' must be a list")
         single = Attribute(attr.name, attr.type, sub_attributes=attr.sub_attributes)
         items = [coerce(single, item, where) for item in value if not _is_empty(item)]
-        return [item for item in items if not _is_empty(item)]
+        items = [item for item in items if not _is_empty(item)]
+        primaries = [i for i, item in enumerate(items) if isinstance(item, dict) and item.get("primary") is True]
+        for index in primaries[:-1]:  # "primary" is true at most once: the last one set wins (a PATCH add appends)
+            items[index] = {k: v for k, v in items[index].items() if k != "primary"}
+        return items
     if attr.type == "complex":
         if isinstance(value, list) and len(value) == 1:
             value = value[0]  # Entra sends manager as [{"value": …}]

@@ -8,7 +8,7 @@ from wpscim.http import errors
 from wpscim.http.media import SCIM_JSON
 from wpscim.http.middleware import BASE, BearerAuth, CanonicalPath
 from wpscim.http.bulk import Bulk
-from wpscim.http.discovery import ResourceTypes, Schemas, ServiceProviderConfig
+from wpscim.http.discovery import OpenApi, ResourceTypes, Schemas, ServiceProviderConfig
 from wpscim.http.groups import GroupItem, GroupsCollection
 from wpscim.http.search import RootSearch
 from wpscim.http.users import UserItem, UsersCollection
@@ -40,6 +40,7 @@ def create_app(db: Database, site: Site, policy: Policy = Policy(), role_policy:
     app.add_route(f"{BASE}/ResourceTypes/{{item_id}}", ResourceTypes(), suffix="item")
     app.add_route(f"{BASE}/Schemas", Schemas())
     app.add_route(f"{BASE}/Schemas/{{item_id}}", Schemas(), suffix="item")
+    app.add_route(f"{BASE}/openapi.json", OpenApi())
     errors.register(app)
     bulk.app = app
     return app

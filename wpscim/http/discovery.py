@@ -1,11 +1,14 @@
-"""/ServiceProviderConfig, /ResourceTypes and /Schemas: read-only; other methods answer 405."""
+"""/ServiceProviderConfig, /ResourceTypes, /Schemas and /openapi.json: read-only; other methods answer 405."""
 
 from __future__ import annotations
+
+import json
 
 from wpscim.http.media import write_json
 from wpscim.scim import discovery
 from wpscim.scim.errors import not_found
 from wpscim.scim.listing import list_response
+from wpscim.scim.openapi import openapi_document
 
 
 def _base(req) -> str:
@@ -15,6 +18,14 @@ def _base(req) -> str:
 class ServiceProviderConfig:
     def on_get(self, req, resp) -> None:
         write_json(resp, discovery.service_provider_config(_base(req)))
+
+
+class OpenApi:
+    """The OpenAPI description of this API, as application/json (what OpenAPI tools expect)."""
+
+    def on_get(self, req, resp) -> None:
+        resp.content_type = "application/json"
+        resp.text = json.dumps(openapi_document(_base(req)), ensure_ascii=False)
 
 
 class _Listing:

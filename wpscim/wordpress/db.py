@@ -72,7 +72,8 @@ class Database:
             maxcached=max_connections,
             maxconnections=max_connections,
             blocking=True,
-            ping=1,
+            ping=0,  # no round trip per request; SteadyDB reopens a connection the server dropped
+            reset=False,  # transaction() always commits or rolls back itself: no extra ROLLBACK on return
             setsession=["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", "SET time_zone = '+00:00'"],
             **address.connect_args(),
         )
@@ -87,8 +88,7 @@ class Database:
         locked = []
         cursor.locked = locked
         try:
-            conn.begin()
-            yield cursor
+            yield cursor  # autocommit is off: the first statement opens the transaction
             conn.commit()
         except BaseException:
             conn.rollback()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -73,10 +74,22 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+READ_CACHE_SECONDS = 2.0  # how stale role *names* in a user's `groups` may be; writes always read fresh
+
+
 class RoleStore:
     def __init__(self, site: Site, policy: RolePolicy = RolePolicy()):
         self.site = site
         self.policy = policy
+        self._recent: tuple[float, Roles] | None = None
+
+    def recent(self, cursor) -> Roles:
+        """Role definitions for reading users: parsed at most every READ_CACHE_SECONDS (the option is a
+        large PHP-serialized array, and every user read needs it)."""
+        cached = self._recent
+        if cached is None or time.monotonic() - cached[0] > READ_CACHE_SECONDS:
+            cached = self._recent = (time.monotonic(), self.load(cursor))
+        return cached[1]
 
     # --- options ------------------------------------------------------------------------------
 
@@ -103,6 +116,7 @@ class RoleStore:
         )
 
     def _save(self, cursor, roles: Roles) -> None:
+        self._recent = None
         self._save_option(cursor, f"{self.site.prefix}user_roles", serialize(roles.definitions), "yes")
         self._save_option(cursor, GROUPS_OPTION, json.dumps(roles.notes, separators=(",", ":")), "no")
 

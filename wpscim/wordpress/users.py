@@ -66,7 +66,7 @@ class UserStore:
 
     def _resources(self, cursor, rows: list[dict]) -> list[dict]:
         metas = self._meta_for(cursor, [r["ID"] for r in rows])
-        roles = self.roles.load(cursor) if rows else None
+        roles = self.roles.recent(cursor) if rows else None
         users = []
         for row in rows:
             meta = metas[row["ID"]]
@@ -111,14 +111,18 @@ class UserStore:
         where, params, exact = ("1=1", [], True) if expr is None else translate(expr, self.site)
         order = sort_expression(sort_by, self.site) if sort_by else "u.ID"
         if exact and order is not None:
-            cursor.execute(f"SELECT COUNT(*) FROM {self.site.users} u WHERE {where}", params)
-            total = cursor.fetchone()[0]
-            if count == 0:
-                return total, []
-            direction = "DESC" if descending else "ASC"
-            missing_last = f"(COALESCE({order}, '') = ''), " if sort_by else ""  # as the in-memory sort does
-            suffix = f"ORDER BY {missing_last}{order} {direction}, u.ID LIMIT {int(count)} OFFSET {int(start) - 1}"
-            return total, self._resources(cursor, self._rows(cursor, where, params, suffix))
+            rows = []
+            if count > 0:
+                direction = "DESC" if descending else "ASC"
+                missing_last = f"(COALESCE({order}, '') = ''), " if sort_by else ""  # as the in-memory sort does
+                suffix = f"ORDER BY {missing_last}{order} {direction}, u.ID LIMIT {int(count)} OFFSET {int(start) - 1}"
+                rows = self._rows(cursor, where, params, suffix)
+            if start == 1 and len(rows) < count:
+                total = len(rows)  # the whole result is in this page (every IdP lookup): no COUNT needed
+            else:
+                cursor.execute(f"SELECT COUNT(*) FROM {self.site.users} u WHERE {where}", params)
+                total = cursor.fetchone()[0]
+            return total, self._resources(cursor, rows)
         # The SQL is a superset, or the sort key is not in SQL: check and sort each candidate here.
         cursor.execute(f"SELECT u.ID FROM {self.site.users} u WHERE {where} ORDER BY u.ID", params)
         candidates = [row[0] for row in cursor.fetchall()]

@@ -66,8 +66,7 @@ class UsersCollection:
         user, password = _user_body(read_json(req))
         password_hash = self.store.hash_password(password) if password else None
         with self.store.db.transaction() as cursor:
-            user_id = self.store.create(cursor, user, password_hash)
-            created = finish_user(req, self.store.get(cursor, user_id))
+            created = finish_user(req, self.store.create(cursor, user, password_hash))
         resp.set_header("Location", created["meta"]["location"])
         _write_one(req, resp, created, 201)
 

@@ -67,16 +67,15 @@ class UserStore:
     def _resources(self, cursor, rows: list[dict]) -> list[dict]:
         metas = self._meta_for(cursor, [r["ID"] for r in rows])
         roles = self.roles.recent(cursor) if rows else None
-        users = []
-        for row in rows:
-            meta = metas[row["ID"]]
-            user = mapping.from_storage(row, meta)
-            held = roles.held(parse_caps(meta.get(self.site.capabilities_key)))
-            if held:  # read-only `groups` and writable `roles` both show the user's WordPress roles
-                user["groups"] = [{"value": slug, "display": roles.name(slug), "type": "direct"} for slug in held]
-                user["roles"] = [{"value": slug, "display": roles.name(slug)} for slug in held]
-            users.append(user)
-        return users
+        return [self._to_scim(row, metas[row["ID"]], roles) for row in rows]
+
+    def _to_scim(self, row: dict, meta: dict, roles: Roles) -> dict:
+        user = mapping.from_storage(row, meta)
+        held = roles.held(parse_caps(meta.get(self.site.capabilities_key)))
+        if held:  # read-only `groups` and writable `roles` both show the user's WordPress roles
+            user["groups"] = [{"value": slug, "display": roles.name(slug), "type": "direct"} for slug in held]
+            user["roles"] = [{"value": slug, "display": roles.name(slug)} for slug in held]
+        return user
 
     def _wanted_roles(self, user: dict, roles: Roles) -> list[str] | None:
         """The role slugs the User's `roles` attribute asks for (by slug or role name), None if absent."""
@@ -168,7 +167,7 @@ class UserStore:
         login = naming.sanitize_user(user_name)
         if self.site.multisite:
             login = login.lower()  # wpmu_validate_user_signup only allows lowercase logins
-        return login or "user"
+        return (login or "user")[: naming.LOGIN_MAX].rstrip() or "user"
 
     def _choose_login(self, cursor, base: str, exclude_id: int = 0) -> str:
         for candidate in naming.login_candidates(base):
@@ -185,6 +184,22 @@ class UserStore:
             if cursor.fetchone() is None:
                 return candidate
         raise AssertionError("unreachable")
+
+    def _taken(self, cursor, stored: StoredUser, login: str) -> tuple:
+        """One round trip for a create: (userName taken, email taken, login taken, nicename taken)."""
+        users, meta = self.site.users, self.site.usermeta
+        cursor.execute(
+            f"SELECT EXISTS(SELECT 1 FROM {users} u WHERE u.user_login = %s AND u.ID NOT IN "
+            f"(SELECT user_id FROM {meta} WHERE meta_key = %s)), "
+            f"EXISTS(SELECT 1 FROM {meta} WHERE meta_key = %s AND meta_value = %s), "
+            f"%s <> '' AND EXISTS(SELECT 1 FROM {users} WHERE user_email = %s), "
+            f"EXISTS(SELECT 1 FROM {users} WHERE user_login = %s), "
+            f"EXISTS(SELECT 1 FROM {users} WHERE user_nicename = %s AND user_login != %s)",
+            (stored.user_name, USERNAME_META, USERNAME_META, stored.user_name, stored.email, stored.email,
+             login, naming.nicename_base(login), login),
+        )
+        name_as_login, name_as_meta, email, login_taken, nicename = cursor.fetchone()
+        return bool(name_as_login or name_as_meta), bool(email), bool(login_taken), bool(nicename)
 
     def _check_unique(self, cursor, stored: StoredUser, exclude_id: int = 0) -> None:
         if self._user_name_taken(cursor, stored.user_name, exclude_id):
@@ -211,14 +226,22 @@ class UserStore:
             raise invalid_value(f"displayName is longer than WordPress's {_DISPLAY_MAX} characters")
         return values
 
-    def create(self, cursor, user: dict, password_hash: str | None) -> str:
+    def create(self, cursor, user: dict, password_hash: str | None) -> dict:
+        """Insert the user as wp_insert_user() would; returns its SCIM representation."""
         stored = mapping.to_storage(user)
         values = self._validate(stored)
         base = self._login_base(stored.user_name)
         self._lock_names(cursor, stored.user_name, stored.email, base)
-        self._check_unique(cursor, stored)
-        login = self._choose_login(cursor, base)
-        nicename = self._choose_nicename(cursor, login)
+        name_taken, email_taken, login_taken, nicename_taken = self._taken(cursor, stored, base)
+        if name_taken:
+            raise conflict(f"a user with userName '{stored.user_name}' already exists")
+        if email_taken:
+            raise conflict(f"a user with email '{stored.email}' already exists (WordPress requires unique emails)")
+        login = self._choose_login(cursor, base) if login_taken else base
+        if login == base and not nicename_taken:
+            nicename = naming.nicename_base(login)
+        else:
+            nicename = self._choose_nicename(cursor, login)
         first, last = values["name.givenName"], values["name.familyName"]
         display = values["displayName"] or naming.store_name(
             naming.default_display_name(login, stored.values["name.givenName"], stored.values["name.familyName"])
@@ -238,7 +261,7 @@ class UserStore:
             ),
         )
         user_id = cursor.lastrowid
-        roles = self.roles.load(cursor)
+        roles = self.roles.recent(cursor)
         wanted = self._wanted_roles(user, roles)
         if wanted:
             self._check_role_policy(wanted, [])
@@ -258,7 +281,14 @@ class UserStore:
         self._insert_meta(cursor, user_id, rows)
         if user.get("active") is False:
             self._suspend(cursor, user_id)
-        return str(user_id)
+            return self.get(cursor, str(user_id))
+        # What was just written, read back without another round trip.
+        row = {"ID": user_id, "user_login": login, "user_email": stored.email, "user_url": values["profileUrl"],
+               "user_registered": now.replace(microsecond=0, tzinfo=None), "display_name": display}
+        meta: dict[str, str] = {}
+        for key, value in rows:
+            meta.setdefault(key, value)
+        return self._to_scim(row, meta, roles)
 
     def _own_meta(self, user: dict, stored: StoredUser, values: dict, login: str, now: datetime) -> dict[str, str]:
         """wpscim's usermeta rows for `user`: exact userName, externalId, lastModified, residue, defaults."""

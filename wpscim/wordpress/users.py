@@ -102,7 +102,12 @@ class UserStore:
         if not str(user_id).isdigit():
             return None
         rows = self._rows(cursor, "u.ID = %s", [int(user_id)], "FOR UPDATE" if for_update else "")
-        return self._resources(cursor, rows)[0] if rows else None
+        if not rows:
+            return None
+        meta = self._meta_for(cursor, [rows[0]["ID"]])[rows[0]["ID"]]
+        if for_update:  # replace() in this transaction starts from these rows instead of reading them again
+            cursor.loaded = {rows[0]["ID"]: (rows[0], meta)}
+        return self._to_scim(rows[0], meta, self.roles.recent(cursor))
 
     def search(self, cursor, expr: scim_filter.Filter | None, start: int, count: int,
                sort_by: scim_filter.AttrPath | None = None, descending: bool = False) -> tuple[int, list[dict]]:
@@ -312,14 +317,9 @@ class UserStore:
                 [v for key, value in rows for v in (user_id, key, value)],
             )
 
-    def _all_meta(self, cursor, user_id: int) -> dict[str, str]:
-        cursor.execute(
-            f"SELECT meta_key, meta_value FROM {self.site.usermeta} WHERE user_id = %s ORDER BY umeta_id", (user_id,)
-        )
-        meta: dict[str, str] = {}
-        for key, value in cursor.fetchall():
-            meta.setdefault(key, value)
-        return meta
+    def _locked(self, cursor, user_id: int) -> tuple[dict, dict]:
+        row = self._rows(cursor, "u.ID = %s", [user_id], "FOR UPDATE")[0]
+        return row, self._meta_for(cursor, [user_id])[user_id]
 
     def replace(self, cursor, user_id: str, user: dict, password_hash: str | None) -> None:
         """Make user `user_id` (already locked FOR UPDATE by get()) equal `user`, as PUT and PATCH do."""
@@ -327,8 +327,7 @@ class UserStore:
             self.delete(cursor, user_id)
             return
         uid = int(user_id)
-        row = self._rows(cursor, "u.ID = %s", [uid])[0]
-        meta = self._all_meta(cursor, uid)
+        row, meta = getattr(cursor, "loaded", {}).get(uid) or self._locked(cursor, uid)
         current_name = meta.get(USERNAME_META) or row["user_login"]
         stored = mapping.to_storage(user)
         values = self._validate(stored)
@@ -398,7 +397,7 @@ class UserStore:
             self._restore(cursor, uid)
 
     def _replace_roles(self, cursor, user_id: int, user: dict, meta: dict) -> None:
-        roles = self.roles.load(cursor)
+        roles = self.roles.recent(cursor)
         wanted = self._wanted_roles(user, roles)
         if wanted is None:
             return

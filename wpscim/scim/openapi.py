@@ -35,13 +35,13 @@ def _strings(description: str = "") -> dict:
     return {"type": "array", "items": {"type": "string"}, **({"description": description} if description else {})}
 
 
-def attribute_schema(attr: schemas.Attribute) -> dict:
-    """The JSON Schema of one SCIM attribute (RFC 7643 §2.3 types, §7 characteristics)."""
+def attribute_schema(attr: schemas.Attribute, required: bool = True) -> dict:
+    """The JSON Schema of one SCIM attribute (RFC 7643 §2.3 types, §7 characteristics). `required`
+    False leaves out required sub-attributes: a response projected by `attributes` may omit them."""
     if attr.type == "complex":
-        out = {"type": "object", "properties": {a.name: attribute_schema(a) for a in attr.sub_attributes}}
-        required = [a.name for a in attr.sub_attributes if a.required]
-        if required:
-            out["required"] = required
+        out = {"type": "object", "properties": {a.name: attribute_schema(a, required) for a in attr.sub_attributes}}
+        if required and any(a.required for a in attr.sub_attributes):
+            out["required"] = [a.name for a in attr.sub_attributes if a.required]
     else:
         out = dict(_TYPES[attr.type])
     if attr.canonical_values:
@@ -56,15 +56,18 @@ def attribute_schema(attr: schemas.Attribute) -> dict:
     return out
 
 
-def resource_schema(schema: schemas.Attribute, extensions: tuple[schemas.Attribute, ...] = ()) -> dict:
-    """A resource: `schemas`, the schema's attributes, its extensions under their URNs, and `meta`."""
-    out = attribute_schema(schema)
+def resource_schema(schema: schemas.Attribute, extensions: tuple[schemas.Attribute, ...] = (), *, sent: bool) -> dict:
+    """A resource: `schemas`, the schema's attributes, its extensions under their URNs, and `meta`.
+    As sent (POST, PUT) its required attributes are required; as returned only `id` and `schemas` are."""
+    out = attribute_schema(schema, required=sent)
     out["properties"] = {
         "schemas": {**_strings("The schema URNs of this resource."), "example": [schema.name, *(e.name for e in extensions)]},
         **out["properties"],
-        **{ext.name: attribute_schema(ext) for ext in extensions},
+        **{ext.name: attribute_schema(ext, required=sent) for ext in extensions},
         "meta": _ref("Meta"),
     }
+    if not sent:
+        out["required"] = ["schemas", "id"]
     return out
 
 
@@ -83,8 +86,10 @@ def _components() -> dict:
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                        "description": "A token made with `wpscim token create`."}},
         "schemas": {
-            "User": resource_schema(schemas.USER, (schemas.ENTERPRISE,)),
-            "Group": resource_schema(schemas.GROUP),
+            "User": resource_schema(schemas.USER, (schemas.ENTERPRISE,), sent=False),
+            "UserRequest": resource_schema(schemas.USER, (schemas.ENTERPRISE,), sent=True),
+            "Group": resource_schema(schemas.GROUP, sent=False),
+            "GroupRequest": resource_schema(schemas.GROUP, sent=True),
             "Meta": {"type": "object", "readOnly": True, "properties": meta},
             "Error": {"type": "object", "required": ["schemas", "status"], "properties": {
                 "schemas": {**_strings(), "example": [ERROR_SCHEMA]}, "status": {"type": "string", "example": "400"},
@@ -137,7 +142,6 @@ _LISTING = [
     _query("sortOrder", {"type": "string", "enum": ["ascending", "descending"]}, "Sort direction."),
     *_PROJECTION,
 ]
-_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 _ETAG = {"ETag": {"description": "The resource version (meta.version).", "required": True, "schema": {"type": "string"}}}
 
 
@@ -158,32 +162,36 @@ def _operation(summary: str, ok: dict, errors: tuple[int, ...], params: list | N
     return op
 
 
-def _resource_paths(name: str, noun: str) -> dict:
-    ref, listing = _ref(name), _list_response(_ref(name))
+def _id(example: str) -> dict:
+    return {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}, "example": example}
+
+
+def _resource_paths(name: str, noun: str, example_id: str) -> dict:
+    ref, sent, listing = _ref(name), _ref(f"{name}Request"), _list_response(_ref(name))
     writes = (400, 404, 409, 412, 413)
     created = {**_ETAG, "Location": {"description": "The new resource's URL.", "required": True, "schema": {"type": "string"}}}
     if_match = _header("If-Match", "Apply only if the resource still has this version (else 412).")
     return {
         f"/{name}s": {
             "get": _operation(f"List or filter {noun}s", {"200": _json(listing)}, (400,), _LISTING),
-            "post": _operation(f"Create a {noun}", {"201": _json(ref, "Created", created)}, (400, 409, 413), _PROJECTION, ref),
+            "post": _operation(f"Create a {noun}", {"201": _json(ref, "Created", created)}, (400, 409, 413), _PROJECTION, sent),
         },
         f"/{name}s/.search": {"post": _operation(f"Search {noun}s", {"200": _json(listing)}, (400, 413), body=_ref("SearchRequest"))},
         f"/{name}s/{{id}}": {
-            "parameters": [_ID],
+            "parameters": [_id(example_id)],
             "get": _operation(f"Read a {noun}", {"200": _json(ref, headers=_ETAG), "304": {"description": "Not modified", "headers": _ETAG}},
                               (400, 404), [*_PROJECTION, _header("If-None-Match", "Answer 304 if the version is still this.")]),
-            "put": _operation(f"Replace a {noun}", {"200": _json(ref, headers=_ETAG)}, writes, [*_PROJECTION, if_match], ref),
+            "put": _operation(f"Replace a {noun}", {"200": _json(ref, headers=_ETAG)}, writes, [*_PROJECTION, if_match], sent),
             "patch": _operation(f"Modify a {noun}", {"200": _json(ref, headers=_ETAG)}, writes, [*_PROJECTION, if_match], _ref("PatchOp")),
             "delete": _operation(f"Delete a {noun}", {"204": {"description": "Deleted"}}, (400, 404, 409, 412), [if_match]),
         },
     }
 
 
-def _discovery_paths(name: str, schema: str) -> dict:
+def _discovery_paths(name: str, schema: str, example_id: str) -> dict:
     return {
         f"/{name}": {"get": _operation(f"All {name}", {"200": _json(_list_response(_ref(schema)))}, ())},
-        f"/{name}/{{id}}": {"parameters": [_ID], "get": _operation(f"One of {name}", {"200": _json(_ref(schema))}, (404,))},
+        f"/{name}/{{id}}": {"parameters": [_id(example_id)], "get": _operation(f"One of {name}", {"200": _json(_ref(schema))}, (404,))},
     }
 
 
@@ -197,16 +205,16 @@ def openapi_document(base_url: str) -> dict:
         "servers": [{"url": base_url}],
         "security": [{"bearer": []}],
         "paths": {
-            **_resource_paths("User", "user"),
-            **_resource_paths("Group", "group (WordPress role)"),
+            **_resource_paths("User", "user", "1"),
+            **_resource_paths("Group", "group (WordPress role)", "editor"),
             "/.search": {"post": _operation("Search users, then groups", {"200": _json(_list_response(both))}, (400, 413),
                                             body=_ref("SearchRequest"))},
             "/Bulk": {"post": _operation("Several operations in one request", {"200": _json(_ref("BulkResponse"))},
                                          (400, 413), body=_ref("BulkRequest"))},
             "/ServiceProviderConfig": {"get": _operation("What the service supports",
                                                          {"200": _json(_ref("ServiceProviderConfig"))}, ())},
-            **_discovery_paths("ResourceTypes", "ResourceType"),
-            **_discovery_paths("Schemas", "Schema"),
+            **_discovery_paths("ResourceTypes", "ResourceType", "User"),
+            **_discovery_paths("Schemas", "Schema", schemas.CORE_USER),
             "/openapi.json": {"get": _operation("This document", {"200": _json({"type": "object"}, media="application/json")}, ())},
         },
         "components": _components(),

@@ -7,6 +7,7 @@ caps, and recompute user_level as WP_User::update_user_level_from_caps() does.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import time
@@ -82,6 +83,7 @@ class RoleStore:
         self.site = site
         self.policy = policy
         self._recent: tuple[float, Roles] | None = None
+        self._parsed: tuple[str, dict] | None = None
 
     def recent(self, cursor) -> Roles:
         """Role definitions for reading users: parsed at most every READ_CACHE_SECONDS (the option is a
@@ -100,13 +102,23 @@ class RoleStore:
             (f"{self.site.prefix}user_roles", GROUPS_OPTION),
         )
         values = dict(cursor.fetchall())
-        raw = values.get(f"{self.site.prefix}user_roles")
-        definitions = unserialize(raw) if raw else {}
+        definitions = self._definitions(values.get(f"{self.site.prefix}user_roles"))
         try:
             notes = json.loads(values.get(GROUPS_OPTION) or "{}")
         except ValueError:
             notes = {}
         return Roles(definitions if isinstance(definitions, dict) else {}, values.get("default_role") or "subscriber", notes)
+
+    def _definitions(self, raw: str | None) -> dict:
+        """Unserialized role definitions; the last parse is reused while the option text is unchanged
+        (it is a large PHP-serialized array and unserializing it in Python is the costly part)."""
+        if not raw:
+            return {}
+        cached = self._parsed
+        if cached is None or cached[0] != raw:
+            parsed = unserialize(raw)
+            cached = self._parsed = (raw, parsed if isinstance(parsed, dict) else {})
+        return copy.deepcopy(cached[1])
 
     def _save_option(self, cursor, name: str, value: str, autoload: str) -> None:
         cursor.execute(
@@ -115,9 +127,11 @@ class RoleStore:
             (name, value, autoload),
         )
 
-    def _save(self, cursor, roles: Roles) -> None:
+    def _save(self, cursor, roles: Roles, definitions: bool = True) -> None:
+        """Write the notes, and the role definitions unless only notes changed."""
         self._recent = None
-        self._save_option(cursor, f"{self.site.prefix}user_roles", serialize(roles.definitions), "yes")
+        if definitions:
+            self._save_option(cursor, f"{self.site.prefix}user_roles", serialize(roles.definitions), "yes")
         self._save_option(cursor, GROUPS_OPTION, json.dumps(roles.notes, separators=(",", ":")), "no")
 
     # --- role definitions ---------------------------------------------------------------------
@@ -150,7 +164,8 @@ class RoleStore:
         roles = self.load(cursor, for_update=True)
         if slug not in roles.definitions:
             raise ScimError(404, f"no group (WordPress role) with id '{slug}'")
-        if display_name is not None:
+        renamed = display_name is not None and display_name.strip() != roles.name(slug)
+        if renamed:
             other = self.find_by_name(roles, display_name)
             if other is not None and other != slug:
                 raise ScimError(409, f"another role is already named '{display_name}'", "uniqueness")
@@ -161,7 +176,7 @@ class RoleStore:
         elif clear_external_id:
             note.pop("externalId", None)
         note["lastModified"] = _now()
-        self._save(cursor, roles)
+        self._save(cursor, roles, definitions=renamed)
 
     def delete(self, cursor, slug: str) -> None:
         roles = self.load(cursor, for_update=True)

@@ -12,7 +12,7 @@ from wpscim.scim.filter import AttrPath, Compare, Logical, Not, ValuePath, match
 from wpscim.scim.patch import apply_patch
 from wpscim.scim.resource import normalize_user
 from wpscim.wordpress.query import translate
-from wpscim.wordpress.users import case_exact
+from wpscim.mapping import DEFAULT as DEFAULT_MAPPING
 
 ALPHABET = "aAbBéÉß &%_@.-<>'\"\\zZ0"
 text = st.text(alphabet=ALPHABET, max_size=8)
@@ -135,7 +135,7 @@ def test_sql_agrees_with_the_reference_evaluator(people, expr):
     with wp.db.transaction() as cursor:
         cursor.execute(f"SELECT u.ID FROM {site.users} u WHERE {where} ORDER BY u.ID", params)
         selected = {str(row[0]) for row in cursor.fetchall()}
-    expected = {u["id"] for u in everyone if matches(expr, u, case_exact)}
+    expected = {u["id"] for u in everyone if matches(expr, u, DEFAULT_MAPPING.case_exact)}
     if exact:
         assert selected == expected, unparse(expr)
     else:

@@ -1,35 +1,84 @@
 """Where each SCIM User attribute lives in WordPress — one declared table, and the two conversions.
 
-A SCIM attribute in FIELDS is stored in a users column or a usermeta key of WordPress's own. Every
-other attribute a client sends (title, phoneNumbers, addresses, the enterprise extension, unknown
-extensions…) is kept as JSON in usermeta `wpscim_<attribute>`, so nothing is silently dropped.
-Keys starting `wpscim__` hold wpscim's own state (a suspended user's password hash, …).
+A `Field` routes one SCIM attribute path (`name.givenName`, `urn:…:enterprise:2.0:User:organization`,
+`phoneNumbers[type eq "work"].value`) to a users column or a usermeta key. DEFAULT_FIELDS is the
+built-in table; a site's mapping file (wpscim/mapping_file.py) overrides and extends it.
+
+Every attribute a client sends is also kept as JSON in usermeta `wpscim_<attribute>` (the residue), so
+nothing is silently dropped and changing the mapping never loses data: on read, a mapped WordPress
+value wins when it has one, the residue answers otherwise. Keys starting `wpscim__` hold wpscim's own
+state (a suspended user's password hash, …).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 
+from wpscim.scim import filter as scim_filter
 from wpscim.scim import schemas
 from wpscim.scim.errors import invalid_value
+from wpscim.scim.patch import PatchPath, parse_patch_path, seed_from_filter
 from wpscim.scim.resource import primary_email
 from wpscim.wordpress import naming
+
+TRANSFORMS = ("name", "locale", "lower", "join")
+DIRECTIONS = ("both", "read", "write")
 
 
 @dataclass(frozen=True)
 class Field:
-    scim: str  # SCIM path, e.g. "name.givenName"
+    scim: str  # SCIM attribute path
     column: str | None = None  # a {prefix}users column …
     meta_key: str | None = None  # … or a usermeta key
-    transform: str | None = None  # "name": HTML-escaped by WordPress; "locale": en-US <-> en_US
-    writable: bool = True
+    transform: str | None = None  # name: HTML-escaped like WordPress's name filters; locale: en-US <-> en_US;
+    #                               lower: lower-cased on write; join: `sources` joined by spaces on write
+    sources: tuple[str, ...] = ()
+    direction: str = "both"  # both | read (WordPress -> SCIM only) | write (SCIM -> WordPress only)
+    writable: bool = True  # False: WordPress owns the value (meta.created)
     case_exact: bool = False
+    type: str = "string"  # the SCIM type: string, boolean, integer or decimal values are stored as text
+
+    @property
+    def target(self) -> str:
+        return self.column or self.meta_key
+
+    @cached_property
+    def path(self) -> PatchPath:
+        return parse_patch_path(self.scim)
+
+    def to_wordpress(self, value) -> str:
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, (int, float)):
+            return str(value)
+        if self.transform == "name":
+            return naming.store_name(value)
+        if self.transform == "locale":
+            return naming.wp_locale(value)
+        if self.transform == "lower":
+            return value.lower()
+        return value
+
+    def from_wordpress(self, value: str):
+        if self.type == "boolean":
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        if self.type in ("integer", "decimal"):
+            try:
+                return int(value) if self.type == "integer" else float(value)
+            except ValueError:
+                return value
+        if self.transform == "name":
+            return naming.read_name(value)
+        if self.transform == "locale":
+            return naming.scim_locale(value)
+        return value
 
 
-FIELDS: tuple[Field, ...] = (
+DEFAULT_FIELDS: tuple[Field, ...] = (
     Field("userName", column="user_login"),  # exact userName in `wpscim_userName` when the login had to differ
     Field("emails", column="user_email"),  # the primary email; the whole list also in `wpscim_emails`
     Field("name.givenName", meta_key="first_name", transform="name"),
@@ -42,7 +91,8 @@ FIELDS: tuple[Field, ...] = (
     Field("externalId", meta_key="wpscim_externalId", case_exact=True),
     Field("meta.lastModified", meta_key="wpscim_meta.lastModified", writable=False),
 )
-BY_PATH = {f.scim.lower(): f for f in FIELDS}
+# Fields the user-writing code handles itself rather than through `targets`.
+SPECIAL = {"userName", "emails", "meta.created", "meta.lastModified"}
 
 USERNAME_META = "wpscim_userName"
 EMAILS_META = "wpscim_emails"
@@ -54,66 +104,175 @@ SUSPENDED_APP_PASSWORDS_META = "wpscim__suspended_application_passwords"
 # not reported, so a SCIM client reads back what it wrote. JSON list of SCIM attribute names.
 DEFAULTED_META = "wpscim__defaulted"
 DEFAULTABLE = ("displayName", "nickName", "active")
-OWN_META = {USERNAME_META, EMAILS_META} | {f.meta_key for f in FIELDS if f.meta_key and f.meta_key.startswith("wpscim_")}
-# The usermeta keys a SCIM representation is read from (besides everything under wpscim_).
-READ_META = [f.meta_key for f in FIELDS if f.meta_key and not f.meta_key.startswith("wpscim_")]
 
 _RESIDUE_NAME = re.compile(r"^[A-Za-z][\w$.:-]{0,200}$")
-_CONSUMED_TOP = {"userName", "emails", "displayName", "nickName", "profileUrl", "locale", "externalId", "active", "password", "roles", "groups"}
+_CONSUMED_TOP = {"userName", "displayName", "nickName", "profileUrl", "locale", "externalId", "active", "password", "roles", "groups"}
 
 
-def to_wordpress_value(field: Field, value: str) -> str:
-    if field.transform == "name":
-        return naming.store_name(value)
-    if field.transform == "locale":
-        return naming.wp_locale(value)
+def _key(container, name: str) -> str | None:
+    if not isinstance(container, dict):
+        return None
+    lowered = name.lower()
+    return next((k for k in container if k.lower() == lowered), None)
+
+
+def get_value(user: dict, path: PatchPath):
+    """The value at `path` in a canonical user (None if absent)."""
+    container = user[_key(user, path.urn)] if path.urn and _key(user, path.urn) else (None if path.urn else user)
+    key = _key(container, path.attr)
+    if key is None:
+        return None
+    value = container[key]
+    if path.value_filter is not None:
+        items = [i for i in (value if isinstance(value, list) else [value]) if isinstance(i, dict)]
+        value = next((i for i in items if scim_filter.matches(path.value_filter, i)), None)
+    if path.sub is not None:
+        if isinstance(value, list):  # a sub-attribute of a multi-valued attribute: the primary, else the first
+            value = next((i for i in value if isinstance(i, dict) and i.get("primary") is True), value[0] if value else None)
+        sub = _key(value, path.sub)
+        value = value[sub] if sub else None
     return value
 
 
-def from_wordpress_value(field: Field, value: str) -> str:
-    if field.transform == "name":
-        return naming.read_name(value)
-    if field.transform == "locale":
-        return naming.scim_locale(value)
-    return value
-
-
-def _get(user: dict, path: str):
-    node = user
-    for part in path.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    return node
+def set_value(user: dict, path: PatchPath, value) -> None:
+    """Put `value` at `path` (for a value path: into the matching item, appended if there is none)."""
+    container = user
+    if path.urn:
+        container = user.setdefault(_key(user, path.urn) or path.urn, {})
+    key = _key(container, path.attr) or path.attr
+    if path.value_filter is None and path.sub is None:
+        container[key] = value
+        return
+    if path.value_filter is None:
+        target = container.setdefault(key, {})
+        if isinstance(target, dict):
+            target[path.sub] = value
+        return
+    items = container.setdefault(key, [])
+    item = next((i for i in items if isinstance(i, dict) and scim_filter.matches(path.value_filter, i)), None)
+    if item is None:
+        item = seed_from_filter(path.value_filter)
+        items.append(item)
+    if path.sub:
+        item[_key(item, path.sub) or path.sub] = value
 
 
 @dataclass
 class StoredUser:
-    """A canonical SCIM User split the way WordPress stores it. Values are not yet WordPress-escaped."""
+    """A canonical SCIM User split the way WordPress stores it."""
 
     user_name: str
     email: str
-    values: dict  # Field.scim -> str ('' when absent) for every writable declared field
+    targets: dict  # column or meta key -> WordPress-ready value ('' when absent), for every written field
     residue: dict  # usermeta key -> JSON text
 
 
-def to_storage(user: dict) -> StoredUser:
-    values = {}
-    for field in FIELDS:
-        if not field.writable or field.scim in ("userName", "emails"):
-            continue
-        value = _get(user, field.scim)
-        values[field.scim] = value if isinstance(value, str) else ""
-    residue = {}
-    for key, value in user.items():
-        if key in _CONSUMED_TOP and key != "emails":
-            continue
-        if key == "name":
-            value = {k: v for k, v in value.items() if k not in ("givenName", "familyName")}
-            if not value:
+@dataclass
+class Mapping:
+    fields: tuple[Field, ...] = DEFAULT_FIELDS
+    source: str = "built-in"
+    by_path: dict = field(init=False)
+
+    def __post_init__(self):
+        self.by_path = {f.scim.lower(): f for f in self.fields}
+
+    def field_for(self, path: scim_filter.AttrPath) -> Field | None:
+        """The field a filter path names (`urn:…:User:organization`, `name.givenName`)."""
+        text = (path.attr + ("." + path.sub if path.sub else "")).lower()
+        if path.urn and path.urn.lower() != schemas.CORE_USER.lower():
+            text = f"{path.urn.lower()}:{text}"
+        return self.by_path.get(text)
+
+    def case_exact(self, path: scim_filter.AttrPath) -> bool:
+        """caseExact per the declared mapping and the SCIM schema (id and externalId are case-exact)."""
+        found = self.field_for(path)
+        return bool(found and found.case_exact) or (path.attr.lower() == "id" and not path.sub)
+
+    @property
+    def read_meta(self) -> list[str]:
+        """usermeta keys read with a user (besides everything under wpscim_): every mapped key."""
+        return [f.meta_key for f in self.fields if f.meta_key and not f.meta_key.startswith(RESIDUE_PREFIX)]
+
+    @property
+    def extra_meta(self) -> list[Field]:
+        """Fields writing usermeta keys beyond wp_insert_user()'s own rows (a site's mapping file)."""
+        own = {"first_name", "last_name", "nickname", "locale"}
+        return [f for f in self.fields if f.meta_key and f.meta_key not in own and not f.meta_key.startswith(RESIDUE_PREFIX)]
+
+    def written(self) -> list[Field]:
+        return [f for f in self.fields if f.writable and f.direction != "read" and f.scim not in SPECIAL]
+
+    def to_storage(self, user: dict) -> StoredUser:
+        targets = {}
+        for f in self.written():
+            if f.transform == "join":
+                parts = [get_value(user, parse_patch_path(s)) for s in f.sources]
+                value = " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
+                targets[f.target] = naming.store_name(value) if f.column == "display_name" else value
                 continue
-        if not _RESIDUE_NAME.match(key):
-            raise invalid_value(f"'{key[:80]}' is not a valid attribute name")
-        residue[RESIDUE_PREFIX + key] = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return StoredUser(user["userName"], primary_email(user), values, residue)
+            value = get_value(user, f.path)
+            targets[f.target] = f.to_wordpress(value) if isinstance(value, (str, bool, int, float)) and value != "" else ""
+        residue = {}
+        for key, value in user.items():
+            if key in _CONSUMED_TOP:
+                continue
+            if key == "name":
+                value = {k: v for k, v in value.items() if k not in ("givenName", "familyName")}
+                if not value:
+                    continue
+            if not _RESIDUE_NAME.match(key):
+                raise invalid_value(f"'{key[:80]}' is not a valid attribute name")
+            residue[RESIDUE_PREFIX + key] = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return StoredUser(user["userName"], primary_email(user), targets, residue)
+
+    def from_storage(self, row: dict, meta: dict) -> dict:
+        """The SCIM User for a users row and its usermeta (first value per key, as get_user_meta(…, true))."""
+        user: dict = {"schemas": [schemas.CORE_USER], "id": str(row["ID"])}
+        if meta.get("wpscim_externalId"):
+            user["externalId"] = meta["wpscim_externalId"]
+        user["userName"] = meta.get(USERNAME_META) or row["user_login"]
+        for key, text in meta.items():  # the residue first: mapped WordPress values override it
+            if not key.startswith(RESIDUE_PREFIX) or key.startswith(STATE_PREFIX) or key in (USERNAME_META, EMAILS_META):
+                continue
+            if key in ("wpscim_externalId", "wpscim_meta.lastModified"):
+                continue
+            try:
+                value = json.loads(text)
+            except (TypeError, ValueError):
+                continue
+            attribute = key[len(RESIDUE_PREFIX):]
+            user[attribute] = value
+            if attribute.lower().startswith("urn:"):
+                user["schemas"].append(attribute)
+        for f in self.fields:
+            if f.scim in SPECIAL or f.scim == "externalId" or f.direction == "write":
+                continue
+            raw = row.get(f.column) if f.column else meta.get(f.meta_key)
+            if raw not in (None, ""):
+                set_value(user, f.path, f.from_wordpress(str(raw)))
+                if f.path.urn and f.path.urn not in user["schemas"]:
+                    user["schemas"].append(f.path.urn)
+        emails = _emails(row["user_email"], meta.get(EMAILS_META))
+        if emails:
+            user["emails"] = emails
+        user["active"] = SUSPENDED_PASS_META not in meta and not row.get("spam")
+        try:
+            unassigned = json.loads(meta.get(DEFAULTED_META) or "[]")
+        except ValueError:
+            unassigned = []
+        for attribute in unassigned:
+            if attribute in DEFAULTABLE and user.get(attribute) is not False:  # a suspended user always reads inactive
+                user.pop(attribute, None)
+        created = iso(row["user_registered"])
+        user["meta"] = {
+            "resourceType": "User",
+            "created": created,
+            "lastModified": meta.get("wpscim_meta.lastModified") or created,
+        }
+        return user
+
+
+DEFAULT = Mapping()
 
 
 def defaulted(user: dict) -> str | None:
@@ -126,62 +285,6 @@ def iso(value) -> str:
     if isinstance(value, datetime):
         return value.replace(tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return str(value)
-
-
-def from_storage(row: dict, meta: dict) -> dict:
-    """The SCIM User for a users row and its usermeta (first value per key, as get_user_meta(…, true))."""
-    user: dict = {"schemas": [schemas.CORE_USER], "id": str(row["ID"])}
-    external_id = meta.get("wpscim_externalId")
-    if external_id:
-        user["externalId"] = external_id
-    user["userName"] = meta.get(USERNAME_META) or row["user_login"]
-    name = {}
-    for field in FIELDS:
-        if field.scim in ("userName", "emails", "externalId") or field.scim.startswith("meta."):
-            continue
-        raw = row.get(field.column) if field.column else meta.get(field.meta_key)
-        if not raw:
-            continue
-        value = from_wordpress_value(field, raw)
-        if field.scim.startswith("name."):
-            name[field.scim[5:]] = value
-        else:
-            user[field.scim] = value
-    for key, text in meta.items():
-        if not key.startswith(RESIDUE_PREFIX) or key.startswith(STATE_PREFIX) or key in OWN_META:
-            continue
-        try:
-            value = json.loads(text)
-        except (TypeError, ValueError):
-            continue
-        attribute = key[len(RESIDUE_PREFIX) :]
-        if attribute == "name" and isinstance(value, dict):
-            name = {**value, **name}
-        elif attribute.lower().startswith("urn:") and attribute not in user:
-            user[attribute] = value
-            user["schemas"].append(attribute)
-        else:
-            user.setdefault(attribute, value)
-    if name:
-        user["name"] = name
-    user["emails"] = _emails(row["user_email"], meta.get(EMAILS_META))
-    if not user["emails"]:
-        del user["emails"]
-    user["active"] = SUSPENDED_PASS_META not in meta and not row.get("spam")
-    try:
-        defaulted = json.loads(meta.get(DEFAULTED_META) or "[]")
-    except ValueError:
-        defaulted = []
-    for attribute in defaulted:
-        if attribute in DEFAULTABLE and user.get(attribute) is not False:  # a suspended user always reads inactive
-            user.pop(attribute, None)
-    created = iso(row["user_registered"])
-    user["meta"] = {
-        "resourceType": "User",
-        "created": created,
-        "lastModified": meta.get("wpscim_meta.lastModified") or created,
-    }
-    return user
 
 
 def _emails(user_email: str, stored: str | None) -> list:
@@ -202,7 +305,7 @@ def _emails(user_email: str, stored: str | None) -> list:
 
 def group_from_role(slug: str, name: str, note: dict) -> dict:
     """The SCIM Group for a WordPress role (members are added by the caller: there may be many)."""
-    group = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": slug}
+    group = {"schemas": [schemas.CORE_GROUP], "id": slug}
     if note.get("externalId"):
         group["externalId"] = note["externalId"]
     group["displayName"] = name

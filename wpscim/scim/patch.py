@@ -78,13 +78,13 @@ def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _seed_from_filter(expr) -> dict:
+def seed_from_filter(expr) -> dict:
     """A new item satisfying `type eq "work"`-style filters (Entra replaces emails[type eq "work"].value
     on users that have no work email yet)."""
     if isinstance(expr, scim_filter.Compare) and expr.op == "eq" and expr.path.sub is None:
         return {expr.path.attr: expr.value}
     if isinstance(expr, scim_filter.Logical) and expr.op == "and":
-        return {**_seed_from_filter(expr.left), **_seed_from_filter(expr.right)}
+        return {**seed_from_filter(expr.left), **seed_from_filter(expr.right)}
     return {}
 
 
@@ -218,7 +218,7 @@ def _apply_filtered(container: dict, key: str, op: str, path: PatchPath, value) 
             items = [i for i in items if i not in matched]
     else:
         if not matched:
-            seed = _seed_from_filter(path.value_filter)
+            seed = seed_from_filter(path.value_filter)
             if not seed:
                 raise ScimError(400, f"no value of '{key}' matches the filter", "noTarget")
             items.append(seed)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from wpscim import mapping
-from wpscim.mapping import SUSPENDED_PASS_META, USERNAME_META
+from wpscim.mapping import SUSPENDED_PASS_META, USERNAME_META, Mapping
 from wpscim.scim import filter as scim_filter
 from wpscim.scim import schemas
 from wpscim.wordpress.site import Site
@@ -53,21 +53,21 @@ def _path_name(path: scim_filter.AttrPath) -> str | None:
     return (path.attr + ("." + path.sub if path.sub else "")).lower()
 
 
-def translate(expr: scim_filter.Filter, site: Site) -> tuple[str, list, bool]:
+def translate(expr: scim_filter.Filter, site: Site, user_mapping: Mapping = mapping.DEFAULT) -> tuple[str, list, bool]:
     if isinstance(expr, scim_filter.Logical):
-        left, right = translate(expr.left, site), translate(expr.right, site)
+        left, right = translate(expr.left, site, user_mapping), translate(expr.right, site, user_mapping)
         joiner = " AND " if expr.op == "and" else " OR "
         return f"({left[0]}{joiner}{right[0]})", left[1] + right[1], left[2] and right[2]
     if isinstance(expr, scim_filter.Not):
-        inner = translate(expr.expr, site)
+        inner = translate(expr.expr, site, user_mapping)
         return (f"NOT ({inner[0]})", inner[1], True) if inner[2] else ANY
     if isinstance(expr, scim_filter.ValuePath):
         if _path_name(expr.path) == "emails":
             value = _value_eq(expr.expr)
             if value is not None:
                 return _email_superset(site, value)
-        return ANY
-    return _compare(expr, site)
+        return _mapped_value_path(expr, site, user_mapping)
+    return _compare(expr, site, user_mapping)
 
 
 def _value_eq(expr) -> str | None:
@@ -116,8 +116,10 @@ def _active(site: Site, op: str, value) -> tuple[str, list, bool]:
     return (matching if op == "eq" else f"NOT {matching}"), params, True
 
 
-def _compare(expr: scim_filter.Compare, site: Site) -> tuple[str, list, bool]:
+def _compare(expr: scim_filter.Compare, site: Site, user_mapping: Mapping) -> tuple[str, list, bool]:
     name, op, value = _path_name(expr.path), expr.op, expr.value
+    if name is None:  # an extension attribute: only a mapped one has a WordPress place to look
+        name = "" if user_mapping.field_for(expr.path) is not None else None
     if name is None:
         return ANY
     if name == "active":
@@ -152,8 +154,8 @@ def _compare(expr: scim_filter.Compare, site: Site) -> tuple[str, list, bool]:
         )
         sql, params = _string_condition(effective, op, value, False)
         return sql, params, True
-    field = mapping.BY_PATH.get(name)
-    if field is None or name == "meta.lastmodified":
+    field = user_mapping.field_for(expr.path)
+    if field is None or name == "meta.lastmodified" or field.direction == "write" or field.path.value_filter is not None:
         return ANY
     if name == "meta.created":
         if op == "pr":
@@ -172,7 +174,7 @@ def _compare(expr: scim_filter.Compare, site: Site) -> tuple[str, list, bool]:
         if op not in ("eq", "co", "sw", "ew"):
             return ANY
         exact = False
-    stored = mapping.to_wordpress_value(field, value) if op != "pr" else None
+    stored = field.to_wordpress(value) if op != "pr" else None
     if field.column:
         sql, params = _string_condition(f"u.`{field.column}`", op, stored, field.case_exact)
     else:
@@ -182,10 +184,12 @@ def _compare(expr: scim_filter.Compare, site: Site) -> tuple[str, list, bool]:
     return sql, params, exact
 
 
-def sort_expression(path: scim_filter.AttrPath, site: Site) -> str | None:
+def sort_expression(path: scim_filter.AttrPath, site: Site, user_mapping: Mapping = mapping.DEFAULT) -> str | None:
     """An SQL expression ordering users by `path`, or None when only the in-memory sort can (JSON-held
     attributes). The expression holds no client text: only declared columns and meta keys."""
     name = _path_name(path)
+    if name is None and user_mapping.field_for(path) is not None:
+        name = ""
     if name is None:
         return None
     if name == "id":
@@ -202,8 +206,8 @@ def sort_expression(path: scim_filter.AttrPath, site: Site) -> str | None:
             f"COALESCE((SELECT m.meta_value FROM {site.usermeta} m WHERE m.user_id = u.ID AND m.meta_key = "
             "'wpscim_meta.lastModified' ORDER BY m.umeta_id LIMIT 1), DATE_FORMAT(u.user_registered, '%%Y-%%m-%%dT%%H:%%i:%%sZ'))"
         )
-    field = mapping.BY_PATH.get(name)
-    if field is None:
+    field = user_mapping.field_for(path)
+    if field is None or field.direction == "write" or field.path.value_filter is not None:
         return None
     if field.column:
         return f"u.`{field.column}`"
@@ -211,3 +215,21 @@ def sort_expression(path: scim_filter.AttrPath, site: Site) -> str | None:
         f"(SELECT m.meta_value FROM {site.usermeta} m WHERE m.user_id = u.ID AND m.meta_key = "
         f"'{field.meta_key}' ORDER BY m.umeta_id LIMIT 1)"
     )
+
+
+def _mapped_value_path(expr: scim_filter.ValuePath, site: Site, user_mapping: Mapping) -> tuple[str, list, bool]:
+    """`phoneNumbers[type eq "work" and value eq "x"]` where the mapping routes
+    `phoneNumbers[type eq "work"].value` to a usermeta key: narrowed through that key."""
+    if not (isinstance(expr.expr, scim_filter.Logical) and expr.expr.op == "and"):
+        return ANY
+    for f in user_mapping.fields:
+        path = f.path
+        if path.value_filter is None or path.attr.lower() != expr.path.attr.lower() or not f.meta_key or f.direction == "write":
+            continue
+        for selector, comparison in ((expr.expr.left, expr.expr.right), (expr.expr.right, expr.expr.left)):
+            if (selector == path.value_filter and isinstance(comparison, scim_filter.Compare) and comparison.op == "eq"
+                    and isinstance(comparison.value, str) and comparison.value
+                    and comparison.path.attr.lower() == (path.sub or "value").lower()):
+                sql, params = _meta_condition(site, f.meta_key, "eq", f.to_wordpress(comparison.value), False)
+                return sql, params, False
+    return ANY

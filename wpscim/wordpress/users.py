@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from wpscim import mapping
-from wpscim.mapping import FIELDS, SUSPENDED_APP_PASSWORDS_META, SUSPENDED_PASS_META, USERNAME_META, StoredUser
+from wpscim.mapping import SUSPENDED_APP_PASSWORDS_META, SUSPENDED_PASS_META, USERNAME_META, Mapping, StoredUser
 from wpscim.scim import filter as scim_filter
 from wpscim.scim.errors import ScimError, conflict, invalid_value
 from wpscim.wordpress import naming, passwords
@@ -32,11 +32,13 @@ class Policy:
 
 
 class UserStore:
-    def __init__(self, db: Database, site: Site, policy: Policy = Policy(), roles: RoleStore | None = None):
+    def __init__(self, db: Database, site: Site, policy: Policy = Policy(), roles: RoleStore | None = None,
+                 user_mapping: Mapping = mapping.DEFAULT):
         self.db = db
         self.site = site
         self.policy = policy
         self.roles = roles or RoleStore(site)
+        self.mapping = user_mapping
         self._lock_scope = f"{db.address.database}/{site.base_prefix}"
         self._content_tables: list[tuple[str, str]] | None = None
 
@@ -45,7 +47,7 @@ class UserStore:
     def _meta_for(self, cursor, ids: list[int]) -> dict[int, dict]:
         if not ids:
             return {}
-        keys = [*mapping.READ_META, self.site.capabilities_key]
+        keys = [*self.mapping.read_meta, self.site.capabilities_key]
         cursor.execute(
             f"SELECT user_id, meta_key, meta_value FROM {self.site.usermeta} WHERE user_id IN ("
             + ", ".join(["%s"] * len(ids))
@@ -70,7 +72,7 @@ class UserStore:
         return [self._to_scim(row, metas[row["ID"]], roles) for row in rows]
 
     def _to_scim(self, row: dict, meta: dict, roles: Roles) -> dict:
-        user = mapping.from_storage(row, meta)
+        user = self.mapping.from_storage(row, meta)
         held = roles.held(parse_caps(meta.get(self.site.capabilities_key)))
         if held:  # read-only `groups` and writable `roles` both show the user's WordPress roles
             user["groups"] = [{"value": slug, "display": roles.name(slug), "type": "direct"} for slug in held]
@@ -112,8 +114,8 @@ class UserStore:
     def search(self, cursor, expr: scim_filter.Filter | None, start: int, count: int,
                sort_by: scim_filter.AttrPath | None = None, descending: bool = False) -> tuple[int, list[dict]]:
         """One page of users matching `expr` (in ID order unless `sort_by`), and the total."""
-        where, params, exact = ("1=1", [], True) if expr is None else translate(expr, self.site)
-        order = sort_expression(sort_by, self.site) if sort_by else "u.ID"
+        where, params, exact = ("1=1", [], True) if expr is None else translate(expr, self.site, self.mapping)
+        order = sort_expression(sort_by, self.site, self.mapping) if sort_by else "u.ID"
         if exact and order is not None:
             rows = []
             if count > 0:
@@ -134,9 +136,9 @@ class UserStore:
         for offset in range(0, len(candidates), _CANDIDATE_BATCH):
             batch = candidates[offset : offset + _CANDIDATE_BATCH]
             rows = self._rows(cursor, "u.ID IN (" + ", ".join(["%s"] * len(batch)) + ")", batch, "ORDER BY u.ID")
-            matched += [r for r in self._resources(cursor, rows) if expr is None or scim_filter.matches(expr, r, case_exact)]
+            matched += [r for r in self._resources(cursor, rows) if expr is None or scim_filter.matches(expr, r, self.mapping.case_exact)]
         if sort_by is not None:
-            matched = scim_filter.sorted_resources(matched, sort_by, descending, case_exact)
+            matched = scim_filter.sorted_resources(matched, sort_by, descending, self.mapping.case_exact)
         return len(matched), matched[start - 1 : start - 1 + count]
 
     # --- uniqueness ---------------------------------------------------------------------------
@@ -219,21 +221,35 @@ class UserStore:
         return passwords.hash_password(password, self.site.db_version)
 
     def _validate(self, stored: StoredUser) -> dict[str, str]:
-        """WordPress-ready values of the declared fields, or 400 for values WordPress cannot hold."""
+        """WordPress-ready values of the mapped fields (by column or meta key), or 400 for values
+        WordPress cannot hold."""
         if len(stored.email) > _EMAIL_MAX:
             raise invalid_value(f"email is longer than WordPress's {_EMAIL_MAX} characters")
         if stored.email and "@" not in stored.email:
             raise invalid_value(f"'{stored.email}' is not an email address")
-        values = {f.scim: mapping.to_wordpress_value(f, stored.values[f.scim]) for f in FIELDS if f.scim in stored.values}
-        if len(values["profileUrl"]) > _URL_MAX:
+        targets = stored.targets
+        if len(targets.get("user_url", "")) > _URL_MAX:
             raise invalid_value(f"profileUrl is longer than WordPress's {_URL_MAX} characters")
-        if len(values["displayName"]) > _DISPLAY_MAX:
+        if len(targets.get("display_name", "")) > _DISPLAY_MAX:
             raise invalid_value(f"displayName is longer than WordPress's {_DISPLAY_MAX} characters")
-        return values
+        return targets
+
+    def _wordpress_meta(self, targets: dict, login: str) -> dict[str, str]:
+        """The usermeta wp_insert_user() fills from its arguments, plus the site's mapped keys."""
+        wanted = {
+            "nickname": targets.get("nickname") or naming.store_name(login),
+            "first_name": targets.get("first_name", ""),
+            "last_name": targets.get("last_name", ""),
+            "locale": targets.get("locale", ""),
+        }
+        for f in self.mapping.extra_meta:
+            if f.meta_key in targets:
+                wanted[f.meta_key] = targets[f.meta_key]
+        return wanted
 
     def create(self, cursor, user: dict, password_hash: str | None) -> dict:
         """Insert the user as wp_insert_user() would; returns its SCIM representation."""
-        stored = mapping.to_storage(user)
+        stored = self.mapping.to_storage(user)
         values = self._validate(stored)
         base = self._login_base(stored.user_name)
         self._lock_names(cursor, stored.user_name, stored.email, base)
@@ -247,9 +263,8 @@ class UserStore:
             nicename = naming.nicename_base(login)
         else:
             nicename = self._choose_nicename(cursor, login)
-        first, last = values["name.givenName"], values["name.familyName"]
-        display = values["displayName"] or naming.store_name(
-            naming.default_display_name(login, stored.values["name.givenName"], stored.values["name.familyName"])
+        display = values.get("display_name") or naming.store_name(
+            naming.default_display_name(login, values.get("first_name", ""), values.get("last_name", ""))
         )
         now = datetime.now(timezone.utc)
         cursor.execute(
@@ -260,7 +275,7 @@ class UserStore:
                 password_hash or passwords.unusable_hash(self.site.db_version),
                 nicename,
                 stored.email,
-                values["profileUrl"],
+                values.get("user_url", ""),
                 now.strftime("%Y-%m-%d %H:%M:%S"),
                 display,
             ),
@@ -271,13 +286,9 @@ class UserStore:
         if wanted:
             self._check_role_policy(wanted, [])
         caps = {slug: True for slug in (wanted or [roles.default_role])}
-        given = {
-            "nickname": values["nickName"] or naming.store_name(login),
-            "first_name": first,
-            "last_name": last,
-            "locale": values["locale"],
-        }
-        rows = [(key, given.get(key, default)) for key, default in self.site.usermeta_defaults()]
+        given = self._wordpress_meta(values, login)
+        rows = [(key, given.pop(key, default)) for key, default in self.site.usermeta_defaults()]
+        rows += list(given.items())  # the site's mapped keys, as `meta_input` would write them
         rows += [
             (self.site.capabilities_key, serialize(caps)),
             (self.site.user_level_key, str(roles.user_level(caps))),
@@ -288,7 +299,7 @@ class UserStore:
             self._suspend(cursor, user_id)
             return self.get(cursor, str(user_id))
         # What was just written, read back without another round trip.
-        row = {"ID": user_id, "user_login": login, "user_email": stored.email, "user_url": values["profileUrl"],
+        row = {"ID": user_id, "user_login": login, "user_email": stored.email, "user_url": values.get("user_url", ""),
                "user_registered": now.replace(microsecond=0, tzinfo=None), "display_name": display}
         meta: dict[str, str] = {}
         for key, value in rows:
@@ -303,8 +314,8 @@ class UserStore:
             own[mapping.DEFAULTED_META] = unassigned
         if stored.user_name != login:
             own[USERNAME_META] = stored.user_name
-        if values["externalId"]:
-            own["wpscim_externalId"] = values["externalId"]
+        if values.get("wpscim_externalId"):
+            own["wpscim_externalId"] = values["wpscim_externalId"]
         own["wpscim_meta.lastModified"] = mapping.iso(now)
         own.update(stored.residue)
         return own
@@ -329,7 +340,7 @@ class UserStore:
         uid = int(user_id)
         row, meta = getattr(cursor, "loaded", {}).get(uid) or self._locked(cursor, uid)
         current_name = meta.get(USERNAME_META) or row["user_login"]
-        stored = mapping.to_storage(user)
+        stored = self.mapping.to_storage(user)
         values = self._validate(stored)
         name_changed = stored.user_name != current_name
         email_changed = stored.email.lower() != row["user_email"].lower()
@@ -351,9 +362,9 @@ class UserStore:
         if email_changed:
             columns["user_email"] = stored.email
             columns["user_activation_key"] = ""
-        if values["profileUrl"] != row["user_url"]:
-            columns["user_url"] = values["profileUrl"]
-        display = values["displayName"] or naming.store_name(login)  # wp_update_user's default
+        if "user_url" in values and values["user_url"] != row["user_url"]:
+            columns["user_url"] = values["user_url"]
+        display = values.get("display_name") or naming.store_name(login)  # wp_update_user's default
         if display != row["display_name"]:
             columns["display_name"] = display
         suspended = SUSPENDED_PASS_META in meta
@@ -369,12 +380,7 @@ class UserStore:
                 f"UPDATE {self.site.users} SET " + ", ".join(f"`{c}` = %s" for c in columns) + " WHERE ID = %s",
                 [*columns.values(), uid],
             )
-        wanted = {
-            "nickname": values["nickName"] or naming.store_name(login),
-            "first_name": values["name.givenName"],
-            "last_name": values["name.familyName"],
-            "locale": values["locale"],
-        }
+        wanted = self._wordpress_meta(values, login)
         own = self._own_meta(user, stored, values, login, datetime.now(timezone.utc))
         stale = [
             k for k in meta
@@ -527,10 +533,3 @@ class UserStore:
             cursor.execute(f"UPDATE `{table}` SET `{column}` = %s WHERE `{column}` = %s", (keeper, uid))
         cursor.execute(f"DELETE FROM {self.site.usermeta} WHERE user_id = %s", (uid,))
         cursor.execute(f"DELETE FROM {self.site.users} WHERE ID = %s", (uid,))
-
-
-def case_exact(path: scim_filter.AttrPath) -> bool:
-    """caseExact per the declared mapping and the SCIM schema (id and externalId are case-exact)."""
-    name = (path.attr + ("." + path.sub if path.sub else "")).lower()
-    field = mapping.BY_PATH.get(name)
-    return bool(field and field.case_exact) or name == "id"

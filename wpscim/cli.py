@@ -5,12 +5,18 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 
 import pymysql
 
 from wpscim.config import ConfigError, resolve_database
+from wpscim.mapping import DEFAULT as DEFAULT_MAPPING
+from wpscim.mapping_file import MappingError, load_mapping
+from wpscim.scim.schemas import register_extension
 from wpscim.wordpress.db import Database, ensure_database
+from wpscim.wordpress.observed import ObservedPaths
+from wpscim.wordpress.site import check_mapping_against_database
 from wpscim.wordpress.roles import RolePolicy
 from wpscim.wordpress.site import NoWordPressTables, detect, init_schema
 from wpscim.wordpress.tokens import TokenStore
@@ -47,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
                        default=int(os.environ["WPSCIM_REASSIGN_TO"]) if os.environ.get("WPSCIM_REASSIGN_TO") else None,
                        help="user ID receiving a deleted user's posts (default: the lowest-ID administrator)")
 
+    serve.add_argument("--mapping", default=os.environ.get("WPSCIM_MAPPING"),
+                       help="TOML file routing SCIM attributes to users columns or usermeta keys (env WPSCIM_MAPPING)")
     roles = serve.add_argument_group("groups (WordPress roles)")
     roles.add_argument("--group-template", default=os.environ.get("WPSCIM_GROUP_TEMPLATE", "subscriber"),
                        help="role whose capabilities a group created by POST /Groups starts with (default subscriber)")
@@ -72,6 +80,17 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="connect, detect WordPress, and report what was found")
     _database_options(check)
+
+    mapping = commands.add_parser("mapping", help="where SCIM attributes land in WordPress")
+    mapping_commands = mapping.add_subparsers(dest="mapping_command", required=True)
+    show = mapping_commands.add_parser("show", help="print the effective mapping")
+    show.add_argument("--mapping", default=os.environ.get("WPSCIM_MAPPING"), help="mapping file (env WPSCIM_MAPPING)")
+    observed = mapping_commands.add_parser("observed", help="attribute paths the IdPs sent, and where each lands")
+    observed.add_argument("--mapping", default=os.environ.get("WPSCIM_MAPPING"), help="mapping file (env WPSCIM_MAPPING)")
+    _database_options(observed)
+    check_file = mapping_commands.add_parser("check", help="validate a mapping file against the live database")
+    check_file.add_argument("file")
+    _database_options(check_file)
     return parser
 
 
@@ -85,9 +104,29 @@ def _open(args) -> tuple[Database, object]:
     return db, detect(db, prefix, args.blog_id)
 
 
+def _mapping(path: str | None):
+    """The effective mapping (and the site's extension schema, registered for /Schemas)."""
+    if not path:
+        return DEFAULT_MAPPING, None
+    user_mapping, extension = load_mapping(path)
+    if extension is not None:
+        register_extension(extension, extension.description)
+    return user_mapping, extension
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "mapping":
+            target = args.file if args.mapping_command == "check" else args.mapping
+            user_mapping, _ = _mapping(target)
+            if args.mapping_command == "show":
+                return _show_mapping(user_mapping)
+        elif args.command == "serve":
+            user_mapping, _ = _mapping(args.mapping)
+    except MappingError as exc:
+        sys.exit(f"wpscim: {exc}")
     try:
         db, site = _open(args)
     except (ConfigError, NoWordPressTables, ValueError) as exc:
@@ -98,6 +137,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if args.command == "token":
             _token(args, tokens)
+        elif args.command == "mapping":
+            _mapping_command(args, db, site, user_mapping)
         elif args.command == "check":
             print(f"database:   {db.address.without_password()}")
             print(f"prefix:     {site.base_prefix} (site {site.blog_id}, roles in {site.prefix}user_roles)")
@@ -105,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"db_version: {site.db_version}")
             print(f"tokens:     {len(tokens.list())}")
         else:
-            _serve(args, db, site, tokens)
+            _serve(args, db, site, tokens, user_mapping)
     except ValueError as exc:
         sys.exit(f"wpscim: {exc}")
 
@@ -124,7 +165,53 @@ def _token(args, tokens: TokenStore) -> None:
         print(f"token '{args.name}' revoked")
 
 
-def _serve(args, db: Database, site, tokens: TokenStore) -> None:
+def _show_mapping(user_mapping) -> None:
+    print(f"# mapping: {user_mapping.source}")
+    print(f"{'SCIM attribute':<72} {'WordPress':<34} {'transform':<10} direction")
+    for f in user_mapping.fields:
+        target = f"users.{f.column}" if f.column else f"usermeta {f.meta_key}"
+        transform = f.transform or ""
+        if f.transform == "join":
+            transform = "join(" + ", ".join(f.sources) + ")"
+        print(f"{f.scim:<72} {target:<34} {transform:<10} {f.direction if f.writable else 'read'}")
+    print(f"{'userName (when WordPress cannot store it verbatim)':<72} usermeta wpscim_userName")
+    print(f"{'password':<72} users.user_pass (hashed as the installed WordPress does)")
+    print(f"{'roles, groups':<72} usermeta {{prefix}}capabilities, {{prefix}}user_level")
+    print(f"{'every other attribute':<72} usermeta wpscim_<attribute> (JSON)")
+
+
+def _lands(path: str, user_mapping) -> str:
+    fixed = {"username": "users.user_login", "password": "users.user_pass (hashed)", "active": "suspension (wpscim__suspended_pass)",
+             "roles": "{prefix}capabilities", "emails.value": "users.user_email (primary) + usermeta wpscim_emails"}
+    lowered = path.lower()
+    found = user_mapping.by_path.get(lowered)
+    if found is not None:
+        return f"users.{found.column}" if found.column else f"usermeta {found.meta_key}"
+    if lowered.startswith("emails"):
+        return fixed["emails.value"]
+    if lowered in fixed or lowered.split(".")[0] in fixed:
+        return fixed.get(lowered) or fixed[lowered.split(".")[0]]
+    top = path.rsplit(":", 1)[0] if lowered.startswith("urn:") else re.split(r"[.\[]", path)[0]
+    return f"usermeta wpscim_{top} (JSON)"
+
+
+def _mapping_command(args, db: Database, site, user_mapping) -> None:
+    if args.mapping_command == "observed":
+        seen = ObservedPaths(db, site).all()
+        if not seen:
+            print("no attribute paths recorded yet: provision a user from your identity provider first")
+        for path in sorted(seen, key=str.lower):
+            print(f"{path:<72} -> {_lands(path, user_mapping)}   (last seen {seen[path]})")
+        return
+    problems = check_mapping_against_database(db, site, user_mapping)
+    for line in problems:
+        print(line)
+    print(f"{args.file}: {len(user_mapping.fields)} attributes mapped; {'ok' if not any(p.startswith('error') for p in problems) else 'errors found'}")
+    if any(p.startswith("error") for p in problems):
+        sys.exit(1)
+
+
+def _serve(args, db: Database, site, tokens: TokenStore, user_mapping) -> None:
     import waitress
 
     from wpscim.app import create_app
@@ -141,7 +228,7 @@ def _serve(args, db: Database, site, tokens: TokenStore) -> None:
         allow_delete=args.allow_role_delete,
         unknown_members=args.unknown_members,
     )
-    app = create_app(db, site, policy, role_policy)
+    app = create_app(db, site, policy, role_policy, user_mapping)
     print(f"wpscim serving http://{args.host}:{args.port}/scim/v2 for {db.address.without_password()} "
           f"(WordPress db_version {site.db_version}, prefix {site.base_prefix})", flush=True)
     waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="wpscim")

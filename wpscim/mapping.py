@@ -50,12 +50,17 @@ class Field:
     def path(self) -> PatchPath:
         return parse_patch_path(self.scim)
 
+    @property
+    def escaped(self) -> bool:
+        """WordPress's name filters store these HTML-escaped, whatever writes them."""
+        return self.transform == "name" or self.target in WORDPRESS_NAME_FIELDS
+
     def to_wordpress(self, value) -> str:
         if isinstance(value, bool):
             return "1" if value else "0"
         if isinstance(value, (int, float)):
             return str(value)
-        if self.transform == "name":
+        if self.escaped:
             return naming.store_name(value)
         if self.transform == "locale":
             return naming.wp_locale(value)
@@ -71,12 +76,14 @@ class Field:
                 return int(value) if self.type == "integer" else float(value)
             except ValueError:
                 return value
-        if self.transform == "name":
+        if self.escaped:
             return naming.read_name(value)
         if self.transform == "locale":
             return naming.scim_locale(value)
         return value
 
+
+WORDPRESS_NAME_FIELDS = ("display_name", "first_name", "last_name", "nickname")
 
 DEFAULT_FIELDS: tuple[Field, ...] = (
     Field("userName", column="user_login"),  # exact userName in `wpscim_userName` when the login had to differ
@@ -199,6 +206,13 @@ class Mapping:
         own = {"first_name", "last_name", "nickname", "locale"}
         return [f for f in self.fields if f.meta_key and f.meta_key not in own and not f.meta_key.startswith(RESIDUE_PREFIX)]
 
+    def defaulted(self, user: dict) -> str | None:
+        """The DEFAULTED_META value for a user about to be written: attributes the client left unassigned
+        (and no join computes), or None."""
+        joined = {f.scim for f in self.fields if f.transform == "join"}
+        missing = [a for a in DEFAULTABLE if a not in user and a not in joined]
+        return json.dumps(missing) if missing else None
+
     def written(self) -> list[Field]:
         return [f for f in self.fields if f.writable and f.direction != "read" and f.scim not in SPECIAL]
 
@@ -208,7 +222,7 @@ class Mapping:
             if f.transform == "join":
                 parts = [get_value(user, parse_patch_path(s)) for s in f.sources]
                 value = " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
-                targets[f.target] = naming.store_name(value) if f.column == "display_name" else value
+                targets[f.target] = naming.store_name(value) if f.escaped else value
                 continue
             value = get_value(user, f.path)
             targets[f.target] = f.to_wordpress(value) if isinstance(value, (str, bool, int, float)) and value != "" else ""
@@ -261,7 +275,9 @@ class Mapping:
         except ValueError:
             unassigned = []
         for attribute in unassigned:
-            if attribute in DEFAULTABLE and user.get(attribute) is not False:  # a suspended user always reads inactive
+            # Not reported, even for a suspended user whose `active` a client removed: the suspension
+            # stays (the safe reading), the representation holds what the client set: nothing.
+            if attribute in DEFAULTABLE:
                 user.pop(attribute, None)
         created = iso(row["user_registered"])
         user["meta"] = {
@@ -273,12 +289,6 @@ class Mapping:
 
 
 DEFAULT = Mapping()
-
-
-def defaulted(user: dict) -> str | None:
-    """The DEFAULTED_META value for a user about to be written, None when every attribute was given."""
-    missing = [a for a in DEFAULTABLE if a not in user]
-    return json.dumps(missing) if missing else None
 
 
 def iso(value) -> str:

@@ -7,10 +7,11 @@ from wpscim.http.media import read_json, write_json
 from wpscim.scim import schemas
 from wpscim.scim.errors import ScimError, not_found
 from wpscim.scim.listing import ListQuery, list_query, list_response
-from wpscim.scim.patch import apply_patch
+from wpscim.scim.patch import apply_patch, patch_paths
 from wpscim.scim.projection import project
-from wpscim.scim.resource import normalize_user, validate_user
+from wpscim.scim.resource import attribute_paths, normalize_user, validate_user
 from wpscim.scim.versioning import check_if_match, not_modified, version_of
+from wpscim.wordpress.observed import ObservedPaths
 from wpscim.wordpress.users import UserStore
 
 
@@ -49,8 +50,9 @@ def search_users(req, store: UserStore, query: ListQuery) -> tuple[int, list[dic
 
 
 class UsersCollection:
-    def __init__(self, store: UserStore):
+    def __init__(self, store: UserStore, observed: ObservedPaths):
         self.store = store
+        self.observed = observed
 
     def on_get(self, req, resp) -> None:
         query = list_query(req.params)
@@ -63,17 +65,20 @@ class UsersCollection:
         write_json(resp, list_response(users, total, query.start))
 
     def on_post(self, req, resp) -> None:
-        user, password = _user_body(read_json(req))
+        body = read_json(req)
+        user, password = _user_body(body)
         password_hash = self.store.hash_password(password) if password else None
         with self.store.db.transaction() as cursor:
             created = finish_user(req, self.store.create(cursor, user, password_hash))
         resp.set_header("Location", created["meta"]["location"])
         _write_one(req, resp, created, 201)
+        self.observed.record(attribute_paths(body))
 
 
 class UserItem:
-    def __init__(self, store: UserStore):
+    def __init__(self, store: UserStore, observed: ObservedPaths):
         self.store = store
+        self.observed = observed
 
     def _current(self, req, cursor, user_id: str) -> dict:
         """The user, locked for this transaction; 404 if absent, 412 if If-Match names another version."""
@@ -104,11 +109,13 @@ class UserItem:
         _write_one(req, resp, user)
 
     def on_put(self, req, resp, user_id: str) -> None:
-        user, password = _user_body(read_json(req))
+        body = read_json(req)
+        user, password = _user_body(body)
         password_hash = self.store.hash_password(password) if password else None
         with self.store.db.transaction() as cursor:
             before = self._current(req, cursor, user_id)
             self._write(req, resp, cursor, user_id, user, password_hash, before)
+        self.observed.record(attribute_paths(body))
 
     def on_patch(self, req, resp, user_id: str) -> None:
         body = read_json(req)
@@ -118,6 +125,7 @@ class UserItem:
             validate_user(result.resource)
             password_hash = self.store.hash_password(result.password) if result.password else None
             self._write(req, resp, cursor, user_id, result.resource, password_hash, before)
+        self.observed.record(patch_paths(body))
 
     def on_delete(self, req, resp, user_id: str) -> None:
         with self.store.db.transaction() as cursor:

@@ -51,7 +51,7 @@ def resource_types(base: str) -> list[dict]:
         return doc
 
     return [
-        resource_type("User", "/Users", schemas.CORE_USER, [schemas.ENTERPRISE_USER]),
+        resource_type("User", "/Users", schemas.CORE_USER, [ext.name for ext in schemas.EXTENSIONS.values()]),
         resource_type("Group", "/Groups", schemas.CORE_GROUP, []),
     ]
 

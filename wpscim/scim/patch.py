@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from wpscim.scim import filter as scim_filter
 from wpscim.scim import schemas
 from wpscim.scim.errors import ScimError, bad_request, invalid_path
-from wpscim.scim.resource import normalize_user
+from wpscim.scim.resource import attribute_paths, normalize_user
 
 _PATH = re.compile(r"^(?P<head>[^\[\]]+?)(?:\[(?P<filter>.*)\])?(?:\.(?P<sub>[A-Za-z$][\w$-]*))?$", re.S)
 IGNORED = {"id", "meta", "schemas", "groups"}
@@ -231,3 +231,18 @@ def _apply_filtered(container: dict, key: str, op: str, path: PatchPath, value) 
                     item.clear()
                 item.update(value)
     container[key] = items
+
+
+def patch_paths(body) -> set[str]:
+    """The attribute paths a PATCH touches (names only), for `wpscim mapping observed`."""
+    paths: set[str] = set()
+    operations = body.get("Operations") if isinstance(body, dict) else None
+    for operation in operations if isinstance(operations, list) else []:
+        if not isinstance(operation, dict):
+            continue
+        fields = {k.lower(): v for k, v in operation.items() if isinstance(k, str)}
+        if isinstance(fields.get("path"), str) and fields["path"]:
+            paths.add(fields["path"])
+        elif isinstance(fields.get("value"), dict):
+            paths |= attribute_paths(fields["value"])
+    return paths

@@ -128,3 +128,30 @@ def primary_email(user: dict) -> str:
     emails = user.get("emails") or []
     chosen = next((e for e in emails if e.get("primary") is True), emails[0] if emails else None)
     return (chosen or {}).get("value", "").strip()
+
+
+def attribute_paths(value, prefix: str = "") -> set[str]:
+    """The attribute paths present in a body or PATCH value — names only, never values:
+    `name.givenName`, `phoneNumbers[type eq "work"].value`, `urn:…:User:department`."""
+    paths: set[str] = set()
+    if not isinstance(value, dict):
+        return {prefix} if prefix else set()
+    for key, item in value.items():
+        if not isinstance(key, str) or key.lower() in ("schemas", "meta", "id"):
+            continue
+        if key.lower().startswith("urn:") and isinstance(item, dict):
+            paths |= {f"{key}:{p}" for p in attribute_paths(item)}
+            continue
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(item, dict):
+            paths |= attribute_paths(item, path)
+        elif isinstance(item, list) and any(isinstance(i, dict) for i in item):
+            for entry in item:
+                if not isinstance(entry, dict):
+                    continue
+                kind = entry.get("type")
+                selector = f'{path}[type eq "{kind}"]' if isinstance(kind, str) and len(kind) <= 40 else path
+                paths |= {f"{selector}.{sub}" for sub in entry if sub not in ("type", "primary")}
+        else:
+            paths.add(path)
+    return paths

@@ -188,6 +188,17 @@ EXTENSIONS = {ENTERPRISE_USER.lower(): ENTERPRISE}
 SCHEMAS = {CORE_USER: ("User", USER), ENTERPRISE_USER: ("EnterpriseUser", ENTERPRISE), CORE_GROUP: ("Group", GROUP)}
 
 
+def register_extension(ext: Attribute, name: str) -> None:
+    """A site's own User extension (from its mapping file): understood in bodies, listed at /Schemas."""
+    EXTENSIONS[ext.name.lower()] = ext
+    SCHEMAS[ext.name] = (name, ext)
+
+
+def unregister_extension(urn: str) -> None:
+    EXTENSIONS.pop(urn.lower(), None)
+    SCHEMAS.pop(urn, None)
+
+
 def user_attribute(name: str) -> Attribute | None:
     return USER.sub(name)
 

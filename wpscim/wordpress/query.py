@@ -105,15 +105,13 @@ def _defaulted(site: Site, attribute: str) -> str:
 
 def _active(site: Site, op: str, value) -> tuple[str, list, bool]:
     suspended = f"(u.ID IN (SELECT user_id FROM {site.usermeta} WHERE meta_key = %s){' OR u.spam <> 0' if site.multisite else ''})"
-    unassigned = f"(NOT {suspended} AND {_defaulted(site, 'active')})"
+    reported = f"NOT {_defaulted(site, 'active')}"
     if op == "pr":
-        return f"NOT {unassigned}", [SUSPENDED_PASS_META], True
+        return reported, [], True
     if op not in ("eq", "ne") or not isinstance(value, bool):
         return ANY
-    reported_true = f"(NOT {suspended} AND NOT {_defaulted(site, 'active')})"
-    matching = reported_true if value else suspended
-    params = [SUSPENDED_PASS_META]
-    return (matching if op == "eq" else f"NOT {matching}"), params, True
+    matching = f"({reported} AND {'NOT ' if value else ''}{suspended})"
+    return (matching if op == "eq" else f"NOT {matching}"), [SUSPENDED_PASS_META], True
 
 
 def _compare(expr: scim_filter.Compare, site: Site, user_mapping: Mapping) -> tuple[str, list, bool]:
@@ -168,7 +166,7 @@ def _compare(expr: scim_filter.Compare, site: Site, user_mapping: Mapping) -> tu
             return ANY
         return f"u.user_registered {_SQL_OP[op]} %s", [when.strftime("%Y-%m-%d %H:%M:%S")], True
     exact = True
-    if field.transform is not None and op != "pr":
+    if (field.transform is not None or field.escaped) and op != "pr":
         # Stored transformed (HTML-escaped names, en_US locales): the transform is not one-to-one, so the
         # SQL only narrows the candidates (eq and substrings); other operators are left to the evaluator.
         if op not in ("eq", "co", "sw", "ew"):

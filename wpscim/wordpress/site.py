@@ -155,3 +155,38 @@ def unserialize(value: str | bytes):
 
 def serialize(value) -> str:
     return phpserialize.dumps(value).decode("utf-8")
+
+
+def check_mapping_against_database(db: Database, site: Site, user_mapping) -> list[str]:
+    """What a mapping file will meet in this database: usermeta keys already in use, column lengths,
+    and attributes whose values still sit only in wpscim's JSON residue."""
+    lines = []
+    with db.transaction() as cursor:
+        for f in user_mapping.fields:
+            if f.meta_key and not f.meta_key.startswith("wpscim_"):
+                cursor.execute(f"SELECT COUNT(DISTINCT user_id) FROM {site.usermeta} WHERE meta_key = %s", (f.meta_key,))
+                users = cursor.fetchone()[0]
+                lines.append(f"info: {f.scim} -> usermeta {f.meta_key}: already set for {users} users")
+            elif f.column:
+                cursor.execute(
+                    "SELECT CHARACTER_MAXIMUM_LENGTH FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+                    "AND TABLE_NAME = %s AND COLUMN_NAME = %s",
+                    (f"{site.base_prefix}users", f.column),
+                )
+                row = cursor.fetchone()
+                if row is None:
+                    lines.append(f"error: {f.scim} -> users.{f.column}: no such column in {site.base_prefix}users")
+                else:
+                    lines.append(f"info: {f.scim} -> users.{f.column}: holds at most {row[0]} characters; longer values are refused")
+            residue = "wpscim_" + (f.path.urn if f.path.urn else f.path.attr)
+            if f.meta_key and not f.meta_key.startswith("wpscim_") and residue not in ("wpscim_name",):
+                cursor.execute(
+                    f"SELECT COUNT(*) FROM {site.usermeta} r WHERE r.meta_key = %s AND NOT EXISTS "
+                    f"(SELECT 1 FROM {site.usermeta} m WHERE m.user_id = r.user_id AND m.meta_key = %s AND m.meta_value <> '')",
+                    (residue, f.meta_key),
+                )
+                waiting = cursor.fetchone()[0]
+                if waiting:
+                    lines.append(f"note: {waiting} users have {f.scim} only in usermeta {residue}; it stays readable, "
+                                 f"and moves to {f.meta_key} when the IdP sends it again (README: moving attributes)")
+    return lines

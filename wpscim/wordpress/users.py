@@ -309,7 +309,7 @@ class UserStore:
     def _own_meta(self, user: dict, stored: StoredUser, values: dict, login: str, now: datetime) -> dict[str, str]:
         """wpscim's usermeta rows for `user`: exact userName, externalId, lastModified, residue, defaults."""
         own = {}
-        unassigned = mapping.defaulted(user)
+        unassigned = self.mapping.defaulted(user)
         if unassigned:
             own[mapping.DEFAULTED_META] = unassigned
         if stored.user_name != login:

@@ -16,7 +16,7 @@ from wpscim.mapping_file import MappingError, load_mapping
 from wpscim.scim.schemas import register_extension
 from wpscim.wordpress.db import Database, ensure_database
 from wpscim.wordpress.observed import ObservedPaths
-from wpscim.wordpress.site import check_mapping_against_database
+from wpscim.wordpress.site import check_mapping_against_database, lookup_index
 from wpscim.wordpress.roles import RolePolicy
 from wpscim.wordpress.site import NoWordPressTables, detect, init_schema
 from wpscim.wordpress.tokens import TokenStore
@@ -81,6 +81,10 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="connect, detect WordPress, and report what was found")
     _database_options(check)
 
+    index = commands.add_parser("index", help="the optional usermeta index for fast externalId lookups")
+    index.add_argument("action", choices=["create", "drop", "status"])
+    _database_options(index)
+
     mapping = commands.add_parser("mapping", help="where SCIM attributes land in WordPress")
     mapping_commands = mapping.add_subparsers(dest="mapping_command", required=True)
     show = mapping_commands.add_parser("show", help="print the effective mapping")
@@ -139,6 +143,8 @@ def main(argv: list[str] | None = None) -> None:
             _token(args, tokens)
         elif args.command == "mapping":
             _mapping_command(args, db, site, user_mapping)
+        elif args.command == "index":
+            print(lookup_index(db, site, args.action))
         elif args.command == "check":
             print(f"database:   {db.address.without_password()}")
             print(f"prefix:     {site.base_prefix} (site {site.blog_id}, roles in {site.prefix}user_roles)")

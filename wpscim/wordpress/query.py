@@ -38,8 +38,10 @@ def _string_condition(column: str, op: str, value, case_exact: bool) -> tuple[st
             return f"{column} LIKE BINARY %s", [_like(text, op)]
         return f"LOWER({column}) LIKE BINARY LOWER(%s)", [_like(text, op)]
     if op in ("eq", "ne"):
-        equal = f"BINARY {column} = %s" if case_exact else f"({column} = %s AND LOWER({column}) = BINARY LOWER(%s))"
-        params = [text] if case_exact else [text, text]
+        # The collation comparison first, so an index on the column can be used; then the exact one.
+        refine = f"BINARY {column} = %s" if case_exact else f"LOWER({column}) = BINARY LOWER(%s)"
+        equal = f"({column} = %s AND {refine})"
+        params = [text, text]
         return (equal if op == "eq" else f"NOT ({equal})"), params
     # An empty value is no value: it is neither greater nor less than anything.
     if case_exact:
@@ -231,3 +233,32 @@ def _mapped_value_path(expr: scim_filter.ValuePath, site: Site, user_mapping: Ma
                 sql, params = _meta_condition(site, f.meta_key, "eq", f.to_wordpress(comparison.value), False)
                 return sql, params, False
     return ANY
+
+
+def selective_ids(expr: scim_filter.Filter, cursor, site: Site, user_mapping: Mapping = mapping.DEFAULT) -> set[int] | None:
+    """For filters an IdP looks users up with (`userName eq`, `externalId eq`, `id eq`, and `and`/`or`
+    of them): the few candidate IDs, found through indexes before the main query, which then reads
+    them by primary key instead of scanning users in ID order. None when the filter is not selective."""
+    if isinstance(expr, scim_filter.Logical):
+        left = selective_ids(expr.left, cursor, site, user_mapping)
+        right = selective_ids(expr.right, cursor, site, user_mapping)
+        if expr.op == "and":
+            return left & right if left is not None and right is not None else (left if left is not None else right)
+        return left | right if left is not None and right is not None else None
+    if not isinstance(expr, scim_filter.Compare) or expr.op != "eq" or not isinstance(expr.value, str) or not expr.value:
+        return None
+    name = _path_name(expr.path)
+    if name == "id":
+        return {int(expr.value)} if expr.value.isdigit() else set()
+    if name == "username":
+        cursor.execute(
+            f"SELECT ID FROM {site.users} WHERE user_login = %s "
+            f"UNION SELECT user_id FROM {site.usermeta} WHERE meta_key = %s AND meta_value = %s",
+            (expr.value, USERNAME_META, expr.value),
+        )
+        return {row[0] for row in cursor.fetchall()}
+    field = user_mapping.field_for(expr.path)
+    if field is not None and field.meta_key and field.path.value_filter is None and field.transform is None and not field.escaped:
+        cursor.execute(f"SELECT user_id FROM {site.usermeta} WHERE meta_key = %s AND meta_value = %s", (field.meta_key, expr.value))
+        return {row[0] for row in cursor.fetchall()}
+    return None

@@ -8,6 +8,7 @@ caps, and recompute user_level as WP_User::update_user_level_from_caps() does.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 import time
@@ -56,13 +57,18 @@ class Roles:
 
 
 def parse_caps(value: str | None) -> dict:
-    if not value:
-        return {}
+    """A user's capabilities array (a fresh dict the caller may change)."""
+    return dict(_parsed_caps(value)) if value else {}
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_caps(value: str) -> tuple:
+    # Most users share one of a few capability strings: parse each once.
     try:
         caps = unserialize(value)
     except (ValueError, TypeError):
-        return {}
-    return caps if isinstance(caps, dict) else {}
+        return ()
+    return tuple(caps.items()) if isinstance(caps, dict) else ()
 
 
 def _caps_like(slug: str) -> str:

@@ -133,6 +133,27 @@ def init_schema(db: Database, base_prefix: str) -> bool:
     return True
 
 
+INDEX_NAME = "wpscim_meta_key_value"
+
+
+def lookup_index(db: Database, site: Site, action: str) -> str:
+    """`wpscim index create|drop|status`: the optional usermeta (meta_key, meta_value) index."""
+    table = f"{site.base_prefix}usermeta"
+    with db.transaction() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s "
+            "AND INDEX_NAME = %s", (table, INDEX_NAME))
+        present = cursor.fetchone()[0] > 0
+        if action == "create" and not present:
+            for statement in _statements((SQL_DIR / "wpscim-indexes.sql").read_text().replace("{prefix}", site.base_prefix)):
+                cursor.execute(statement)
+            return f"created index {INDEX_NAME} on {table}"
+        if action == "drop" and present:
+            cursor.execute(f"DROP INDEX {INDEX_NAME} ON `{table}`")
+            return f"dropped index {INDEX_NAME} from {table}"
+    return f"index {INDEX_NAME} on {table}: {'present' if present else 'absent'}"
+
+
 def _statements(text: str) -> list[str]:
     lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
     return [s.strip() for s in "\n".join(lines).split(";\n") if s.strip().rstrip(";").strip()]

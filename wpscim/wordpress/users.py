@@ -6,6 +6,7 @@ so a request's reads, checks and writes commit or roll back together.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -15,7 +16,7 @@ from wpscim.scim import filter as scim_filter
 from wpscim.scim.errors import ScimError, conflict, invalid_value
 from wpscim.wordpress import naming, passwords
 from wpscim.wordpress.db import Database, lock
-from wpscim.wordpress.query import sort_expression, translate
+from wpscim.wordpress.query import selective_ids, sort_expression, translate
 from wpscim.wordpress.roles import RoleStore, Roles, parse_caps
 from wpscim.wordpress.site import Site, serialize
 
@@ -23,6 +24,7 @@ _EMAIL_MAX = 100
 _URL_MAX = 100
 _DISPLAY_MAX = 250
 _CANDIDATE_BATCH = 500
+COUNT_CACHE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class UserStore:
         self.policy = policy
         self.roles = roles or RoleStore(site)
         self.mapping = user_mapping
+        self._total: tuple[float, int] | None = None
+        self._page_ends: dict[int, int] = {}  # startIndex -> last ID of the page before it (unfiltered listing)
         self._lock_scope = f"{db.address.database}/{site.base_prefix}"
         self._content_tables: list[tuple[str, str]] | None = None
 
@@ -115,19 +119,25 @@ class UserStore:
                sort_by: scim_filter.AttrPath | None = None, descending: bool = False) -> tuple[int, list[dict]]:
         """One page of users matching `expr` (in ID order unless `sort_by`), and the total."""
         where, params, exact = ("1=1", [], True) if expr is None else translate(expr, self.site, self.mapping)
+        candidates = selective_ids(expr, cursor, self.site, self.mapping) if expr is not None else None
+        if candidates is not None:
+            ids = sorted(candidates)[:10000] or [0]
+            where, params = f"u.ID IN ({', '.join(['%s'] * len(ids))}) AND {where}", [*ids, *params]
         order = sort_expression(sort_by, self.site, self.mapping) if sort_by else "u.ID"
         if exact and order is not None:
             rows = []
             if count > 0:
                 direction = "DESC" if descending else "ASC"
                 missing_last = f"(COALESCE({order}, '') = ''), " if sort_by else ""  # as the in-memory sort does
-                suffix = f"ORDER BY {missing_last}{order} {direction}, u.ID LIMIT {int(count)} OFFSET {int(start) - 1}"
-                rows = self._rows(cursor, where, params, suffix)
+                page = f"ORDER BY {missing_last}{order} {direction}, u.ID LIMIT {int(count)} OFFSET {int(start) - 1}"
+                if sort_by is None and candidates is None:
+                    rows = self._page_in_id_order(cursor, where, params, start, count, keyset=expr is None)
+                else:
+                    rows = self._rows(cursor, where, params, page)
             if start == 1 and len(rows) < count:
                 total = len(rows)  # the whole result is in this page (every IdP lookup): no COUNT needed
             else:
-                cursor.execute(f"SELECT COUNT(*) FROM {self.site.users} u WHERE {where}", params)
-                total = cursor.fetchone()[0]
+                total = self._count(cursor, where, params, cacheable=expr is None)
             return total, self._resources(cursor, rows)
         # The SQL is a superset, or the sort key is not in SQL: check and sort each candidate here.
         cursor.execute(f"SELECT u.ID FROM {self.site.users} u WHERE {where} ORDER BY u.ID", params)
@@ -140,6 +150,37 @@ class UserStore:
         if sort_by is not None:
             matched = scim_filter.sorted_resources(matched, sort_by, descending, self.mapping.case_exact)
         return len(matched), matched[start - 1 : start - 1 + count]
+
+    def _page_in_id_order(self, cursor, where: str, params: list, start: int, count: int, keyset: bool) -> list[dict]:
+        """A page in ID order. The IDs come first from the primary key alone (a deferred join), and an
+        import paging on from where the previous page ended (startIndex = previous + count) seeks to
+        the previous page's last ID instead of counting past every earlier user."""
+        after = self._page_ends.get(start) if keyset else None
+        if after is not None:
+            sql, args = f"SELECT u.ID FROM {self.site.users} u WHERE u.ID > %s ORDER BY u.ID LIMIT {int(count)}", [after]
+        else:
+            sql, args = f"SELECT u.ID FROM {self.site.users} u WHERE {where} ORDER BY u.ID LIMIT {int(count)} OFFSET {int(start) - 1}", params
+        cursor.execute(
+            f"SELECT u.* FROM ({sql}) AS page JOIN {self.site.users} u ON u.ID = page.ID ORDER BY u.ID", args
+        )
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+        if keyset and rows:
+            if len(self._page_ends) > 64:
+                self._page_ends.clear()
+            self._page_ends[start + len(rows)] = rows[-1]["ID"]
+        return rows
+
+    def _count(self, cursor, where: str, params: list, cacheable: bool) -> int:
+        """COUNT(*) of a filter; for the unfiltered listing (an IdP import pages through it) at most
+        COUNT_CACHE_SECONDS old, and never older than this process's own last create or delete."""
+        if cacheable and self._total is not None and time.monotonic() - self._total[0] < COUNT_CACHE_SECONDS:
+            return self._total[1]
+        cursor.execute(f"SELECT COUNT(*) FROM {self.site.users} u WHERE {where}", params)
+        total = cursor.fetchone()[0]
+        if cacheable:
+            self._total = (time.monotonic(), total)
+        return total
 
     # --- uniqueness ---------------------------------------------------------------------------
 
@@ -281,6 +322,7 @@ class UserStore:
             ),
         )
         user_id = cursor.lastrowid
+        self._total = None
         roles = self.roles.recent(cursor)
         wanted = self._wanted_roles(user, roles)
         if wanted:
@@ -533,3 +575,5 @@ class UserStore:
             cursor.execute(f"UPDATE `{table}` SET `{column}` = %s WHERE `{column}` = %s", (keeper, uid))
         cursor.execute(f"DELETE FROM {self.site.usermeta} WHERE user_id = %s", (uid,))
         cursor.execute(f"DELETE FROM {self.site.users} WHERE ID = %s", (uid,))
+        self._total = None
+        self._page_ends.clear()  # offsets after the deleted user shift by one

@@ -240,3 +240,12 @@ def test_members_are_streamed_not_buffered(api, wp):
     body = api.get("/Groups/subscriber").text
     assert json.loads(body)["members"][-1]["value"] == ids[-1]
     assert api.get("/Groups/subscriber", params={"attributes": "displayName"}).json.get("members") is None
+
+
+def test_lean_group_patch_answers_without_members(wp):
+    lean = Api(create_app(wp.db, wp.site, role_policy=RolePolicy(lean_patch_response=True)), wp.client().token)
+    body = {"Operations": [{"op": "add", "path": "members", "value": [{"value": "1"}]}]}
+    plain = lean.patch("/Groups/editor", json=body)
+    assert plain.status_code == 200 and "members" not in plain.json and plain.json["id"] == "editor"
+    asked = lean.patch("/Groups/editor", params={"attributes": "members"}, json=body)
+    assert [m["value"] for m in asked.json["members"]] == ["1"]

@@ -83,6 +83,8 @@ def test_paging_is_stable_and_counts_are_integers(api):
     assert api.get("/Users?count=0").json["Resources"] == []
     assert api.get("/Users?startIndex=0&count=1").json["startIndex"] == 1
     assert_error(api.get("/Users?count=abc"), 400, "invalidValue")
+    huge = api.get("/Users?startIndex=18446744073709551617")  # found by schemathesis: was a 500
+    assert huge.status_code == 200 and huge.json["Resources"] == [] and huge.json["totalResults"] == 8
 
 
 @pytest.mark.parametrize(

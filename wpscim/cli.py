@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="comma-separated roles SCIM may never take away")
     roles.add_argument("--unknown-members", choices=["reject", "ignore"], default=os.environ.get("WPSCIM_UNKNOWN_MEMBERS", "reject"),
                        help="member ids that are no WordPress user: reject the change (400, default) or ignore them")
+    roles.add_argument("--lean-group-patch", action="store_true", default=bool(os.environ.get("WPSCIM_LEAN_GROUP_PATCH")),
+                       help="PATCH /Groups answers without members unless ?attributes=members (for roles with very many members)")
     roles.add_argument("--allow-role-delete", action="store_true", default=bool(os.environ.get("WPSCIM_ALLOW_ROLE_DELETE")),
                        help="let DELETE /Groups remove built-in roles and roles wpscim did not create")
 
@@ -233,6 +235,7 @@ def _serve(args, db: Database, site, tokens: TokenStore, user_mapping) -> None:
         never_remove=frozenset(r.strip() for r in args.never_remove.split(",") if r.strip()),
         allow_delete=args.allow_role_delete,
         unknown_members=args.unknown_members,
+        lean_patch_response=args.lean_group_patch,
     )
     app = create_app(db, site, policy, role_policy, user_mapping)
     print(f"wpscim serving http://{args.host}:{args.port}/scim/v2 for {db.address.without_password()} "

@@ -275,9 +275,10 @@ class Mapping:
         except ValueError:
             unassigned = []
         for attribute in unassigned:
-            # Not reported, even for a suspended user whose `active` a client removed: the suspension
-            # stays (the safe reading), the representation holds what the client set: nothing.
-            if attribute in DEFAULTABLE:
+            # Not reported, even for a user whose `active` a client removed while suspended: the
+            # suspension stays (the safe reading), the representation holds what the client set. A user
+            # a network admin marked as spam always reads inactive.
+            if attribute in DEFAULTABLE and not (attribute == "active" and row.get("spam")):
                 user.pop(attribute, None)
         created = iso(row["user_registered"])
         user["meta"] = {

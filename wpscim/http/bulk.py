@@ -65,7 +65,7 @@ class Bulk:
                     break
                 operation = operations[index]
                 refs = _references(operation) if isinstance(operation, dict) else set()
-                if refs - ids.keys() and refs & {self._bulk_id(operations[i]) for i in pending if i != index}:
+                if refs - ids.keys() and refs & {str(self._bulk_id(operations[i])) for i in pending if i != index}:
                     continue  # wait for the operation that creates the referenced resource
                 pending.remove(index)
                 progressed = True
@@ -86,15 +86,19 @@ class Bulk:
 
     @staticmethod
     def _failure(operation, error: ScimError) -> dict:
-        result = {"method": operation.get("method") if isinstance(operation, dict) else None, "status": str(error.status),
-                  "response": error.body()}
-        if isinstance(operation, dict) and operation.get("bulkId"):
+        result = {"status": str(error.status), "response": error.body()}
+        method = operation.get("method") if isinstance(operation, dict) else None
+        if isinstance(method, str) and method.upper() in ("POST", "PUT", "PATCH", "DELETE"):
+            result["method"] = method.upper()
+        if isinstance(operation, dict) and isinstance(operation.get("bulkId"), str):
             result["bulkId"] = operation["bulkId"]
         return result
 
     def _run(self, req, operation, ids: dict[str, str]) -> dict:
         if not isinstance(operation, dict):
             return self._failure({}, bad_request("each operation must be an object", "invalidSyntax"))
+        if "bulkId" in operation and not isinstance(operation["bulkId"], str):
+            return self._failure({"method": operation.get("method")}, bad_request("'bulkId' must be a string", "invalidValue"))
         method = str(operation.get("method") or "").upper()
         path = operation.get("path")
         if method not in ("POST", "PUT", "PATCH", "DELETE"):

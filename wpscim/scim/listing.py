@@ -10,6 +10,7 @@ from wpscim.scim.schemas import LIST_RESPONSE
 
 DEFAULT_COUNT = 100
 MAX_COUNT = 1000
+MAX_START = 2**53  # beyond any result set; keeps OFFSET within what MySQL accepts
 
 
 def _integer(raw, name: str) -> int | None:
@@ -27,7 +28,7 @@ def paging(start_index, count) -> tuple[int, int]:
     """1-based start (values below 1 mean 1) and a page size capped at MAX_COUNT (negative means 0)."""
     start = _integer(start_index, "startIndex")
     size = _integer(count, "count")
-    start = 1 if start is None or start < 1 else start
+    start = 1 if start is None or start < 1 else min(start, MAX_START)
     size = DEFAULT_COUNT if size is None else max(0, min(size, MAX_COUNT))
     return start, size
 

@@ -107,7 +107,7 @@ def _defaulted(site: Site, attribute: str) -> str:
 
 def _active(site: Site, op: str, value) -> tuple[str, list, bool]:
     suspended = f"(u.ID IN (SELECT user_id FROM {site.usermeta} WHERE meta_key = %s){' OR u.spam <> 0' if site.multisite else ''})"
-    reported = f"NOT {_defaulted(site, 'active')}"
+    reported = f"(NOT {_defaulted(site, 'active')}{' OR u.spam <> 0' if site.multisite else ''})"
     if op == "pr":
         return reported, [], True
     if op not in ("eq", "ne") or not isinstance(value, bool):

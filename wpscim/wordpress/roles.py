@@ -31,6 +31,7 @@ class RolePolicy:
     never_remove: frozenset = frozenset()
     allow_delete: bool = False  # allow DELETE of built-in roles and roles wpscim did not create
     unknown_members: str = "reject"  # member ids that are no user: "reject" (400, nothing applied) or "ignore"
+    lean_patch_response: bool = False  # PATCH /Groups answers without members unless ?attributes=members
 
 
 @dataclass
@@ -205,23 +206,18 @@ class RoleStore:
     # --- membership ---------------------------------------------------------------------------
 
     def member_query(self, slug: str) -> tuple[str, tuple]:
-        """(user ID, userName) of a role's members in ID order: SQL and parameters, for streaming."""
-        sql = (
-            f"SELECT u.ID, COALESCE(n.meta_value, u.user_login) FROM {self.site.usermeta} m "
-            f"JOIN {self.site.users} u ON u.ID = m.user_id "
-            f"LEFT JOIN {self.site.usermeta} n ON n.user_id = u.ID AND n.meta_key = 'wpscim_userName' "
-            "WHERE m.meta_key = %s AND m.meta_value LIKE %s ORDER BY u.ID"
+        """IDs of a role's members in ID order, driven from the capabilities rows (WordPress has no
+        index on roles: like WP_User_Query's role search, this reads every user's capabilities)."""
+        return (
+            f"SELECT user_id FROM {self.site.usermeta} WHERE meta_key = %s AND meta_value LIKE %s ORDER BY user_id",
+            self.member_params(slug),
         )
-        return sql, self.member_params(slug)
 
     def member_params(self, slug: str) -> tuple[str, str]:
         return self.site.capabilities_key, _caps_like(slug)
 
     def member_ids(self, cursor, slug: str) -> list[int]:
-        cursor.execute(
-            f"SELECT user_id FROM {self.site.usermeta} WHERE meta_key = %s AND meta_value LIKE %s ORDER BY user_id",
-            self.member_params(slug),
-        )
+        cursor.execute(*self.member_query(slug))
         return [row[0] for row in cursor.fetchall()]
 
     def existing_users(self, cursor, ids: list[str]) -> list[int]:

@@ -240,4 +240,7 @@ def _serve(args, db: Database, site, tokens: TokenStore, user_mapping) -> None:
     app = create_app(db, site, policy, role_policy, user_mapping)
     print(f"wpscim serving http://{args.host}:{args.port}/scim/v2 for {db.address.without_password()} "
           f"(WordPress db_version {site.db_version}, prefix {site.base_prefix})", flush=True)
-    waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="wpscim")
+    # A streamed response (a role's members) is buffered by waitress up to outbuf_high_watermark:
+    # 1 MiB instead of 16 keeps memory flat whatever the group's size.
+    waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="wpscim",
+                   outbuf_high_watermark=1 << 20)

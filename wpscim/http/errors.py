@@ -3,7 +3,10 @@ the RFC defines one, and a `detail` a person can act on. Unexpected failures are
 
 from __future__ import annotations
 
+import functools
 import logging
+import random
+import time
 
 import falcon
 import pymysql
@@ -12,6 +15,25 @@ from wpscim.http.media import write_json
 from wpscim.scim.errors import ScimError
 
 log = logging.getLogger("wpscim")
+RETRYABLE = {1205, 1213}  # lock wait timeout, deadlock: InnoDB rolled the transaction back; run it again
+ATTEMPTS = 3
+
+
+def retrying(responder):
+    """Run a writing responder again (its whole transaction) when InnoDB chose it as a deadlock victim."""
+
+    @functools.wraps(responder)
+    def run(self, req, resp, *args, **kwargs):
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return responder(self, req, resp, *args, **kwargs)
+            except pymysql.err.OperationalError as exc:
+                if attempt == ATTEMPTS or not exc.args or exc.args[0] not in RETRYABLE:
+                    raise
+                log.info("retrying %s %s after MySQL error %s", req.method, req.path, exc.args[0])
+                time.sleep(0.01 * attempt + random.random() * 0.02)
+
+    return run
 
 
 def handle_scim_error(req, resp, exc: ScimError, params) -> None:

@@ -7,6 +7,7 @@ when `excludedAttributes=members` is asked (Entra asks it on every lookup).
 from __future__ import annotations
 
 from wpscim import mapping
+from wpscim.http.errors import retrying
 from wpscim.http.media import Lazy, read_json, write_streamed_json
 from wpscim.scim import filter as scim_filter
 from wpscim.scim import schemas
@@ -98,6 +99,7 @@ class GroupsCollection(GroupResources):
         total, groups = self.search(req, query)
         write_streamed_json(resp, list_response(groups, total, query.start))
 
+    @retrying
     def on_post(self, req, resp) -> None:
         body = parse_group(read_json(req))
         with self.db.transaction() as cursor:
@@ -136,6 +138,7 @@ class GroupItem(GroupResources):
             return
         self._respond(req, resp, group_id, roles)
 
+    @retrying
     def on_put(self, req, resp, group_id: str) -> None:
         body = parse_group(read_json(req))
         with self.db.transaction() as cursor:
@@ -145,6 +148,7 @@ class GroupItem(GroupResources):
             roles = self.roles.load(cursor)
         self._respond(req, resp, group_id, roles)
 
+    @retrying
     def on_patch(self, req, resp, group_id: str) -> None:
         changes = plan_group_patch(read_json(req))
         with self.db.transaction() as cursor:
@@ -157,6 +161,7 @@ class GroupItem(GroupResources):
         # reads every user's capabilities, so sites with huge roles may choose --lean-group-patch.
         self._respond(req, resp, group_id, roles, members_by_default=not self.roles.policy.lean_patch_response)
 
+    @retrying
     def on_delete(self, req, resp, group_id: str) -> None:
         with self.db.transaction() as cursor:
             self._roles(req, cursor, group_id, for_update=True)

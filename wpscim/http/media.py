@@ -14,6 +14,13 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 def read_json(req: falcon.Request):
+    """The request body as JSON (read once; a retried responder gets the same body)."""
+    if "json_body" not in req.context:
+        req.context.json_body = _parse_body(req)
+    return req.context.json_body
+
+
+def _parse_body(req: falcon.Request):
     if req.content_length is not None and req.content_length > MAX_BODY_BYTES:
         raise ScimError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
     raw = req.bounded_stream.read(MAX_BODY_BYTES + 1)

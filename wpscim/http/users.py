@@ -3,6 +3,7 @@ store's write path. Every resource response carries meta.version and the matchin
 
 from __future__ import annotations
 
+from wpscim.http.errors import retrying
 from wpscim.http.media import read_json, write_json
 from wpscim.scim import schemas
 from wpscim.scim.errors import ScimError, not_found
@@ -64,6 +65,7 @@ class UsersCollection:
         total, users = search_users(req, self.store, query)
         write_json(resp, list_response(users, total, query.start))
 
+    @retrying
     def on_post(self, req, resp) -> None:
         body = read_json(req)
         user, password = _user_body(body)
@@ -108,6 +110,7 @@ class UserItem:
             return
         _write_one(req, resp, user)
 
+    @retrying
     def on_put(self, req, resp, user_id: str) -> None:
         body = read_json(req)
         user, password = _user_body(body)
@@ -117,6 +120,7 @@ class UserItem:
             self._write(req, resp, cursor, user_id, user, password_hash, before)
         self.observed.record(attribute_paths(body))
 
+    @retrying
     def on_patch(self, req, resp, user_id: str) -> None:
         body = read_json(req)
         with self.store.db.transaction() as cursor:
@@ -127,6 +131,7 @@ class UserItem:
             self._write(req, resp, cursor, user_id, result.resource, password_hash, before)
         self.observed.record(patch_paths(body))
 
+    @retrying
     def on_delete(self, req, resp, user_id: str) -> None:
         with self.store.db.transaction() as cursor:
             self._current(req, cursor, user_id)

@@ -52,7 +52,7 @@ class GroupResources:
 
     def _members(self, prefix: str, slug: str):
         sql, params = self.roles.member_query(slug)
-        with self.db.transaction(unbuffered=True) as cursor:
+        with self.db.reading(unbuffered=True) as cursor:
             cursor.execute(sql, params)
             while rows := cursor.fetchmany(1000):
                 for (user_id,) in rows:
@@ -71,7 +71,7 @@ class GroupResources:
             self.roles.change_members(cursor, slug, add=added, remove=removed)
 
     def search(self, req, query: ListQuery) -> tuple[int, list[dict]]:
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             roles = self.roles.load(cursor)
             candidates = []
             for slug in roles.definitions:
@@ -129,7 +129,7 @@ class GroupItem(GroupResources):
         write_streamed_json(resp, self.document(req, slug, roles, query))
 
     def on_get(self, req, resp, group_id: str) -> None:
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             roles = self._roles(req, cursor, group_id)
         version = self.document(req, group_id, roles)["meta"]["version"]
         if not_modified(req.get_header("If-None-Match"), version):

@@ -45,7 +45,7 @@ def _write_one(req, resp, user: dict, status: int = 200) -> None:
 
 
 def search_users(req, store: UserStore, query: ListQuery) -> tuple[int, list[dict]]:
-    with store.db.transaction() as cursor:
+    with store.db.reading() as cursor:
         total, users = store.search(cursor, query.filter, query.start, query.count, query.sort_by, query.descending)
     return total, [project(finish_user(req, u), schemas.USER, query.attributes, query.excluded) for u in users]
 
@@ -99,7 +99,7 @@ class UserItem:
         _write_one(req, resp, finish_user(req, after))
 
     def on_get(self, req, resp, user_id: str) -> None:
-        with self.store.db.transaction() as cursor:
+        with self.store.db.reading() as cursor:
             user = self.store.get(cursor, user_id)
         if user is None:
             raise not_found(f"no user with id '{user_id}'")

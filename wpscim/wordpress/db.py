@@ -66,17 +66,33 @@ def parse_database_url(url: str) -> DatabaseAddress:
 class Database:
     def __init__(self, address: DatabaseAddress, max_connections: int = 8):
         self.address = address
-        self.pool = PooledDB(
+        self.pool = self._pool(max_connections, autocommit=False)
+        # Reads need no transaction (WordPress reads users without one): autocommit spares the COMMIT.
+        self.read_pool = self._pool(max_connections, autocommit=True)
+
+    def _pool(self, size: int, autocommit: bool) -> PooledDB:
+        return PooledDB(
             pymysql,
             mincached=0,
-            maxcached=max_connections,
-            maxconnections=max_connections,
+            maxcached=size,
+            maxconnections=size,
             blocking=True,
             ping=0,  # no round trip per request; SteadyDB reopens a connection the server dropped
             reset=False,  # transaction() always commits or rolls back itself: no extra ROLLBACK on return
             setsession=["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", "SET time_zone = '+00:00'"],
-            **address.connect_args(),
+            **{**self.address.connect_args(), "autocommit": autocommit},
         )
+
+    @contextmanager
+    def reading(self, unbuffered: bool = False):
+        """A cursor for reads only, each statement on its own (no transaction to end)."""
+        conn = self.read_pool.connection()
+        cursor = conn.cursor(pymysql.cursors.SSCursor) if unbuffered else conn.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+            conn.close()
 
     @contextmanager
     def transaction(self, unbuffered: bool = False):
@@ -103,6 +119,7 @@ class Database:
 
     def close(self) -> None:
         self.pool.close()
+        self.read_pool.close()
 
 
 def lock(cursor, names: list[str]) -> None:

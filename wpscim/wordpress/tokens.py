@@ -85,7 +85,7 @@ class TokenStore:
         with self._cache_lock:
             now = time.monotonic()
             if self._cache is None or now - self._cache[0] > CACHE_SECONDS:
-                with self.db.transaction() as cursor:
+                with self.db.reading() as cursor:
                     self._cache = (now, self._read(cursor))
             return self._cache[1]
 

@@ -48,10 +48,13 @@ class UserStore:
 
     # --- reading ------------------------------------------------------------------------------
 
+    def _meta_keys(self) -> list[str]:
+        return [*self.mapping.read_meta, self.site.capabilities_key]
+
     def _meta_for(self, cursor, ids: list[int]) -> dict[int, dict]:
         if not ids:
             return {}
-        keys = [*self.mapping.read_meta, self.site.capabilities_key]
+        keys = self._meta_keys()
         cursor.execute(
             f"SELECT user_id, meta_key, meta_value FROM {self.site.usermeta} WHERE user_id IN ("
             + ", ".join(["%s"] * len(ids))
@@ -70,10 +73,43 @@ class UserStore:
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
-    def _resources(self, cursor, rows: list[dict]) -> list[dict]:
-        metas = self._meta_for(cursor, [r["ID"] for r in rows])
-        roles = self.roles.recent(cursor) if rows else None
-        return [self._to_scim(row, metas[row["ID"]], roles) for row in rows]
+    def _load_raw(self, cursor, ids: list[int]) -> tuple[dict[int, dict], dict[int, dict]]:
+        """Users rows and the usermeta a representation needs: for a lookup in one round trip (a join);
+        for a page in two, since the join repeats every users column on each usermeta row and decoding
+        those in Python costs more than the round trip."""
+        if len(ids) > 5:
+            rows = {row["ID"]: row for row in self._rows(cursor, "u.ID IN (" + ", ".join(["%s"] * len(ids)) + ")", ids)}
+            return rows, self._meta_for(cursor, list(rows))
+        keys = self._meta_keys()
+        cursor.execute(
+            f"SELECT u.*, m.meta_key AS wpscim__key, m.meta_value AS wpscim__value FROM {self.site.users} u "
+            f"LEFT JOIN {self.site.usermeta} m ON m.user_id = u.ID AND (m.meta_key IN ("
+            + ", ".join(["%s"] * len(keys))
+            + ") OR m.meta_key LIKE 'wpscim\\_%%') WHERE u.ID IN ("
+            + ", ".join(["%s"] * len(ids))
+            + ") ORDER BY u.ID, m.umeta_id",
+            [*keys, *ids],
+        )
+        names = [d[0] for d in cursor.description]
+        rows: dict[int, dict] = {}
+        metas: dict[int, dict] = {}
+        for record in cursor.fetchall():
+            values = dict(zip(names, record))
+            key, value = values.pop("wpscim__key"), values.pop("wpscim__value")
+            user_id = values["ID"]
+            if user_id not in rows:
+                rows[user_id], metas[user_id] = values, {}
+            if key is not None:
+                metas[user_id].setdefault(key, value)  # get_user_meta(…, true) takes the first row
+        return rows, metas
+
+    def _load(self, cursor, ids: list[int]) -> list[dict]:
+        """SCIM users for `ids`, in that order (absent ones left out)."""
+        if not ids:
+            return []
+        rows, metas = self._load_raw(cursor, ids)
+        roles = self.roles.recent(cursor)
+        return [self._to_scim(rows[i], metas[i], roles) for i in ids if i in rows]
 
     def _to_scim(self, row: dict, meta: dict, roles: Roles) -> dict:
         user = self.mapping.from_storage(row, meta)
@@ -107,69 +143,74 @@ class UserStore:
     def get(self, cursor, user_id: str, for_update: bool = False) -> dict | None:
         if not str(user_id).isdigit():
             return None
-        rows = self._rows(cursor, "u.ID = %s", [int(user_id)], "FOR UPDATE" if for_update else "")
+        uid = int(user_id)
+        if not for_update:
+            found = self._load(cursor, [uid])
+            return found[0] if found else None
+        rows = self._rows(cursor, "u.ID = %s", [uid], "FOR UPDATE")
         if not rows:
             return None
-        meta = self._meta_for(cursor, [rows[0]["ID"]])[rows[0]["ID"]]
-        if for_update:  # replace() in this transaction starts from these rows instead of reading them again
-            cursor.loaded = {rows[0]["ID"]: (rows[0], meta)}
+        meta = self._meta_for(cursor, [uid])[uid]
+        cursor.loaded = {uid: (rows[0], meta)}  # replace() in this transaction starts from these rows
         return self._to_scim(rows[0], meta, self.roles.recent(cursor))
 
     def search(self, cursor, expr: scim_filter.Filter | None, start: int, count: int,
                sort_by: scim_filter.AttrPath | None = None, descending: bool = False) -> tuple[int, list[dict]]:
         """One page of users matching `expr` (in ID order unless `sort_by`), and the total."""
-        where, params, exact = ("1=1", [], True) if expr is None else translate(expr, self.site, self.mapping)
         candidates = selective_ids(expr, cursor, self.site, self.mapping) if expr is not None else None
-        if candidates is not None:
-            ids = sorted(candidates)[:10000] or [0]
-            where, params = f"u.ID IN ({', '.join(['%s'] * len(ids))}) AND {where}", [*ids, *params]
+        if candidates is not None and len(candidates) <= _CANDIDATE_BATCH:
+            # An IdP lookup: the few candidates are read and checked by the reference evaluator.
+            found = [u for u in self._load(cursor, sorted(candidates)) if scim_filter.matches(expr, u, self.mapping.case_exact)]
+            if sort_by is not None:
+                found = scim_filter.sorted_resources(found, sort_by, descending, self.mapping.case_exact)
+            return len(found), found[start - 1 : start - 1 + count]
+        where, params, exact = ("1=1", [], True) if expr is None else translate(expr, self.site, self.mapping)
         order = sort_expression(sort_by, self.site, self.mapping) if sort_by else "u.ID"
         if exact and order is not None:
-            rows = []
+            ids = []
             if count > 0:
-                direction = "DESC" if descending else "ASC"
-                missing_last = f"(COALESCE({order}, '') = ''), " if sort_by else ""  # as the in-memory sort does
-                page = f"ORDER BY {missing_last}{order} {direction}, u.ID LIMIT {int(count)} OFFSET {int(start) - 1}"
-                if sort_by is None and candidates is None:
-                    rows = self._page_in_id_order(cursor, where, params, start, count, keyset=expr is None)
+                if sort_by is None:
+                    ids = self._page_in_id_order(cursor, where, params, start, count, keyset=expr is None)
                 else:
-                    rows = self._rows(cursor, where, params, page)
-            if start == 1 and len(rows) < count:
-                total = len(rows)  # the whole result is in this page (every IdP lookup): no COUNT needed
+                    direction = "DESC" if descending else "ASC"
+                    missing_last = f"(COALESCE({order}, '') = ''), " if sort_by else ""  # as the in-memory sort does
+                    cursor.execute(
+                        f"SELECT u.ID FROM {self.site.users} u WHERE {where} ORDER BY {missing_last}{order} {direction}, u.ID "
+                        f"LIMIT {int(count)} OFFSET {int(start) - 1}", params)
+                    ids = [row[0] for row in cursor.fetchall()]
+            if start == 1 and len(ids) < count:
+                total = len(ids)  # the whole result is in this page (every IdP lookup): no COUNT needed
             else:
                 total = self._count(cursor, where, params, cacheable=expr is None)
-            return total, self._resources(cursor, rows)
+            return total, self._load(cursor, ids)
         # The SQL is a superset, or the sort key is not in SQL: check and sort each candidate here.
         cursor.execute(f"SELECT u.ID FROM {self.site.users} u WHERE {where} ORDER BY u.ID", params)
         candidates = [row[0] for row in cursor.fetchall()]
         matched = []
         for offset in range(0, len(candidates), _CANDIDATE_BATCH):
             batch = candidates[offset : offset + _CANDIDATE_BATCH]
-            rows = self._rows(cursor, "u.ID IN (" + ", ".join(["%s"] * len(batch)) + ")", batch, "ORDER BY u.ID")
-            matched += [r for r in self._resources(cursor, rows) if expr is None or scim_filter.matches(expr, r, self.mapping.case_exact)]
+            matched += [r for r in self._load(cursor, batch) if expr is None or scim_filter.matches(expr, r, self.mapping.case_exact)]
         if sort_by is not None:
             matched = scim_filter.sorted_resources(matched, sort_by, descending, self.mapping.case_exact)
         return len(matched), matched[start - 1 : start - 1 + count]
 
-    def _page_in_id_order(self, cursor, where: str, params: list, start: int, count: int, keyset: bool) -> list[dict]:
-        """A page in ID order. The IDs come first from the primary key alone (a deferred join), and an
-        import paging on from where the previous page ended (startIndex = previous + count) seeks to
-        the previous page's last ID instead of counting past every earlier user."""
+    def _page_in_id_order(self, cursor, where: str, params: list, start: int, count: int, keyset: bool) -> list[int]:
+        """A page's IDs in ID order, from the primary key alone. An import paging on from where the
+        previous page ended (startIndex = previous + count) seeks to that page's last ID instead of
+        counting past every earlier user."""
         after = self._page_ends.get(start) if keyset else None
         if after is not None:
-            sql, args = f"SELECT u.ID FROM {self.site.users} u WHERE u.ID > %s ORDER BY u.ID LIMIT {int(count)}", [after]
+            cursor.execute(f"SELECT u.ID FROM {self.site.users} u WHERE u.ID > %s ORDER BY u.ID LIMIT {int(count)}", [after])
         else:
-            sql, args = f"SELECT u.ID FROM {self.site.users} u WHERE {where} ORDER BY u.ID LIMIT {int(count)} OFFSET {int(start) - 1}", params
-        cursor.execute(
-            f"SELECT u.* FROM ({sql}) AS page JOIN {self.site.users} u ON u.ID = page.ID ORDER BY u.ID", args
-        )
-        names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, row)) for row in cursor.fetchall()]
-        if keyset and rows:
+            cursor.execute(
+                f"SELECT u.ID FROM {self.site.users} u WHERE {where} ORDER BY u.ID LIMIT {int(count)} OFFSET {int(start) - 1}",
+                params)
+        ids = [row[0] for row in cursor.fetchall()]
+        if keyset and ids:
             if len(self._page_ends) > 64:
                 self._page_ends.clear()
-            self._page_ends[start + len(rows)] = rows[-1]["ID"]
-        return rows
+            self._page_ends[start + len(ids)] = ids[-1]
+        return ids
 
     def _count(self, cursor, where: str, params: list, cacheable: bool) -> int:
         """COUNT(*) of a filter; for the unfiltered listing (an IdP import pages through it) at most

@@ -1,0 +1,25 @@
+"""The benchmark runs end to end (its small CI version): seeding, wpscim serve, every scenario next to
+its raw-SQL reference, and the table. Speed is judged from bench/RESULTS.md, not here."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_quick_runs_every_scenario(mysql_server):
+    password = f":{mysql_server['password']}" if mysql_server["password"] else ""
+    url = f"mysql://{mysql_server['user']}{password}@{mysql_server['host']}:{mysql_server['port']}/"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--database-url", url],
+        capture_output=True, text=True, timeout=600, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    for scenario in ("create (no password)", "lookup by userName eq", "lookup by externalId eq", "PATCH deactivate",
+                     "PUT update", "one page of 100 users", "full import", "group PATCH", "server peak RSS"):
+        assert scenario in run.stdout, scenario
+    assert "| FAIL" in run.stdout or "| PASS" in run.stdout  # targets were evaluated, whatever the outcome

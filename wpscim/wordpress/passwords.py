@@ -49,8 +49,12 @@ def check_password(password: str, stored: str) -> bool:
     return bcrypt.checkpw(password.encode(), stored.replace("$2y$", "$2b$", 1).encode())
 
 
+def _random_text(alphabet: str, length: int) -> str:
+    return "".join(alphabet[b % 64] for b in secrets.token_bytes(length))  # both alphabets have 64 letters
+
+
 def unusable_hash(db_version: int) -> str:
     """A hash in the site's format whose password nobody knows: random salt and digest, no hashing cost."""
     if uses_wp_bcrypt(db_version):
-        return f"$wp$2y${BCRYPT_COST:02d}$" + "".join(secrets.choice(_BCRYPT64) for _ in range(53))
-    return "$P$B" + "".join(secrets.choice(_ITOA64) for _ in range(30))
+        return f"$wp$2y${BCRYPT_COST:02d}$" + _random_text(_BCRYPT64, 53)
+    return "$P$B" + _random_text(_ITOA64, 30)

@@ -87,6 +87,7 @@ import seed as seeding  # noqa: E402
 from wpscim.wordpress import passwords  # noqa: E402
 from wpscim.wordpress.db import DatabaseAddress, parse_database_url  # noqa: E402
 
+SERVER_PROCESSES = 1  # wpscim serve --processes; with more than one, RSS figures are the idle parent's
 OUT = HERE / "out"
 BASE = "/scim/v2"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -156,7 +157,8 @@ class Server:
         self.can_reset_peak = True
 
     def start(self, token: str) -> None:
-        args = ["serve", "--database-url", self.url, "--host", "127.0.0.1", "--port", str(self.port), "--threads", str(self.threads)]
+        args = ["serve", "--database-url", self.url, "--host", "127.0.0.1", "--port", str(self.port), "--threads", str(self.threads),
+                "--processes", str(SERVER_PROCESSES)]
         if self.pool_size:
             args += ["--pool-size", str(self.pool_size)]
         self._log = open(self.log_path, "w")
@@ -1101,7 +1103,7 @@ def table(run: SizeRun) -> str:
         f"### wpscim benchmark — {run.users:,} users",
         "",
         f"{info.get('started', '')}, {os.cpu_count()} CPUs, {platform.python_implementation()} {platform.python_version()}, "
-        f"{info.get('database', '?')}; wpscim {info.get('server_threads')} threads; "
+        f"{info.get('database', '?')}; wpscim {SERVER_PROCESSES} process(es) × {info.get('server_threads')} threads; "
         + (f"seeded in {info['seed_seconds']} s" if info.get("seed_seconds") is not None else f"reused seed (reset in {info.get('reset_seconds')} s)")
         + f"; run {info.get('seconds', '?')} s; load average before/after "
         f"{info.get('loadavg_before', (0,))[0]:.1f}/{info.get('loadavg_after', (0,))[0]:.1f}; server RSS at start "
@@ -1157,6 +1159,7 @@ def parse_args(argv=None):
     parser.add_argument("--rounds", type=int, help="alternating reference/wpscim rounds per scenario (default 3; --quick 2)")
     parser.add_argument("--import-rounds", type=int, default=1, help="full imports per side (default 1)")
     parser.add_argument("--stream-repeats", type=int, help="GET /Groups/subscriber per side (default 3; --quick 2)")
+    parser.add_argument("--server-processes", type=int, default=1, help="wpscim serve --processes (default 1)")
     parser.add_argument("--server-threads", type=int, default=8, help="wpscim serve --threads (default 8, wpscim's default)")
     parser.add_argument("--pool-size", type=int, help="wpscim serve --pool-size (default: wpscim's, one per thread)")
     parser.add_argument("--database-url", default=os.environ.get("WPSCIM_BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/"),
@@ -1166,6 +1169,8 @@ def parse_args(argv=None):
     parser.add_argument("--no-index", action="store_true", help="do not apply `wpscim index create` (measure without it)")
     parser.add_argument("--quick", action="store_true", help="CI smoke run: small sizes and short phases (< 60 s)")
     args = parser.parse_args(argv)
+    global SERVER_PROCESSES
+    SERVER_PROCESSES = args.server_processes
     quick = args.quick
     args.sizes = [int(s.replace("_", "")) for s in (args.users or ("2000" if quick else "10000")).split(",") if s.strip()]
     args.seconds = args.seconds or (0.25 if quick else 2.0)

@@ -167,3 +167,31 @@ def test_detect_refuses_a_database_without_wordpress(empty_database, mysql_serve
     with pytest.raises(ValueError):
         detect(db, "wp_; DROP TABLE x")
     db.close()
+
+
+def test_serve_with_two_processes(mysql_server, wp):
+    port = _free_port()
+    token = _wpscim("token", "create", "--name", "procs", "--database-url", _url(mysql_server, wp.name)).stdout.splitlines()[-1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wpscim", "serve", "--database-url", _url(mysql_server, wp.name), "--port", str(port),
+         "--processes", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        answered = 0
+        for _ in range(100):
+            try:
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/scim/v2/Users?count=1",
+                                                 headers={"Authorization": f"Bearer {token}"})
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    answered += json.loads(response.read())["totalResults"] == 1
+                if answered >= 5:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        assert answered >= 5
+        workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+        assert len(workers) == 2
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    time.sleep(0.5)
+    assert all(not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower() for pid in workers)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import re
+import signal
+import socket
 import sys
 
 import pymysql
@@ -43,7 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=os.environ.get("WPSCIM_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("WPSCIM_PORT", "8080")))
     serve.add_argument("--threads", type=int, default=int(os.environ.get("WPSCIM_THREADS", "8")),
-                       help="waitress worker threads (default 8)")
+                       help="waitress worker threads per process (default 8)")
+    serve.add_argument("--processes", type=int, default=int(os.environ.get("WPSCIM_PROCESSES", "1")),
+                       help="server processes sharing the port (SO_REUSEPORT; default 1)")
     serve.add_argument("--pool-size", type=int, default=int(os.environ.get("WPSCIM_POOL_SIZE", "0")) or None,
                        help="database connections (default: one per thread)")
     serve.add_argument("--deprovision", choices=["deactivate", "delete"],
@@ -237,10 +242,49 @@ def _serve(args, db: Database, site, tokens: TokenStore, user_mapping) -> None:
         unknown_members=args.unknown_members,
         lean_patch_response=args.lean_group_patch,
     )
-    app = create_app(db, site, policy, role_policy, user_mapping)
     print(f"wpscim serving http://{args.host}:{args.port}/scim/v2 for {db.address.without_password()} "
-          f"(WordPress db_version {site.db_version}, prefix {site.base_prefix})", flush=True)
-    # A streamed response (a role's members) is buffered by waitress up to outbuf_high_watermark:
-    # 1 MiB instead of 16 keeps memory flat whatever the group's size.
-    waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="wpscim",
+          f"(WordPress db_version {site.db_version}, prefix {site.base_prefix}, {args.processes} process(es))", flush=True)
+    options = dict(threads=args.threads, ident="wpscim",
+                   # A streamed response (a role's members) is buffered by waitress up to
+                   # outbuf_high_watermark: 1 MiB instead of 16 keeps memory flat whatever the group's size.
                    outbuf_high_watermark=1 << 20)
+    if args.processes <= 1:
+        waitress.serve(create_app(db, site, policy, role_policy, user_mapping), host=args.host, port=args.port, **options)
+        return
+    # Several processes share the port (SO_REUSEPORT: the kernel spreads connections): Python runs one
+    # thread at a time per process, and wpscim keeps all its state in MySQL.
+    pool_size = args.pool_size or args.threads
+    db.close()
+    workers = []
+    for _ in range(args.processes):
+        pid = os.fork()
+        if pid == 0:
+            _die_with_parent()
+            worker_db = Database(db.address, max_connections=pool_size)
+            listener = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            listener.bind((args.host, args.port))
+            listener.listen(1024)
+            waitress.serve(create_app(worker_db, site, policy, role_policy, user_mapping), sockets=[listener], **options)
+            os._exit(0)
+        workers.append(pid)
+
+    def stop(signum, frame):
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    os.wait()  # one worker gone: stop the others too, and let a supervisor restart the service
+    stop(None, None)
+
+
+def _die_with_parent() -> None:
+    """A worker process ends when the `wpscim serve` that started it ends (Linux prctl PR_SET_PDEATHSIG)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)

@@ -85,7 +85,8 @@ class Database:
 
     @contextmanager
     def reading(self, unbuffered: bool = False):
-        """A cursor for reads only, each statement on its own (no transaction to end)."""
+        """A cursor for reads only, each statement on its own (no transaction to end). `unbuffered`
+        streams rows from the server instead of loading a whole result set."""
         conn = self.read_pool.connection()
         cursor = conn.cursor(pymysql.cursors.SSCursor) if unbuffered else conn.cursor()
         try:
@@ -95,12 +96,11 @@ class Database:
             conn.close()
 
     @contextmanager
-    def transaction(self, unbuffered: bool = False):
+    def transaction(self):
         """A cursor inside one transaction: committed on success, rolled back on any error.
-        Named locks taken with `lock()` are released after the commit or rollback.
-        `unbuffered` streams rows from the server instead of loading a whole result set."""
+        Named locks taken with `lock()` are released after the commit or rollback."""
         conn = self.pool.connection()
-        cursor = conn.cursor(pymysql.cursors.SSCursor) if unbuffered else conn.cursor()
+        cursor = conn.cursor()
         locked = []
         cursor.locked = locked
         try:

@@ -184,3 +184,14 @@ def test_mapping_commands(shop, tmp_path, mysql_server):
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "usermeta billing_phone: already set for 1 users" in checked.stdout
     assert "users.display_name: holds at most 250 characters" in checked.stdout
+
+
+def test_odd_meta_keys_are_bound_not_formatted(wp):
+    user_mapping, _ = parse_mapping("[[attribute]]\nscim = 'title'\nmeta = \"o'brien\\\\x\"\n", "odd.toml")
+    api = Api(create_app(wp.db, wp.site, user_mapping=user_mapping), TokenStore(wp.db, wp.site).create("odd"))
+    for title in ("b", "a"):
+        assert api.post("/Users", json={"userName": f"t{title}", "title": title}).status_code == 201
+    assert meta(wp, wp.sql("SELECT ID FROM wp_users WHERE user_login = 'ta'")[0][0], "o'brien\\x") == "a"
+    ordered = api.get("/Users", params={"sortBy": "title", "filter": 'title pr'}).json["Resources"]
+    assert [u["title"] for u in ordered] == ["a", "b"]
+    assert api.get("/Users", params={"filter": 'title eq "b"'}).json["totalResults"] == 1

@@ -184,37 +184,29 @@ def _compare(expr: scim_filter.Compare, site: Site, user_mapping: Mapping) -> tu
     return sql, params, exact
 
 
-def sort_expression(path: scim_filter.AttrPath, site: Site, user_mapping: Mapping = mapping.DEFAULT) -> str | None:
-    """An SQL expression ordering users by `path`, or None when only the in-memory sort can (JSON-held
-    attributes). The expression holds no client text: only declared columns and meta keys."""
+def sort_expression(path: scim_filter.AttrPath, site: Site, user_mapping: Mapping = mapping.DEFAULT) -> tuple[str, list] | None:
+    """An SQL expression ordering users by `path` and its bound parameters, or None when only the
+    in-memory sort can (JSON-held attributes)."""
     name = _path_name(path)
     if name is None and user_mapping.field_for(path) is not None:
         name = ""
     if name is None:
         return None
+    meta_value = f"(SELECT m.meta_value FROM {site.usermeta} m WHERE m.user_id = u.ID AND m.meta_key = %s ORDER BY m.umeta_id LIMIT 1)"
     if name == "id":
-        return "u.ID"
+        return "u.ID", []
     if name == "username":
-        return (
-            f"COALESCE((SELECT m.meta_value FROM {site.usermeta} m WHERE m.user_id = u.ID AND m.meta_key = "
-            f"'{USERNAME_META}' ORDER BY m.umeta_id LIMIT 1), u.user_login)"
-        )
+        return f"COALESCE({meta_value}, u.user_login)", [USERNAME_META]
     if name in ("emails", "emails.value"):
-        return "u.user_email"
+        return "u.user_email", []
     if name == "meta.lastmodified":
-        return (
-            f"COALESCE((SELECT m.meta_value FROM {site.usermeta} m WHERE m.user_id = u.ID AND m.meta_key = "
-            "'wpscim_meta.lastModified' ORDER BY m.umeta_id LIMIT 1), DATE_FORMAT(u.user_registered, '%%Y-%%m-%%dT%%H:%%i:%%sZ'))"
-        )
+        return f"COALESCE({meta_value}, DATE_FORMAT(u.user_registered, '%%Y-%%m-%%dT%%H:%%i:%%sZ'))", ["wpscim_meta.lastModified"]
     field = user_mapping.field_for(path)
     if field is None or field.direction == "write" or field.path.value_filter is not None:
         return None
     if field.column:
-        return f"u.`{field.column}`"
-    return (
-        f"(SELECT m.meta_value FROM {site.usermeta} m WHERE m.user_id = u.ID AND m.meta_key = "
-        f"'{field.meta_key}' ORDER BY m.umeta_id LIMIT 1)"
-    )
+        return f"u.`{field.column}`", []  # one of mapping_file.COLUMNS or the built-in table's
+    return meta_value, [field.meta_key]
 
 
 def _mapped_value_path(expr: scim_filter.ValuePath, site: Site, user_mapping: Mapping) -> tuple[str, list, bool]:

@@ -165,18 +165,20 @@ class UserStore:
                 found = scim_filter.sorted_resources(found, sort_by, descending, self.mapping.case_exact)
             return len(found), found[start - 1 : start - 1 + count]
         where, params, exact = ("1=1", [], True) if expr is None else translate(expr, self.site, self.mapping)
-        order = sort_expression(sort_by, self.site, self.mapping) if sort_by else "u.ID"
-        if exact and order is not None:
+        ordering = sort_expression(sort_by, self.site, self.mapping) if sort_by else ("u.ID", [])
+        if exact and ordering is not None:
+            order, order_params = ordering
             ids = []
             if count > 0:
                 if sort_by is None:
                     ids = self._page_in_id_order(cursor, where, params, start, count, keyset=expr is None)
                 else:
                     direction = "DESC" if descending else "ASC"
-                    missing_last = f"(COALESCE({order}, '') = ''), " if sort_by else ""  # as the in-memory sort does
+                    # Missing values last, as the in-memory sort does (the expression appears twice).
                     cursor.execute(
-                        f"SELECT u.ID FROM {self.site.users} u WHERE {where} ORDER BY {missing_last}{order} {direction}, u.ID "
-                        f"LIMIT {int(count)} OFFSET {int(start) - 1}", params)
+                        f"SELECT u.ID FROM {self.site.users} u WHERE {where} ORDER BY (COALESCE({order}, '') = ''), "
+                        f"{order} {direction}, u.ID LIMIT {int(count)} OFFSET {int(start) - 1}",
+                        [*params, *order_params, *order_params])
                     ids = [row[0] for row in cursor.fetchall()]
             if start == 1 and len(ids) < count:
                 total = len(ids)  # the whole result is in this page (every IdP lookup): no COUNT needed

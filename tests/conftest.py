@@ -8,6 +8,7 @@ template site once per session; each test gets a copy of it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sys
@@ -214,7 +215,11 @@ def serve(wp):
     def start(policy: Policy = Policy(), role_policy: RolePolicy = RolePolicy()) -> tuple[str, str]:
         token = TokenStore(wp.db, wp.site).create(f"live-{secrets.token_hex(4)}")
         server = waitress.server.create_server(create_app(wp.db, wp.site, policy, role_policy), host="127.0.0.1", port=0, threads=16)
-        thread = threading.Thread(target=server.run, daemon=True)
+        def run():
+            with contextlib.suppress(OSError, ValueError):  # the listener closed under select() at teardown
+                server.run()
+
+        thread = threading.Thread(target=run, daemon=True)
         thread.start()
         servers.append((server, thread))
         return f"http://127.0.0.1:{server.effective_port}/scim/v2", token

@@ -184,6 +184,12 @@ def test_bad_create_bodies_are_400_and_write_nothing(api, wp, body, scim_type):
     assert before == after
 
 
+def test_long_names_give_a_display_name_within_wordpress_limits(api, wp):
+    created = api.post("/Users", json={"userName": "longname", "name": {"givenName": "g" * 70000, "familyName": "f"}})
+    assert created.status_code == 201, created.text
+    assert len(wp.sql("SELECT display_name FROM wp_users WHERE ID = %s", (created.json["id"],))[0][0]) == 250
+
+
 def test_unknown_ids_and_paths(api):
     assert_error(api.get("/Users/99999"), 404)
     assert_error(api.get("/Users/abc"), 404)

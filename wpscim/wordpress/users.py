@@ -347,9 +347,10 @@ class UserStore:
             nicename = naming.nicename_base(login)
         else:
             nicename = self._choose_nicename(cursor, login)
+        # WordPress's default from the names; its non-strict session cuts it to the column's 250 characters.
         display = values.get("display_name") or naming.store_name(
             naming.default_display_name(login, values.get("first_name", ""), values.get("last_name", ""))
-        )
+        )[:_DISPLAY_MAX]
         now = datetime.now(timezone.utc)
         cursor.execute(
             f"INSERT INTO {self.site.users} (user_login, user_pass, user_nicename, user_email, user_url, "

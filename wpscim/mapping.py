@@ -119,6 +119,8 @@ _CONSUMED_TOP = {"userName", "displayName", "nickName", "profileUrl", "locale", 
 def _key(container, name: str) -> str | None:
     if not isinstance(container, dict):
         return None
+    if name in container:  # canonical spelling: the common case
+        return name
     lowered = name.lower()
     return next((k for k in container if k.lower() == lowered), None)
 

@@ -216,6 +216,15 @@ class RoleStore:
     def member_params(self, slug: str) -> tuple[str, str]:
         return self.site.capabilities_key, _caps_like(slug)
 
+    def stream_member_ids(self, db, slug: str):
+        """A role's member IDs in ID order, read from an unbuffered cursor while the caller consumes
+        them (a role can have 100,000 members)."""
+        with db.reading(unbuffered=True) as cursor:
+            cursor.execute(*self.member_query(slug))
+            while rows := cursor.fetchmany(1000):
+                for (user_id,) in rows:
+                    yield user_id
+
     def member_ids(self, cursor, slug: str) -> list[int]:
         cursor.execute(*self.member_query(slug))
         return [row[0] for row in cursor.fetchall()]

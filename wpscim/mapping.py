@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from functools import cached_property
 
 from wpscim.scim import filter as scim_filter
+from wpscim.scim.filter import find_key
 from wpscim.scim import schemas
 from wpscim.scim.errors import invalid_value
 from wpscim.scim.patch import PatchPath, parse_patch_path, seed_from_filter
@@ -116,19 +117,10 @@ _RESIDUE_NAME = re.compile(r"^[A-Za-z][\w$.:-]{0,200}$")
 _CONSUMED_TOP = {"userName", "displayName", "nickName", "profileUrl", "locale", "externalId", "active", "password", "roles", "groups"}
 
 
-def _key(container, name: str) -> str | None:
-    if not isinstance(container, dict):
-        return None
-    if name in container:  # canonical spelling: the common case
-        return name
-    lowered = name.lower()
-    return next((k for k in container if k.lower() == lowered), None)
-
-
 def get_value(user: dict, path: PatchPath):
     """The value at `path` in a canonical user (None if absent)."""
-    container = user[_key(user, path.urn)] if path.urn and _key(user, path.urn) else (None if path.urn else user)
-    key = _key(container, path.attr)
+    container = user[find_key(user, path.urn)] if path.urn and find_key(user, path.urn) else (None if path.urn else user)
+    key = find_key(container, path.attr)
     if key is None:
         return None
     value = container[key]
@@ -138,7 +130,7 @@ def get_value(user: dict, path: PatchPath):
     if path.sub is not None:
         if isinstance(value, list):  # a sub-attribute of a multi-valued attribute: the primary, else the first
             value = next((i for i in value if isinstance(i, dict) and i.get("primary") is True), value[0] if value else None)
-        sub = _key(value, path.sub)
+        sub = find_key(value, path.sub)
         value = value[sub] if sub else None
     return value
 
@@ -147,8 +139,8 @@ def set_value(user: dict, path: PatchPath, value) -> None:
     """Put `value` at `path` (for a value path: into the matching item, appended if there is none)."""
     container = user
     if path.urn:
-        container = user.setdefault(_key(user, path.urn) or path.urn, {})
-    key = _key(container, path.attr) or path.attr
+        container = user.setdefault(find_key(user, path.urn) or path.urn, {})
+    key = find_key(container, path.attr) or path.attr
     if path.value_filter is None and path.sub is None:
         container[key] = value
         return
@@ -163,7 +155,7 @@ def set_value(user: dict, path: PatchPath, value) -> None:
         item = seed_from_filter(path.value_filter)
         items.append(item)
     if path.sub:
-        item[_key(item, path.sub) or path.sub] = value
+        item[find_key(item, path.sub) or path.sub] = value
 
 
 @dataclass

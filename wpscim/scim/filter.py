@@ -233,16 +233,19 @@ def unparse(expr: Filter) -> str:
 CaseExact = Callable[[AttrPath], bool]
 
 
-def _lookup(obj: dict, name: str):
-    if not isinstance(obj, dict):
+def find_key(container, name: str) -> str | None:
+    """The key of `container` spelling `name` in any case (SCIM attribute names are case-insensitive)."""
+    if not isinstance(container, dict):
         return None
-    if name in obj:
-        return obj[name]
+    if name in container:  # the canonical spelling: the common case
+        return name
     lowered = name.lower()
-    for key, value in obj.items():
-        if key.lower() == lowered:
-            return value
-    return None
+    return next((k for k in container if isinstance(k, str) and k.lower() == lowered), None)
+
+
+def _lookup(obj: dict, name: str):
+    key = find_key(obj, name)
+    return obj[key] if key is not None else None
 
 
 def _values(resource: dict, path: AttrPath) -> list:

@@ -56,11 +56,8 @@ def parse_patch_path(text: str) -> PatchPath:
 
 
 def _key(container: dict, name: str, attr: schemas.Attribute | None) -> str:
-    lowered = name.lower()
-    for key in container:
-        if key.lower() == lowered:
-            return key
-    return attr.name if attr else name
+    """The existing key for `name`, else the schema's spelling for a new one."""
+    return scim_filter.find_key(container, name) or (attr.name if attr else name)
 
 
 def _attribute(path: PatchPath) -> schemas.Attribute | None:

@@ -4,14 +4,9 @@ response carries. `id` and `schemas` are always returned; `returned: never` attr
 from __future__ import annotations
 
 from wpscim.scim import schemas
-from wpscim.scim.filter import AttrPath
+from wpscim.scim.filter import AttrPath, find_key
 
 ALWAYS = {"id", "schemas"}
-
-
-def _key(container: dict, name: str) -> str | None:
-    lowered = name.lower()
-    return next((k for k in container if k.lower() == lowered), None)
 
 
 def _container_path(schema: schemas.Attribute, path: AttrPath) -> tuple[str | None, AttrPath]:
@@ -32,7 +27,7 @@ def project(resource: dict, schema: schemas.Attribute, attributes: list[AttrPath
             urn, inner = _container_path(schema, path)
             source = resource
             if urn is not None:
-                key = _key(resource, urn)
+                key = find_key(resource, urn)
                 if key is None:
                     continue
                 if not inner.attr:
@@ -42,7 +37,7 @@ def project(resource: dict, schema: schemas.Attribute, attributes: list[AttrPath
                 target = out.setdefault(key, {})
             else:
                 target = out
-            key = _key(source, inner.attr)
+            key = find_key(source, inner.attr)
             if key is None:
                 continue
             value = source[key]
@@ -51,11 +46,11 @@ def project(resource: dict, schema: schemas.Attribute, attributes: list[AttrPath
             elif isinstance(value, list):
                 existing = target.setdefault(key, [{} for _ in value])
                 for item, picked in zip(value, existing):
-                    sub = _key(item, inner.sub) if isinstance(item, dict) else None
+                    sub = find_key(item, inner.sub) if isinstance(item, dict) else None
                     if sub is not None:
                         picked[sub] = item[sub]
             elif isinstance(value, dict):
-                sub = _key(value, inner.sub)
+                sub = find_key(value, inner.sub)
                 if sub is not None:
                     target.setdefault(key, {})[sub] = value[sub]
         return out
@@ -65,14 +60,14 @@ def project(resource: dict, schema: schemas.Attribute, attributes: list[AttrPath
             urn, inner = _container_path(schema, path)
             container = out
             if urn is not None:
-                key = _key(out, urn)
+                key = find_key(out, urn)
                 if key is None:
                     continue
                 if not inner.attr:
                     del out[key]
                     continue
                 container = out[key] = dict(out[key])
-            key = _key(container, inner.attr)
+            key = find_key(container, inner.attr)
             if key is None or key in ALWAYS:
                 continue
             if inner.sub is None:

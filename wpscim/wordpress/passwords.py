@@ -38,17 +38,6 @@ def hash_password(password: str, db_version: int) -> str:
     return _PHPASS.hash(password.strip())
 
 
-def check_password(password: str, stored: str) -> bool:
-    """wp_check_password()'s order, for our own tests and the `check` command."""
-    if len(stored) <= 32:
-        return hmac.compare_digest(hashlib.md5(password.strip().encode()).hexdigest(), stored)
-    if stored.startswith("$wp"):
-        return bcrypt.checkpw(_prehash(password), ("$2b$" + stored[7:]).encode("ascii"))
-    if stored.startswith("$P$"):
-        return _PHPASS.verify(password.strip(), stored)
-    return bcrypt.checkpw(password.encode(), stored.replace("$2y$", "$2b$", 1).encode())
-
-
 def _random_text(alphabet: str, length: int) -> str:
     return "".join(alphabet[b % 64] for b in secrets.token_bytes(length))  # both alphabets have 64 letters
 

@@ -159,14 +159,7 @@ def _statements(text: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";\n") if s.strip().rstrip(";").strip()]
 
 
-# --- options and roles ---------------------------------------------------------------------------
-
-
-def get_option(cursor, site: Site, name: str, network: bool = False) -> str | None:
-    table = site.network_options if network else site.options
-    cursor.execute(f"SELECT option_value FROM {table} WHERE option_name = %s LIMIT 1", (name,))
-    row = cursor.fetchone()
-    return row[0] if row else None
+# --- PHP serialization (capabilities, role definitions) ---------------------------------------
 
 
 def unserialize(value: str | bytes):

@@ -48,19 +48,21 @@ class UserStore:
 
     # --- reading ------------------------------------------------------------------------------
 
-    def _meta_keys(self) -> list[str]:
-        return [*self.mapping.read_meta, self.site.capabilities_key]
+    def _wanted_meta(self, alias: str) -> tuple[str, list]:
+        """The usermeta rows a representation is built from: the mapped keys, the capabilities, and
+        everything under wpscim_."""
+        keys = [*self.mapping.read_meta, self.site.capabilities_key]
+        sql = f"({alias}.meta_key IN ({', '.join(['%s'] * len(keys))}) OR {alias}.meta_key LIKE 'wpscim\\_%%')"
+        return sql, keys
 
     def _meta_for(self, cursor, ids: list[int]) -> dict[int, dict]:
         if not ids:
             return {}
-        keys = self._meta_keys()
+        wanted, keys = self._wanted_meta("m")
         cursor.execute(
-            f"SELECT user_id, meta_key, meta_value FROM {self.site.usermeta} WHERE user_id IN ("
+            f"SELECT m.user_id, m.meta_key, m.meta_value FROM {self.site.usermeta} m WHERE m.user_id IN ("
             + ", ".join(["%s"] * len(ids))
-            + ") AND (meta_key IN ("
-            + ", ".join(["%s"] * len(keys))
-            + ") OR meta_key LIKE 'wpscim\\_%%') ORDER BY umeta_id",
+            + f") AND {wanted} ORDER BY m.umeta_id",
             [*ids, *keys],
         )
         out: dict[int, dict] = {i: {} for i in ids}
@@ -80,12 +82,10 @@ class UserStore:
         if len(ids) > 5:
             rows = {row["ID"]: row for row in self._rows(cursor, "u.ID IN (" + ", ".join(["%s"] * len(ids)) + ")", ids)}
             return rows, self._meta_for(cursor, list(rows))
-        keys = self._meta_keys()
+        wanted, keys = self._wanted_meta("m")
         cursor.execute(
             f"SELECT u.*, m.meta_key AS wpscim__key, m.meta_value AS wpscim__value FROM {self.site.users} u "
-            f"LEFT JOIN {self.site.usermeta} m ON m.user_id = u.ID AND (m.meta_key IN ("
-            + ", ".join(["%s"] * len(keys))
-            + ") OR m.meta_key LIKE 'wpscim\\_%%') WHERE u.ID IN ("
+            f"LEFT JOIN {self.site.usermeta} m ON m.user_id = u.ID AND {wanted} WHERE u.ID IN ("
             + ", ".join(["%s"] * len(ids))
             + ") ORDER BY u.ID, m.umeta_id",
             [*keys, *ids],

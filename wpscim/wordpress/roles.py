@@ -245,6 +245,18 @@ class RoleStore:
             raise invalid_value(f"no user with id {shown}; nothing was changed")
         return numeric
 
+    def apply_membership(self, cursor, slug: str, add: list[str], remove: list[str], replace: list[str] | None) -> None:
+        """A planned group change: member ids to add and remove, or the whole new membership."""
+        if replace is not None:
+            wanted = set(self.existing_users(cursor, replace))
+            current = set(self.member_ids(cursor, slug))
+            self.change_members(cursor, slug, add=sorted(wanted - current), remove=sorted(current - wanted))
+            return
+        added = self.existing_users(cursor, add) if add else []
+        removed = [int(i) for i in remove if str(i).isdigit()]  # removing a user that is gone is a no-op
+        if added or removed:
+            self.change_members(cursor, slug, add=added, remove=removed)
+
     def change_members(self, cursor, slug: str, add: list[int], remove: list[int], roles: Roles | None = None,
                        check_policy: bool = True) -> None:
         """Grant `slug` to `add` and take it from `remove`, all in the caller's transaction."""

@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from wpscim.wordpress.users import UserStore
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -101,16 +100,18 @@ def test_parallel_updates_of_one_user_leave_a_consistent_row(live_server, wp):
     assert suspended == (0 if final["active"] else 1)
 
 
-def test_a_failure_mid_create_leaves_no_half_written_user(wp, api, monkeypatch):
-    def broken(self, cursor, user_id, rows):
-        raise RuntimeError("disk full (simulated after the users row was inserted)")
-
+def test_a_failure_mid_create_leaves_no_half_written_user(wp, api):
+    # A real database error after the users row is in: a trigger refuses one of its usermeta rows.
+    wp.sql("CREATE TRIGGER wpscim_test_fail BEFORE INSERT ON wp_usermeta FOR EACH ROW BEGIN "
+           "IF NEW.meta_value = 'simulated-disk-full' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'disk full (simulated)'; "
+           "END IF; END")
     before = wp.sql("SELECT COUNT(*) FROM wp_users")[0][0]
-    monkeypatch.setattr(UserStore, "_insert_meta", broken)
-    result = api.post("/Users", json={"userName": "half"})
-    assert result.status_code == 500
-    assert result.json["status"] == "500" and "disk full" not in result.json["detail"]
-    monkeypatch.undo()
+    try:
+        result = api.post("/Users", json={"userName": "half", "name": {"givenName": "simulated-disk-full"}})
+    finally:
+        wp.sql("DROP TRIGGER wpscim_test_fail")
+    assert result.status_code == 503  # a database failure: retry later, with nothing of it shown
+    assert result.json["status"] == "503" and "disk full" not in result.json["detail"]
     assert wp.sql("SELECT COUNT(*) FROM wp_users")[0][0] == before
     assert api.post("/Users", json={"userName": "half"}).status_code == 201  # and its named locks were released
 

@@ -4,6 +4,10 @@ WordPress's tables have no UNIQUE index on login or e-mail, so uniqueness is enf
 locks (GET_LOCK): a `SELECT … FOR UPDATE` then `INSERT` takes gap locks on the non-unique index and
 deadlocks under concurrent creates. Sessions run READ COMMITTED so that, once a lock is held, the
 rows committed by its previous holder are visible.
+
+Connections allow several statements per round trip (CLIENT.MULTI_STATEMENTS): a create takes its
+locks and checks uniqueness in one, inserts the users row and its usermeta in another, and commits and
+releases its locks in a third. Every value is still bound (escaped by PyMySQL), never formatted in.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlparse
 
 import pymysql
+from pymysql.constants import CLIENT
 from dbutils.pooled_db import PooledDB
 
 from wpscim.scim.errors import ScimError
@@ -80,6 +85,7 @@ class Database:
             ping=0,  # no round trip per request; SteadyDB reopens a connection the server dropped
             reset=False,  # transaction() always commits or rolls back itself: no extra ROLLBACK on return
             setsession=["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", "SET time_zone = '+00:00'"],
+            client_flag=CLIENT.MULTI_STATEMENTS,
             **{**self.address.connect_args(), "autocommit": autocommit},
         )
 
@@ -105,14 +111,19 @@ class Database:
         cursor.locked = locked
         try:
             yield cursor  # autocommit is off: the first statement opens the transaction
-            conn.commit()
+            if locked:  # released only once the commit has made this request's rows visible
+                cursor.execute("COMMIT; DO RELEASE_ALL_LOCKS()")
+                drain(cursor)
+                locked.clear()
+            else:
+                conn.commit()
         except BaseException:
             conn.rollback()
             raise
         finally:
             try:
                 if locked:
-                    cursor.execute("SELECT RELEASE_ALL_LOCKS()")
+                    cursor.execute("DO RELEASE_ALL_LOCKS()")
             finally:
                 cursor.close()
                 conn.close()
@@ -122,20 +133,33 @@ class Database:
         self.read_pool.close()
 
 
-def lock(cursor, names: list[str]) -> None:
+def lock(cursor, names: list[str], then: str = "", then_params: tuple | list = ()) -> None:
     """Take named locks, always in sorted order so two requests can never wait on each other in a cycle.
-    Hashed names keep them under MySQL's 64-character limit and free of user data."""
+    Hashed names keep them under MySQL's 64-character limit and free of user data. `then`, a SELECT,
+    runs in the same round trip once the locks are held; its result is the cursor's to fetch."""
     hashed = sorted({"wpscim:" + hashlib.sha1(name.encode("utf-8")).hexdigest() for name in names})
     if not hashed:
+        if then:
+            cursor.execute(then, then_params)
         return
     sql = "SELECT " + ", ".join(["GET_LOCK(%s, %s)"] * len(hashed))
     params = []
     for name in hashed:
         params += [name, LOCK_TIMEOUT_SECONDS]
+    if then:
+        sql, params = f"{sql}; {then}", [*params, *then_params]
     cursor.execute(sql, params)
     cursor.locked.extend(hashed)
     if not all(cursor.fetchone()):
         raise ScimError(503, "the service is busy with a conflicting change; retry shortly", headers={"Retry-After": "1"})
+    if then:
+        cursor.nextset()
+
+
+def drain(cursor) -> None:
+    """Read the remaining results of a multi-statement round trip (raising the error of any statement)."""
+    while cursor.nextset():
+        pass
 
 
 def ensure_database(address: DatabaseAddress) -> bool:

@@ -15,6 +15,7 @@ remove_accents() (de_*, da_DK, ca, sr_RS, bs_BA: "ä" -> "ae" ...) are not appli
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -304,6 +305,7 @@ def sanitize_title(title: str) -> str:
     return text.strip("-")
 
 
+@functools.lru_cache(maxsize=4096)
 def nicename_base(login: str) -> str:
     """wp_insert_user(): sanitize_title(mb_substr($user_login, 0, 50))."""
     return sanitize_title(login[:NICENAME_MAX])
@@ -561,6 +563,7 @@ def _kses(text: str) -> str:
     return re.sub(r"(<!--.*?(-->|$))|(<[^>]*(>|$)|>)", lambda m: _kses_split2(m.group(0)), text)
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and a create asks for the same names several times
 def store_name(text: str) -> str:
     """What the pre_user_{display_name,first_name,last_name,nickname} filters store for a name, as
     core's callers (wp_insert_user() from the REST API, wp_create_user(), profile.php) pass it:

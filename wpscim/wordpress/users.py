@@ -15,7 +15,7 @@ from wpscim.mapping import SUSPENDED_APP_PASSWORDS_META, SUSPENDED_PASS_META, US
 from wpscim.scim import filter as scim_filter
 from wpscim.scim.errors import ScimError, conflict, invalid_value
 from wpscim.wordpress import naming, passwords
-from wpscim.wordpress.db import Database, lock
+from wpscim.wordpress.db import Database, drain, lock
 from wpscim.wordpress.query import selective_ids, sort_expression, translate
 from wpscim.wordpress.roles import RoleStore, Roles, parse_caps
 from wpscim.wordpress.site import Site, serialize
@@ -45,61 +45,37 @@ class UserStore:
         self._page_ends: dict[int, int] = {}  # startIndex -> last ID of the page before it (unfiltered listing)
         self._lock_scope = f"{db.address.database}/{site.base_prefix}"
         self._content_tables: list[tuple[str, str]] | None = None
+        # The users columns a representation or a change needs (never user_pass: hashes are not read).
+        self._columns = ", ".join(f"u.{c}" for c in ("ID", "user_login", "user_nicename", "user_email", "user_url",
+                                                      "user_registered", "display_name", *(("spam",) if site.multisite else ())))
 
     # --- reading ------------------------------------------------------------------------------
 
-    def _wanted_meta(self, alias: str) -> tuple[str, list]:
+    def _wanted_meta(self) -> tuple[str, list]:
         """The usermeta rows a representation is built from: the mapped keys, the capabilities, and
-        everything under wpscim_."""
+        everything under wpscim_. Keys compare as bytes, as WordPress's meta cache (a PHP array) does;
+        that is also cheaper for MySQL than the column's case-insensitive collation."""
         keys = [*self.mapping.read_meta, self.site.capabilities_key]
-        sql = f"({alias}.meta_key IN ({', '.join(['%s'] * len(keys))}) OR {alias}.meta_key LIKE 'wpscim\\_%%')"
+        sql = f"(BINARY m.meta_key IN ({', '.join(['%s'] * len(keys))}) OR BINARY m.meta_key LIKE 'wpscim\\_%%')"
         return sql, keys
 
-    def _meta_for(self, cursor, ids: list[int]) -> dict[int, dict]:
-        if not ids:
-            return {}
-        wanted, keys = self._wanted_meta("m")
+    def _load_raw(self, cursor, ids: list[int], for_update: bool = False) -> tuple[dict[int, dict], dict[int, dict]]:
+        """Users rows and the usermeta a representation needs, in one round trip of two statements
+        (a join would repeat every users column on each usermeta row, and sort them)."""
+        marks = ", ".join(["%s"] * len(ids))
+        wanted, keys = self._wanted_meta()
         cursor.execute(
-            f"SELECT m.user_id, m.meta_key, m.meta_value FROM {self.site.usermeta} m WHERE m.user_id IN ("
-            + ", ".join(["%s"] * len(ids))
-            + f") AND {wanted} ORDER BY m.umeta_id",
-            [*ids, *keys],
+            f"SELECT {self._columns} FROM {self.site.users} u WHERE u.ID IN ({marks}){' FOR UPDATE' if for_update else ''}; "
+            f"SELECT m.user_id, m.meta_key, m.meta_value FROM {self.site.usermeta} m "
+            f"WHERE m.user_id IN ({marks}) AND {wanted} ORDER BY m.user_id, m.umeta_id",
+            [*ids, *ids, *keys],
         )
-        out: dict[int, dict] = {i: {} for i in ids}
+        names = [d[0] for d in cursor.description]
+        rows = {row["ID"]: row for row in (dict(zip(names, r)) for r in cursor.fetchall())}
+        cursor.nextset()
+        metas: dict[int, dict] = {i: {} for i in rows}
         for user_id, key, value in cursor.fetchall():
-            out[user_id].setdefault(key, value)  # get_user_meta(…, true) takes the first row
-        return out
-
-    def _rows(self, cursor, where: str, params: list, suffix: str = "") -> list[dict]:
-        cursor.execute(f"SELECT * FROM {self.site.users} u WHERE {where} {suffix}", params)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-    def _load_raw(self, cursor, ids: list[int]) -> tuple[dict[int, dict], dict[int, dict]]:
-        """Users rows and the usermeta a representation needs: for a lookup in one round trip (a join);
-        for a page in two, since the join repeats every users column on each usermeta row and decoding
-        those in Python costs more than the round trip."""
-        if len(ids) > 5:
-            rows = {row["ID"]: row for row in self._rows(cursor, "u.ID IN (" + ", ".join(["%s"] * len(ids)) + ")", ids)}
-            return rows, self._meta_for(cursor, list(rows))
-        wanted, keys = self._wanted_meta("m")
-        cursor.execute(
-            f"SELECT u.*, m.meta_key AS wpscim__key, m.meta_value AS wpscim__value FROM {self.site.users} u "
-            f"LEFT JOIN {self.site.usermeta} m ON m.user_id = u.ID AND {wanted} WHERE u.ID IN ("
-            + ", ".join(["%s"] * len(ids))
-            + ") ORDER BY u.ID, m.umeta_id",
-            [*keys, *ids],
-        )
-        names = [d[0] for d in cursor.description]
-        rows: dict[int, dict] = {}
-        metas: dict[int, dict] = {}
-        for record in cursor.fetchall():
-            values = dict(zip(names, record))
-            key, value = values.pop("wpscim__key"), values.pop("wpscim__value")
-            user_id = values["ID"]
-            if user_id not in rows:
-                rows[user_id], metas[user_id] = values, {}
-            if key is not None:
+            if user_id in metas:
                 metas[user_id].setdefault(key, value)  # get_user_meta(…, true) takes the first row
         return rows, metas
 
@@ -147,12 +123,11 @@ class UserStore:
         if not for_update:
             found = self._load(cursor, [uid])
             return found[0] if found else None
-        rows = self._rows(cursor, "u.ID = %s", [uid], "FOR UPDATE")
-        if not rows:
+        rows, metas = self._load_raw(cursor, [uid], for_update=True)
+        if uid not in rows:
             return None
-        meta = self._meta_for(cursor, [uid])[uid]
-        cursor.loaded = {uid: (rows[0], meta)}  # replace() in this transaction starts from these rows
-        return self._to_scim(rows[0], meta, self.roles.recent(cursor))
+        cursor.loaded = {uid: (rows[uid], metas[uid])}  # replace() in this transaction starts from these rows
+        return self._to_scim(rows[uid], metas[uid], self.roles.recent(cursor))
 
     def search(self, cursor, expr: scim_filter.Filter | None, start: int, count: int,
                sort_by: scim_filter.AttrPath | None = None, descending: bool = False) -> tuple[int, list[dict]]:
@@ -227,7 +202,8 @@ class UserStore:
 
     # --- uniqueness ---------------------------------------------------------------------------
 
-    def _lock_names(self, cursor, user_name: str | None, email: str | None, login_base: str | None) -> None:
+    def _lock_names(self, cursor, user_name: str | None, email: str | None, login_base: str | None,
+                    then: str = "", then_params: tuple = ()) -> None:
         names = []
         if user_name is not None:
             names.append(f"{self._lock_scope}/userName/{user_name.lower()}")
@@ -236,7 +212,7 @@ class UserStore:
         if login_base is not None:
             names.append(f"{self._lock_scope}/login/{login_base.lower()}")
             names.append(f"{self._lock_scope}/nicename/{naming.nicename_base(login_base)}")
-        lock(cursor, names)
+        lock(cursor, names, then, then_params)
 
     def _user_name_taken(self, cursor, user_name: str, exclude_id: int = 0) -> bool:
         users, meta = self.site.users, self.site.usermeta
@@ -276,18 +252,20 @@ class UserStore:
                 return candidate
         raise AssertionError("unreachable")
 
-    def _taken(self, cursor, stored: StoredUser, login: str) -> tuple:
-        """One round trip for a create: (userName taken, email taken, login taken, nicename taken)."""
+    def _lock_and_check(self, cursor, stored: StoredUser, login: str) -> tuple:
+        """For a create, in one round trip: take the uniqueness locks, then ask (userName taken, email
+        taken, login taken, nicename taken)."""
         users, meta = self.site.users, self.site.usermeta
-        cursor.execute(
-            f"SELECT EXISTS(SELECT 1 FROM {users} u WHERE u.user_login = %s AND u.ID NOT IN "
+        self._lock_names(
+            cursor, stored.user_name, stored.email, login,
+            then=f"SELECT EXISTS(SELECT 1 FROM {users} u WHERE u.user_login = %s AND u.ID NOT IN "
             f"(SELECT user_id FROM {meta} WHERE meta_key = %s)), "
             f"EXISTS(SELECT 1 FROM {meta} WHERE meta_key = %s AND meta_value = %s), "
             f"%s <> '' AND EXISTS(SELECT 1 FROM {users} WHERE user_email = %s), "
             f"EXISTS(SELECT 1 FROM {users} WHERE user_login = %s), "
             f"EXISTS(SELECT 1 FROM {users} WHERE user_nicename = %s AND user_login != %s)",
-            (stored.user_name, USERNAME_META, USERNAME_META, stored.user_name, stored.email, stored.email,
-             login, naming.nicename_base(login), login),
+            then_params=(stored.user_name, USERNAME_META, USERNAME_META, stored.user_name, stored.email, stored.email,
+                         login, naming.nicename_base(login), login),
         )
         name_as_login, name_as_meta, email, login_taken, nicename = cursor.fetchone()
         return bool(name_as_login or name_as_meta), bool(email), bool(login_taken), bool(nicename)
@@ -336,8 +314,7 @@ class UserStore:
         stored = self.mapping.to_storage(user)
         values = self._validate(stored)
         base = self._login_base(stored.user_name)
-        self._lock_names(cursor, stored.user_name, stored.email, base)
-        name_taken, email_taken, login_taken, nicename_taken = self._taken(cursor, stored, base)
+        name_taken, email_taken, login_taken, nicename_taken = self._lock_and_check(cursor, stored, base)
         if name_taken:
             raise conflict(f"a user with userName '{stored.user_name}' already exists")
         if email_taken:
@@ -352,21 +329,6 @@ class UserStore:
             naming.default_display_name(login, values.get("first_name", ""), values.get("last_name", ""))
         )[:_DISPLAY_MAX]
         now = datetime.now(timezone.utc)
-        cursor.execute(
-            f"INSERT INTO {self.site.users} (user_login, user_pass, user_nicename, user_email, user_url, "
-            "user_registered, user_activation_key, display_name) VALUES (%s, %s, %s, %s, %s, %s, '', %s)",
-            (
-                login,
-                password_hash or passwords.unusable_hash(self.site.db_version),
-                nicename,
-                stored.email,
-                values.get("user_url", ""),
-                now.strftime("%Y-%m-%d %H:%M:%S"),
-                display,
-            ),
-        )
-        user_id = cursor.lastrowid
-        self._total = None
         roles = self.roles.recent(cursor)
         wanted = self._wanted_roles(user, roles)
         if wanted:
@@ -380,7 +342,27 @@ class UserStore:
             (self.site.user_level_key, str(roles.user_level(caps))),
         ]
         rows += list(self._own_meta(user, stored, values, login, now).items())
-        self._insert_meta(cursor, user_id, rows)
+        # The users row and its usermeta in one round trip: the meta rows take the new ID from LAST_INSERT_ID().
+        cursor.execute(
+            f"INSERT INTO {self.site.users} (user_login, user_pass, user_nicename, user_email, user_url, "
+            "user_registered, user_activation_key, display_name) VALUES (%s, %s, %s, %s, %s, %s, '', %s); "
+            "SET @wpscim_user_id = LAST_INSERT_ID(); "
+            f"INSERT INTO {self.site.usermeta} (user_id, meta_key, meta_value) VALUES "
+            + ", ".join(["(@wpscim_user_id, %s, %s)"] * len(rows)),
+            (
+                login,
+                password_hash or passwords.unusable_hash(self.site.db_version),
+                nicename,
+                stored.email,
+                values.get("user_url", ""),
+                now.strftime("%Y-%m-%d %H:%M:%S"),
+                display,
+                *(v for row in rows for v in row),
+            ),
+        )
+        user_id = cursor.lastrowid
+        drain(cursor)
+        self._total = None
         if user.get("active") is False:
             self._suspend(cursor, user_id)
             return self.get(cursor, str(user_id))
@@ -415,8 +397,8 @@ class UserStore:
             )
 
     def _locked(self, cursor, user_id: int) -> tuple[dict, dict]:
-        row = self._rows(cursor, "u.ID = %s", [user_id], "FOR UPDATE")[0]
-        return row, self._meta_for(cursor, [user_id])[user_id]
+        rows, metas = self._load_raw(cursor, [user_id], for_update=True)
+        return rows[user_id], metas[user_id]
 
     def replace(self, cursor, user_id: str, user: dict, password_hash: str | None) -> None:
         """Make user `user_id` (already locked FOR UPDATE by get()) equal `user`, as PUT and PATCH do."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import re
@@ -45,10 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     _database_options(serve)
     serve.add_argument("--host", default=os.environ.get("WPSCIM_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("WPSCIM_PORT", "8080")))
+    serve.add_argument("--server", choices=["granian", "waitress"], default=os.environ.get("WPSCIM_SERVER", "granian"),
+                       help="HTTP server: granian (Rust HTTP/1.1, default) or waitress (pure Python)")
     serve.add_argument("--threads", type=int, default=int(os.environ.get("WPSCIM_THREADS", "8")),
-                       help="waitress worker threads per process (default 8)")
+                       help="request threads per process (default 8)")
     serve.add_argument("--processes", type=int, default=int(os.environ.get("WPSCIM_PROCESSES", "1")),
-                       help="server processes sharing the port (SO_REUSEPORT; default 1)")
+                       help="server processes sharing the port (default 1)")
     serve.add_argument("--pool-size", type=int, default=int(os.environ.get("WPSCIM_POOL_SIZE", "0")) or None,
                        help="database connections (default: one per thread)")
     serve.add_argument("--deprovision", choices=["deactivate", "delete"],
@@ -126,6 +129,7 @@ def _mapping(path: str | None):
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -159,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"db_version: {site.db_version}")
             print(f"tokens:     {len(tokens.list())}")
         else:
-            _serve(args, db, site, tokens, user_mapping)
+            _serve(args, argv, db, site, tokens, user_mapping)
     except ValueError as exc:
         sys.exit(f"wpscim: {exc}")
 
@@ -224,15 +228,12 @@ def _mapping_command(args, db: Database, site, user_mapping) -> None:
         sys.exit(1)
 
 
-def _serve(args, db: Database, site, tokens: TokenStore, user_mapping) -> None:
-    import waitress
+_SERVE_ARGV = "WPSCIM_SERVE_ARGV"
 
+
+def _app(args, db: Database, site, user_mapping):
     from wpscim.app import create_app
 
-    if not tokens.list():
-        token = tokens.create("default")
-        print("no token existed; created token 'default' (shown once, keep it for your identity provider):")
-        print(token, flush=True)
     policy = Policy(deprovision=args.deprovision, reassign_to=args.reassign_to)
     role_policy = RolePolicy(
         template=args.group_template,
@@ -242,14 +243,49 @@ def _serve(args, db: Database, site, tokens: TokenStore, user_mapping) -> None:
         unknown_members=args.unknown_members,
         lean_patch_response=args.lean_group_patch,
     )
+    return create_app(db, site, policy, role_policy, user_mapping)
+
+
+def worker_app():
+    """The app of one granian worker process, built from its parent's `wpscim serve` command line
+    (a worker is a fresh process: it opens its own connection pool)."""
+    args = _parser().parse_args(json.loads(os.environ[_SERVE_ARGV]))
+    user_mapping, _ = _mapping(args.mapping)
+    db, site = _open(args)
+    return _app(args, db, site, user_mapping)
+
+
+def _serve(args, argv: list[str], db: Database, site, tokens: TokenStore, user_mapping) -> None:
+    if not tokens.list():
+        token = tokens.create("default")
+        print("no token existed; created token 'default' (shown once, keep it for your identity provider):")
+        print(token, flush=True)
     print(f"wpscim serving http://{args.host}:{args.port}/scim/v2 for {db.address.without_password()} "
-          f"(WordPress db_version {site.db_version}, prefix {site.base_prefix}, {args.processes} process(es))", flush=True)
+          f"(WordPress db_version {site.db_version}, prefix {site.base_prefix}; {args.server}, "
+          f"{args.processes} process(es) of {args.threads} threads)", flush=True)
+    if args.server == "granian":
+        from granian import Granian
+        from granian.constants import Interfaces
+
+        db.close()  # each worker opens its own pool
+        os.environ[_SERVE_ARGV] = json.dumps(argv)
+        # Requests run on `threads` Python threads per worker; the Rust side parses HTTP, so a request costs
+        # the interpreter only the app's own work. Streamed bodies (a role's members) are sent as produced.
+        Granian("wpscim.cli:worker_app", factory=True, interface=Interfaces.WSGI, address=args.host, port=args.port,
+                workers=args.processes, blocking_threads=args.threads, websockets=False, log_access=False).serve()
+        return
+    _serve_waitress(args, db, site, user_mapping)
+
+
+def _serve_waitress(args, db: Database, site, user_mapping) -> None:
+    import waitress
+
     options = dict(threads=args.threads, ident="wpscim",
                    # A streamed response (a role's members) is buffered by waitress up to
                    # outbuf_high_watermark: 1 MiB instead of 16 keeps memory flat whatever the group's size.
                    outbuf_high_watermark=1 << 20)
     if args.processes <= 1:
-        waitress.serve(create_app(db, site, policy, role_policy, user_mapping), host=args.host, port=args.port, **options)
+        waitress.serve(_app(args, db, site, user_mapping), host=args.host, port=args.port, **options)
         return
     # Several processes share the port (SO_REUSEPORT: the kernel spreads connections): Python runs one
     # thread at a time per process, and wpscim keeps all its state in MySQL.
@@ -266,7 +302,7 @@ def _serve(args, db: Database, site, tokens: TokenStore, user_mapping) -> None:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             listener.bind((args.host, args.port))
             listener.listen(1024)
-            waitress.serve(create_app(worker_db, site, policy, role_policy, user_mapping), sockets=[listener], **options)
+            waitress.serve(_app(args, worker_db, site, user_mapping), sockets=[listener], **options)
             os._exit(0)
         workers.append(pid)
 

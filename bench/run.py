@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import ctypes
 import http.client
 import json
@@ -87,7 +88,8 @@ import seed as seeding  # noqa: E402
 from wpscim.wordpress import passwords  # noqa: E402
 from wpscim.wordpress.db import DatabaseAddress, parse_database_url  # noqa: E402
 
-SERVER_PROCESSES = 1  # wpscim serve --processes; with more than one, RSS figures are the idle parent's
+SERVER_PROCESSES = 1  # wpscim serve --processes
+SERVER_KIND = "granian"  # wpscim serve --server
 OUT = HERE / "out"
 BASE = "/scim/v2"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -158,7 +160,7 @@ class Server:
 
     def start(self, token: str) -> None:
         args = ["serve", "--database-url", self.url, "--host", "127.0.0.1", "--port", str(self.port), "--threads", str(self.threads),
-                "--processes", str(SERVER_PROCESSES)]
+                "--processes", str(SERVER_PROCESSES), "--server", SERVER_KIND]
         if self.pool_size:
             args += ["--pool-size", str(self.pool_size)]
         self._log = open(self.log_path, "w")
@@ -189,22 +191,36 @@ class Server:
         except OSError:
             return ""
 
+    def pids(self) -> list[int]:
+        """`wpscim serve` and every process under it (granian's workers serve the requests)."""
+        found, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            with contextlib.suppress(OSError):
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{task}/children") as children:
+                        todo += [int(c) for c in children.read().split()]
+        return found
+
     def status(self) -> dict[str, int]:
-        """VmRSS/VmHWM in kB."""
-        values = {}
-        with open(f"/proc/{self.proc.pid}/status") as status:
-            for line in status:
-                key, _, value = line.partition(":")
-                if key in ("VmRSS", "VmHWM"):
-                    values[key] = int(value.split()[0])
+        """VmRSS/VmHWM in kB, summed over the server's processes."""
+        values = {"VmRSS": 0, "VmHWM": 0}
+        for pid in self.pids():
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as status:
+                for line in status:
+                    key, _, value = line.partition(":")
+                    if key in values:
+                        values[key] += int(value.split()[0])
         return values
 
     def reset_peak(self) -> None:
         if not self.can_reset_peak:
             return
         try:
-            with open(f"/proc/{self.proc.pid}/clear_refs", "w") as refs:
-                refs.write("5")
+            for pid in self.pids():
+                with open(f"/proc/{pid}/clear_refs", "w") as refs:
+                    refs.write("5")
         except OSError:
             self.can_reset_peak = False
             log("cannot reset VmHWM (clear_refs); per-scenario peaks are cumulative")
@@ -972,16 +988,17 @@ class Bench:
         began = time.perf_counter()
         try:
             self.prepare()
-            self.lookups(self.args.clients)
-            self.lookups(self.args.high_clients, suffix="_high", title_suffix=f" ({self.args.high_clients} clients)")
-            self.page()
-            self.groups_list()
-            self.group_stream()
-            self.full_import()
-            self.creates()
-            self.deactivate()
-            self.put()
-            self.membership()
+            scenarios = {
+                "lookups": lambda: self.lookups(self.args.clients),
+                "lookups_high": lambda: self.lookups(self.args.high_clients, suffix="_high",
+                                                     title_suffix=f" ({self.args.high_clients} clients)"),
+                "page": self.page, "groups_list": self.groups_list, "group_stream": self.group_stream,
+                "import": self.full_import, "creates": self.creates, "deactivate": self.deactivate, "put": self.put,
+                "membership": self.membership,
+            }
+            for name, scenario in scenarios.items():
+                if not self.args.only or name in self.args.only:
+                    scenario()
             info["server_status_end"] = self.server.status()
         finally:
             self.finish()
@@ -1103,7 +1120,7 @@ def table(run: SizeRun) -> str:
         f"### wpscim benchmark — {run.users:,} users",
         "",
         f"{info.get('started', '')}, {os.cpu_count()} CPUs, {platform.python_implementation()} {platform.python_version()}, "
-        f"{info.get('database', '?')}; wpscim {SERVER_PROCESSES} process(es) × {info.get('server_threads')} threads; "
+        f"{info.get('database', '?')}; wpscim ({SERVER_KIND}) {SERVER_PROCESSES} process(es) × {info.get('server_threads')} threads; "
         + (f"seeded in {info['seed_seconds']} s" if info.get("seed_seconds") is not None else f"reused seed (reset in {info.get('reset_seconds')} s)")
         + f"; run {info.get('seconds', '?')} s; load average before/after "
         f"{info.get('loadavg_before', (0,))[0]:.1f}/{info.get('loadavg_after', (0,))[0]:.1f}; server RSS at start "
@@ -1159,6 +1176,7 @@ def parse_args(argv=None):
     parser.add_argument("--rounds", type=int, help="alternating reference/wpscim rounds per scenario (default 3; --quick 2)")
     parser.add_argument("--import-rounds", type=int, default=1, help="full imports per side (default 1)")
     parser.add_argument("--stream-repeats", type=int, help="GET /Groups/subscriber per side (default 3; --quick 2)")
+    parser.add_argument("--server", choices=["granian", "waitress"], default="granian", help="wpscim serve --server (default granian)")
     parser.add_argument("--server-processes", type=int, default=1, help="wpscim serve --processes (default 1)")
     parser.add_argument("--server-threads", type=int, default=8, help="wpscim serve --threads (default 8, wpscim's default)")
     parser.add_argument("--pool-size", type=int, help="wpscim serve --pool-size (default: wpscim's, one per thread)")
@@ -1168,9 +1186,12 @@ def parse_args(argv=None):
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy; writes bench/out/profile-<N>.md")
     parser.add_argument("--no-index", action="store_true", help="do not apply `wpscim index create` (measure without it)")
     parser.add_argument("--quick", action="store_true", help="CI smoke run: small sizes and short phases (< 60 s)")
+    parser.add_argument("--only", type=lambda v: set(v.split(",")), default=set(),
+                        help="run only these scenarios (comma-separated: lookups, lookups_high, page, groups_list, "
+                             "group_stream, import, creates, deactivate, put, membership)")
     args = parser.parse_args(argv)
-    global SERVER_PROCESSES
-    SERVER_PROCESSES = args.server_processes
+    global SERVER_PROCESSES, SERVER_KIND
+    SERVER_PROCESSES, SERVER_KIND = args.server_processes, args.server
     quick = args.quick
     args.sizes = [int(s.replace("_", "")) for s in (args.users or ("2000" if quick else "10000")).split(",") if s.strip()]
     args.seconds = args.seconds or (0.25 if quick else 2.0)

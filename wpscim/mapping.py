@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import cached_property
 
 from wpscim.scim import filter as scim_filter
@@ -287,8 +287,9 @@ DEFAULT = Mapping()
 
 
 def iso(value) -> str:
+    """A stored (UTC) datetime as xsd:dateTime; isoformat() is several times cheaper than strftime()."""
     if isinstance(value, datetime):
-        return value.replace(tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
     return str(value)
 
 

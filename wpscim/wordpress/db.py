@@ -6,8 +6,8 @@ deadlocks under concurrent creates. Sessions run READ COMMITTED so that, once a 
 rows committed by its previous holder are visible.
 
 Connections allow several statements per round trip (CLIENT.MULTI_STATEMENTS): a create takes its
-locks and checks uniqueness in one, inserts the users row and its usermeta in another, and commits and
-releases its locks in a third. Every value is still bound (escaped by PyMySQL), never formatted in.
+locks and checks uniqueness in one, then inserts the users row and its usermeta, commits and releases
+its locks in a second. Every value is still bound (escaped by PyMySQL), never formatted in.
 """
 
 from __future__ import annotations
@@ -111,9 +111,10 @@ class Database:
         cursor.locked = locked
         try:
             yield cursor  # autocommit is off: the first statement opens the transaction
-            if locked:  # released only once the commit has made this request's rows visible
-                cursor.execute("COMMIT; DO RELEASE_ALL_LOCKS()")
-                drain(cursor)
+            if getattr(cursor, "committed", False):
+                pass  # commit_with() ended it
+            elif locked:  # released only once the commit has made this request's rows visible
+                execute_all(cursor, "COMMIT; DO RELEASE_ALL_LOCKS()")
                 locked.clear()
             else:
                 conn.commit()
@@ -142,7 +143,8 @@ def lock(cursor, names: list[str], then: str = "", then_params: tuple | list = (
         if then:
             cursor.execute(then, then_params)
         return
-    sql = "SELECT " + ", ".join(["GET_LOCK(%s, %s)"] * len(hashed))
+    # One column (the number of locks taken; NULL on error): PyMySQL decodes each column's metadata in Python.
+    sql = "SELECT " + " + ".join(["GET_LOCK(%s, %s)"] * len(hashed))
     params = []
     for name in hashed:
         params += [name, LOCK_TIMEOUT_SECONDS]
@@ -150,16 +152,30 @@ def lock(cursor, names: list[str], then: str = "", then_params: tuple | list = (
         sql, params = f"{sql}; {then}", [*params, *then_params]
     cursor.execute(sql, params)
     cursor.locked.extend(hashed)
-    if not all(cursor.fetchone()):
+    if cursor.fetchone()[0] != len(hashed):
         raise ScimError(503, "the service is busy with a conflicting change; retry shortly", headers={"Retry-After": "1"})
     if then:
         cursor.nextset()
 
 
-def drain(cursor) -> None:
-    """Read the remaining results of a multi-statement round trip (raising the error of any statement)."""
+def execute_all(cursor, sql: str, params: tuple | list = ()) -> int:
+    """Run a multi-statement round trip to its end (raising the error of any statement); returns the
+    AUTO_INCREMENT value its first statement generated, if any."""
+    cursor.execute(sql, params)
+    first_id = cursor.lastrowid
     while cursor.nextset():
         pass
+    return first_id
+
+
+def commit_with(cursor, sql: str, params: tuple | list = ()) -> int:
+    """The transaction's last statements, its COMMIT and the release of its named locks, in one round
+    trip (see execute_all). Nothing may run on `cursor` after it: transaction() has nothing left to do."""
+    tail = "; COMMIT" + ("; DO RELEASE_ALL_LOCKS()" if cursor.locked else "")
+    first_id = execute_all(cursor, sql + tail, params)
+    cursor.locked.clear()
+    cursor.committed = True
+    return first_id
 
 
 def ensure_database(address: DatabaseAddress) -> bool:

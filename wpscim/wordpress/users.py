@@ -1,7 +1,8 @@
 """WordPress users: the rows wp_insert_user() would write, suspension, deletion with reassignment.
 
 Every method takes the cursor of the caller's transaction (wpscim.wordpress.db.Database.transaction),
-so a request's reads, checks and writes commit or roll back together.
+so a request's reads, checks and writes commit or roll back together. create() ends that transaction
+itself: its last round trip carries the COMMIT.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from wpscim.mapping import SUSPENDED_APP_PASSWORDS_META, SUSPENDED_PASS_META, US
 from wpscim.scim import filter as scim_filter
 from wpscim.scim.errors import ScimError, conflict, invalid_value
 from wpscim.wordpress import naming, passwords
-from wpscim.wordpress.db import Database, drain, lock
+from wpscim.wordpress.db import Database, commit_with, execute_all, lock
 from wpscim.wordpress.query import selective_ids, sort_expression, translate
 from wpscim.wordpress.roles import RoleStore, Roles, parse_caps
 from wpscim.wordpress.site import Site, serialize
@@ -258,17 +259,19 @@ class UserStore:
         users, meta = self.site.users, self.site.usermeta
         self._lock_names(
             cursor, stored.user_name, stored.email, login,
+            # One integer column of flags (PyMySQL decodes each column's metadata in Python).
             then=f"SELECT EXISTS(SELECT 1 FROM {users} u WHERE u.user_login = %s AND u.ID NOT IN "
-            f"(SELECT user_id FROM {meta} WHERE meta_key = %s)), "
-            f"EXISTS(SELECT 1 FROM {meta} WHERE meta_key = %s AND meta_value = %s), "
-            f"%s <> '' AND EXISTS(SELECT 1 FROM {users} WHERE user_email = %s), "
-            f"EXISTS(SELECT 1 FROM {users} WHERE user_login = %s), "
-            f"EXISTS(SELECT 1 FROM {users} WHERE user_nicename = %s AND user_login != %s)",
+            f"(SELECT user_id FROM {meta} WHERE meta_key = %s)) "
+            f"+ 2 * EXISTS(SELECT 1 FROM {meta} WHERE meta_key = %s AND meta_value = %s) "
+            f"+ 4 * (%s <> '' AND EXISTS(SELECT 1 FROM {users} WHERE user_email = %s)) "
+            f"+ 8 * EXISTS(SELECT 1 FROM {users} WHERE user_login = %s) "
+            f"+ 16 * EXISTS(SELECT 1 FROM {users} WHERE user_nicename = %s AND user_login != %s)",
             then_params=(stored.user_name, USERNAME_META, USERNAME_META, stored.user_name, stored.email, stored.email,
                          login, naming.nicename_base(login), login),
         )
-        name_as_login, name_as_meta, email, login_taken, nicename = cursor.fetchone()
-        return bool(name_as_login or name_as_meta), bool(email), bool(login_taken), bool(nicename)
+        flags = int(cursor.fetchone()[0])
+        name_as_login, name_as_meta, email, login_taken, nicename = (bool(flags & bit) for bit in (1, 2, 4, 8, 16))
+        return name_as_login or name_as_meta, email, login_taken, nicename
 
     def _check_unique(self, cursor, stored: StoredUser, exclude_id: int = 0) -> None:
         if self._user_name_taken(cursor, stored.user_name, exclude_id):
@@ -343,7 +346,10 @@ class UserStore:
         ]
         rows += list(self._own_meta(user, stored, values, login, now).items())
         # The users row and its usermeta in one round trip: the meta rows take the new ID from LAST_INSERT_ID().
-        cursor.execute(
+        # With nothing left to do (no suspension), that round trip also commits and releases the locks.
+        suspend = user.get("active") is False
+        user_id = (execute_all if suspend else commit_with)(
+            cursor,
             f"INSERT INTO {self.site.users} (user_login, user_pass, user_nicename, user_email, user_url, "
             "user_registered, user_activation_key, display_name) VALUES (%s, %s, %s, %s, %s, %s, '', %s); "
             "SET @wpscim_user_id = LAST_INSERT_ID(); "
@@ -360,10 +366,8 @@ class UserStore:
                 *(v for row in rows for v in row),
             ),
         )
-        user_id = cursor.lastrowid
-        drain(cursor)
         self._total = None
-        if user.get("active") is False:
+        if suspend:
             self._suspend(cursor, user_id)
             return self.get(cursor, str(user_id))
         # What was just written, read back without another round trip.

@@ -8,13 +8,16 @@ template site once per session; each test gets a copy of it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
+import socket
+import subprocess
 import sys
-import threading
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 import falcon.testing
 import pymysql
@@ -205,32 +208,67 @@ def api(wp) -> Api:
     return wp.client()
 
 
-@pytest.fixture
-def serve(wp):
-    """Serves an app built over `wp` with waitress on a free loopback port; returns (base_url, token)."""
-    import waitress.server
+def database_url(server: dict, database: str) -> str:
+    password = f":{quote(server['password'], safe='')}" if server["password"] else ""
+    return f"mysql://{quote(server['user'], safe='')}{password}@{server['host']}:{server['port']}/{database}"
 
-    servers = []
+
+def _serve_flags(policy: Policy, role_policy: RolePolicy) -> list[str]:
+    flags = ["--deprovision", policy.deprovision, "--group-template", role_policy.template,
+             "--never-grant", ",".join(sorted(role_policy.never_grant)), "--never-remove", ",".join(sorted(role_policy.never_remove)),
+             "--unknown-members", role_policy.unknown_members]
+    if policy.reassign_to is not None:
+        flags += ["--reassign-to", str(policy.reassign_to)]
+    if role_policy.allow_delete:
+        flags.append("--allow-role-delete")
+    if role_policy.lean_patch_response:
+        flags.append("--lean-group-patch")
+    return flags
+
+
+@pytest.fixture
+def serve(wp, mysql_server, tmp_path):
+    """Runs `wpscim serve` over `wp` as an operator would (granian, the production server) on a free
+    loopback port; returns (base_url, token)."""
+    processes = []
 
     def start(policy: Policy = Policy(), role_policy: RolePolicy = RolePolicy()) -> tuple[str, str]:
         token = TokenStore(wp.db, wp.site).create(f"live-{secrets.token_hex(4)}")
-        server = waitress.server.create_server(create_app(wp.db, wp.site, policy, role_policy), host="127.0.0.1", port=0, threads=16)
-        def run():
-            with contextlib.suppress(OSError, ValueError):  # the listener closed under select() at teardown
-                server.run()
-
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
-        servers.append((server, thread))
-        return f"http://127.0.0.1:{server.effective_port}/scim/v2", token
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        log = tmp_path / f"serve-{port}.log"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "wpscim", "serve", "--database-url", database_url(mysql_server, wp.name),
+             "--host", "127.0.0.1", "--port", str(port), "--threads", "16", *_serve_flags(policy, role_policy)],
+            stdout=log.open("w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        processes.append(process)
+        base = f"http://127.0.0.1:{port}/scim/v2"
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"wpscim serve exited with {process.returncode}:\n{log.read_text()}")
+            try:
+                request = urllib.request.Request(f"{base}/ServiceProviderConfig", headers={"Authorization": f"Bearer {token}"})
+                with urllib.request.urlopen(request, timeout=5):
+                    return base, token
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    pytest.fail(f"wpscim serve did not answer within 30 s:\n{log.read_text()}")
+                time.sleep(0.05)
 
     yield start
-    for server, thread in servers:
-        server.close()
-        thread.join(timeout=5)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 @pytest.fixture
 def live_server(serve):
-    """wpscim served by waitress on a free loopback port, for tests that need real parallel HTTP."""
+    """`wpscim serve` on a free loopback port, for tests that need real parallel HTTP."""
     return serve()

@@ -169,12 +169,13 @@ def test_detect_refuses_a_database_without_wordpress(empty_database, mysql_serve
     db.close()
 
 
-def test_serve_with_two_processes(mysql_server, wp):
+@pytest.mark.parametrize("server", ["granian", "waitress"])
+def test_serve_with_two_processes(mysql_server, wp, server):
     port = _free_port()
     token = _wpscim("token", "create", "--name", "procs", "--database-url", _url(mysql_server, wp.name)).stdout.splitlines()[-1]
     process = subprocess.Popen(
         [sys.executable, "-m", "wpscim", "serve", "--database-url", _url(mysql_server, wp.name), "--port", str(port),
-         "--processes", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "--processes", "2", "--server", server], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         answered = 0
         for _ in range(100):

@@ -1,4 +1,4 @@
-"""Uniqueness and atomicity under real parallel HTTP requests (waitress, 16 threads, real MariaDB).
+"""Uniqueness and atomicity under real parallel HTTP requests (`wpscim serve`, 16 threads, real MariaDB).
 
 WordPress has no UNIQUE index on login or e-mail; wpscim must enforce both itself without deadlocks.
 """

@@ -190,6 +190,19 @@ def test_long_names_give_a_display_name_within_wordpress_limits(api, wp):
     assert len(wp.sql("SELECT display_name FROM wp_users WHERE ID = %s", (created.json["id"],))[0][0]) == 250
 
 
+def test_usermeta_is_read_as_wordpress_reads_it(api, wp):
+    """First row per key wins (get_user_meta(…, true)), whatever the values hold; a NULL value reads as empty."""
+    uid = api.post("/Users", json={"userName": "metareader", "name": {"givenName": "Ann", "familyName": "Lee"}, "title": "t"}).json["id"]
+    tricky = "12,3:Ann: 1,2 😀 ñ\\ '\"%_"
+    wp.sql("UPDATE wp_usermeta SET meta_value = %s WHERE user_id = %s AND meta_key = 'first_name'", (tricky, uid))
+    wp.sql("INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES (%s, 'first_name', 'Second row'), (%s, 'wpscim_title', '\"ignored\"')", (uid, uid))
+    wp.sql("UPDATE wp_usermeta SET meta_value = NULL WHERE user_id = %s AND meta_key = 'last_name'", (uid,))
+    for user in (api.get(f"/Users/{uid}").json, api.get("/Users?filter=userName eq \"metareader\"").json["Resources"][0],
+                 next(u for u in api.get("/Users?count=100").json["Resources"] if u["id"] == uid)):
+        assert user["name"]["givenName"] == tricky
+        assert "familyName" not in user["name"] and user["title"] == "t"
+
+
 def test_unknown_ids_and_paths(api):
     assert_error(api.get("/Users/99999"), 404)
     assert_error(api.get("/Users/abc"), 404)

@@ -84,7 +84,9 @@ class Database:
             blocking=True,
             ping=0,  # no round trip per request; SteadyDB reopens a connection the server dropped
             reset=False,  # transaction() always commits or rolls back itself: no extra ROLLBACK on return
-            setsession=["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", "SET time_zone = '+00:00'"],
+            # group_concat_max_len: a user's usermeta is read as one GROUP_CONCAT (see UserStore._load_raw).
+            setsession=["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+                        "SET time_zone = '+00:00', SESSION group_concat_max_len = 4294967295"],
             client_flag=CLIENT.MULTI_STATEMENTS,
             **{**self.address.connect_args(), "autocommit": autocommit},
         )

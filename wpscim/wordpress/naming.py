@@ -393,10 +393,13 @@ def _htmlspecialchars(text: str, quotes: bool) -> str:
     return _SPECIALCHARS.sub(one, text)
 
 
+_SPECIAL_CHARS = re.compile(r"[&<>\"']")
+
+
 def _wp_specialchars(text: str, quotes: bool = False) -> str:
     if not text:
         return ""
-    if not re.search(r"[&<>\"']", text):
+    if not _SPECIAL_CHARS.search(text):
         return text
     return _htmlspecialchars(_normalize_entities(text), quotes)
 
@@ -580,6 +583,8 @@ def store_name(text: str) -> str:
 def read_name(stored: str) -> str:
     """The text a browser shows for a stored name: WordPress prints it through esc_html() /
     esc_attr(), which keep its entities (and escape a stray '&', '<' ...), then the browser decodes."""
+    if not _SPECIAL_CHARS.search(stored):
+        return stored  # the common case: nothing to escape or decode
     return html.unescape(_esc_html(stored))
 
 

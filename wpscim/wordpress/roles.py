@@ -72,10 +72,14 @@ def _parsed_caps(value: str) -> tuple:
     return tuple(caps.items()) if isinstance(caps, dict) else ()
 
 
+def _caps_needle(slug: str) -> str:
+    """The entry a serialized capabilities array has for a granted `slug`."""
+    return f's:{len(slug.encode("utf-8"))}:"{slug}";b:1;'
+
+
 def _caps_like(slug: str) -> str:
     """A LIKE pattern matching a serialized capabilities array that grants `slug`."""
-    needle = f's:{len(slug.encode("utf-8"))}:"{slug}";b:1;'
-    return "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return "%" + _caps_needle(slug).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _now() -> str:
@@ -207,14 +211,23 @@ class RoleStore:
 
     def member_query(self, slug: str) -> tuple[str, tuple]:
         """IDs of a role's members in ID order, driven from the capabilities rows (WordPress has no
-        index on roles: like WP_User_Query's role search, this reads every user's capabilities)."""
-        return (
-            f"SELECT user_id FROM {self.site.usermeta} WHERE meta_key = %s AND meta_value LIKE %s ORDER BY user_id",
-            self.member_params(slug),
-        )
+        index on roles: like WP_User_Query's role search, this reads every user's capabilities).
 
-    def member_params(self, slug: str) -> tuple[str, str]:
-        return self.site.capabilities_key, _caps_like(slug)
+        With the optional (meta_key, meta_value) index, the members holding only this role (PHP
+        serializes that array one way: `a:1:{s:6:"editor";b:1;}`) are an index lookup, and the users
+        holding several roles are the few values starting `a:2`…`a:19`: a small role of a large site
+        is read without touching everyone else's capabilities."""
+        key, like = self.site.capabilities_key, _caps_like(slug)
+        if not self.site.meta_value_index:
+            return (f"SELECT user_id FROM {self.site.usermeta} WHERE meta_key = %s AND meta_value LIKE %s ORDER BY user_id",
+                    (key, like))
+        counts = [str(n) for n in range(2, 10)] + [f"1{n}" for n in range(10)]
+        several = " OR ".join(["meta_value LIKE %s"] * len(counts))
+        return (
+            f"SELECT user_id FROM {self.site.usermeta} WHERE meta_key = %s AND meta_value = %s UNION "
+            f"SELECT user_id FROM {self.site.usermeta} WHERE meta_key = %s AND ({several}) AND meta_value LIKE %s ORDER BY user_id",
+            (key, "a:1:{" + _caps_needle(slug) + "}", key, *(f"a:{n}%" for n in counts), like),
+        )
 
     def stream_member_ids(self, db, slug: str):
         """A role's member IDs in ID order, read from an unbuffered cursor while the caller consumes

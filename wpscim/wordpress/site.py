@@ -28,6 +28,7 @@ class Site:
     blog_id: int
     multisite: bool
     db_version: int
+    meta_value_index: bool = False  # `wpscim index create` was applied (seen at start-up)
 
     @property
     def prefix(self) -> str:
@@ -110,9 +111,12 @@ def detect(db: Database, base_prefix: str, blog_id: int = 1) -> Site:
         cursor.execute(f"SELECT option_value FROM `{base_prefix}options` WHERE option_name = 'db_version' LIMIT 1")
         row = cursor.fetchone()
         db_version = int(row[0]) if row and str(row[0]).isdigit() else 0
+        cursor.execute("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s "
+                       "AND INDEX_NAME = %s", (f"{base_prefix}usermeta", INDEX_NAME))
+        indexed = cursor.fetchone()[0] > 0
     if blog_id != 1 and not multisite:
         raise ValueError(f"--blog-id {blog_id} given, but this WordPress is not a multisite network")
-    return Site(base_prefix, blog_id, multisite, db_version)
+    return Site(base_prefix, blog_id, multisite, db_version, indexed)
 
 
 def init_schema(db: Database, base_prefix: str) -> bool:

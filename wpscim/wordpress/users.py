@@ -28,18 +28,29 @@ _CANDIDATE_BATCH = 500
 COUNT_CACHE_SECONDS = 2.0
 
 
-def _unpack_meta(packed: str) -> dict[str, str]:
-    """A user's usermeta packed as `<key length>,<value length>:<key><value>…` in umeta_id order, as a
-    dict of the first value per key (get_user_meta(…, true) takes the first row)."""
-    meta: dict[str, str] = {}
+def _pairs(packed: str) -> list[tuple[str, str]]:
+    """Unpack `<key length>,<value length>:<key><value>…` (see UserStore._load_raw)."""
+    pairs = []
     at, end = 0, len(packed)
     while at < end:
         colon = packed.index(":", at)
         key_length, _, value_length = packed[at:colon].partition(",")
         key_end = colon + 1 + int(key_length)
         at = key_end + int(value_length)
-        meta.setdefault(packed[colon + 1:key_end], packed[key_end:at])
-    return meta
+        pairs.append((packed[colon + 1:key_end], packed[key_end:at]))
+    return pairs
+
+
+def _pack(key_sql: str, value_sql: str) -> str:
+    """SQL for one packed `<key length>,<value length>:<key><value>` item (lengths in characters)."""
+    return f"CHAR_LENGTH({key_sql}), ',', CHAR_LENGTH(IFNULL({value_sql}, '')), ':', {key_sql}, IFNULL({value_sql}, '')"
+
+
+def _registered(text: str):
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:  # '0000-00-00 00:00:00' on old sites: shown as stored
+        return text
 
 
 @dataclass(frozen=True)
@@ -61,8 +72,8 @@ class UserStore:
         self._lock_scope = f"{db.address.database}/{site.base_prefix}"
         self._content_tables: list[tuple[str, str]] | None = None
         # The users columns a representation or a change needs (never user_pass: hashes are not read).
-        self._columns = ", ".join(f"u.{c}" for c in ("ID", "user_login", "user_nicename", "user_email", "user_url",
-                                                      "user_registered", "display_name", *(("spam",) if site.multisite else ())))
+        self._columns = ("user_login", "user_nicename", "user_email", "user_url", "user_registered", "display_name",
+                         *(("spam",) if site.multisite else ()))
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -75,26 +86,36 @@ class UserStore:
         return sql, keys
 
     def _load_raw(self, cursor, ids: list[int], for_update: bool = False) -> tuple[dict[int, dict], dict[int, dict]]:
-        """Users rows and the usermeta a representation needs, in one round trip of two statements
-        (a join would repeat every users column on each usermeta row, and sort them). Each user's
-        usermeta comes back as one packed string: PyMySQL decodes rows in Python, and one row per user
-        instead of one per usermeta row cut a page's decoding time in half."""
+        """Users rows and the usermeta a representation needs: one result row per user, its ID and one
+        string packing its users columns, then its usermeta in umeta_id order (GROUP_CONCAT). PyMySQL
+        parses every result column's metadata and every row in Python; packed, a page of 100 users is
+        100 rows of 2 columns instead of 100 rows of 7 plus ~900 usermeta rows (less than half the client
+        CPU; MySQL's work is the same). With `for_update` the users rows are locked first, in the same
+        round trip."""
         marks = ", ".join(["%s"] * len(ids))
         wanted, keys = self._wanted_meta()
+        meta = (f"SELECT GROUP_CONCAT(CONCAT({_pack('m.meta_key', 'm.meta_value')}) ORDER BY m.umeta_id SEPARATOR '') "
+                f"FROM {self.site.usermeta} m WHERE m.user_id = u.ID AND {wanted}")
+        columns = ", ".join(_pack(f"'{c}'", f"u.{c}") for c in self._columns)
+        lock = f"SELECT ID FROM {self.site.users} WHERE ID IN ({marks}) FOR UPDATE; " if for_update else ""
         cursor.execute(
-            f"SELECT {self._columns} FROM {self.site.users} u WHERE u.ID IN ({marks}){' FOR UPDATE' if for_update else ''}; "
-            "SELECT m.user_id, GROUP_CONCAT(CONCAT(CHAR_LENGTH(m.meta_key), ',', CHAR_LENGTH(IFNULL(m.meta_value, '')), ':', "
-            "m.meta_key, IFNULL(m.meta_value, '')) ORDER BY m.umeta_id SEPARATOR '') "
-            f"FROM {self.site.usermeta} m WHERE m.user_id IN ({marks}) AND {wanted} GROUP BY m.user_id",
-            [*ids, *ids, *keys],
+            f"{lock}SELECT u.ID, CONCAT({columns}, IFNULL(({meta}), '')) FROM {self.site.users} u WHERE u.ID IN ({marks})",
+            [*(ids if for_update else ()), *keys, *ids],
         )
-        names = [d[0] for d in cursor.description]
-        rows = {row["ID"]: row for row in (dict(zip(names, r)) for r in cursor.fetchall())}
-        cursor.nextset()
-        metas: dict[int, dict] = {i: {} for i in rows}
+        if for_update:
+            cursor.nextset()
+        rows: dict[int, dict] = {}
+        metas: dict[int, dict] = {}
+        width = len(self._columns)
         for user_id, packed in cursor.fetchall():
-            if user_id in metas:
-                metas[user_id] = _unpack_meta(packed)
+            pairs = _pairs(packed)
+            row = rows[user_id] = {"ID": user_id, **dict(pairs[:width])}
+            row["user_registered"] = _registered(row["user_registered"])
+            if "spam" in row:
+                row["spam"] = int(row["spam"] or 0)
+            meta = metas[user_id] = {}
+            for key, value in pairs[width:]:
+                meta.setdefault(key, value)  # get_user_meta(…, true) takes the first row
         return rows, metas
 
     def _load(self, cursor, ids: list[int]) -> list[dict]:

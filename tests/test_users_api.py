@@ -175,6 +175,8 @@ def test_create_accepts_any_json_content_type(api, content_type):
         (b'{"userName": "x", "profileUrl": "https://example.com/' + b"a" * 120 + b'"}', "invalidValue"),
         (b'{"userName": "x", "_private": 1}', "invalidValue"),
         (b'\xff\xfe', "invalidSyntax"),
+        (b'{"userName": "x", "urn:example:2.0:Thing": {"note": "a\\ud800b"}}', "invalidValue"),
+        (b'{"userName": "x\\udfff"}', "invalidValue"),
     ],
 )
 def test_bad_create_bodies_are_400_and_write_nothing(api, wp, body, scim_type):
@@ -201,6 +203,16 @@ def test_usermeta_is_read_as_wordpress_reads_it(api, wp):
                  next(u for u in api.get("/Users?count=100").json["Resources"] if u["id"] == uid)):
         assert user["name"]["givenName"] == tricky
         assert "familyName" not in user["name"] and user["title"] == "t"
+
+
+def test_attributes_kept_verbatim_round_trip_any_json(api):
+    """Integers beyond 64 bits and escaped characters in an attribute wpscim keeps as sent."""
+    thing = {"count": 10**30, "ratio": 0.1, "text": "\u00e9\U0001f600 \\ \"q\"", "nested": [None, True, {"k": []}]}
+    created = api.post("/Users", json={"userName": "verbatim", "urn:example:2.0:Thing": thing})
+    assert created.status_code == 201, created.text
+    for user in (created.json, api.get(f"/Users/{created.json['id']}").json):
+        assert user["urn:example:2.0:Thing"] == thing
+    assert api.get(f"/Users/{created.json['id']}", headers={"If-None-Match": created.json["meta"]["version"]}).status_code == 304
 
 
 def test_unknown_ids_and_paths(api):

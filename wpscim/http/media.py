@@ -4,10 +4,12 @@ application/scim+json, application/json or with no Content-Type at all (Okta sen
 from __future__ import annotations
 
 import json
+import re
 
 import falcon
 
 from wpscim.scim.errors import ScimError, bad_request
+from wpscim.scim.jsontext import dumps
 
 SCIM_JSON = "application/scim+json"
 MAX_BODY_BYTES = 1024 * 1024
@@ -29,17 +31,36 @@ def _parse_body(req: falcon.Request):
     if not raw.strip():
         raise bad_request("the request has no body; send a JSON object", "invalidSyntax")
     try:
-        return json.loads(raw.decode("utf-8-sig"))
+        value = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise bad_request("the request body is not UTF-8", "invalidSyntax") from None
     except ValueError as exc:
         raise bad_request(f"the request body is not valid JSON: {exc}", "invalidSyntax") from None
+    if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(value):
+        # "\ud800" alone is valid JSON but no character: MySQL and UTF-8 cannot store it.
+        raise bad_request("the request body holds a lone UTF-16 surrogate escape (\\uD800-\\uDFFF), which is no character",
+                          "invalidValue")
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(value) -> bool:
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
 
 
 def write_json(resp: falcon.Response, body: dict, status: int = 200) -> None:
     resp.status = status
     resp.content_type = SCIM_JSON
-    resp.text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    resp.data = dumps(body)
 
 
 class Lazy:

@@ -5,15 +5,15 @@ the host name the client used."""
 from __future__ import annotations
 
 import hashlib
-import json
 
 from wpscim.scim.errors import ScimError
+from wpscim.scim.jsontext import dumps
 
 
 def version_of(resource: dict) -> str:
     material = {k: v for k, v in resource.items() if k != "meta"}
     material["meta"] = {k: v for k, v in (resource.get("meta") or {}).items() if k not in ("location", "version")}
-    digest = hashlib.sha256(json.dumps(material, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+    digest = hashlib.sha256(dumps(material, sort_keys=True)).hexdigest()
     return f'W/"{digest[:24]}"'
 
 

@@ -124,3 +124,14 @@ def test_parallel_reads_while_writing(live_server, n):
             return call(base, token, "POST", "/Users", {"userName": f"rw{i}"})[0]
         return call(base, token, "GET", "/Users?count=5")[0]
     assert set(parallel(n, work)) <= {200, 201}
+
+
+def test_password_hashing_is_ready_before_the_first_request():
+    """libpass initialises phpass's base64 engine lazily and not thread-safely; importing wpscim's
+    password module must leave it initialised (checked in a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    check = ("import wpscim.wordpress.passwords, passlib.utils.binary as binary; "
+             "raise SystemExit(0 if type(binary.h64) is binary.Base64Engine else 1)")
+    assert subprocess.run([sys.executable, "-c", check], timeout=60).returncode == 0

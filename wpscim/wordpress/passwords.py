@@ -13,11 +13,15 @@ import secrets
 
 import bcrypt
 from passlib.hash import phpass
+from passlib.utils.binary import h64
 
 # wp_db_version of WordPress 6.8, the first release writing '$wp$' bcrypt hashes.
 WP_68_DB_VERSION = 60421
 BCRYPT_COST = 10  # what PHP < 8.4's password_hash(PASSWORD_BCRYPT) uses
 _PHPASS = phpass.using(rounds=13, ident="$P$")
+# libpass builds phpass's base64 tables on first use, and not thread-safely: the first hashes of 32
+# parallel creates in a fresh server process failed with AttributeError. Build them at import instead.
+h64.encode_bytes(b"")
 _ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _BCRYPT64 = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 

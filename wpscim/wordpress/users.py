@@ -89,8 +89,8 @@ class UserStore:
         """Users rows and the usermeta a representation needs: one result row per user, its ID and one
         string packing its users columns, then its usermeta in umeta_id order (GROUP_CONCAT). PyMySQL
         parses every result column's metadata and every row in Python; packed, a page of 100 users is
-        100 rows of 2 columns instead of 100 rows of 7 plus ~900 usermeta rows (less than half the client
-        CPU; MySQL's work is the same). With `for_update` the users rows are locked first, in the same
+        100 rows of 2 columns instead of 100 rows of 7 plus ~900 usermeta rows (about half the client CPU;
+        MySQL's work is the same). With `for_update` the users rows are locked first, in the same
         round trip."""
         marks = ", ".join(["%s"] * len(ids))
         wanted, keys = self._wanted_meta()

@@ -208,6 +208,12 @@ def api(wp) -> Api:
     return wp.client()
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def database_url(server: dict, database: str) -> str:
     password = f":{quote(server['password'], safe='')}" if server["password"] else ""
     return f"mysql://{quote(server['user'], safe='')}{password}@{server['host']}:{server['port']}/{database}"
@@ -234,14 +240,13 @@ def serve(wp, mysql_server, tmp_path):
 
     def start(policy: Policy = Policy(), role_policy: RolePolicy = RolePolicy()) -> tuple[str, str]:
         token = TokenStore(wp.db, wp.site).create(f"live-{secrets.token_hex(4)}")
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         log = tmp_path / f"serve-{port}.log"
-        process = subprocess.Popen(
-            [sys.executable, "-m", "wpscim", "serve", "--database-url", database_url(mysql_server, wp.name),
-             "--host", "127.0.0.1", "--port", str(port), "--threads", "16", *_serve_flags(policy, role_policy)],
-            stdout=log.open("w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        with log.open("w") as output:  # the child keeps its own copy of the descriptor
+            process = subprocess.Popen(
+                [sys.executable, "-m", "wpscim", "serve", "--database-url", database_url(mysql_server, wp.name),
+                 "--host", "127.0.0.1", "--port", str(port), "--threads", "16", *_serve_flags(policy, role_policy)],
+                stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         processes.append(process)
         base = f"http://127.0.0.1:{port}/scim/v2"
         deadline = time.monotonic() + 30

@@ -8,12 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import database_url
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_bench_quick_runs_every_scenario(mysql_server):
-    password = f":{mysql_server['password']}" if mysql_server["password"] else ""
-    url = f"mysql://{mysql_server['user']}{password}@{mysql_server['host']}:{mysql_server['port']}/"
+    url = database_url(mysql_server, "")
     run = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--database-url", url],
         capture_output=True, text=True, timeout=600, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import urllib.request
 
 import pytest
 
+from conftest import database_url, free_port
 from wpscim.config import ConfigError, read_wp_config, resolve_database
 from wpscim.wordpress.db import parse_database_url
 from wpscim.wordpress.site import Site, detect
@@ -92,13 +92,8 @@ def _wpscim(*args: str, timeout: int = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "wpscim", *args], capture_output=True, text=True, timeout=timeout)
 
 
-def _url(server: dict, database: str) -> str:
-    password = f":{server['password']}" if server["password"] else ""
-    return f"mysql://{server['user']}{password}@{server['host']}:{server['port']}/{database}"
-
-
 def test_token_commands(mysql_server, empty_database):
-    url = _url(mysql_server, empty_database)
+    url = database_url(mysql_server, empty_database)
     missing = _wpscim("token", "create", "--name", "okta", "--database-url", url)
     assert missing.returncode != 0 and "--init-schema" in missing.stderr
     created = _wpscim("token", "create", "--name", "okta", "--database-url", url, "--init-schema")
@@ -113,15 +108,9 @@ def test_token_commands(mysql_server, empty_database):
     assert _wpscim("token", "revoke", "okta", "--database-url", url).returncode != 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_serve_on_an_empty_database_creates_schema_and_first_token(mysql_server, empty_database, wp):
-    port = _free_port()
-    env = {**os.environ, "WPSCIM_DATABASE_URL": _url(mysql_server, empty_database)}
+    port = free_port()
+    env = {**os.environ, "WPSCIM_DATABASE_URL": database_url(mysql_server, empty_database)}
     process = subprocess.Popen(
         [sys.executable, "-m", "wpscim", "serve", "--init-schema", "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
@@ -171,10 +160,10 @@ def test_detect_refuses_a_database_without_wordpress(empty_database, mysql_serve
 
 @pytest.mark.parametrize("server", ["granian", "waitress"])
 def test_serve_with_two_processes(mysql_server, wp, server):
-    port = _free_port()
-    token = _wpscim("token", "create", "--name", "procs", "--database-url", _url(mysql_server, wp.name)).stdout.splitlines()[-1]
+    port = free_port()
+    token = _wpscim("token", "create", "--name", "procs", "--database-url", database_url(mysql_server, wp.name)).stdout.splitlines()[-1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "wpscim", "serve", "--database-url", _url(mysql_server, wp.name), "--port", str(port),
+        [sys.executable, "-m", "wpscim", "serve", "--database-url", database_url(mysql_server, wp.name), "--port", str(port),
          "--processes", "2", "--server", server], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         answered = 0

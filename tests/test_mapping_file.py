@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import Api
+from conftest import Api, database_url
 from wpscim.app import create_app
 from wpscim.mapping_file import MappingError, parse_mapping
 from wpscim.scim.schemas import register_extension, unregister_extension
@@ -167,7 +167,7 @@ def test_mapping_commands(shop, tmp_path, mysql_server):
     path.write_text(WOOCOMMERCE)
     broken = tmp_path / "broken.toml"
     broken.write_text("[[attribute]]\nscim = 'title'\n")
-    url = f"mysql://{mysql_server['user']}@{mysql_server['host']}:{mysql_server['port']}/{wp.name}"
+    url = database_url(mysql_server, wp.name)
     refused = _wpscim("serve", "--database-url", url, "--mapping", str(broken), "--port", "1")
     assert refused.returncode != 0 and "broken.toml: line 1: give exactly one of 'column' or 'meta'" in refused.stderr
     shown = _wpscim("mapping", "show", "--mapping", str(path))

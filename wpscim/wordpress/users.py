@@ -7,6 +7,7 @@ itself: its last round trip carries the COMMIT.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -44,6 +45,12 @@ def _pairs(packed: str) -> list[tuple[str, str]]:
 def _pack(key_sql: str, value_sql: str) -> str:
     """SQL for one packed `<key length>,<value length>:<key><value>` item (lengths in characters)."""
     return f"CHAR_LENGTH({key_sql}), ',', CHAR_LENGTH(IFNULL({value_sql}, '')), ':', {key_sql}, IFNULL({value_sql}, '')"
+
+
+@functools.lru_cache(maxsize=64)
+def _caps_text(roles: tuple[str, ...]) -> str:
+    """The wp_capabilities value granting `roles` (serialized once per set of roles)."""
+    return serialize({slug: True for slug in roles})
 
 
 def _registered(text: str):
@@ -243,13 +250,11 @@ class UserStore:
 
     def _lock_names(self, cursor, user_name: str | None, email: str | None, login_base: str | None,
                     then: str = "", then_params: tuple = ()) -> None:
-        names = []
-        if user_name is not None:
-            names.append(f"{self._lock_scope}/userName/{user_name.lower()}")
-        if email:
-            names.append(f"{self._lock_scope}/email/{email.lower()}")
+        """Named locks over the values a create or rename claims. userName, email and login share one
+        namespace: an Okta create, whose userName is its email and its login, takes two locks, not four
+        (a coarser lock is never less safe; it may only make two unrelated claims wait on each other)."""
+        names = [f"{self._lock_scope}/id/{value.lower()}" for value in (user_name, email, login_base) if value]
         if login_base is not None:
-            names.append(f"{self._lock_scope}/login/{login_base.lower()}")
             names.append(f"{self._lock_scope}/nicename/{naming.nicename_base(login_base)}")
         lock(cursor, names, then, then_params)
 
@@ -293,23 +298,29 @@ class UserStore:
 
     def _lock_and_check(self, cursor, stored: StoredUser, login: str) -> tuple:
         """For a create, in one round trip: take the uniqueness locks, then ask (userName taken, email
-        taken, login taken, nicename taken)."""
+        taken, login taken, nicename taken). Each question is one index lookup in a UNION ALL that
+        returns a row (its bit) only when the value is taken, so the usual answer is no rows; this costs
+        MySQL about half of what the same questions cost as EXISTS subqueries in one expression."""
         users, meta = self.site.users, self.site.usermeta
-        self._lock_names(
-            cursor, stored.user_name, stored.email, login,
-            # One integer column of flags (PyMySQL decodes each column's metadata in Python).
-            then=f"SELECT EXISTS(SELECT 1 FROM {users} u WHERE u.user_login = %s AND NOT EXISTS "
-            f"(SELECT 1 FROM {meta} r WHERE r.user_id = u.ID AND r.meta_key = %s)) "
-            f"+ 2 * EXISTS(SELECT 1 FROM {meta} WHERE meta_key = %s AND meta_value = %s) "
-            f"+ 4 * (%s <> '' AND EXISTS(SELECT 1 FROM {users} WHERE user_email = %s)) "
-            f"+ 8 * EXISTS(SELECT 1 FROM {users} WHERE user_login = %s) "
-            f"+ 16 * EXISTS(SELECT 1 FROM {users} WHERE user_nicename = %s AND user_login != %s)",
-            then_params=(stored.user_name, USERNAME_META, USERNAME_META, stored.user_name, stored.email, stored.email,
-                         login, naming.nicename_base(login), login),
-        )
-        flags = int(cursor.fetchone()[0])
-        name_as_login, name_as_meta, email, login_taken, nicename = (bool(flags & bit) for bit in (1, 2, 4, 8, 16))
-        return name_as_login or name_as_meta, email, login_taken, nicename
+        name, email = stored.user_name, stored.email
+        renamed = f"EXISTS(SELECT 1 FROM {meta} r WHERE r.user_id = u.ID AND r.meta_key = %s)"
+        if login == name:  # the usual case: one lookup answers both "userName is a login" and "login taken"
+            branches = [(f"SELECT IF({renamed}, 8, 9) FROM {users} u WHERE u.user_login = %s", (USERNAME_META, name))]
+        else:
+            branches = [(f"SELECT 1 FROM {users} u WHERE u.user_login = %s AND NOT {renamed}", (name, USERNAME_META)),
+                        (f"SELECT 8 FROM {users} WHERE user_login = %s", (login,))]
+        branches.append((f"SELECT 2 FROM {meta} WHERE meta_key = %s AND meta_value = %s", (USERNAME_META, name)))
+        if email:
+            branches.append((f"SELECT 4 FROM {users} WHERE user_email = %s", (email,)))
+        branches.append((f"SELECT 16 FROM {users} WHERE user_nicename = %s AND user_login <> %s",
+                         (naming.nicename_base(login), login)))
+        self._lock_names(cursor, name, email, login, then=" UNION ALL ".join(sql for sql, _ in branches),
+                         then_params=tuple(v for _, params in branches for v in params))
+        flags = 0
+        for (bit,) in cursor.fetchall():
+            flags |= int(bit)
+        name_as_login, name_as_meta, email_taken, login_taken, nicename = (bool(flags & bit) for bit in (1, 2, 4, 8, 16))
+        return name_as_login or name_as_meta, email_taken, login_taken, nicename
 
     def _check_unique(self, cursor, stored: StoredUser, exclude_id: int = 0) -> None:
         if self._user_name_taken(cursor, stored.user_name, exclude_id):
@@ -379,7 +390,7 @@ class UserStore:
         rows = [(key, given.pop(key, default)) for key, default in self.site.usermeta_defaults()]
         rows += list(given.items())  # the site's mapped keys, as `meta_input` would write them
         rows += [
-            (self.site.capabilities_key, serialize(caps)),
+            (self.site.capabilities_key, _caps_text(tuple(caps))),
             (self.site.user_level_key, str(roles.user_level(caps))),
         ]
         rows += list(self._own_meta(user, stored, values, login, now).items())

@@ -140,3 +140,47 @@ def test_sql_agrees_with_the_reference_evaluator(people, expr):
         assert selected == expected, unparse(expr)
     else:
         assert expected <= selected, unparse(expr)  # a superset, narrowed by the evaluator
+
+
+# The naming fast paths (texts no WordPress filter step changes) must give what the full filters
+# give; the full filters are judged against WordPress itself in test_naming_oracle.py.
+NAME_ALPHABET = "aZ09 _.@-éß\u00a0\t\n<>&%'\"\\;#x\x00\x7f\ud800"
+names = st.text(alphabet=NAME_ALPHABET, max_size=12) | st.from_regex(r"[A-Za-z0-9_.@-]{1,5}( [A-Za-z0-9_.@é-]{1,5}){0,3}", fullmatch=True)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(names)
+def test_naming_fast_paths_agree_with_the_full_filters(text):
+    from wpscim.wordpress import naming
+
+    assert naming.sanitize_user(text) == naming._sanitize_user(text)
+    assert naming.sanitize_title(text) == naming._sanitize_title(text)
+    assert naming.store_name.__wrapped__(text) == naming._store_name(text)
+
+
+_bound = st.one_of(st.text(), st.text(alphabet="'\"\\\0\n\r\x1a%s"), st.integers(), st.none(), st.booleans(),
+                   st.binary(max_size=8), st.floats(allow_nan=False, allow_infinity=False))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_bound, min_size=1, max_size=6))
+def test_bound_values_are_escaped_as_pymysql_escapes_them(mysql_server, values):
+    """wpscim's cursor binds text values itself (wpscim.wordpress.db.Cursor): the statement it sends
+    is PyMySQL's, and MySQL reads every value back unchanged."""
+    import pymysql
+
+    from wpscim.wordpress.db import Cursor, Database, DatabaseAddress
+
+    db = Database(DatabaseAddress(mysql_server["host"], mysql_server["port"], mysql_server["user"], mysql_server["password"]), 1)
+    try:
+        with db.reading() as cursor:
+            assert isinstance(cursor._cursor, Cursor)
+            sql = "SELECT " + ", ".join(["%s"] * len(values))
+            assert cursor.mogrify(sql, values) == pymysql.cursors.Cursor._mogrify(cursor._cursor, sql, values)
+            cursor.execute(sql, values)
+            row = cursor.fetchone()
+            for sent, read in zip(values, row):
+                if isinstance(sent, str):
+                    assert read == sent
+    finally:
+        db.close()

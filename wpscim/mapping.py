@@ -12,6 +12,7 @@ state (a suspended user's password hash, …).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from functools import cached_property
 from wpscim.scim import filter as scim_filter
 from wpscim.scim.filter import find_key
 from wpscim.scim import schemas
+from wpscim.scim.jsontext import dumps_text, loads
 from wpscim.scim.errors import invalid_value
 from wpscim.scim.patch import PatchPath, parse_patch_path, seed_from_filter
 from wpscim.scim.resource import primary_email
@@ -176,6 +178,12 @@ class Mapping:
 
     def __post_init__(self):
         self.by_path = {f.scim.lower(): f for f in self.fields}
+        # Derived once: every create, replace and read walks these.
+        own = {"first_name", "last_name", "nickname", "locale"}
+        self._extra_meta = [f for f in self.fields if f.meta_key and f.meta_key not in own and not f.meta_key.startswith(RESIDUE_PREFIX)]
+        self._written = [f for f in self.fields if f.writable and f.direction != "read" and f.scim not in SPECIAL]
+        self._joined = {f.scim for f in self.fields if f.transform == "join"}
+        self._read = [f for f in self.fields if f.scim not in SPECIAL and f.scim != "externalId" and f.direction != "write"]
 
     def field_for(self, path: scim_filter.AttrPath) -> Field | None:
         """The field a filter path names (`urn:…:User:organization`, `name.givenName`)."""
@@ -197,18 +205,16 @@ class Mapping:
     @property
     def extra_meta(self) -> list[Field]:
         """Fields writing usermeta keys beyond wp_insert_user()'s own rows (a site's mapping file)."""
-        own = {"first_name", "last_name", "nickname", "locale"}
-        return [f for f in self.fields if f.meta_key and f.meta_key not in own and not f.meta_key.startswith(RESIDUE_PREFIX)]
+        return self._extra_meta
 
     def defaulted(self, user: dict) -> str | None:
         """The DEFAULTED_META value for a user about to be written: attributes the client left unassigned
         (and no join computes), or None."""
-        joined = {f.scim for f in self.fields if f.transform == "join"}
-        missing = [a for a in DEFAULTABLE if a not in user and a not in joined]
-        return json.dumps(missing) if missing else None
+        missing = tuple(a for a in DEFAULTABLE if a not in user and a not in self._joined)
+        return _json_list(missing) if missing else None
 
     def written(self) -> list[Field]:
-        return [f for f in self.fields if f.writable and f.direction != "read" and f.scim not in SPECIAL]
+        return self._written
 
     def to_storage(self, user: dict) -> StoredUser:
         targets = {}
@@ -230,7 +236,7 @@ class Mapping:
                     continue
             if not _RESIDUE_NAME.match(key):
                 raise invalid_value(f"'{key[:80]}' is not a valid attribute name")
-            residue[RESIDUE_PREFIX + key] = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+            residue[RESIDUE_PREFIX + key] = dumps_text(value)
         return StoredUser(user["userName"], primary_email(user), targets, residue)
 
     def from_storage(self, row: dict, meta: dict) -> dict:
@@ -245,16 +251,14 @@ class Mapping:
             if key in ("wpscim_externalId", "wpscim_meta.lastModified"):
                 continue
             try:
-                value = json.loads(text)
+                value = loads(text)
             except (TypeError, ValueError):
                 continue
             attribute = key[len(RESIDUE_PREFIX):]
             user[attribute] = value
             if attribute.lower().startswith("urn:"):
                 user["schemas"].append(attribute)
-        for f in self.fields:
-            if f.scim in SPECIAL or f.scim == "externalId" or f.direction == "write":
-                continue
+        for f in self._read:
             raw = row.get(f.column) if f.column else meta.get(f.meta_key)
             if raw not in (None, ""):
                 set_value(user, f.path, f.from_wordpress(str(raw)))
@@ -265,7 +269,7 @@ class Mapping:
             user["emails"] = emails
         user["active"] = SUSPENDED_PASS_META not in meta and not row.get("spam")
         try:
-            unassigned = json.loads(meta.get(DEFAULTED_META) or "[]")
+            unassigned = loads(meta.get(DEFAULTED_META) or "[]")
         except ValueError:
             unassigned = []
         for attribute in unassigned:
@@ -286,6 +290,11 @@ class Mapping:
 DEFAULT = Mapping()
 
 
+@functools.lru_cache(maxsize=16)
+def _json_list(names: tuple[str, ...]) -> str:
+    return json.dumps(list(names))
+
+
 def iso(value) -> str:
     """A stored (UTC) datetime as xsd:dateTime; isoformat() is several times cheaper than strftime()."""
     if isinstance(value, datetime):
@@ -297,7 +306,7 @@ def _emails(user_email: str, stored: str | None) -> list:
     items = []
     if stored:
         try:
-            items = [e for e in json.loads(stored) if isinstance(e, dict)]
+            items = [e for e in loads(stored) if isinstance(e, dict)]
         except (TypeError, ValueError):
             items = []
     if not user_email:

@@ -9,7 +9,7 @@ import re
 import falcon
 
 from wpscim.scim.errors import ScimError, bad_request
-from wpscim.scim.jsontext import dumps
+from wpscim.scim.jsontext import dumps, loads
 
 SCIM_JSON = "application/scim+json"
 MAX_BODY_BYTES = 1024 * 1024
@@ -31,7 +31,7 @@ def _parse_body(req: falcon.Request):
     if not raw.strip():
         raise bad_request("the request has no body; send a JSON object", "invalidSyntax")
     try:
-        value = json.loads(raw.decode("utf-8-sig"))
+        value = loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise bad_request("the request body is not UTF-8", "invalidSyntax") from None
     except ValueError as exc:

@@ -1,14 +1,21 @@
-"""JSON text of responses and of the representations ETags are computed from.
+"""JSON text: responses, ETag material, request bodies and the JSON wpscim keeps in usermeta.
 
 orjson writes a page of 100 users about ten times faster than the standard library (1.5 ms -> 0.12 ms
-here); it refuses integers beyond 64 bits and lone surrogates, which clients can send inside attributes
-wpscim keeps verbatim, so those few documents are written by the standard library instead."""
+here) and reads a request body several times faster. It refuses what the standard library allows:
+integers beyond 64 bits, lone surrogates, NaN, a byte-order mark. Clients can send those inside
+attributes wpscim keeps verbatim, so those few documents go through the standard library instead, and
+every document means what it meant before."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import orjson
+
+# orjson reads an integer beyond 64 bits as a float; such documents are read by the standard library.
+_LONG_DIGITS = re.compile(r"\d{19}")
+_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
 
 
 def dumps(value, sort_keys: bool = False) -> bytes:
@@ -16,3 +23,21 @@ def dumps(value, sort_keys: bool = False) -> bytes:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else 0, default=str)
     except TypeError:
         return json.dumps(value, sort_keys=sort_keys, separators=(",", ":"), default=str).encode()
+
+
+def dumps_text(value) -> str:
+    """Compact JSON text, non-ASCII kept as is (the form stored in usermeta)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(text: str | bytes):
+    """A JSON document; ValueError if it is not one."""
+    if (_LONG_DIGITS_BYTES if isinstance(text, bytes) else _LONG_DIGITS).search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)

@@ -26,7 +26,7 @@ def coerce(attr: Attribute, value, where: str):
             value = [value]
         if not isinstance(value, list):
             raise invalid_value(f"'{where}' must be a list")
-        single = Attribute(attr.name, attr.type, sub_attributes=attr.sub_attributes)
+        single = _single(attr)
         items = [coerce(single, item, where) for item in value if not _is_empty(item)]
         items = [item for item in items if not _is_empty(item)]
         primaries = [i for i, item in enumerate(items) if isinstance(item, dict) and item.get("primary") is True]
@@ -66,8 +66,21 @@ def coerce(attr: Attribute, value, where: str):
     return value if isinstance(value, str) else str(value)
 
 
+_SINGLES: dict[int, tuple[Attribute, Attribute]] = {}
+
+
+def _single(attr: Attribute) -> Attribute:
+    """One item of multi-valued `attr` (built once per attribute)."""
+    known = _SINGLES.get(id(attr))
+    if known is None or known[0] is not attr:
+        known = _SINGLES[id(attr)] = (attr, Attribute(attr.name, attr.type, sub_attributes=attr.sub_attributes))
+    return known[1]
+
+
 def _split_qualified(key: str) -> tuple[str | None, str]:
     """`urn:…:enterprise:2.0:User:department` → (extension urn, "department"); others → (None, key)."""
+    if key[:4].lower() != "urn:":
+        return None, key
     lowered = key.lower()
     for urn in [schemas.CORE_USER, *(ext.name for ext in schemas.EXTENSIONS.values())]:
         if lowered.startswith(urn.lower() + ":"):

@@ -42,8 +42,13 @@ def hash_password(password: str, db_version: int) -> str:
     return _PHPASS.hash(password.strip())
 
 
+_LETTERS: dict[str, bytes] = {}
+
+
 def _random_text(alphabet: str, length: int) -> str:
-    return "".join(alphabet[b % 64] for b in secrets.token_bytes(length))  # both alphabets have 64 letters
+    # Both alphabets have 64 letters: random byte b becomes letter b % 64.
+    table = _LETTERS.get(alphabet) or _LETTERS.setdefault(alphabet, bytes.maketrans(bytes(range(256)), alphabet.encode("ascii") * 4))
+    return secrets.token_bytes(length).translate(table).decode("ascii")
 
 
 def unusable_hash(db_version: int) -> str:

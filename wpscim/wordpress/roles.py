@@ -39,6 +39,7 @@ class Roles:
     definitions: dict  # slug -> {"name": …, "capabilities": {cap: bool}}, in WordPress's order
     default_role: str
     notes: dict = field(default_factory=dict)  # slug -> {"externalId", "managed", "created", "lastModified"}
+    _levels: dict = field(default_factory=dict, compare=False, repr=False)  # user_level() per capabilities array
 
     def name(self, slug: str) -> str:
         return str((self.definitions.get(slug) or {}).get("name") or slug)
@@ -49,6 +50,20 @@ class Roles:
 
     def user_level(self, caps: dict) -> int:
         """Highest level_N among the caps of the user's roles and the user's own caps (allcaps)."""
+        try:
+            key = tuple(caps.items())
+            level = self._levels.get(key)
+        except TypeError:  # an unhashable value in a capabilities array someone else wrote
+            key = level = None
+        if level is None:
+            level = self._user_level(caps)
+            if key is not None:
+                if len(self._levels) > 256:
+                    self._levels.clear()
+                self._levels[key] = level
+        return level
+
+    def _user_level(self, caps: dict) -> int:
         allcaps: dict = {}
         for role in self.held(caps):
             allcaps.update((self.definitions[role].get("capabilities") or {}))
@@ -164,6 +179,7 @@ class RoleStore:
                 slug, n = f"{base}_{n}", n + 1
             template = roles.definitions.get(self.policy.template) or {"capabilities": {"read": True, "level_0": True}}
             roles.definitions[slug] = {"name": display_name.strip(), "capabilities": dict(template.get("capabilities") or {})}
+            roles._levels.clear()  # a new role changes what its slug in a capabilities array grants
         note = roles.notes.setdefault(slug, {"managed": created, "created": _now()})
         if external_id:
             note["externalId"] = external_id

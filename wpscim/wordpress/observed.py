@@ -19,14 +19,16 @@ class ObservedPaths:
     def __init__(self, db: Database, site: Site):
         self.db = db
         self.site = site
-        self._known: set[str] = set()
+        self._known: frozenset[str] = frozenset()  # replaced, never changed: read without the lock
         self._lock = threading.Lock()
 
     def record(self, paths: set[str]) -> None:
         """Store paths not seen before by this process (one small write, rarely)."""
+        if paths <= self._known:  # nearly every request: nothing new, no lock taken
+            return
         with self._lock:
             new = paths - self._known
-            self._known |= new
+            self._known = self._known | new
         if not new:
             return
         try:
@@ -42,7 +44,7 @@ class ObservedPaths:
         except Exception:  # observing must never fail a provisioning request
             log.exception("could not record observed attribute paths")
             with self._lock:
-                self._known -= new
+                self._known = self._known - new
 
     def _read(self, cursor, for_update: bool = False) -> dict:
         cursor.execute(

@@ -82,6 +82,9 @@ class TokenStore:
         return True
 
     def _current(self) -> list[dict]:
+        cached = self._cache  # a fresh cache is read without the lock (every request reads it)
+        if cached is not None and time.monotonic() - cached[0] <= CACHE_SECONDS:
+            return cached[1]
         with self._cache_lock:
             now = time.monotonic()
             if self._cache is None or now - self._cache[0] > CACHE_SECONDS:

@@ -193,16 +193,24 @@ def test_long_names_give_a_display_name_within_wordpress_limits(api, wp):
 
 
 def test_usermeta_is_read_as_wordpress_reads_it(api, wp):
-    """First row per key wins (get_user_meta(…, true)), whatever the values hold; a NULL value reads as empty."""
+    """First row per key wins (get_user_meta(…, true)), whatever the values hold; a NULL value reads as empty.
+    A few users are read as plain rows, a page as packed rows (UserStore._load_raw): both must agree."""
+    for n in range(12):  # the page below holds more users than the plain read takes
+        api.post("/Users", json={"userName": f"filler{n}"})
     uid = api.post("/Users", json={"userName": "metareader", "name": {"givenName": "Ann", "familyName": "Lee"}, "title": "t"}).json["id"]
     tricky = "12,3:Ann: 1,2 😀 ñ\\ '\"%_"
     wp.sql("UPDATE wp_usermeta SET meta_value = %s WHERE user_id = %s AND meta_key = 'first_name'", (tricky, uid))
     wp.sql("INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES (%s, 'first_name', 'Second row'), (%s, 'wpscim_title', '\"ignored\"')", (uid, uid))
     wp.sql("UPDATE wp_usermeta SET meta_value = NULL WHERE user_id = %s AND meta_key = 'last_name'", (uid,))
-    for user in (api.get(f"/Users/{uid}").json, api.get("/Users?filter=userName eq \"metareader\"").json["Resources"][0],
-                 next(u for u in api.get("/Users?count=100").json["Resources"] if u["id"] == uid)):
+    page = api.get("/Users?count=100").json["Resources"]
+    assert len(page) > 10
+    read = [api.get(f"/Users/{uid}").json, api.get("/Users?filter=userName eq \"metareader\"").json["Resources"][0],
+            next(u for u in page if u["id"] == uid)]
+    for user in read:
         assert user["name"]["givenName"] == tricky
         assert "familyName" not in user["name"] and user["title"] == "t"
+    assert read[0] == read[1] == read[2]  # same representation, same meta.version, whichever way it was read
+    assert [u for u in page if u["id"] != uid] == [api.get(f"/Users/{u['id']}").json for u in page if u["id"] != uid]
 
 
 def test_attributes_kept_verbatim_round_trip_any_json(api):

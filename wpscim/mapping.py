@@ -45,7 +45,7 @@ class Field:
     case_exact: bool = False
     type: str = "string"  # the SCIM type: string, boolean, integer or decimal values are stored as text
 
-    @property
+    @cached_property
     def target(self) -> str:
         return self.column or self.meta_key
 
@@ -53,7 +53,7 @@ class Field:
     def path(self) -> PatchPath:
         return parse_patch_path(self.scim)
 
-    @property
+    @cached_property
     def escaped(self) -> bool:
         """WordPress's name filters store these HTML-escaped, whatever writes them."""
         return self.transform == "name" or self.target in WORDPRESS_NAME_FIELDS

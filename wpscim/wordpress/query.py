@@ -245,7 +245,7 @@ def selective_ids(expr: scim_filter.Filter, cursor, site: Site, user_mapping: Ma
     if name == "username":
         cursor.execute(
             f"SELECT ID FROM {site.users} WHERE user_login = %s "
-            f"UNION SELECT user_id FROM {site.usermeta} WHERE meta_key = %s AND meta_value = %s",
+            f"UNION ALL SELECT user_id FROM {site.usermeta} WHERE meta_key = %s AND meta_value = %s",
             (expr.value, USERNAME_META, expr.value),
         )
         return {row[0] for row in cursor.fetchall()}

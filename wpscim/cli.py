@@ -48,8 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=int(os.environ.get("WPSCIM_PORT", "8080")))
     serve.add_argument("--server", choices=["granian", "waitress"], default=os.environ.get("WPSCIM_SERVER", "granian"),
                        help="HTTP server: granian (Rust HTTP/1.1, default) or waitress (pure Python)")
-    serve.add_argument("--threads", type=int, default=int(os.environ.get("WPSCIM_THREADS", "8")),
-                       help="request threads per process (default 8)")
+    serve.add_argument("--threads", type=int, default=int(os.environ.get("WPSCIM_THREADS", "4")),
+                       help="request threads per process (default 4)")
     serve.add_argument("--processes", type=int, default=int(os.environ.get("WPSCIM_PROCESSES", "1")),
                        help="server processes sharing the port (default 1)")
     serve.add_argument("--pool-size", type=int, default=int(os.environ.get("WPSCIM_POOL_SIZE", "0")) or None,

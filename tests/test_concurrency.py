@@ -116,6 +116,31 @@ def test_a_failure_mid_create_leaves_no_half_written_user(wp, api):
     assert api.post("/Users", json={"userName": "half"}).status_code == 201  # and its named locks were released
 
 
+def test_a_create_waiting_too_long_for_a_named_lock_answers_503_and_writes_nothing(wp, api, monkeypatch):
+    """Another session holds the lock on the userName (as a concurrent create would): the create
+    gives up after the lock timeout with 503 and Retry-After, and succeeds once the lock is free."""
+    import hashlib
+
+    import pymysql
+
+    from wpscim.wordpress import db as wpscim_db
+
+    monkeypatch.setattr(wpscim_db, "LOCK_TIMEOUT_SECONDS", 1)
+    name = "wpscim:" + hashlib.sha1(f"{wp.name}/wp_/id/held@example.com".encode()).hexdigest()
+    holder = pymysql.connect(**wp.server, database=wp.name, autocommit=True)
+    before = wp.sql("SELECT COUNT(*) FROM wp_users")[0][0]
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("SELECT GET_LOCK(%s, 0)", (name,))
+            assert cursor.fetchone()[0] == 1
+        result = api.post("/Users", json={"userName": "held@example.com"})
+        assert result.status_code == 503 and result.headers["retry-after"] == "1"
+        assert wp.sql("SELECT COUNT(*) FROM wp_users")[0][0] == before
+    finally:
+        holder.close()  # ends its session: the lock is free
+    assert api.post("/Users", json={"userName": "held@example.com"}).status_code == 201
+
+
 @pytest.mark.parametrize("n", [16])
 def test_parallel_reads_while_writing(live_server, n):
     base, token = live_server

@@ -160,28 +160,37 @@ class Database:
         self.read_pool.close()
 
 
-def lock(cursor, names: list[str], then: str = "", then_params: tuple | list = ()) -> None:
+def lock(cursor, names: list[str], then: str = "", then_params: tuple | list = ()) -> list[int]:
     """Take named locks, always in sorted order so two requests can never wait on each other in a cycle.
-    Hashed names keep them under MySQL's 64-character limit and free of user data. `then`, a SELECT,
-    runs in the same round trip once the locks are held; its result is the cursor's to fetch."""
+    Hashed names keep them under MySQL's 64-character limit and free of user data.
+
+    `then`, a SELECT of one integer column whose values are below 32, runs in the same round trip once
+    the locks are held; its values come back (the lock count travels as 32 × count in the same result,
+    so PyMySQL parses one result set, not two)."""
     hashed = sorted({"wpscim:" + hashlib.sha1(name.encode("utf-8")).hexdigest() for name in names})
     if not hashed:
         if then:
             cursor.execute(then, then_params)
-        return
-    # One column (the number of locks taken; NULL on error): PyMySQL decodes each column's metadata in Python.
-    sql = "SELECT " + " + ".join(["GET_LOCK(%s, %s)"] * len(hashed))
+            return [int(value) for (value,) in cursor.fetchall()]
+        return []
+    taking = " + ".join(["GET_LOCK(%s, %s)"] * len(hashed))  # NULL on error
     params = []
     for name in hashed:
         params += [name, LOCK_TIMEOUT_SECONDS]
     if then:
-        sql, params = f"{sql}; {then}", [*params, *then_params]
+        sql = f"SET @wpscim_locks = {taking}; SELECT 32 * @wpscim_locks UNION ALL {then}"
+        params += then_params
+    else:
+        sql = f"SELECT 32 * ({taking})"
     cursor.execute(sql, params)
     cursor.locked.extend(hashed)
-    if cursor.fetchone()[0] != len(hashed):
-        raise ScimError(503, "the service is busy with a conflicting change; retry shortly", headers={"Retry-After": "1"})
     if then:
         cursor.nextset()
+    values = [value for (value,) in cursor.fetchall()]
+    taken = [int(value) for value in values if value is not None]
+    if None in values or sum(value // 32 for value in taken) != len(hashed):
+        raise ScimError(503, "the service is busy with a conflicting change; retry shortly", headers={"Retry-After": "1"})
+    return [value % 32 for value in taken if value % 32]
 
 
 def execute_all(cursor, sql: str, params: tuple | list = ()) -> int:

@@ -283,14 +283,14 @@ class UserStore:
     # --- uniqueness ---------------------------------------------------------------------------
 
     def _lock_names(self, cursor, user_name: str | None, email: str | None, login_base: str | None,
-                    then: str = "", then_params: tuple = ()) -> None:
+                    then: str = "", then_params: tuple = ()) -> list[int]:
         """Named locks over the values a create or rename claims. userName, email and login share one
         namespace: an Okta create, whose userName is its email and its login, takes two locks, not four
         (a coarser lock is never less safe; it may only make two unrelated claims wait on each other)."""
         names = [f"{self._lock_scope}/id/{value.lower()}" for value in (user_name, email, login_base) if value]
         if login_base is not None:
             names.append(f"{self._lock_scope}/nicename/{naming.nicename_base(login_base)}")
-        lock(cursor, names, then, then_params)
+        return lock(cursor, names, then, then_params)
 
     def _user_name_taken(self, cursor, user_name: str, exclude_id: int = 0) -> bool:
         users, meta = self.site.users, self.site.usermeta
@@ -349,11 +349,10 @@ class UserStore:
             branches.append((f"SELECT 4 FROM {users} WHERE user_email = %s", (email,)))
         # Any holder of the nicename counts: when the login itself is free, no holder can have it.
         branches.append((f"SELECT 16 FROM {users} WHERE user_nicename = %s", (naming.nicename_base(login),)))
-        self._lock_names(cursor, name, email, login, then=" UNION ALL ".join(sql for sql, _ in branches),
-                         then_params=tuple(v for _, params in branches for v in params))
         flags = 0
-        for (bit,) in cursor.fetchall():
-            flags |= int(bit)
+        for bit in self._lock_names(cursor, name, email, login, then=" UNION ALL ".join(sql for sql, _ in branches),
+                                    then_params=tuple(v for _, params in branches for v in params)):
+            flags |= bit
         if login == name and flags & 8:  # taken: by a user whose userName it is, or by one renamed since?
             cursor.execute(f"SELECT EXISTS(SELECT 1 FROM {users} u WHERE u.user_login = %s AND {not_renamed})", (name, USERNAME_META))
             flags |= 1 if cursor.fetchone()[0] else 0

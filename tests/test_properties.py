@@ -4,7 +4,7 @@ translation, which must agree with the in-memory reference evaluator on a real d
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from wpscim.scim.errors import ScimError
@@ -91,6 +91,9 @@ operations = st.lists(
 
 
 @given(operations)
+# Found by CI: a sub-attribute holding only nulls left an empty complex value that a second
+# normalisation removed (normalize_user was not idempotent).
+@example([{"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": {"": None}}])
 def test_patch_never_crashes_and_leaves_a_canonical_user(ops_list):
     user = normalize_user({"userName": "u", "emails": [{"value": "u@example.com", "type": "work"}], "title": "T"})
     try:

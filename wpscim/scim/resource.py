@@ -48,7 +48,9 @@ def coerce(attr: Attribute, value, where: str):
             if sub is None:
                 out[key] = sub_value
             elif sub.mutability != "readOnly":
-                out[sub.name] = coerce(sub, sub_value, f"{where}.{sub.name}")
+                coerced = coerce(sub, sub_value, f"{where}.{sub.name}")
+                if not _is_empty(coerced):  # {"manager": {"": null}} holds nothing: unassigned, as at the top level
+                    out[sub.name] = coerced
         return out
     if attr.type == "boolean":
         if isinstance(value, bool):

@@ -15,7 +15,6 @@ import orjson
 
 # orjson reads an integer beyond 64 bits as a float; such documents are read by the standard library.
 _LONG_DIGITS = re.compile(r"\d{19}")
-_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
 
 
 def dumps(value, sort_keys: bool = False) -> bytes:
@@ -33,9 +32,9 @@ def dumps_text(value) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def loads(text: str | bytes):
+def loads(text: str):
     """A JSON document; ValueError if it is not one."""
-    if (_LONG_DIGITS_BYTES if isinstance(text, bytes) else _LONG_DIGITS).search(text) is None:
+    if _LONG_DIGITS.search(text) is None:
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:

@@ -229,7 +229,8 @@ def remove_accents(text: str) -> str:
 
 # Fast paths: texts made only of characters no step of a WordPress filter changes come out as they
 # went in (or, for a title, only lower-cased and dashed). The usual IdP values (emails, plain names)
-# are such texts; tests/test_naming_oracle.py checks each fast path against the full filter.
+# are such texts. tests/test_properties.py checks each fast path against the full filter, and
+# tests/test_naming_oracle.py judges the full filters against WordPress.
 _PLAIN_LOGIN = re.compile(r"[A-Za-z0-9_.@-]+(?: [A-Za-z0-9_.@-]+)*")
 _PLAIN_TITLE = re.compile(r"[A-Za-z0-9 _.@-]*")
 _TITLE_DASHES = re.compile(r"[ -]+")

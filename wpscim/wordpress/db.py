@@ -8,6 +8,11 @@ rows committed by its previous holder are visible.
 Connections allow several statements per round trip (CLIENT.MULTI_STATEMENTS): a create takes its
 locks and checks uniqueness in one, then inserts the users row and its usermeta, commits and releases
 its locks in a second. Every value is still bound (escaped by PyMySQL), never formatted in.
+
+DBUtils replaces a connection the server dropped and runs the failed statement again on the new one;
+wpscim lets it do so only when no transaction was open on the dropped connection (see
+`_may_run_again`). Run again inside a transaction, a statement would commit without the statements
+before it: after a deadlock InnoDB has rolled those back, after a lost connection the server has.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from dbutils.pooled_db import PooledDB
 from wpscim.scim.errors import ScimError
 
 LOCK_TIMEOUT_SECONDS = 10
+_CONNECTION_LOST = {2006, 2013, 2055}  # CR_SERVER_GONE_ERROR, CR_SERVER_LOST, CR_SERVER_LOST_EXTENDED
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,36 @@ class Cursor(pymysql.cursors.Cursor):
             raise pymysql.err.ProgrammingError(str(exc)) from None
 
 
+class Connection(pymysql.connections.Connection):
+    """PyMySQL's connection, noting on each error whether a transaction was open when its statement was
+    sent (the server's status flag from the last reply): `_may_run_again` needs it."""
+
+    def query(self, sql, unbuffered=False):
+        in_transaction = bool(self.server_status & SERVER_STATUS.SERVER_STATUS_IN_TRANS)
+        try:
+            return super().query(sql, unbuffered)
+        except pymysql.err.Error as exc:
+            exc.in_transaction = in_transaction
+            raise
+
+
+def _connect(**kwargs) -> Connection:
+    return Connection(**kwargs)
+
+
+_connect.dbapi = pymysql  # what DBUtils reads thread safety and exception classes from
+
+
+def _may_run_again(error: Exception) -> bool:
+    """DBUtils' `isfatal`: whether to reconnect and run the failed statement again. Only for a
+    connection the server dropped outside a transaction (a pooled connection that sat idle past
+    wait_timeout, a restarted server); any other error reaches the request, whose transaction fails
+    whole (and is retried whole after a deadlock: wpscim.http.errors.retrying)."""
+    lost = isinstance(error, pymysql.err.InterfaceError) or (
+        isinstance(error, pymysql.err.OperationalError) and bool(error.args) and error.args[0] in _CONNECTION_LOST)
+    return lost and not getattr(error, "in_transaction", True)
+
+
 class Database:
     def __init__(self, address: DatabaseAddress, max_connections: int = 8):
         self.address = address
@@ -100,12 +136,13 @@ class Database:
 
     def _pool(self, size: int, autocommit: bool) -> PooledDB:
         return PooledDB(
-            pymysql,
+            _connect,
             mincached=0,
             maxcached=size,
             maxconnections=size,
             blocking=True,
             ping=0,  # no round trip per request; SteadyDB reopens a connection the server dropped
+            isfatal=_may_run_again,
             reset=False,  # transaction() always commits or rolls back itself: no extra ROLLBACK on return
             # group_concat_max_len: a user's usermeta is read as one GROUP_CONCAT (see UserStore._load_raw).
             setsession=["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",

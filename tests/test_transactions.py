@@ -1,0 +1,106 @@
+"""A request's transaction fails whole or commits whole, also when InnoDB picks it as a deadlock victim
+or the server drops its connection; a pooled connection the server dropped between requests is
+replaced without the request noticing. Real MariaDB/MySQL, real deadlocks and KILLs."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pymysql
+import pytest
+
+from wpscim.wordpress.db import Database, DatabaseAddress
+
+
+@pytest.fixture
+def db(mysql_server, empty_database):
+    database = Database(DatabaseAddress(mysql_server["host"], mysql_server["port"], mysql_server["user"],
+                                        mysql_server["password"], empty_database), max_connections=2)
+    with database.transaction() as cursor:
+        cursor.execute("CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB")
+        cursor.execute("INSERT INTO t VALUES " + ", ".join(f"({i}, 0)" for i in range(1, 61)))
+    yield database
+    database.close()
+
+
+def _other(mysql_server, database: str):
+    return pymysql.connect(**mysql_server, database=database, autocommit=False)
+
+
+def _values(mysql_server, database: str) -> dict[int, int]:
+    with _other(mysql_server, database) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id, v FROM t")
+        return dict(cur.fetchall())
+
+
+def test_a_deadlock_victim_sees_the_deadlock_and_commits_none_of_its_statements(db, mysql_server, empty_database):
+    """Before wpscim told DBUtils which errors allow running a statement again, DBUtils ran the
+    victim's failed statement again in a new transaction and the request committed that statement
+    alone (here: row 2 = 1, row 55 back to 0) without seeing any error."""
+    other = _other(mysql_server, empty_database)
+
+    def rival():  # holds rows 2..50 (more work than ours, so InnoDB picks ours as the victim), then wants row 1
+        with other.cursor() as cur:
+            cur.execute("UPDATE t SET v = 2 WHERE id BETWEEN 2 AND 50")
+            time.sleep(0.5)
+            cur.execute("UPDATE t SET v = 2 WHERE id = 1")
+        other.commit()
+
+    thread = threading.Thread(target=rival)
+    with pytest.raises(pymysql.err.OperationalError) as raised:
+        with db.transaction() as cursor:
+            cursor.execute("UPDATE t SET v = 1 WHERE id = 1")
+            thread.start()
+            time.sleep(0.2)
+            cursor.execute("UPDATE t SET v = 1 WHERE id = 55")
+            cursor.execute("UPDATE t SET v = 1 WHERE id = 2")  # waits for the rival, which then waits for us
+    thread.join()
+    other.close()
+    assert raised.value.args[0] == 1213
+    values = _values(mysql_server, empty_database)
+    assert values[55] == 0, "a statement of the rolled-back transaction was committed"
+    assert values[1] == 2 and values[2] == 2
+    assert 1 not in values.values()
+
+
+def _connection_id(cursor) -> int:
+    cursor.execute("SELECT CONNECTION_ID()")
+    return cursor.fetchone()[0]
+
+
+def _kill(mysql_server, connection_id: int) -> None:
+    with pymysql.connect(**mysql_server, autocommit=True) as admin, admin.cursor() as cur:
+        cur.execute("KILL %s", (connection_id,))
+    time.sleep(0.2)
+
+
+def test_a_connection_dropped_between_transactions_is_replaced_without_an_error(db, mysql_server):
+    # Several times, so that the pool's other connection is also the killed one at least once.
+    for _ in range(3):
+        with db.transaction() as cursor:
+            killed = _connection_id(cursor)
+        _kill(mysql_server, killed)
+        with db.transaction() as cursor:
+            cursor.execute("UPDATE t SET v = v + 1 WHERE id = 3")
+            assert _connection_id(cursor) != killed
+        with db.reading() as cursor:
+            killed = _connection_id(cursor)
+        _kill(mysql_server, killed)
+        with db.reading() as cursor:
+            cursor.execute("SELECT v FROM t WHERE id = 3")
+            assert cursor.fetchone()[0] >= 1
+
+
+def test_a_connection_dropped_mid_transaction_fails_it_whole_and_the_pool_recovers(db, mysql_server, empty_database):
+    with pytest.raises((pymysql.err.OperationalError, pymysql.err.InterfaceError)):
+        with db.transaction() as cursor:
+            cursor.execute("UPDATE t SET v = 7 WHERE id = 4")
+            _kill(mysql_server, _connection_id(cursor))
+            cursor.execute("UPDATE t SET v = 7 WHERE id = 5")  # must not run again on a new connection
+    values = _values(mysql_server, empty_database)
+    assert values[4] == 0 and values[5] == 0
+    for _ in range(3):  # every pooled connection works again
+        with db.transaction() as cursor:
+            cursor.execute("UPDATE t SET v = v + 1 WHERE id = 6")
+    assert _values(mysql_server, empty_database)[6] == 3

@@ -6,8 +6,9 @@ deadlocks under concurrent creates. Sessions run READ COMMITTED so that, once a 
 rows committed by its previous holder are visible.
 
 Connections allow several statements per round trip (CLIENT.MULTI_STATEMENTS): a create takes its
-locks and checks uniqueness in one, then inserts the users row and its usermeta, commits and releases
-its locks in a second. Every value is still bound (escaped by PyMySQL), never formatted in.
+locks, checks uniqueness, inserts the users row and its usermeta, commits and releases its locks in
+one; a statement that fails when a value is taken (refuse_if_any) keeps the inserts from running.
+Every value is still bound (escaped by PyMySQL), never formatted in.
 
 DBUtils replaces a connection the server dropped and runs the failed statement again on the new one;
 wpscim lets it do so only when no transaction was open on the dropped connection (see
@@ -197,46 +198,71 @@ class Database:
         self.read_pool.close()
 
 
+REFUSED = 1242  # ER_SUBQUERY_NO_1_ROW: the error refuse_if_any() raises
+
+
+def lock_statement(cursor, names: list[str]) -> tuple[str, list, int]:
+    """`SET @wpscim_locks = <how many of the named locks were taken>`: its SQL, its parameters and the
+    count that means all. Locks are taken in sorted order, so two requests never wait on each other in
+    a cycle; hashed names keep them under MySQL's 64-character limit and free of user data. The names
+    are recorded on the cursor at once: transaction() releases them however the request ends."""
+    hashed = sorted({"wpscim:" + hashlib.sha1(name.encode("utf-8")).hexdigest() for name in names})
+    cursor.locked.extend(hashed)
+    params = []
+    for name in hashed:
+        params += [name, LOCK_TIMEOUT_SECONDS]
+    return "SET @wpscim_locks = " + " + ".join(["GET_LOCK(%s, %s)"] * len(hashed)), params, len(hashed)  # NULL on error
+
+
+def refuse_if_any(select: str) -> str:
+    """A statement that fails with REFUSED when `select` returns a row; MySQL then runs none of the
+    statements after it in the same round trip. (SET, not DO: DO turns errors into warnings.)"""
+    return f"SET @wpscim_refused = (SELECT 0 UNION ALL {select})"
+
+
+def locks_missing(count: int) -> str:
+    """A SELECT returning a row unless all `count` locks of the last lock_statement() were taken."""
+    return f"SELECT 1 FROM DUAL WHERE NOT (@wpscim_locks <=> {int(count)})"
+
+
 def lock(cursor, names: list[str], then: str = "", then_params: tuple | list = ()) -> list[int]:
-    """Take named locks, always in sorted order so two requests can never wait on each other in a cycle.
-    Hashed names keep them under MySQL's 64-character limit and free of user data.
+    """Take named locks (see lock_statement), or answer 503 if they are not free within the timeout.
 
     `then`, a SELECT of one integer column whose values are below 32, runs in the same round trip once
-    the locks are held; its values come back (the lock count travels as 32 × count in the same result,
-    so PyMySQL parses one result set, not two)."""
-    hashed = sorted({"wpscim:" + hashlib.sha1(name.encode("utf-8")).hexdigest() for name in names})
-    if not hashed:
+    the locks are held; its values come back."""
+    if not names:
         if then:
             cursor.execute(then, then_params)
             return [int(value) for (value,) in cursor.fetchall()]
         return []
-    taking = " + ".join(["GET_LOCK(%s, %s)"] * len(hashed))  # NULL on error
-    params = []
-    for name in hashed:
-        params += [name, LOCK_TIMEOUT_SECONDS]
-    if then:
-        sql = f"SET @wpscim_locks = {taking}; SELECT 32 * @wpscim_locks UNION ALL {then}"
-        params += then_params
-    else:
-        sql = f"SELECT 32 * ({taking})"
-    cursor.execute(sql, params)
-    cursor.locked.extend(hashed)
-    if then:
-        cursor.nextset()
+    statement, params, count = lock_statement(cursor, names)
+    cursor.execute(f"{statement}; {locked_and(then)}", [*params, *then_params])
+    cursor.nextset()
+    return locked_values(cursor, count)
+
+
+def locked_and(then: str = "") -> str:
+    """A SELECT of the lock count of the last lock_statement() (as 32 × count, so PyMySQL parses one
+    result set, not two), followed by the values of `then` (see lock)."""
+    return "SELECT 32 * @wpscim_locks" + (f" UNION ALL {then}" if then else "")
+
+
+def locked_values(cursor, count: int) -> list[int]:
+    """The values of a locked_and() result, or 503 if fewer than `count` locks were taken."""
     values = [value for (value,) in cursor.fetchall()]
     taken = [int(value) for value in values if value is not None]
-    if None in values or sum(value // 32 for value in taken) != len(hashed):
+    if None in values or sum(value // 32 for value in taken) != count:
         raise ScimError(503, "the service is busy with a conflicting change; retry shortly", headers={"Retry-After": "1"})
     return [value % 32 for value in taken if value % 32]
 
 
 def execute_all(cursor, sql: str, params: tuple | list = ()) -> int:
     """Run a multi-statement round trip to its end (raising the error of any statement); returns the
-    AUTO_INCREMENT value its first statement generated, if any."""
+    first AUTO_INCREMENT value one of its statements generated, if any."""
     cursor.execute(sql, params)
     first_id = cursor.lastrowid
     while cursor.nextset():
-        pass
+        first_id = first_id or cursor.lastrowid
     return first_id
 
 

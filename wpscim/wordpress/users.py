@@ -10,14 +10,18 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime, timezone
+
+import pymysql
 
 from wpscim import mapping
 from wpscim.mapping import SUSPENDED_APP_PASSWORDS_META, SUSPENDED_PASS_META, USERNAME_META, Mapping, StoredUser
 from wpscim.scim import filter as scim_filter
 from wpscim.scim.errors import ScimError, conflict, invalid_value
 from wpscim.wordpress import naming, passwords
-from wpscim.wordpress.db import Database, commit_with, execute_all, lock
+from wpscim.wordpress.db import (REFUSED, Database, commit_with, execute_all, lock, lock_statement, locked_and, locked_values,
+                                 locks_missing, refuse_if_any)
 from wpscim.wordpress.query import selective_ids, sort_expression, translate
 from wpscim.wordpress.roles import RoleStore, Roles, parse_caps
 from wpscim.wordpress.site import Site, serialize
@@ -59,6 +63,13 @@ def _registered(text: str):
         return datetime.fromisoformat(text)
     except ValueError:  # '0000-00-00 00:00:00' on old sites: shown as stored
         return text
+
+
+class _Insert(NamedTuple):
+    sql: str
+    params: list
+    row: dict  # the users columns written (no ID yet)
+    meta: dict[str, str]  # the usermeta written, first row per key
 
 
 @dataclass(frozen=True)
@@ -282,15 +293,14 @@ class UserStore:
 
     # --- uniqueness ---------------------------------------------------------------------------
 
-    def _lock_names(self, cursor, user_name: str | None, email: str | None, login_base: str | None,
-                    then: str = "", then_params: tuple = ()) -> list[int]:
-        """Named locks over the values a create or rename claims. userName, email and login share one
+    def _lock_names(self, user_name: str | None, email: str | None, login_base: str | None) -> list[str]:
+        """The named locks over the values a create or rename claims. userName, email and login share one
         namespace: an Okta create, whose userName is its email and its login, takes two locks, not four
         (a coarser lock is never less safe; it may only make two unrelated claims wait on each other)."""
         names = [f"{self._lock_scope}/id/{value.lower()}" for value in (user_name, email, login_base) if value]
         if login_base is not None:
             names.append(f"{self._lock_scope}/nicename/{naming.nicename_base(login_base)}")
-        return lock(cursor, names, then, then_params)
+        return names
 
     def _user_name_taken(self, cursor, user_name: str, exclude_id: int = 0) -> bool:
         users, meta = self.site.users, self.site.usermeta
@@ -330,34 +340,50 @@ class UserStore:
                 return candidate
         raise AssertionError("unreachable")
 
-    def _lock_and_check(self, cursor, stored: StoredUser, login: str) -> tuple:
-        """For a create, in one round trip (two when the login is taken): take the uniqueness locks, then
-        ask (userName taken, email taken, login taken, nicename taken). Each question is one plain index
-        lookup in a UNION ALL that returns a row (its bit) only when the value is taken, so the usual
-        answer is no rows. MySQL's CPU per create went from ~0.53 to ~0.46 ms against the same questions
-        as correlated EXISTS subqueries in one expression (bench notes in bench/RESULTS.md)."""
+    def _claims(self, stored: StoredUser, login: str) -> tuple[str, list]:
+        """A SELECT returning a row for each value a create claims that is taken: the userName (as a
+        login or as wpscim's exact userName), the email, the login, the nicename; each row is its bit
+        (1, 2, 4, 8, 16). Each question is one plain index lookup, so the usual answer is no rows.
+        When the login is the userName, one lookup answers "login taken" and hints "userName taken"
+        (create() tells the two apart only when it is taken)."""
         users, meta = self.site.users, self.site.usermeta
         name, email = stored.user_name, stored.email
-        not_renamed = f"NOT EXISTS(SELECT 1 FROM {meta} r WHERE r.user_id = u.ID AND r.meta_key = %s)"
-        if login == name:  # the usual case: one lookup answers "login taken" and hints "userName taken"
+        if login == name:
             branches = [(f"SELECT 8 FROM {users} WHERE user_login = %s", (login,))]
         else:
-            branches = [(f"SELECT 1 FROM {users} u WHERE u.user_login = %s AND {not_renamed}", (name, USERNAME_META)),
+            branches = [(f"SELECT 1 FROM {users} u WHERE u.user_login = %s AND {self._not_renamed}", (name, USERNAME_META)),
                         (f"SELECT 8 FROM {users} WHERE user_login = %s", (login,))]
         branches.append((f"SELECT 2 FROM {meta} WHERE meta_key = %s AND meta_value = %s", (USERNAME_META, name)))
         if email:
             branches.append((f"SELECT 4 FROM {users} WHERE user_email = %s", (email,)))
         # Any holder of the nicename counts: when the login itself is free, no holder can have it.
         branches.append((f"SELECT 16 FROM {users} WHERE user_nicename = %s", (naming.nicename_base(login),)))
+        return " UNION ALL ".join(sql for sql, _ in branches), [v for _, params in branches for v in params]
+
+    @functools.cached_property
+    def _not_renamed(self) -> str:
+        return f"NOT EXISTS(SELECT 1 FROM {self.site.usermeta} r WHERE r.user_id = u.ID AND r.meta_key = %s)"
+
+    def _resolve_claims(self, cursor, stored: StoredUser, base: str, locks: int) -> tuple[str, str]:
+        """After a refused create (see create): 409 for a taken userName or email, 503 if a lock was not
+        free, else the login and nicename WordPress would pick in their place."""
+        claims, params = self._claims(stored, base)
+        cursor.execute(locked_and(claims), params)
         flags = 0
-        for bit in self._lock_names(cursor, name, email, login, then=" UNION ALL ".join(sql for sql, _ in branches),
-                                    then_params=tuple(v for _, params in branches for v in params)):
+        for bit in locked_values(cursor, locks):
             flags |= bit
-        if login == name and flags & 8:  # taken: by a user whose userName it is, or by one renamed since?
-            cursor.execute(f"SELECT EXISTS(SELECT 1 FROM {users} u WHERE u.user_login = %s AND {not_renamed})", (name, USERNAME_META))
+        if base == stored.user_name and flags & 8:  # taken: by a user whose userName it is, or by one renamed since?
+            cursor.execute(f"SELECT EXISTS(SELECT 1 FROM {self.site.users} u WHERE u.user_login = %s AND {self._not_renamed})",
+                           (stored.user_name, USERNAME_META))
             flags |= 1 if cursor.fetchone()[0] else 0
-        name_as_login, name_as_meta, email_taken, login_taken, nicename = (bool(flags & bit) for bit in (1, 2, 4, 8, 16))
-        return name_as_login or name_as_meta, email_taken, login_taken, nicename
+        if flags & 3:
+            raise conflict(f"a user with userName '{stored.user_name}' already exists")
+        if flags & 4:
+            raise conflict(f"a user with email '{stored.email}' already exists (WordPress requires unique emails)")
+        login = self._choose_login(cursor, base) if flags & 8 else base
+        if login == base and not flags & 16:
+            return login, naming.nicename_base(login)
+        return login, self._choose_nicename(cursor, login)
 
     def _check_unique(self, cursor, stored: StoredUser, exclude_id: int = 0) -> None:
         if self._user_name_taken(cursor, stored.user_name, exclude_id):
@@ -399,30 +425,53 @@ class UserStore:
         return wanted
 
     def create(self, cursor, user: dict, password_hash: str | None) -> dict:
-        """Insert the user as wp_insert_user() would; returns its SCIM representation."""
+        """Insert the user as wp_insert_user() would; returns its SCIM representation.
+
+        Usually one round trip: take the uniqueness locks; refuse (error REFUSED, which stops the round
+        trip) if a lock was not free or the userName, email, login or nicename is taken; insert the
+        users row and its usermeta; commit; release the locks. After a refusal the locks are held, so
+        the questions are asked again one by one (409, 503, or the next free login and nicename, as
+        WordPress picks them) and the insert is sent on its own."""
         stored = self.mapping.to_storage(user)
         values = self._validate(stored)
         base = self._login_base(stored.user_name)
-        name_taken, email_taken, login_taken, nicename_taken = self._lock_and_check(cursor, stored, base)
-        if name_taken:
-            raise conflict(f"a user with userName '{stored.user_name}' already exists")
-        if email_taken:
-            raise conflict(f"a user with email '{stored.email}' already exists (WordPress requires unique emails)")
-        login = self._choose_login(cursor, base) if login_taken else base
-        if login == base and not nicename_taken:
-            nicename = naming.nicename_base(login)
-        else:
-            nicename = self._choose_nicename(cursor, login)
-        # WordPress's default from the names; its non-strict session cuts it to the column's 250 characters.
-        display = values.get("display_name") or naming.store_name(
-            naming.default_display_name(login, values.get("first_name", ""), values.get("last_name", ""))
-        )[:_DISPLAY_MAX]
-        now = datetime.now(timezone.utc)
         roles = self.roles.recent(cursor)
         wanted = self._wanted_roles(user, roles)
         if wanted:
             self._check_role_policy(wanted, [])
         caps = {slug: True for slug in (wanted or [roles.default_role])}
+        now = datetime.now(timezone.utc)
+        # With nothing left to do (no suspension), the insert's round trip also commits and releases the locks.
+        suspend = user.get("active") is False
+        finish = execute_all if suspend else commit_with
+        take, lock_params, locks = lock_statement(cursor, self._lock_names(stored.user_name, stored.email, base))
+        claims, claim_params = self._claims(stored, base)
+        insert = self._insert(user, stored, values, base, naming.nicename_base(base), caps, roles, now, password_hash)
+        try:
+            user_id = finish(cursor, f"{take}; {refuse_if_any(f'{locks_missing(locks)} UNION ALL {claims}')}; {insert.sql}",
+                             [*lock_params, *claim_params, *insert.params])
+        except pymysql.err.OperationalError as exc:
+            if not exc.args or exc.args[0] != REFUSED:
+                raise
+            login, nicename = self._resolve_claims(cursor, stored, base, locks)
+            insert = self._insert(user, stored, values, login, nicename, caps, roles, now, password_hash)
+            user_id = finish(cursor, insert.sql, insert.params)
+        self._total = None
+        if suspend:
+            self._suspend(cursor, user_id)
+            return self.get(cursor, str(user_id))
+        # What was just written, read back without another round trip.
+        return self._to_scim({**insert.row, "ID": user_id}, insert.meta, roles)
+
+    def _insert(self, user: dict, stored: StoredUser, values: dict, login: str, nicename: str, caps: dict, roles: Roles,
+                now: datetime, password_hash: str | None) -> _Insert:
+        """The users row and its usermeta in one round trip: the meta rows take the new ID from
+        LAST_INSERT_ID(), which within a statement is the previous statement's value (MySQL and
+        MariaDB alike)."""
+        # WordPress's default from the names; its non-strict session cuts it to the column's 250 characters.
+        display = values.get("display_name") or naming.store_name(
+            naming.default_display_name(login, values.get("first_name", ""), values.get("last_name", ""))
+        )[:_DISPLAY_MAX]
         given = self._wordpress_meta(values, login)
         rows = [(key, given.pop(key, default)) for key, default in self.site.usermeta_defaults()]
         rows += list(given.items())  # the site's mapped keys, as `meta_input` would write them
@@ -431,38 +480,18 @@ class UserStore:
             (self.site.user_level_key, str(roles.user_level(caps))),
         ]
         rows += list(self._own_meta(user, stored, values, login, now).items())
-        # The users row and its usermeta in one round trip: the meta rows take the new ID from LAST_INSERT_ID(),
-        # which within a statement is the previous statement's value (MySQL and MariaDB alike).
-        # With nothing left to do (no suspension), that round trip also commits and releases the locks.
-        suspend = user.get("active") is False
-        user_id = (execute_all if suspend else commit_with)(
-            cursor,
-            f"INSERT INTO {self.site.users} (user_login, user_pass, user_nicename, user_email, user_url, "
-            "user_registered, user_activation_key, display_name) VALUES (%s, %s, %s, %s, %s, %s, '', %s); "
-            f"INSERT INTO {self.site.usermeta} (user_id, meta_key, meta_value) VALUES "
-            + ", ".join(["(LAST_INSERT_ID(), %s, %s)"] * len(rows)),
-            (
-                login,
-                password_hash or passwords.unusable_hash(self.site.db_version),
-                nicename,
-                stored.email,
-                values.get("user_url", ""),
-                now.strftime("%Y-%m-%d %H:%M:%S"),
-                display,
-                *(v for row in rows for v in row),
-            ),
-        )
-        self._total = None
-        if suspend:
-            self._suspend(cursor, user_id)
-            return self.get(cursor, str(user_id))
-        # What was just written, read back without another round trip.
-        row = {"ID": user_id, "user_login": login, "user_email": stored.email, "user_url": values.get("user_url", ""),
+        sql = (f"INSERT INTO {self.site.users} (user_login, user_pass, user_nicename, user_email, user_url, "
+               "user_registered, user_activation_key, display_name) VALUES (%s, %s, %s, %s, %s, %s, '', %s); "
+               f"INSERT INTO {self.site.usermeta} (user_id, meta_key, meta_value) VALUES "
+               + ", ".join(["(LAST_INSERT_ID(), %s, %s)"] * len(rows)))
+        params = [login, password_hash or passwords.unusable_hash(self.site.db_version), nicename, stored.email,
+                  values.get("user_url", ""), now.strftime("%Y-%m-%d %H:%M:%S"), display, *(v for row in rows for v in row)]
+        row = {"user_login": login, "user_email": stored.email, "user_url": values.get("user_url", ""),
                "user_registered": now.replace(microsecond=0, tzinfo=None), "display_name": display}
         meta: dict[str, str] = {}
         for key, value in rows:
             meta.setdefault(key, value)
-        return self._to_scim(row, meta, roles)
+        return _Insert(sql, params, row, meta)
 
     def _own_meta(self, user: dict, stored: StoredUser, values: dict, login: str, now: datetime) -> dict[str, str]:
         """wpscim's usermeta rows for `user`: exact userName, externalId, lastModified, residue, defaults."""
@@ -507,7 +536,7 @@ class UserStore:
         end_sessions = False
         if name_changed or email_changed:
             base = self._login_base(stored.user_name) if name_changed else None
-            self._lock_names(cursor, stored.user_name if name_changed else None, stored.email if email_changed else None, base)
+            lock(cursor, self._lock_names(stored.user_name if name_changed else None, stored.email if email_changed else None, base))
             self._check_unique(cursor, stored, uid)
         if name_changed:
             if base != row["user_login"]:

@@ -346,6 +346,22 @@ def test_user_name_change_is_allowed(api, wp):
     assert_error(api.patch(f"/Users/{other['id']}", json={"Operations": [{"op": "replace", "path": "userName", "value": "JR"}]}), 409, "uniqueness")
 
 
+def test_a_change_to_a_value_another_user_holds_is_409_and_changes_nothing(api, wp):
+    zoe = create(api, user_name="Zoë")  # stored as login "Zoe" plus wpscim's exact userName
+    other = create(api, user_name="other@example.com")
+
+    def patch(path, value):
+        return api.patch(f"/Users/{other['id']}", json={"Operations": [{"op": "replace", "path": path, "value": value}]})
+
+    before = wp.sql("SELECT user_login, user_email FROM wp_users WHERE ID = %s", (other["id"],))
+    assert_error(patch("userName", "Zoë"), 409, "uniqueness")  # another user's exact userName
+    assert_error(patch("emails", [{"value": zoe["emails"][0]["value"].upper(), "primary": True}]), 409, "uniqueness")
+    assert wp.sql("SELECT user_login, user_email FROM wp_users WHERE ID = %s", (other["id"],)) == before
+    # The user's own values are not "another user's": a change of one keeps the other.
+    assert patch("emails", [{"value": "other.new@example.com", "primary": True}]).status_code == 200
+    assert patch("userName", "OTHER@example.com").status_code == 200
+
+
 def test_delete_removes_the_user(api, wp):
     user = create(api)
     assert api.delete(f"/Users/{user['id']}").status_code == 204

@@ -10,8 +10,8 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass
-from typing import NamedTuple
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 import pymysql
 
@@ -302,22 +302,6 @@ class UserStore:
             names.append(f"{self._lock_scope}/nicename/{naming.nicename_base(login_base)}")
         return names
 
-    def _user_name_taken(self, cursor, user_name: str, exclude_id: int = 0) -> bool:
-        users, meta = self.site.users, self.site.usermeta
-        cursor.execute(
-            f"SELECT u.ID FROM {users} u WHERE u.user_login = %s AND u.ID <> %s AND NOT EXISTS "
-            f"(SELECT 1 FROM {meta} r WHERE r.user_id = u.ID AND r.meta_key = %s) "
-            f"UNION SELECT user_id FROM {meta} WHERE meta_key = %s AND meta_value = %s AND user_id <> %s LIMIT 1",
-            (user_name, exclude_id, USERNAME_META, USERNAME_META, user_name, exclude_id),
-        )
-        return cursor.fetchone() is not None
-
-    def _email_taken(self, cursor, email: str, exclude_id: int = 0) -> bool:
-        if not email:
-            return False
-        cursor.execute(f"SELECT ID FROM {self.site.users} WHERE user_email = %s AND ID <> %s LIMIT 1", (email, exclude_id))
-        return cursor.fetchone() is not None
-
     def _login_base(self, user_name: str) -> str:
         login = naming.sanitize_user(user_name)
         if self.site.multisite:
@@ -340,29 +324,40 @@ class UserStore:
                 return candidate
         raise AssertionError("unreachable")
 
-    def _claims(self, stored: StoredUser, login: str) -> tuple[str, list]:
-        """A SELECT returning a row for each value a create claims that is taken: the userName (as a
-        login or as wpscim's exact userName), the email, the login, the nicename; each row is its bit
-        (1, 2, 4, 8, 16). Each question is one plain index lookup, so the usual answer is no rows.
-        When the login is the userName, one lookup answers "login taken" and hints "userName taken"
-        (create() tells the two apart only when it is taken)."""
+    def _claims(self, stored: StoredUser, login: str | None, exclude_id: int = 0) -> tuple[str, list]:
+        """A SELECT returning a row for each claimed value another user holds, the row being its bit: the
+        userName as a login (1) or as wpscim's exact userName (2), the email (4), and for a create
+        (`login` given) the login (8) and the nicename (16). Each question is one plain index lookup,
+        so the usual answer is no rows. When the login is the userName, one lookup answers "login
+        taken" and hints "userName taken" (_resolve_claims tells the two apart, only when it is taken)."""
         users, meta = self.site.users, self.site.usermeta
         name, email = stored.user_name, stored.email
-        if login == name:
-            branches = [(f"SELECT 8 FROM {users} WHERE user_login = %s", (login,))]
-        else:
-            branches = [(f"SELECT 1 FROM {users} u WHERE u.user_login = %s AND {self._not_renamed}", (name, USERNAME_META)),
-                        (f"SELECT 8 FROM {users} WHERE user_login = %s", (login,))]
-        branches.append((f"SELECT 2 FROM {meta} WHERE meta_key = %s AND meta_value = %s", (USERNAME_META, name)))
+        others, other = (" AND {} <> %s", (exclude_id,)) if exclude_id else ("", ())  # "held by another user"
+        branches = []
+        if login != name:
+            branches.append((f"SELECT 1 FROM {users} u WHERE u.user_login = %s{others.format('u.ID')} AND {self._not_renamed}",
+                             (name, *other, USERNAME_META)))
+        if login is not None:
+            branches.append((f"SELECT 8 FROM {users} WHERE user_login = %s", (login,)))
+        branches.append((f"SELECT 2 FROM {meta} WHERE meta_key = %s AND meta_value = %s{others.format('user_id')}",
+                         (USERNAME_META, name, *other)))
         if email:
-            branches.append((f"SELECT 4 FROM {users} WHERE user_email = %s", (email,)))
-        # Any holder of the nicename counts: when the login itself is free, no holder can have it.
-        branches.append((f"SELECT 16 FROM {users} WHERE user_nicename = %s", (naming.nicename_base(login),)))
+            branches.append((f"SELECT 4 FROM {users} WHERE user_email = %s{others.format('ID')}", (email, *other)))
+        if login is not None:
+            # Any holder of the nicename counts: when the login itself is free, no holder can have it.
+            branches.append((f"SELECT 16 FROM {users} WHERE user_nicename = %s", (naming.nicename_base(login),)))
         return " UNION ALL ".join(sql for sql, _ in branches), [v for _, params in branches for v in params]
 
     @functools.cached_property
     def _not_renamed(self) -> str:
         return f"NOT EXISTS(SELECT 1 FROM {self.site.usermeta} r WHERE r.user_id = u.ID AND r.meta_key = %s)"
+
+    @staticmethod
+    def _refuse_taken(stored: StoredUser, flags: int) -> None:
+        if flags & 3:
+            raise conflict(f"a user with userName '{stored.user_name}' already exists")
+        if flags & 4:
+            raise conflict(f"a user with email '{stored.email}' already exists (WordPress requires unique emails)")
 
     def _resolve_claims(self, cursor, stored: StoredUser, base: str, locks: int) -> tuple[str, str]:
         """After a refused create (see create): 409 for a taken userName or email, 503 if a lock was not
@@ -376,20 +371,22 @@ class UserStore:
             cursor.execute(f"SELECT EXISTS(SELECT 1 FROM {self.site.users} u WHERE u.user_login = %s AND {self._not_renamed})",
                            (stored.user_name, USERNAME_META))
             flags |= 1 if cursor.fetchone()[0] else 0
-        if flags & 3:
-            raise conflict(f"a user with userName '{stored.user_name}' already exists")
-        if flags & 4:
-            raise conflict(f"a user with email '{stored.email}' already exists (WordPress requires unique emails)")
+        self._refuse_taken(stored, flags)
         login = self._choose_login(cursor, base) if flags & 8 else base
         if login == base and not flags & 16:
             return login, naming.nicename_base(login)
         return login, self._choose_nicename(cursor, login)
 
-    def _check_unique(self, cursor, stored: StoredUser, exclude_id: int = 0) -> None:
-        if self._user_name_taken(cursor, stored.user_name, exclude_id):
-            raise conflict(f"a user with userName '{stored.user_name}' already exists")
-        if self._email_taken(cursor, stored.email, exclude_id):
-            raise conflict(f"a user with email '{stored.email}' already exists (WordPress requires unique emails)")
+    def _lock_and_check_rename(self, cursor, stored: StoredUser, user_id: int, name_changed: bool, email_changed: bool,
+                               base: str | None) -> None:
+        """For a PUT/PATCH changing the userName or email: take their locks, then 409 if another user
+        holds either (one round trip)."""
+        names = self._lock_names(stored.user_name if name_changed else None, stored.email if email_changed else None, base)
+        claims, params = self._claims(stored, None, user_id)
+        flags = 0
+        for bit in lock(cursor, names, claims, params):
+            flags |= bit
+        self._refuse_taken(stored, flags)
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -536,8 +533,7 @@ class UserStore:
         end_sessions = False
         if name_changed or email_changed:
             base = self._login_base(stored.user_name) if name_changed else None
-            lock(cursor, self._lock_names(stored.user_name if name_changed else None, stored.email if email_changed else None, base))
-            self._check_unique(cursor, stored, uid)
+            self._lock_and_check_rename(cursor, stored, uid, name_changed, email_changed, base)
         if name_changed:
             if base != row["user_login"]:
                 login = self._choose_login(cursor, base, uid)

@@ -504,9 +504,18 @@ class Row:
             return self.wpscim.rate / self.raw.rate
         return None
 
+    @property
+    def round_ratios(self) -> list[float]:
+        """wpscim's rate over the reference's in each round (adjacent phases): how much the machine's
+        noise moves the ratio within one run."""
+        if not (self.wpscim and self.raw):
+            return []
+        pairs = zip(self.wpscim.extra.get("round_rates", []), self.raw.extra.get("round_rates", []))
+        return [round(w / r, 3) for w, r in pairs if r]
+
     def to_json(self) -> dict:
         return {"key": self.key, "title": self.title, "clients": self.clients, "peak_rss_kb": self.peak_rss_kb,
-                "target": self.target, "status": self.status, "ratio": self.ratio,
+                "target": self.target, "status": self.status, "ratio": self.ratio, "round_ratios": self.round_ratios,
                 "wpscim": self.wpscim.summary() if self.wpscim else None, "raw": self.raw.summary() if self.raw else None}
 
 
@@ -669,7 +678,9 @@ class Bench:
                 for r in range(args.rounds):
                     for name in (("raw", "wpscim") if r % 2 == 0 else ("wpscim", "raw")):
                         workers, op, fin, seq, total = sides[name]
-                        total.add(run_phase(workers, op, seconds, seq, phase_cap, fin))
+                        phase = run_phase(workers, op, seconds, seq, phase_cap, fin)
+                        total.add(phase)
+                        total.extra.setdefault("round_rates", []).append(round(phase.rate, 2))
         finally:
             retried = sum(w.client.retried_503 for w in sides["wpscim"][0])
             last_503 = next((w.client.last_503 for w in sides["wpscim"][0] if w.client.last_503), b"")
@@ -681,7 +692,8 @@ class Bench:
             log(f"  wpscim answered 503 {retried} times (retried), e.g. {last_503!r}")
         self.result.rows[key] = row
         log(f"  wpscim {row.wpscim.rate:.0f}/s p50 {row.wpscim.pct(50) or 0:.1f} ms, raw {row.raw.rate:.0f}/s, "
-            f"ratio {row.ratio or 0:.2f}" + (f", ERRORS {row.wpscim.errors}/{row.raw.errors}: "
+            f"ratio {row.ratio or 0:.2f}" + (f" (rounds {min(row.round_ratios):.2f}–{max(row.round_ratios):.2f})" if row.round_ratios else "")
+            + (f", ERRORS {row.wpscim.errors}/{row.raw.errors}: "
                                              f"{row.wpscim.first_error or row.raw.first_error}" if row.wpscim.errors or row.raw.errors else ""))
         return row
 
@@ -1181,7 +1193,7 @@ def table(run: SizeRun) -> str:
         f"{info.get('loadavg_before', (0,))[0]:.1f}/{info.get('loadavg_after', (0,))[0]:.1f}; server RSS at start "
         f"{info.get('startup_rss_kb', 0) / 1024:.0f} MB.",
         "",
-        "| scenario | clients | wpscim req/s | raw SQL req/s | ratio | p50 ms wpscim (raw) | p99 ms wpscim (raw) | server peak RSS | target | pass/fail |",
+        "| scenario | clients | wpscim req/s | raw SQL req/s | ratio (rounds) | p50 ms wpscim (raw) | p99 ms wpscim (raw) | server peak RSS | target | pass/fail |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     lines = []
@@ -1195,6 +1207,8 @@ def table(run: SizeRun) -> str:
         p99 = f"{_ms(w.pct(99)) if w else '—'} ({_ms(r.pct(99)) if r else '—'})" if (w or r) else "—"
         rss = f"{row.peak_rss_kb / 1024:.0f} MB" if row.peak_rss_kb else "—"
         ratio = f"{row.ratio:.2f}" if row.ratio is not None else "—"
+        if len(row.round_ratios) > 1:
+            ratio += f" ({min(row.round_ratios):.2f}–{max(row.round_ratios):.2f})"
         clients = str(row.clients) if row.clients else ""
         lines.append(f"| {row.title} | {clients} | {_rate(w)}{unit if w else ''} | {_rate(r)}{unit if r else ''} | {ratio} | {p50} | {p99} | "
                      f"{rss} | {row.target} | {row.status} |")
@@ -1280,7 +1294,7 @@ def main(argv=None) -> int:
         save(run)
         tables.append(table(run))
     text = "\n".join(tables)
-    text += ("\nratio = wpscim req/s ÷ raw-SQL req/s; p50/p99 are per request (per page for the import, per whole response for the "
+    text += ("\nratio = wpscim req/s ÷ raw-SQL req/s over all rounds, in parentheses the lowest and highest of single rounds (adjacent phases); p50/p99 are per request (per page for the import, per whole response for the "
              "stream), the raw reference's in parentheses. Memory is compared with " +
              ("the other sizes of this run." if len(runs) > 1 else "earlier results-<N>.json of other sizes, if any.") + "\n")
     print(text)

@@ -99,11 +99,15 @@ class Cursor(pymysql.cursors.Cursor):
 
 
 class Connection(pymysql.connections.Connection):
-    """PyMySQL's connection, noting on each error whether a transaction was open when its statement was
-    sent (the server's status flag from the last reply): `_may_run_again` needs it."""
+    """PyMySQL's connection, noting on each error whether its statement came after others of the same
+    transaction (`_may_run_again` needs it). The server's status flag cannot tell: a SELECT … FOR UPDATE
+    or a GET_LOCK does not set it, and a result set does not report it."""
+
+    transaction_statements = 0  # statements sent since Database.transaction() began
 
     def query(self, sql, unbuffered=False):
-        in_transaction = bool(self.server_status & SERVER_STATUS.SERVER_STATUS_IN_TRANS)
+        in_transaction = self.transaction_statements > 0 and not self.autocommit_mode
+        self.transaction_statements += 1
         try:
             return super().query(sql, unbuffered)
         except pymysql.err.Error as exc:
@@ -171,6 +175,7 @@ class Database:
         Named locks taken with `lock()` are released after the commit or rollback."""
         conn = self.pool.connection()
         cursor = conn.cursor()
+        cursor.connection.transaction_statements = 0
         locked = []
         cursor.locked = locked
         try:
@@ -183,7 +188,10 @@ class Database:
             else:
                 conn.commit()
         except BaseException:
-            conn.rollback()
+            try:
+                conn.rollback()
+            except pymysql.err.Error:
+                pass  # the connection is gone, and the server rolled back with it; the error that ended the request says why
             raise
         finally:
             try:

@@ -149,6 +149,11 @@ def test_duplicate_user_name_and_email_are_409(api):
     other = new_user("someone-else")
     other["emails"] = [{"value": "Jane.Doe@example.com", "primary": True}]
     assert_error(api.post("/Users", json=other), 409, "uniqueness")
+    # The same userName with another e-mail: its login is taken by the user whose userName it is (409),
+    # not by a user renamed since (which would get the next free login).
+    same_name = new_user("jane.doe@example.com")
+    same_name["emails"] = [{"value": "jane.other@example.com", "primary": True}]
+    assert_error(api.post("/Users", json=same_name), 409, "uniqueness")
 
 
 @pytest.mark.parametrize(

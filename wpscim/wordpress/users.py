@@ -324,17 +324,17 @@ class UserStore:
                 return candidate
         raise AssertionError("unreachable")
 
-    def _claims(self, stored: StoredUser, login: str | None, exclude_id: int = 0) -> tuple[str, list]:
+    def _claims(self, stored: StoredUser, login: str | None, exclude_id: int = 0, each: bool = False) -> tuple[str, list]:
         """A SELECT returning a row for each claimed value another user holds, the row being its bit: the
         userName as a login (1) or as wpscim's exact userName (2), the email (4), and for a create
         (`login` given) the login (8) and the nicename (16). Each question is one plain index lookup,
         so the usual answer is no rows. When the login is the userName, one lookup answers "login
-        taken" and hints "userName taken" (_resolve_claims tells the two apart, only when it is taken)."""
+        taken" and hints "userName taken"; `each` asks the two apart (_resolve_claims)."""
         users, meta = self.site.users, self.site.usermeta
         name, email = stored.user_name, stored.email
         others, other = (" AND {} <> %s", (exclude_id,)) if exclude_id else ("", ())  # "held by another user"
         branches = []
-        if login != name:
+        if login != name or each:
             branches.append((f"SELECT 1 FROM {users} u WHERE u.user_login = %s{others.format('u.ID')} AND {self._not_renamed}",
                              (name, *other, USERNAME_META)))
         if login is not None:
@@ -362,15 +362,11 @@ class UserStore:
     def _resolve_claims(self, cursor, stored: StoredUser, base: str, locks: int) -> tuple[str, str]:
         """After a refused create (see create): 409 for a taken userName or email, 503 if a lock was not
         free, else the login and nicename WordPress would pick in their place."""
-        claims, params = self._claims(stored, base)
+        claims, params = self._claims(stored, base, each=True)
         cursor.execute(locked_and(claims), params)
         flags = 0
         for bit in locked_values(cursor, locks):
             flags |= bit
-        if base == stored.user_name and flags & 8:  # taken: by a user whose userName it is, or by one renamed since?
-            cursor.execute(f"SELECT EXISTS(SELECT 1 FROM {self.site.users} u WHERE u.user_login = %s AND {self._not_renamed})",
-                           (stored.user_name, USERNAME_META))
-            flags |= 1 if cursor.fetchone()[0] else 0
         self._refuse_taken(stored, flags)
         login = self._choose_login(cursor, base) if flags & 8 else base
         if login == base and not flags & 16:

@@ -44,6 +44,10 @@ lookup's and the full import under 30 s (shown as info at other sizes); lookups 
 < 50 ms; peak RSS flat across sizes (largest <= 1.25x smallest; compared with the other sizes of
 this run, else with earlier results in bench/out/results-<N>.json).
 
+Each scenario first waits for InnoDB to purge the row versions earlier writes left (their purge would
+take CPU from the measurement), and every row reports the CPU time per request of wpscim's processes,
+the database server (when local) and the benchmark process, from /proc over the measured rounds.
+
 Output: the markdown table(s) on stdout and in bench/out/latest.md, numbers in
 bench/out/results-<N>.json, the server's log in bench/out/server-<N>.log. `--profile` samples the
 server with py-spy during every scenario and writes bench/out/profile-<N>.md (hottest frames).
@@ -142,6 +146,59 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of one process (all its threads), 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def local_database_pid(address: DatabaseAddress) -> int | None:
+    """The MySQL/MariaDB server process when it runs on this machine (its CPU is then measured too)."""
+    if not address.unix_socket and address.host not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as comm:
+                    if comm.read().strip() in ("mariadbd", "mysqld"):
+                        return int(entry)
+            except OSError:
+                continue
+    return None
+
+
+def wait_for_purge(address: DatabaseAddress, limit_seconds: float = 120, settled: int = 1000) -> float:
+    """Wait until InnoDB has purged the old row versions earlier writes left (the history list), so that
+    its purge threads do not take CPU from the next measurement: a backlog from a --reuse reset once
+    doubled MariaDB's CPU per create. Returns the seconds waited."""
+    began = time.monotonic()
+    try:
+        conn = pymysql.connect(**address.connect_args())
+    except pymysql.err.Error:
+        return 0.0
+    try:
+        with conn.cursor() as cur:
+            while time.monotonic() - began < limit_seconds:
+                cur.execute("SHOW ENGINE INNODB STATUS")
+                status = cur.fetchone()[2]
+                length = next((int(line.split()[-1]) for line in status.splitlines() if line.startswith("History list length")), 0)
+                if length < settled:
+                    break
+                time.sleep(0.5)
+    except pymysql.err.Error:  # no PROCESS privilege: measure without waiting
+        pass
+    finally:
+        conn.close()
+    return time.monotonic() - began
 
 
 def wpscim_command(*args: str) -> list[str]:
@@ -513,6 +570,17 @@ class Row:
         pairs = zip(self.wpscim.extra.get("round_rates", []), self.raw.extra.get("round_rates", []))
         return [round(w / r, 3) for w, r in pairs if r]
 
+    def cpu_ms(self, side: str) -> dict | None:
+        result = self.wpscim if side == "wpscim" else self.raw
+        return result.extra.get("cpu_ms_per_request") if result else None
+
+    def cpu_text(self, side: str) -> str:
+        """`0.94 (server 0.44 + database 0.41 + bench 0.09)`: CPU ms per request, whole and by process."""
+        parts = self.cpu_ms(side)
+        if not parts:
+            return "—"
+        return f"{sum(parts.values()):.2f} (" + " + ".join(f"{name} {value:.2f}" for name, value in parts.items()) + ")"
+
     def to_json(self) -> dict:
         return {"key": self.key, "title": self.title, "clients": self.clients, "peak_rss_kb": self.peak_rss_kb,
                 "target": self.target, "status": self.status, "ratio": self.ratio, "round_ratios": self.round_ratios,
@@ -540,6 +608,7 @@ class Bench:
         where = server.host + f":{server.port}"
         self.url = f"mysql://{auth}@{where}/{self.address.database}" + (f"?unix_socket={server.unix_socket}" if server.unix_socket else "")
         self.run_id = secrets.token_hex(3)
+        self.database_pid = local_database_pid(self.address)
         self.result = SizeRun(users)
         self.server: Server | None = None
         self._drop = None
@@ -661,8 +730,12 @@ class Bench:
                 http_finish=None, sql_finish=None, seconds: float | None = None) -> Row:
         args = self.args
         seconds = seconds or args.seconds
+        waited = wait_for_purge(self.address)
+        if waited >= 1:
+            log(f"waited {waited:.0f} s for InnoDB to purge earlier writes")
         log(title if "clients)" in title else f"{title} ({clients} clients)")
         self.server.reset_peak()
+        cpu = {"wpscim": Tally(), "raw": Tally()}  # CPU seconds and requests of the measured rounds
         phase_cap = cap_per_side // (args.rounds + 1) if cap_per_side else None
         sides = {
             "raw": (self.sql_workers(clients, key), sql_op, sql_finish, Sequence(), Result()),
@@ -678,7 +751,10 @@ class Bench:
                 for r in range(args.rounds):
                     for name in (("raw", "wpscim") if r % 2 == 0 else ("wpscim", "raw")):
                         workers, op, fin, seq, total = sides[name]
+                        before = self.cpu_now()
                         phase = run_phase(workers, op, seconds, seq, phase_cap, fin)
+                        cpu[name].update({part: after - before[part] for part, after in self.cpu_now().items()})
+                        cpu[name]["requests"] += len(phase.latencies)
                         total.add(phase)
                         total.extra.setdefault("round_rates", []).append(round(phase.rate, 2))
         finally:
@@ -687,6 +763,11 @@ class Bench:
             for workers, *_ in sides.values():
                 self.close(workers)
         row = Row(key, title, clients, sides["wpscim"][4], sides["raw"][4], self.server.status()["VmHWM"])
+        for name, used in cpu.items():
+            if used["requests"]:
+                parts = ("server", "database", "bench") if name == "wpscim" else ("database", "bench")
+                sides[name][4].extra["cpu_ms_per_request"] = {part: round(1000 * used[part] / used["requests"], 3)
+                                                              for part in parts if part != "database" or self.database_pid}
         if retried:
             row.wpscim.extra["retried_503"] = retried
             log(f"  wpscim answered 503 {retried} times (retried), e.g. {last_503!r}")
@@ -695,7 +776,18 @@ class Bench:
             f"ratio {row.ratio or 0:.2f}" + (f" (rounds {min(row.round_ratios):.2f}–{max(row.round_ratios):.2f})" if row.round_ratios else "")
             + (f", ERRORS {row.wpscim.errors}/{row.raw.errors}: "
                                              f"{row.wpscim.first_error or row.raw.first_error}" if row.wpscim.errors or row.raw.errors else ""))
+        if row.cpu_ms("wpscim") is not None:
+            log(f"  CPU per request: wpscim {row.cpu_text('wpscim')}; raw {row.cpu_text('raw')}")
         return row
+
+    def cpu_now(self) -> dict[str, float]:
+        """CPU seconds so far of wpscim's processes, the database server (if local) and this process,
+        which runs the load generator or the raw-SQL reference."""
+        times = os.times()
+        now = {"server": sum(process_cpu(pid) for pid in self.server.pids()), "bench": times.user + times.system}
+        if self.database_pid:
+            now["database"] = process_cpu(self.database_pid)
+        return now
 
     # -- scenarios: reads --
 
@@ -1193,8 +1285,8 @@ def table(run: SizeRun) -> str:
         f"{info.get('loadavg_before', (0,))[0]:.1f}/{info.get('loadavg_after', (0,))[0]:.1f}; server RSS at start "
         f"{info.get('startup_rss_kb', 0) / 1024:.0f} MB.",
         "",
-        "| scenario | clients | wpscim req/s | raw SQL req/s | ratio (rounds) | p50 ms wpscim (raw) | p99 ms wpscim (raw) | server peak RSS | target | pass/fail |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        "| scenario | clients | wpscim req/s | raw SQL req/s | ratio (rounds) | p50 ms wpscim (raw) | p99 ms wpscim (raw) | CPU ms/req wpscim (raw) | server peak RSS | target | pass/fail |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     lines = []
     for key in ORDER + ["memory"]:
@@ -1210,8 +1302,11 @@ def table(run: SizeRun) -> str:
         if len(row.round_ratios) > 1:
             ratio += f" ({min(row.round_ratios):.2f}–{max(row.round_ratios):.2f})"
         clients = str(row.clients) if row.clients else ""
+        cpu = "—"
+        if row.cpu_ms("wpscim") and row.cpu_ms("raw"):
+            cpu = f"{sum(row.cpu_ms('wpscim').values()):.2f} ({sum(row.cpu_ms('raw').values()):.2f})"
         lines.append(f"| {row.title} | {clients} | {_rate(w)}{unit if w else ''} | {_rate(r)}{unit if r else ''} | {ratio} | {p50} | {p99} | "
-                     f"{rss} | {row.target} | {row.status} |")
+                     f"{cpu} | {rss} | {row.target} | {row.status} |")
     return "\n".join(header + lines) + "\n"
 
 
@@ -1295,7 +1390,9 @@ def main(argv=None) -> int:
         tables.append(table(run))
     text = "\n".join(tables)
     text += ("\nratio = wpscim req/s ÷ raw-SQL req/s over all rounds, in parentheses the lowest and highest of single rounds (adjacent phases); p50/p99 are per request (per page for the import, per whole response for the "
-             "stream), the raw reference's in parentheses. Memory is compared with " +
+             "stream), the raw reference's in parentheses. CPU ms/req: CPU time of wpscim's processes, the database server (when it runs on "
+             "this machine) and the benchmark process (load generator or reference) over the measured rounds, per request; "
+             "results-<N>.json has the parts. Memory is compared with " +
              ("the other sizes of this run." if len(runs) > 1 else "earlier results-<N>.json of other sizes, if any.") + "\n")
     print(text)
     (OUT / "latest.md").write_text(text)

@@ -24,3 +24,6 @@ def test_bench_quick_runs_every_scenario(mysql_server):
                      "PUT update", "one page of 100 users", "full import", "group PATCH", "server peak RSS"):
         assert scenario in run.stdout, scenario
     assert "| FAIL" in run.stdout or "| PASS" in run.stdout  # targets were evaluated, whatever the outcome
+    create = next(line for line in run.stdout.splitlines() if line.startswith("| create (no password)"))
+    wpscim_cpu, raw_cpu = create.split(" | ")[7].replace("(", "").replace(")", "").split()
+    assert float(wpscim_cpu) > 0 and float(raw_cpu) > 0  # CPU per request of both sides, from /proc

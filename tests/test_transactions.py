@@ -109,3 +109,26 @@ def test_a_connection_dropped_mid_transaction_fails_it_whole_and_the_pool_recove
         with db.transaction() as cursor:
             cursor.execute("UPDATE t SET v = v + 1 WHERE id = 6")
     assert _values(mysql_server, empty_database)[6] == 3
+
+
+def test_writes_use_plain_index_statistics_and_reads_the_servers_defaults(db, mysql_server, empty_database):
+    """The write pool's sessions skip MariaDB's costlier plan analysis (every write is an index lookup);
+    the read pool, which runs arbitrary filters, keeps the server's optimizer settings."""
+    mariadb = "MariaDB" in _version(mysql_server, empty_database)
+    with db.transaction() as cursor:
+        cursor.execute("SELECT @@eq_range_index_dive_limit" + (", @@optimizer_use_condition_selectivity, @@use_stat_tables" if mariadb else ""))
+        assert cursor.fetchone() == ((1, 1, "NEVER") if mariadb else (1,))
+        cursor.execute("SELECT @@optimizer_switch")
+        switches = cursor.fetchone()[0]
+        assert not mariadb or ("rowid_filter=off" in switches and "index_merge=off" in switches)
+    with db.reading() as cursor, _other(mysql_server, empty_database) as fresh, fresh.cursor() as defaults:
+        query = "SELECT @@eq_range_index_dive_limit, @@optimizer_switch"
+        cursor.execute(query)
+        defaults.execute(query)
+        assert cursor.fetchone() == defaults.fetchone()
+
+
+def _version(mysql_server, database: str) -> str:
+    with _other(mysql_server, database) as conn, conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        return cur.fetchone()[0]

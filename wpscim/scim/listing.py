@@ -70,6 +70,8 @@ def list_query(source: dict) -> ListQuery:
     """From query parameters (GET) or a SearchRequest body (POST …/.search)."""
     if not isinstance(source, dict):
         raise bad_request("a search request must be a JSON object", "invalidSyntax")
+    if not source:  # every write's response (POST/PUT/PATCH without a query string): the defaults
+        return ListQuery()
     start, count = paging(_get(source, "startIndex"), _get(source, "count"))
     raw_filter = _get(source, "filter")
     if raw_filter is not None and not isinstance(raw_filter, str):

@@ -708,7 +708,7 @@ class Bench:
         spy = str(spy) if spy.exists() else "py-spy"
         path = OUT / f"pyspy-{self.users}-{key}.txt"
         proc = subprocess.Popen([spy, "record", "--pid", str(self.server.proc.pid), "--rate", "200", "--format", "raw",
-                                 "--nonblocking", "--output", str(path)],
+                                 "--nonblocking", "--subprocesses", "--output", str(path)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         stop = lambda: (proc.poll() is None and proc.send_signal(signal.SIGINT), proc.wait(timeout=30))  # noqa: E731
         _cleanups.append(stop)

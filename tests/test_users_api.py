@@ -113,6 +113,21 @@ def test_filters_find_the_user(api, query):
     assert result.json["totalResults"] == 1
 
 
+def test_username_lookup_finds_users_whose_login_had_to_differ(api, wp):
+    """A userName WordPress cannot use as its login is kept exactly in usermeta; `userName eq` finds it
+    there too (read after the users whose login matches, UserStore._read_by_login)."""
+    first = create(api, user_name="jane!")  # login "jane": the login of this user, not of a user named "jane"
+    second = create(api, user_name="jane?")  # login "jane" is taken: "jane-2"
+    logins = dict(wp.sql("SELECT ID, user_login FROM wp_users WHERE ID IN (%s, %s)", (first["id"], second["id"])))
+    assert logins == {int(first["id"]): "jane", int(second["id"]): "jane-2"}
+    for user in (first, second):
+        found = api.get("/Users", params={"filter": f'userName eq "{user["userName"]}"'}).json
+        assert found["totalResults"] == 1 and found["Resources"] == [api.get(f"/Users/{user['id']}").json]
+    assert api.get("/Users", params={"filter": 'userName eq "jane"'}).json["totalResults"] == 0
+    both = api.get("/Users", params={"filter": 'userName eq "jane!" or userName eq "jane?"'}).json
+    assert [u["id"] for u in both["Resources"]] == [first["id"], second["id"]]
+
+
 @pytest.mark.parametrize(
     "query",
     [

@@ -227,6 +227,14 @@ def _mapped_value_path(expr: scim_filter.ValuePath, site: Site, user_mapping: Ma
     return ANY
 
 
+def login_lookup(expr: scim_filter.Filter) -> str | None:
+    """The value of a plain `userName eq "…"` filter, or None for any other filter."""
+    if (isinstance(expr, scim_filter.Compare) and expr.op == "eq" and isinstance(expr.value, str) and expr.value
+            and _path_name(expr.path) == "username"):
+        return expr.value
+    return None
+
+
 def selective_ids(expr: scim_filter.Filter, cursor, site: Site, user_mapping: Mapping = mapping.DEFAULT) -> set[int] | None:
     """For filters an IdP looks users up with (`userName eq`, `externalId eq`, `id eq`, and `and`/`or`
     of them): the few candidate IDs, found through indexes before the main query, which then reads

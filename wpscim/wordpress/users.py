@@ -22,7 +22,7 @@ from wpscim.scim.errors import ScimError, conflict, invalid_value
 from wpscim.wordpress import naming, passwords
 from wpscim.wordpress.db import (REFUSED, Database, commit_with, execute_all, lock, lock_statement, locked_and, locked_values,
                                  locks_missing, refuse_if_any)
-from wpscim.wordpress.query import selective_ids, sort_expression, translate
+from wpscim.wordpress.query import login_lookup, selective_ids, sort_expression, translate
 from wpscim.wordpress.roles import RoleStore, Roles, parse_caps
 from wpscim.wordpress.site import Site, serialize
 
@@ -125,18 +125,54 @@ class UserStore:
             "ORDER BY m.umeta_id",
             [*ids, *ids, *keys],
         )
+        user_rows = cursor.fetchall()
+        cursor.nextset()
+        return self._assemble(user_rows, cursor.fetchall())
+
+    def _assemble(self, user_rows, meta_rows) -> tuple[dict[int, dict], dict[int, dict]]:
+        """Users rows (ID, then self._columns) and usermeta rows (user_id, meta_key, meta_value, in
+        umeta_id order) as _load_raw returns them."""
         rows: dict[int, dict] = {}
         metas: dict[int, dict] = {}
-        for user_id, *values in cursor.fetchall():
+        for user_id, *values in user_rows:
             row = rows[user_id] = {"ID": user_id, **{c: "" if v is None else v for c, v in zip(self._columns, values)}}
             if "spam" in row:
                 row["spam"] = int(row["spam"] or 0)
             metas[user_id] = {}
-        cursor.nextset()
-        for user_id, key, value in cursor.fetchall():
+        for user_id, key, value, *_ in meta_rows:
             if user_id in metas:
                 metas[user_id].setdefault(key, "" if value is None else value)  # get_user_meta(…, true): the first row
         return rows, metas
+
+    def _read_by_login(self, cursor, user_name: str) -> list[dict]:
+        """The users a `userName eq` lookup (every IdP's) can match, in one round trip: the users whose
+        login matches (in the column's collation: a superset), their usermeta, and the IDs of users
+        whose exact userName is kept in usermeta because their login had to differ; those few, if any
+        are not among the first, are read after. Joined rather than read by ID after a first round trip
+        for the IDs: ~15 % more lookups/s. MySQL would sort the joined usermeta in a temporary table,
+        so they come with their umeta_id and are put in order here."""
+        wanted, keys = self._wanted
+        users, usermeta = self.site.users, self.site.usermeta
+        columns = ", ".join(f"u.{c}" for c in self._columns)
+        cursor.execute(
+            f"SELECT u.ID, {columns} FROM {users} u WHERE u.user_login = %s; "
+            f"SELECT m.user_id, m.meta_key, m.meta_value, m.umeta_id FROM {users} u JOIN {usermeta} m ON m.user_id = u.ID "
+            f"WHERE u.user_login = %s AND {wanted}; "
+            f"SELECT user_id FROM {usermeta} WHERE meta_key = %s AND meta_value = %s",
+            [user_name, user_name, *keys, USERNAME_META, user_name],
+        )
+        user_rows = cursor.fetchall()
+        cursor.nextset()
+        meta_rows = sorted(cursor.fetchall(), key=lambda r: r[3])
+        cursor.nextset()
+        rows, metas = self._assemble(user_rows, meta_rows)
+        renamed = sorted({user_id for (user_id,) in cursor.fetchall()} - rows.keys())
+        if renamed:
+            more_rows, more_metas = self._load_raw(cursor, renamed)
+            rows.update(more_rows)
+            metas.update(more_metas)
+        roles = self.roles.recent(cursor)
+        return [self._to_scim(rows[i], metas[i], roles) for i in sorted(rows)]
 
     def _load_packed(self, cursor, ids: list[int], for_update: bool) -> tuple[dict[int, dict], dict[int, dict]]:
         """Many users (a page): one result row per user, its ID and one string packing its users
@@ -223,10 +259,10 @@ class UserStore:
     def search(self, cursor, expr: scim_filter.Filter | None, start: int, count: int,
                sort_by: scim_filter.AttrPath | None = None, descending: bool = False) -> tuple[int, list[dict]]:
         """One page of users matching `expr` (in ID order unless `sort_by`), and the total."""
-        candidates = selective_ids(expr, cursor, self.site, self.mapping) if expr is not None else None
-        if candidates is not None and len(candidates) <= _CANDIDATE_BATCH:
+        candidates = self._lookup_candidates(cursor, expr) if expr is not None else None
+        if candidates is not None:
             # An IdP lookup: the few candidates are read and checked by the reference evaluator.
-            found = [u for u in self._load(cursor, sorted(candidates)) if scim_filter.matches(expr, u, self.mapping.case_exact)]
+            found = [u for u in candidates if scim_filter.matches(expr, u, self.mapping.case_exact)]
             if sort_by is not None:
                 found = scim_filter.sorted_resources(found, sort_by, descending, self.mapping.case_exact)
             return len(found), found[start - 1 : start - 1 + count]
@@ -261,6 +297,17 @@ class UserStore:
         if sort_by is not None:
             matched = scim_filter.sorted_resources(matched, sort_by, descending, self.mapping.case_exact)
         return len(matched), matched[start - 1 : start - 1 + count]
+
+    def _lookup_candidates(self, cursor, expr: scim_filter.Filter) -> list[dict] | None:
+        """The users an IdP lookup (`userName eq`, `externalId eq`, `id eq`, and/or of them) can match,
+        found through indexes; None when the filter is not that selective."""
+        user_name = login_lookup(expr)
+        if user_name is not None:
+            return self._read_by_login(cursor, user_name)
+        ids = selective_ids(expr, cursor, self.site, self.mapping)
+        if ids is None or len(ids) > _CANDIDATE_BATCH:
+            return None
+        return self._load(cursor, sorted(ids))
 
     def _page_in_id_order(self, cursor, where: str, params: list, start: int, count: int, keyset: bool) -> list[int]:
         """A page's IDs in ID order, from the primary key alone. An import paging on from where the

@@ -92,8 +92,7 @@ class UserItem:
         return user
 
     def _write(self, req, resp, cursor, user_id: str, user: dict, password_hash: str | None, before: dict) -> None:
-        self.store.replace(cursor, user_id, user, password_hash)
-        after = self.store.get(cursor, user_id)
+        after = self.store.replace(cursor, user_id, user, password_hash)
         if after is None:  # deprovisioning mode "delete": active=false removed the user
             after = {**before, "active": False}
         _write_one(req, resp, finish_user(req, after))

@@ -274,21 +274,25 @@ def locked_values(cursor, count: int) -> list[int]:
     return [value % 32 for value in taken if value % 32]
 
 
-def execute_all(cursor, sql: str, params: tuple | list = ()) -> int:
+def execute_all(cursor, sql: str, params: tuple | list = (), results: list | None = None) -> int:
     """Run a multi-statement round trip to its end (raising the error of any statement); returns the
-    first AUTO_INCREMENT value one of its statements generated, if any."""
+    first AUTO_INCREMENT value one of its statements generated, if any. The rows of each statement
+    that returns rows are appended to `results`."""
     cursor.execute(sql, params)
     first_id = cursor.lastrowid
-    while cursor.nextset():
+    while True:
+        if results is not None and cursor.description:
+            results.append(cursor.fetchall())
+        if not cursor.nextset():
+            return first_id
         first_id = first_id or cursor.lastrowid
-    return first_id
 
 
-def commit_with(cursor, sql: str, params: tuple | list = ()) -> int:
+def commit_with(cursor, sql: str, params: tuple | list = (), results: list | None = None) -> int:
     """The transaction's last statements, its COMMIT and the release of its named locks, in one round
     trip (see execute_all). Nothing may run on `cursor` after it: transaction() has nothing left to do."""
     tail = "; COMMIT" + ("; DO RELEASE_ALL_LOCKS()" if cursor.locked else "")
-    first_id = execute_all(cursor, sql + tail, params)
+    first_id = execute_all(cursor, sql + tail, params, results)
     cursor.locked.clear()
     cursor.committed = True
     return first_id

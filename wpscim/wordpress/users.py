@@ -116,18 +116,29 @@ class UserStore:
         """A few users (a lookup, one user's GET or write): their rows, then their usermeta rows, in one
         round trip. For a handful of users this costs MySQL about a third of the packed read below,
         whose GROUP_CONCAT has a fixed cost of ~0.2 ms per statement."""
-        marks = ", ".join(["%s"] * len(ids))
-        wanted, keys = self._wanted
-        columns = ", ".join(f"u.{c}" for c in self._columns)
-        cursor.execute(
-            f"SELECT u.ID, {columns} FROM {self.site.users} u WHERE u.ID IN ({marks}){' FOR UPDATE' if for_update else ''}; "
-            f"SELECT m.user_id, m.meta_key, m.meta_value FROM {self.site.usermeta} m WHERE m.user_id IN ({marks}) AND {wanted} "
-            "ORDER BY m.umeta_id",
-            [*ids, *ids, *keys],
-        )
+        cursor.execute(*self._plain_read(ids, for_update))
         user_rows = cursor.fetchall()
         cursor.nextset()
         return self._assemble(user_rows, cursor.fetchall())
+
+    def _plain_read(self, ids: list[int], for_update: bool = False) -> tuple[str, list]:
+        """The two statements of _load_plain: the users rows, then their usermeta rows."""
+        marks = ", ".join(["%s"] * len(ids))
+        wanted, keys = self._wanted
+        columns = ", ".join(f"u.{c}" for c in self._columns)
+        return (f"SELECT u.ID, {columns} FROM {self.site.users} u WHERE u.ID IN ({marks}){' FOR UPDATE' if for_update else ''}; "
+                f"SELECT m.user_id, m.meta_key, m.meta_value FROM {self.site.usermeta} m WHERE m.user_id IN ({marks}) AND {wanted} "
+                "ORDER BY m.umeta_id"), [*ids, *ids, *keys]
+
+    def _commit_and_read(self, cursor, user_id: int, writes: list[tuple[str, list]], roles: Roles) -> dict:
+        """`writes`, the user read back as stored, and the COMMIT, in one round trip; the user's SCIM
+        representation. Nothing may run on `cursor` after it (see commit_with)."""
+        read_sql, read_params = self._plain_read([user_id])
+        results: list = []
+        commit_with(cursor, "; ".join([*(sql for sql, _ in writes), read_sql]),
+                    [*(v for _, params in writes for v in params), *read_params], results)
+        rows, metas = self._assemble(*results)
+        return self._to_scim(rows[user_id], metas[user_id], roles)
 
     def _assemble(self, user_rows, meta_rows) -> tuple[dict[int, dict], dict[int, dict]]:
         """Users rows (ID, then self._columns) and usermeta rows (user_id, meta_key, meta_value, in
@@ -498,8 +509,7 @@ class UserStore:
             user_id = finish(cursor, insert.sql, insert.params)
         self._total = None
         if suspend:
-            self._suspend(cursor, user_id)
-            return self.get(cursor, str(user_id))
+            return self._commit_and_read(cursor, user_id, self._suspension(user_id), roles)
         # What was just written, read back without another round trip.
         return self._to_scim({**insert.row, "ID": user_id}, insert.meta, roles)
 
@@ -547,23 +557,24 @@ class UserStore:
         own.update(stored.residue)
         return own
 
-    def _insert_meta(self, cursor, user_id: int, rows: list[tuple[str, str]]) -> None:
-        if rows:
-            cursor.execute(
-                f"INSERT INTO {self.site.usermeta} (user_id, meta_key, meta_value) VALUES "
-                + ", ".join(["(%s, %s, %s)"] * len(rows)),
-                [v for key, value in rows for v in (user_id, key, value)],
-            )
+    def _insert_meta(self, user_id: int, rows: list[tuple[str, str]]) -> list[tuple[str, list]]:
+        if not rows:
+            return []
+        return [(f"INSERT INTO {self.site.usermeta} (user_id, meta_key, meta_value) VALUES " + ", ".join(["(%s, %s, %s)"] * len(rows)),
+                 [v for key, value in rows for v in (user_id, key, value)])]
 
     def _locked(self, cursor, user_id: int) -> tuple[dict, dict]:
         rows, metas = self._load_raw(cursor, [user_id], for_update=True)
         return rows[user_id], metas[user_id]
 
-    def replace(self, cursor, user_id: str, user: dict, password_hash: str | None) -> None:
-        """Make user `user_id` (already locked FOR UPDATE by get()) equal `user`, as PUT and PATCH do."""
+    def replace(self, cursor, user_id: str, user: dict, password_hash: str | None) -> dict | None:
+        """Make user `user_id` (already locked FOR UPDATE by get()) equal `user`, as PUT and PATCH do, and
+        commit; returns the user as stored, or None when deprovisioning deleted it. The questions a
+        rename asks are sent as they come; the writes, the read-back and the COMMIT go in one round trip
+        (a deactivation was nine)."""
         if user.get("active") is False and self.policy.deprovision == "delete":
             self.delete(cursor, user_id)
-            return
+            return None
         uid = int(user_id)
         row, meta = getattr(cursor, "loaded", {}).get(uid) or self._locked(cursor, uid)
         current_name = meta.get(USERNAME_META) or row["user_login"]
@@ -594,18 +605,17 @@ class UserStore:
         if display != row["display_name"]:
             columns["display_name"] = display
         suspended = SUSPENDED_PASS_META in meta
+        writes: list[tuple[str, list]] = []
         if password_hash:
             end_sessions = True
             if suspended:
-                self._set_meta(cursor, uid, meta, {SUSPENDED_PASS_META: password_hash})
+                writes += self._set_meta(uid, meta, {SUSPENDED_PASS_META: password_hash})
             else:
                 columns["user_pass"] = password_hash
                 columns["user_activation_key"] = ""
         if columns:
-            cursor.execute(
-                f"UPDATE {self.site.users} SET " + ", ".join(f"`{c}` = %s" for c in columns) + " WHERE ID = %s",
-                [*columns.values(), uid],
-            )
+            writes.append((f"UPDATE {self.site.users} SET " + ", ".join(f"`{c}` = %s" for c in columns) + " WHERE ID = %s",
+                           [*columns.values(), uid]))
         wanted = self._wordpress_meta(values, login)
         own = self._own_meta(user, stored, values, login, datetime.now(timezone.utc))
         stale = [
@@ -614,22 +624,21 @@ class UserStore:
             and (not k.startswith(mapping.STATE_PREFIX) or k == mapping.DEFAULTED_META)
         ]
         if stale:
-            cursor.execute(
-                f"DELETE FROM {self.site.usermeta} WHERE user_id = %s AND meta_key IN (" + ", ".join(["%s"] * len(stale)) + ")",
-                [uid, *stale],
-            )
-        self._set_meta(cursor, uid, meta, {**wanted, **own})
+            writes.append((f"DELETE FROM {self.site.usermeta} WHERE user_id = %s AND meta_key IN (" + ", ".join(["%s"] * len(stale)) + ")",
+                           [uid, *stale]))
+        writes += self._set_meta(uid, meta, {**wanted, **own})
         if end_sessions:
-            self._end_sessions(cursor, uid)
-        self._replace_roles(cursor, uid, user, meta)
+            writes.append(self._end_sessions(uid))
+        roles = self.roles.recent(cursor)
+        self._replace_roles(cursor, uid, user, meta, roles)  # sent at once: it reads the rows it edits
         active = user.get("active", not suspended)
         if active is False and not suspended:
-            self._suspend(cursor, uid)
+            writes += self._suspension(uid)
         elif active is True and suspended:
-            self._restore(cursor, uid)
+            writes += self._restoration(uid)
+        return self._commit_and_read(cursor, uid, writes, roles)
 
-    def _replace_roles(self, cursor, user_id: int, user: dict, meta: dict) -> None:
-        roles = self.roles.recent(cursor)
+    def _replace_roles(self, cursor, user_id: int, user: dict, meta: dict, roles: Roles) -> None:
         wanted = self._wanted_roles(user, roles)
         if wanted is None:
             return
@@ -650,53 +659,47 @@ class UserStore:
         stem, _, number = nicename.rpartition("-")
         return number.isdigit() and int(number) >= 2 and stem == base[: 49 - len(number)]
 
-    def _set_meta(self, cursor, user_id: int, current: dict, wanted: dict[str, str]) -> None:
+    def _set_meta(self, user_id: int, current: dict, wanted: dict[str, str]) -> list[tuple[str, list]]:
         """update_user_meta() for several keys: update rows whose value differs, insert missing keys."""
-        missing = []
+        missing, writes = [], []
         for key, value in wanted.items():
             if key not in current:
                 missing.append((key, value))
             elif current[key] != value:
-                cursor.execute(
-                    f"UPDATE {self.site.usermeta} SET meta_value = %s WHERE user_id = %s AND meta_key = %s", (value, user_id, key)
-                )
-        self._insert_meta(cursor, user_id, missing)
+                writes.append((f"UPDATE {self.site.usermeta} SET meta_value = %s WHERE user_id = %s AND meta_key = %s",
+                               [value, user_id, key]))
+        return writes + self._insert_meta(user_id, missing)
 
-    def _end_sessions(self, cursor, user_id: int) -> None:
-        cursor.execute(f"DELETE FROM {self.site.usermeta} WHERE user_id = %s AND meta_key = 'session_tokens'", (user_id,))
+    def _end_sessions(self, user_id: int) -> tuple[str, list]:
+        return f"DELETE FROM {self.site.usermeta} WHERE user_id = %s AND meta_key = 'session_tokens'", [user_id]
 
     # --- deactivation -------------------------------------------------------------------------
 
-    def _suspend(self, cursor, user_id: int) -> None:
-        """The user can no longer log in: real hash set aside, unusable one in place, sessions ended,
-        application passwords set aside, reset keys cleared, multisite `spam` set. Reversible."""
-        cursor.execute(f"SELECT user_pass FROM {self.site.users} WHERE ID = %s", (user_id,))
-        (real_hash,) = cursor.fetchone()
-        self._insert_meta(cursor, user_id, [(SUSPENDED_PASS_META, real_hash)])
+    def _suspension(self, user_id: int) -> list[tuple[str, list]]:
+        """The user can no longer log in: real hash set aside (copied within MySQL: it never reaches
+        wpscim), unusable one in place, sessions ended, application passwords set aside, reset keys
+        cleared, multisite `spam` set. Reversible."""
         spam = ", spam = 1" if self.site.multisite else ""
-        cursor.execute(
-            f"UPDATE {self.site.users} SET user_pass = %s, user_activation_key = ''{spam} WHERE ID = %s",
-            (passwords.unusable_hash(self.site.db_version), user_id),
-        )
-        self._end_sessions(cursor, user_id)
-        cursor.execute(
-            f"UPDATE {self.site.usermeta} SET meta_key = %s WHERE user_id = %s AND meta_key = '_application_passwords'",
-            (SUSPENDED_APP_PASSWORDS_META, user_id),
-        )
+        return [
+            (f"INSERT INTO {self.site.usermeta} (user_id, meta_key, meta_value) SELECT ID, %s, user_pass FROM {self.site.users} "
+             "WHERE ID = %s", [SUSPENDED_PASS_META, user_id]),
+            (f"UPDATE {self.site.users} SET user_pass = %s, user_activation_key = ''{spam} WHERE ID = %s",
+             [passwords.unusable_hash(self.site.db_version), user_id]),
+            self._end_sessions(user_id),
+            (f"UPDATE {self.site.usermeta} SET meta_key = %s WHERE user_id = %s AND meta_key = '_application_passwords'",
+             [SUSPENDED_APP_PASSWORDS_META, user_id]),
+        ]
 
-    def _restore(self, cursor, user_id: int) -> None:
-        cursor.execute(
-            f"SELECT meta_value FROM {self.site.usermeta} WHERE user_id = %s AND meta_key = %s ORDER BY umeta_id LIMIT 1",
-            (user_id, SUSPENDED_PASS_META),
-        )
-        (real_hash,) = cursor.fetchone()
+    def _restoration(self, user_id: int) -> list[tuple[str, list]]:
+        """Undo _suspension: the hash set aside (its first row) back in place, application passwords back."""
         spam = ", spam = 0" if self.site.multisite else ""
-        cursor.execute(f"UPDATE {self.site.users} SET user_pass = %s{spam} WHERE ID = %s", (real_hash, user_id))
-        cursor.execute(f"DELETE FROM {self.site.usermeta} WHERE user_id = %s AND meta_key = %s", (user_id, SUSPENDED_PASS_META))
-        cursor.execute(
-            f"UPDATE {self.site.usermeta} SET meta_key = '_application_passwords' WHERE user_id = %s AND meta_key = %s",
-            (user_id, SUSPENDED_APP_PASSWORDS_META),
-        )
+        return [
+            (f"UPDATE {self.site.users} SET user_pass = (SELECT meta_value FROM {self.site.usermeta} WHERE user_id = %s "
+             f"AND meta_key = %s ORDER BY umeta_id LIMIT 1){spam} WHERE ID = %s", [user_id, SUSPENDED_PASS_META, user_id]),
+            (f"DELETE FROM {self.site.usermeta} WHERE user_id = %s AND meta_key = %s", [user_id, SUSPENDED_PASS_META]),
+            (f"UPDATE {self.site.usermeta} SET meta_key = '_application_passwords' WHERE user_id = %s AND meta_key = %s",
+             [user_id, SUSPENDED_APP_PASSWORDS_META]),
+        ]
 
     # --- deletion -----------------------------------------------------------------------------
 

@@ -127,21 +127,21 @@ class GroupItem(GroupResources):
     def on_put(self, req, resp, group_id: str) -> None:
         body = parse_group(read_json(req))
         with self.db.transaction() as cursor:
-            self._roles(req, cursor, group_id, for_update=True)
-            self.roles.apply_membership(cursor, group_id, [], [], body.members)
-            self.roles.update(cursor, group_id, body.display_name, body.external_id, clear_external_id=body.external_id is None)
-            roles = self.roles.load(cursor)
+            # Read and locked once: membership changes leave the role options as they are, and update()
+            # changes this copy as it saves it.
+            roles = self._roles(req, cursor, group_id, for_update=True)
+            self.roles.apply_membership(cursor, group_id, [], [], body.members, roles)
+            self.roles.update(cursor, group_id, body.display_name, body.external_id, roles, clear_external_id=body.external_id is None)
         self._respond(req, resp, group_id, roles)
 
     @retrying
     def on_patch(self, req, resp, group_id: str) -> None:
         changes = plan_group_patch(read_json(req))
         with self.db.transaction() as cursor:
-            self._roles(req, cursor, group_id, for_update=True)
+            roles = self._roles(req, cursor, group_id, for_update=True)  # read once, as in on_put
             replace = list(changes.replace) if changes.replace is not None else None
-            self.roles.apply_membership(cursor, group_id, list(changes.add), sorted(changes.remove), replace)
-            self.roles.update(cursor, group_id, changes.display_name, changes.external_id, changes.clear_external_id)
-            roles = self.roles.load(cursor)
+            self.roles.apply_membership(cursor, group_id, list(changes.add), sorted(changes.remove), replace, roles)
+            self.roles.update(cursor, group_id, changes.display_name, changes.external_id, roles, changes.clear_external_id)
         # 200 with the whole group (RFC 7644 §3.5.2; strict testers compare the members). Listing members
         # reads every user's capabilities, so sites with huge roles may choose --lean-group-patch.
         self._respond(req, resp, group_id, roles, members_by_default=not self.roles.policy.lean_patch_response)

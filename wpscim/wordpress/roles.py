@@ -187,8 +187,12 @@ class RoleStore:
         self._save(cursor, roles)
         return slug, created
 
-    def update(self, cursor, slug: str, display_name: str | None, external_id: str | None, clear_external_id: bool = False) -> None:
-        roles = self.load(cursor, for_update=True)
+    def update(self, cursor, slug: str, display_name: str | None, external_id: str | None, roles: Roles | None = None,
+               clear_external_id: bool = False) -> None:
+        """Rename the role and note its externalId. `roles`: the definitions this transaction read
+        FOR UPDATE already (changed in place as saved)."""
+        if roles is None:
+            roles = self.load(cursor, for_update=True)
         if slug not in roles.definitions:
             raise ScimError(404, f"no group (WordPress role) with id '{slug}'")
         renamed = display_name is not None and display_name.strip() != roles.name(slug)
@@ -274,17 +278,18 @@ class RoleStore:
             raise invalid_value(f"no user with id {shown}; nothing was changed")
         return numeric
 
-    def apply_membership(self, cursor, slug: str, add: list[str], remove: list[str], replace: list[str] | None) -> None:
+    def apply_membership(self, cursor, slug: str, add: list[str], remove: list[str], replace: list[str] | None,
+                         roles: Roles | None = None) -> None:
         """A planned group change: member ids to add and remove, or the whole new membership."""
         if replace is not None:
             wanted = set(self.existing_users(cursor, replace))
             current = set(self.member_ids(cursor, slug))
-            self.change_members(cursor, slug, add=sorted(wanted - current), remove=sorted(current - wanted))
+            self.change_members(cursor, slug, add=sorted(wanted - current), remove=sorted(current - wanted), roles=roles)
             return
         added = self.existing_users(cursor, add) if add else []
         removed = [int(i) for i in remove if str(i).isdigit()]  # removing a user that is gone is a no-op
         if added or removed:
-            self.change_members(cursor, slug, add=added, remove=removed)
+            self.change_members(cursor, slug, add=added, remove=removed, roles=roles)
 
     def change_members(self, cursor, slug: str, add: list[int], remove: list[int], roles: Roles | None = None,
                        check_policy: bool = True) -> None:
@@ -317,12 +322,13 @@ class RoleStore:
         for offset in range(0, len(ids), 1000):
             batch = ids[offset : offset + 1000]
             marks = ", ".join(["%s"] * len(batch))
-            cursor.execute(f"SELECT ID FROM {self.site.users} WHERE ID IN ({marks}) ORDER BY ID FOR UPDATE", batch)
-            cursor.execute(
+            cursor.execute(  # the rows locked, then their capabilities read, in one round trip
+                f"SELECT ID FROM {self.site.users} WHERE ID IN ({marks}) ORDER BY ID FOR UPDATE; "
                 f"SELECT umeta_id, user_id, meta_key, meta_value FROM {self.site.usermeta} "
                 f"WHERE user_id IN ({marks}) AND meta_key IN (%s, %s) ORDER BY umeta_id",
-                [*batch, self.site.capabilities_key, self.site.user_level_key],
+                [*batch, *batch, self.site.capabilities_key, self.site.user_level_key],
             )
+            cursor.nextset()
             rows: dict[tuple[int, str], tuple[int, str]] = {}
             for umeta_id, user_id, key, value in cursor.fetchall():
                 rows.setdefault((user_id, key), (umeta_id, value))

@@ -80,12 +80,18 @@ def test_each_operation_conforms(case, scim_app):
     case.call_and_validate(app=app, headers=headers, checks=CHECKS)
 
 
-def test_sequences_of_operations_conform(scim_app):
-    app, headers = scim_app
-
+def test_sequences_of_operations_conform(new_wp):
     class Workflow(SCHEMA.as_state_machine()):
+        def setup(self):
+            # Each scenario starts on its own fresh copy of WordPress. On a shared one, a scenario that
+            # Hypothesis replays meets the users an earlier one created (409 where it had 201, no link to
+            # follow), draws differently, and Hypothesis fails the test as flaky.
+            site = new_wp()
+            token = TokenStore(site.db, site.site).create("openapi")
+            self.call_kwargs = {"app": create_app(site.db, site.site), "headers": {"Authorization": f"Bearer {token}"}}
+
         def get_call_kwargs(self, case):
-            return {"app": app, "headers": headers}
+            return self.call_kwargs
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)

@@ -10,7 +10,7 @@ import time
 import pymysql
 import pytest
 
-from wpscim.wordpress.db import Database, DatabaseAddress
+from wpscim.wordpress.db import Database, DatabaseAddress, execute_all
 
 
 @pytest.fixture
@@ -132,3 +132,21 @@ def _version(mysql_server, database: str) -> str:
     with _other(mysql_server, database) as conn, conn.cursor() as cur:
         cur.execute("SELECT VERSION()")
         return cur.fetchone()[0]
+
+
+@pytest.mark.parametrize("first_id", [7, 300, 70_000, 20_000_000])  # IDs of 1, 3, 4 and 9 bytes on the wire
+def test_a_round_trip_reports_its_first_new_id_its_rows_and_its_errors(db, first_id):
+    """execute_all reads OK packets itself (Connection.read_rest); what it returns must match what
+    PyMySQL's own reading would, for every size of ID, with row sets in between and after an error."""
+    with db.transaction() as cursor:
+        cursor.execute(f"CREATE TABLE a (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT) AUTO_INCREMENT = {first_id}")
+    with db.transaction() as cursor:
+        rows: list = []
+        new_id = execute_all(cursor, "UPDATE t SET v = 1 WHERE id = 1; SELECT v FROM t WHERE id = 1; "
+                             "INSERT INTO a (v) VALUES (1), (2); SELECT COUNT(*) FROM a; INSERT INTO a (v) VALUES (3)",
+                             results=rows)
+        assert new_id == first_id and rows == [((1,),), ((2,),)]
+        with pytest.raises(pymysql.err.ProgrammingError):
+            execute_all(cursor, "INSERT INTO a (v) VALUES (4); SELECT * FROM no_such_table; INSERT INTO a (v) VALUES (5)")
+        cursor.execute("SELECT id, v FROM a ORDER BY id")  # the connection is in step after the error
+        assert cursor.fetchall() == ((first_id, 1), (first_id + 1, 2), (first_id + 2, 3), (first_id + 3, 4))

@@ -110,7 +110,8 @@ class Cursor(pymysql.cursors.Cursor):
 class Connection(pymysql.connections.Connection):
     """PyMySQL's connection, noting on each error whether its statement came after others of the same
     transaction (`_may_run_again` needs it). The server's status flag cannot tell: a SELECT … FOR UPDATE
-    or a GET_LOCK does not set it, and a result set does not report it."""
+    or a GET_LOCK does not set it, and a result set does not report it. It also reads the rest of a
+    round trip's results cheaply (read_rest)."""
 
     transaction_statements = 0  # statements sent since Database.transaction() began
 
@@ -122,6 +123,49 @@ class Connection(pymysql.connections.Connection):
         except pymysql.err.Error as exc:
             exc.in_transaction = in_transaction
             raise
+
+
+    def read_rest(self, results: list | None = None) -> int:
+        """The remaining results of a multi-statement round trip; returns the first AUTO_INCREMENT value
+        among them. Their OK packets (a create has five after the first) are read here: through
+        Cursor.nextset() each costs some thirty Python calls. Row sets go through PyMySQL and are
+        appended to `results`."""
+        result, first_id = self._result, 0
+        while result is not None and result.has_next:
+            self._result = None  # as PyMySQL leaves it when the next statement's error is raised
+            packet = self._read_packet()
+            data = packet.get_all_data()
+            if data[0] == 0:  # OK packet: affected rows, insert ID, status flags, warnings, message
+                at = _skip_lenenc(data, 1)
+                if data[at]:
+                    first_id = first_id or _lenenc(data, at)
+                at = _skip_lenenc(data, at)
+                result.server_status = data[at] | data[at + 1] << 8
+                result.has_next = result.server_status & SERVER_STATUS.SERVER_MORE_RESULTS_EXISTS
+            else:
+                result = pymysql.connections.MySQLResult(self)
+                try:
+                    result._read_result_packet(packet)
+                finally:
+                    result.connection = None
+                if results is not None:
+                    results.append(result.rows)
+            self.server_status = result.server_status
+            self._result = result
+        return first_id
+
+
+_LENENC_SIZE = {252: 2, 253: 3, 254: 8}  # after the marker byte; below 251 the byte is the value
+
+
+def _lenenc(data: bytes, at: int) -> int:
+    """The length-encoded integer (MySQL protocol) at `at`."""
+    size = _LENENC_SIZE.get(data[at])
+    return data[at] if size is None else int.from_bytes(data[at + 1:at + 1 + size], "little")
+
+
+def _skip_lenenc(data: bytes, at: int) -> int:
+    return at + 1 + _LENENC_SIZE.get(data[at], 0)
 
 
 def _connect(**kwargs) -> Connection:
@@ -279,13 +323,11 @@ def execute_all(cursor, sql: str, params: tuple | list = (), results: list | Non
     first AUTO_INCREMENT value one of its statements generated, if any. The rows of each statement
     that returns rows are appended to `results`."""
     cursor.execute(sql, params)
+    if results is not None and cursor.description:
+        results.append(cursor.fetchall())
     first_id = cursor.lastrowid
-    while True:
-        if results is not None and cursor.description:
-            results.append(cursor.fetchall())
-        if not cursor.nextset():
-            return first_id
-        first_id = first_id or cursor.lastrowid
+    later_id = cursor.connection.read_rest(results)
+    return first_id or later_id
 
 
 def commit_with(cursor, sql: str, params: tuple | list = (), results: list | None = None) -> int:

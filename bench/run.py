@@ -23,6 +23,7 @@ What it does, for each size N:
 | scenario | wpscim request | raw-SQL reference |
 | --- | --- | --- |
 | create | POST /Users (Okta-shaped body, with/without password) | INSERT users row + its 16 usermeta rows, one transaction (+ the same password hash function, client-side) |
+| create, checked (info) | the same | the same, after taking two named locks (userName, email) and asking whether the login, email, nicename or userName is taken, as wpscim must (WordPress has no unique index); locks released after COMMIT |
 | password hashing | — | the hash alone (what a create with password pays on top) |
 | lookup userName | GET /Users?filter=userName eq "…" | SELECT the users row by user_login + SELECT its usermeta |
 | lookup externalId | GET /Users?filter=externalId eq "…" | SELECT users JOIN usermeta on wpscim_externalId + SELECT its usermeta |
@@ -997,16 +998,16 @@ class Bench:
         def new_name(side: str, seq: int, pw: bool) -> str:
             return f"new-{self.run_id}-{side}{'p' if pw else ''}{seq}@example.com"
 
-        def http_create(pw: bool):
+        def http_create(pw: bool, side: str = "w"):
             def op(w: Worker, seq: int) -> None:
-                name = new_name("w", seq, pw)
+                name = new_name(side, seq, pw)
                 body = self._user_body(name, name, "New", f"User{seq}", f"00x{self.run_id}w{seq}", "Correct-Horse-7" if pw else None)
                 w.client.call("POST", "/Users", body, expect=(201,))
             return op
 
-        def sql_create(pw: bool):
+        def sql_create(pw: bool, checked: bool = False):
             def op(w: Worker, seq: int) -> None:
-                name = new_name("r", seq, pw)
+                name = new_name("c" if checked else "r", seq, pw)
                 user_pass = passwords.hash_password("Correct-Horse-7", self.db_version) if pw else seeding.SEED_HASH
                 now = datetime.now(timezone.utc)
                 given = {"nickname": name, "first_name": "New", "last_name": f"User{seq}"}
@@ -1015,17 +1016,30 @@ class Bench:
                     ("wpscim_externalId", f"00x{self.run_id}r{seq}"), ("wpscim_meta.lastModified", now.strftime("%Y-%m-%dT%H:%M:%SZ")),
                     ("wpscim_emails", json.dumps([{"primary": True, "value": name, "type": "work"}], separators=(",", ":"))),
                 ]
+                nicename = name.replace("@", "").replace(".", "-")[:50]
                 with w.client.transaction() as cur:
+                    if checked:  # what wp_insert_user() asks (login, email, nicename) and wpscim adds, under named locks
+                        cur.execute("SELECT GET_LOCK(%s, 10) + GET_LOCK(%s, 10)", (f"bench:{name}", f"bench:email:{name}"))
+                        cur.execute("SELECT 1 FROM wp_users WHERE user_login = %s UNION ALL SELECT 1 FROM wp_usermeta WHERE "
+                                    "meta_key = 'wpscim_userName' AND meta_value = %s UNION ALL SELECT 1 FROM wp_users WHERE "
+                                    "user_email = %s UNION ALL SELECT 1 FROM wp_users WHERE user_nicename = %s",
+                                    (name, name, name, nicename))
+                        if cur.fetchall():
+                            raise BenchError(f"{name} is taken")
                     cur.execute("INSERT INTO wp_users (user_login, user_pass, user_nicename, user_email, user_url, user_registered, "
                                 "user_activation_key, display_name) VALUES (%s, %s, %s, %s, '', %s, '', %s)",
-                                (name, user_pass, name.replace("@", "").replace(".", "-")[:50], name,
-                                 now.strftime("%Y-%m-%d %H:%M:%S"), f"New User{seq}"))
+                                (name, user_pass, nicename, name, now.strftime("%Y-%m-%d %H:%M:%S"), f"New User{seq}"))
                     uid = cur.lastrowid
                     cur.execute("INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES " + ", ".join(["(%s, %s, %s)"] * len(meta)),
                                 [v for k, value in meta for v in (uid, k, value)])
+                if checked:
+                    with w.client.conn.cursor() as cur:
+                        cur.execute("DO RELEASE_ALL_LOCKS()")
             return op
 
         self.compare("create", "create (no password)", self.args.clients, http_create(False), sql_create(False))
+        self.compare("create_checked", "create (no password) vs raw SQL that also checks uniqueness", self.args.clients,
+                     http_create(False, side="v"), sql_create(False, checked=True))
         self.compare("create_password", "create (with password)", self.args.clients, http_create(True), sql_create(True))
 
         log(f"password hashing alone ({self.args.clients} threads)")
@@ -1195,7 +1209,7 @@ class Bench:
 
 # --- targets and the table ----------------------------------------------------------------------------
 
-ORDER = ["create", "create_password", "hash", "lookup_username", "lookup_externalid", "deactivate", "put", "page", "import",
+ORDER = ["create", "create_checked", "create_password", "hash", "lookup_username", "lookup_externalid", "deactivate", "put", "page", "import",
          "membership", "lookup_username_high", "lookup_externalid_high", "groups_list", "group_stream"]
 
 
@@ -1218,6 +1232,8 @@ def evaluate(run: SizeRun, clients: int, high: int, others: dict[int, int]) -> N
     ratio_target("create", 0.5)
     ratio_target("lookup_username", 0.5)
     ratio_target("page", 0.7)
+    if "create_checked" in rows:
+        rows["create_checked"].target = "info (what uniqueness costs)"
     if "create_password" in rows:
         rows["create_password"].target = "report (hashing dominates)"
     if "lookup_externalid" in rows and "lookup_username" in rows:

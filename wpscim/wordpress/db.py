@@ -124,7 +124,6 @@ class Connection(pymysql.connections.Connection):
             exc.in_transaction = in_transaction
             raise
 
-
     def read_rest(self, results: list | None = None) -> int:
         """The remaining results of a multi-statement round trip; returns the first AUTO_INCREMENT value
         among them. Their OK packets (a create has five after the first) are read here: through

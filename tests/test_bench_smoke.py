@@ -20,7 +20,7 @@ def test_bench_quick_runs_every_scenario(mysql_server):
         capture_output=True, text=True, timeout=600, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    for scenario in ("create (no password)", "lookup by userName eq", "lookup by externalId eq", "PATCH deactivate",
+    for scenario in ("create (no password)", "vs raw SQL that also checks uniqueness", "lookup by userName eq", "lookup by externalId eq", "PATCH deactivate",
                      "PUT update", "one page of 100 users", "full import", "group PATCH", "server peak RSS"):
         assert scenario in run.stdout, scenario
     assert "| FAIL" in run.stdout or "| PASS" in run.stdout  # targets were evaluated, whatever the outcome

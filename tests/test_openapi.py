@@ -86,9 +86,12 @@ def test_sequences_of_operations_conform(new_wp):
             # Each scenario starts on its own fresh copy of WordPress. On a shared one, a scenario that
             # Hypothesis replays meets the users an earlier one created (409 where it had 201, no link to
             # follow), draws differently, and Hypothesis fails the test as flaky.
-            site = new_wp()
-            token = TokenStore(site.db, site.site).create("openapi")
-            self.call_kwargs = {"app": create_app(site.db, site.site), "headers": {"Authorization": f"Bearer {token}"}}
+            self.site = new_wp()
+            token = TokenStore(self.site.db, self.site.site).create("openapi")
+            self.call_kwargs = {"app": create_app(self.site.db, self.site.site), "headers": {"Authorization": f"Bearer {token}"}}
+
+        def teardown(self):
+            self.site.db.close()  # its connections; the database itself is dropped with the others at the end
 
         def get_call_kwargs(self, case):
             return self.call_kwargs

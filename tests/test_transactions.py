@@ -141,6 +141,7 @@ def test_a_round_trip_reports_its_first_new_id_its_rows_and_its_errors(db, first
     with db.transaction() as cursor:
         cursor.execute(f"CREATE TABLE a (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT) AUTO_INCREMENT = {first_id}")
     with db.transaction() as cursor:
+        cursor.connection._read_timeout = 10  # a reader that waits for a result that never comes fails, not hangs
         rows: list = []
         new_id = execute_all(cursor, "UPDATE t SET v = 1 WHERE id = 1; SELECT v FROM t WHERE id = 1; "
                              "INSERT INTO a (v) VALUES (1), (2); SELECT COUNT(*) FROM a; INSERT INTO a (v) VALUES (3)",

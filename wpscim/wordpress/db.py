@@ -133,13 +133,12 @@ class Connection(pymysql.connections.Connection):
         while result is not None and result.has_next:
             self._result = None  # as PyMySQL leaves it when the next statement's error is raised
             packet = self._read_packet()
-            data = packet.get_all_data()
-            if data[0] == 0:  # OK packet: affected rows, insert ID, status flags, warnings, message
-                at = _skip_lenenc(data, 1)
-                if data[at]:
-                    first_id = first_id or _lenenc(data, at)
-                at = _skip_lenenc(data, at)
-                result.server_status = data[at] | data[at + 1] << 8
+            if packet.is_ok_packet():  # header, affected rows, insert ID, status flags (warnings, message)
+                packet.advance(1)
+                packet.read_length_encoded_integer()
+                insert_id = packet.read_length_encoded_integer()
+                first_id = first_id or insert_id
+                result.server_status = packet.read_uint16()
                 result.has_next = result.server_status & SERVER_STATUS.SERVER_MORE_RESULTS_EXISTS
             else:
                 result = pymysql.connections.MySQLResult(self)
@@ -152,19 +151,6 @@ class Connection(pymysql.connections.Connection):
             self.server_status = result.server_status
             self._result = result
         return first_id
-
-
-_LENENC_SIZE = {252: 2, 253: 3, 254: 8}  # after the marker byte; below 251 the byte is the value
-
-
-def _lenenc(data: bytes, at: int) -> int:
-    """The length-encoded integer (MySQL protocol) at `at`."""
-    size = _LENENC_SIZE.get(data[at])
-    return data[at] if size is None else int.from_bytes(data[at + 1:at + 1 + size], "little")
-
-
-def _skip_lenenc(data: bytes, at: int) -> int:
-    return at + 1 + _LENENC_SIZE.get(data[at], 0)
 
 
 def _connect(**kwargs) -> Connection:

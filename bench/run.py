@@ -23,7 +23,7 @@ What it does, for each size N:
 | scenario | wpscim request | raw-SQL reference |
 | --- | --- | --- |
 | create | POST /Users (Okta-shaped body, with/without password) | INSERT users row + its 16 usermeta rows, one transaction (+ the same password hash function, client-side) |
-| create, checked (info) | the same | the same, after taking two named locks (userName, email) and asking whether the login, email, nicename or userName is taken, as wpscim must (WordPress has no unique index); locks released after COMMIT |
+| create, checked (info) | the same | the same, after taking two named locks (as wpscim takes two for such a create) and asking whether the login, email, nicename or userName is taken, as wpscim must (WordPress has no unique index); locks released after COMMIT |
 | password hashing | — | the hash alone (what a create with password pays on top) |
 | lookup userName | GET /Users?filter=userName eq "…" | SELECT the users row by user_login + SELECT its usermeta |
 | lookup externalId | GET /Users?filter=externalId eq "…" | SELECT users JOIN usermeta on wpscim_externalId + SELECT its usermeta |

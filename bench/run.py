@@ -163,6 +163,25 @@ def process_cpu(pid: int) -> float:
         return 0.0
 
 
+def cpu_times() -> list[int] | None:
+    """The machine's CPU time counters (/proc/stat: user, nice, system, idle, iowait, irq, softirq,
+    steal, …), or None where there are none."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+
+
+def steal_share(before: list[int] | None, after: list[int] | None) -> float | None:
+    """The share of the machine's CPU time its hypervisor gave to others between two cpu_times(): on a
+    shared host, when this is high the run's rates are low and its ratios move (bench/RESULTS.md)."""
+    if not before or not after or len(before) < 8 or len(after) < 8:
+        return None
+    total = sum(after[:8]) - sum(before[:8])
+    return (after[7] - before[7]) / total if total > 0 else None
+
+
 def local_database_pid(address: DatabaseAddress) -> int | None:
     """The MySQL/MariaDB server process when it runs on this machine (its CPU is then measured too)."""
     if not address.unix_socket and address.host not in ("127.0.0.1", "localhost", "::1"):
@@ -557,6 +576,7 @@ class Row:
     target: str = "—"
     status: str = "info"
     unit: str = "req/s"
+    steal: float | None = None  # the share of CPU time the hypervisor took over the measured rounds
 
     @property
     def ratio(self) -> float | None:
@@ -586,7 +606,7 @@ class Row:
 
     def to_json(self) -> dict:
         return {"key": self.key, "title": self.title, "clients": self.clients, "peak_rss_kb": self.peak_rss_kb,
-                "target": self.target, "status": self.status, "ratio": self.ratio, "round_ratios": self.round_ratios,
+                "target": self.target, "status": self.status, "ratio": self.ratio, "round_ratios": self.round_ratios, "steal": self.steal,
                 "wpscim": self.wpscim.summary() if self.wpscim else None, "raw": self.raw.summary() if self.raw else None}
 
 
@@ -751,6 +771,7 @@ class Bench:
                     warm = run_phase(workers, op, args.warmup, seq, phase_cap, fin)
                     if warm.errors:
                         log(f"  warm-up {name}: {warm.errors} errors, first: {warm.first_error}")
+                measured_from = cpu_times()
                 for r in range(args.rounds):
                     for name in (("raw", "wpscim") if r % 2 == 0 else ("wpscim", "raw")):
                         workers, op, fin, seq, total = sides[name]
@@ -765,7 +786,8 @@ class Bench:
             last_503 = next((w.client.last_503 for w in sides["wpscim"][0] if w.client.last_503), b"")
             for workers, *_ in sides.values():
                 self.close(workers)
-        row = Row(key, title, clients, sides["wpscim"][4], sides["raw"][4], self.server.status()["VmHWM"])
+        row = Row(key, title, clients, sides["wpscim"][4], sides["raw"][4], self.server.status()["VmHWM"],
+                  steal=steal_share(measured_from, cpu_times()))
         for name, used in cpu.items():
             if used["requests"]:
                 parts = ("server", "database", "bench") if name == "wpscim" else ("database", "bench")
@@ -780,7 +802,8 @@ class Bench:
             + (f", ERRORS {row.wpscim.errors}/{row.raw.errors}: "
                                              f"{row.wpscim.first_error or row.raw.first_error}" if row.wpscim.errors or row.raw.errors else ""))
         if row.cpu_ms("wpscim") is not None:
-            log(f"  CPU per request: wpscim {row.cpu_text('wpscim')}; raw {row.cpu_text('raw')}")
+            log(f"  CPU per request: wpscim {row.cpu_text('wpscim')}; raw {row.cpu_text('raw')}"
+                + (f"; stolen by the hypervisor: {row.steal:.0%} of the machine's CPU time" if row.steal is not None else ""))
         return row
 
     def cpu_now(self) -> dict[str, float]:
@@ -1160,6 +1183,7 @@ class Bench:
         info = self.result.info
         info["started"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         info["loadavg_before"] = os.getloadavg()
+        cpu_before = cpu_times()
         began = time.perf_counter()
         try:
             self.prepare()
@@ -1178,6 +1202,7 @@ class Bench:
         finally:
             self.finish()
         info["loadavg_after"] = os.getloadavg()
+        info["steal"] = steal_share(cpu_before, cpu_times())
         info["seconds"] = round(time.perf_counter() - began, 1)
         self.write_profile()
         return self.result
@@ -1300,7 +1325,9 @@ def table(run: SizeRun) -> str:
         f"{info.get('database', '?')}; wpscim ({SERVER_KIND}) {SERVER_PROCESSES} process(es) × {info.get('server_threads')} threads; "
         + (f"seeded in {info['seed_seconds']} s" if info.get("seed_seconds") is not None else f"reused seed (reset in {info.get('reset_seconds')} s)")
         + f"; run {info.get('seconds', '?')} s; load average before/after "
-        f"{info.get('loadavg_before', (0,))[0]:.1f}/{info.get('loadavg_after', (0,))[0]:.1f}; server RSS at start "
+        f"{info.get('loadavg_before', (0,))[0]:.1f}/{info.get('loadavg_after', (0,))[0]:.1f}; "
+        + (f"CPU time stolen by the hypervisor {info['steal']:.0%}; " if info.get("steal") is not None else "")
+        + "server RSS at start "
         f"{info.get('startup_rss_kb', 0) / 1024:.0f} MB.",
         "",
         "| scenario | clients | wpscim req/s | raw SQL req/s | ratio (rounds) | p50 ms wpscim (raw) | p99 ms wpscim (raw) | CPU ms/req wpscim (raw) | server peak RSS | target | pass/fail |",

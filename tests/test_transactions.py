@@ -151,3 +151,33 @@ def test_a_round_trip_reports_its_first_new_id_its_rows_and_its_errors(db, first
             execute_all(cursor, "INSERT INTO a (v) VALUES (4); SELECT * FROM no_such_table; INSERT INTO a (v) VALUES (5)")
         cursor.execute("SELECT id, v FROM a ORDER BY id")  # the connection is in step after the error
         assert cursor.fetchall() == ((first_id, 1), (first_id + 1, 2), (first_id + 2, 3), (first_id + 3, 4))
+
+
+_TYPED = [  # one column name, many types: a parse cached by name (not by the whole definition) would mix them up
+    "SELECT 7 AS a", "SELECT 'seven' AS a", "SELECT CAST('2024-02-29 13:14:15' AS DATETIME) AS a", "SELECT NULL AS a",
+    "SELECT CAST(x'00ff' AS BINARY) AS a", "SELECT 1.5 AS a", "SELECT CAST(2.5 AS DOUBLE) AS a", "SELECT DATE('2024-02-29') AS a",
+    "SELECT id AS a, v FROM t WHERE id <= 2 ORDER BY id", "SELECT v AS a, id FROM t WHERE id <= 2 ORDER BY id",
+]
+
+
+def test_column_definitions_parsed_once_read_as_pymysql_reads_them(db, mysql_server, empty_database):
+    """wpscim's connections parse each statement's column definitions once (_Result): every result,
+    buffered, unbuffered or after the first statement of a round trip, must match PyMySQL's own reading."""
+    with _other(mysql_server, empty_database) as plain, plain.cursor() as reference:
+        expected = []
+        for sql in _TYPED:
+            reference.execute(sql)
+            expected.append((reference.description, reference.fetchall()))
+    with db.reading() as cursor:
+        for _ in range(3):  # the second and third time from the parsed definitions
+            for sql, (description, rows) in zip(_TYPED, expected):
+                cursor.execute(sql)
+                assert (cursor.description, cursor.fetchall()) == (description, rows), sql
+        assert len(cursor.connection.descriptions) == len(_TYPED)
+        results: list = []
+        execute_all(cursor, "; ".join(_TYPED), results=results)
+        assert [tuple(rows) for rows in results] == [rows for _, rows in expected]
+    with db.reading(unbuffered=True) as cursor:
+        for sql, (description, rows) in zip(_TYPED, expected):
+            cursor.execute(sql)
+            assert (cursor.description, tuple(cursor.fetchall())) == (description, rows), sql

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlparse
 
 import pymysql
-from pymysql.constants import CLIENT, SERVER_STATUS
+from pymysql.connections import TEXT_TYPES
+from pymysql.constants import CLIENT, FIELD_TYPE, SERVER_STATUS
 from dbutils.pooled_db import PooledDB
 
 from wpscim.scim.errors import ScimError
@@ -107,13 +108,60 @@ class Cursor(pymysql.cursors.Cursor):
             raise pymysql.err.ProgrammingError(str(exc)) from None
 
 
+class _Result(pymysql.connections.MySQLResult):
+    """PyMySQL's result, with each distinct list of column definitions parsed once per connection. The
+    server sends the definitions before every result set, byte for byte the same for the same
+    statement, and PyMySQL parses each into an object (some forty Python calls per column; a lookup's
+    three result sets have thirteen columns)."""
+
+    def _get_descriptions(self):
+        conn = self.connection
+        packets = tuple([conn._read_packet().get_all_data() for _ in range(self.field_count)])
+        eof_packet = conn._read_packet()
+        assert eof_packet.is_eof_packet(), "Protocol error, expecting EOF"
+        key = (packets, conn.encoding)
+        parsed = conn.descriptions.get(key)
+        if parsed is None:
+            if len(conn.descriptions) >= _DESCRIPTIONS_KEPT:
+                conn.descriptions.clear()
+            parsed = conn.descriptions[key] = _parse_descriptions(conn, packets)
+        self.fields, self.converters, self.description = list(parsed[0]), list(parsed[1]), parsed[2]
+
+
+_DESCRIPTIONS_KEPT = 256  # per connection; wpscim sends a few dozen distinct column lists
+
+
+def _parse_descriptions(conn, packets: tuple[bytes, ...]) -> tuple[tuple, tuple, tuple]:
+    """Fields, (encoding, converter) pairs and the DB-API description, as PyMySQL 1.x's
+    MySQLResult._get_descriptions() makes them."""
+    fields, converters = [], []
+    for data in packets:
+        field = pymysql.protocol.FieldDescriptorPacket(data, conn.encoding)
+        fields.append(field)
+        if not conn.use_unicode:
+            encoding = None
+        elif field.type_code == FIELD_TYPE.JSON:
+            encoding = conn.encoding
+        elif field.type_code in TEXT_TYPES:
+            encoding = None if field.charsetnr == 63 else conn.encoding  # 63: binary
+        else:
+            encoding = "ascii"
+        converter = conn.decoders.get(field.type_code)
+        converters.append((encoding, None if converter is pymysql.converters.through else converter))
+    return tuple(fields), tuple(converters), tuple(field.description() for field in fields)
+
+
 class Connection(pymysql.connections.Connection):
     """PyMySQL's connection, noting on each error whether its statement came after others of the same
     transaction (`_may_run_again` needs it). The server's status flag cannot tell: a SELECT … FOR UPDATE
     or a GET_LOCK does not set it, and a result set does not report it. It also reads the rest of a
-    round trip's results cheaply (read_rest)."""
+    round trip's results cheaply (read_rest) and parses a statement's column definitions once (_Result)."""
 
     transaction_statements = 0  # statements sent since Database.transaction() began
+
+    def __init__(self, *args, **kwargs):
+        self.descriptions: dict = {}  # see _Result
+        super().__init__(*args, **kwargs)
 
     def query(self, sql, unbuffered=False):
         in_transaction = self.transaction_statements > 0 and not self.autocommit_mode
@@ -123,6 +171,19 @@ class Connection(pymysql.connections.Connection):
         except pymysql.err.Error as exc:
             exc.in_transaction = in_transaction
             raise
+
+    def _read_query_result(self, unbuffered=False):
+        """PyMySQL's (1.x), reading results as _Result."""
+        self._result = None
+        result = _Result(self)
+        if unbuffered:
+            result.init_unbuffered_query()
+        else:
+            result.read()
+        self._result = result
+        if result.server_status is not None:
+            self.server_status = result.server_status
+        return result.affected_rows
 
     def read_rest(self, results: list | None = None) -> int:
         """The remaining results of a multi-statement round trip; returns the first AUTO_INCREMENT value
@@ -141,7 +202,7 @@ class Connection(pymysql.connections.Connection):
                 result.server_status = packet.read_uint16()
                 result.has_next = result.server_status & SERVER_STATUS.SERVER_MORE_RESULTS_EXISTS
             else:
-                result = pymysql.connections.MySQLResult(self)
+                result = _Result(self)
                 try:
                     result._read_result_packet(packet)
                 finally:

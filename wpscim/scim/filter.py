@@ -240,7 +240,10 @@ def find_key(container, name: str) -> str | None:
     if name in container:  # the canonical spelling: the common case
         return name
     lowered = name.lower()
-    return next((k for k in container if isinstance(k, str) and k.lower() == lowered), None)
+    for key in container:
+        if isinstance(key, str) and key.lower() == lowered:
+            return key
+    return None
 
 
 def _lookup(obj: dict, name: str):

@@ -108,6 +108,9 @@ class Cursor(pymysql.cursors.Cursor):
             raise pymysql.err.ProgrammingError(str(exc)) from None
 
 
+_DESCRIPTIONS_KEPT = 256  # per connection; wpscim sends a few dozen distinct column lists
+
+
 class _Result(pymysql.connections.MySQLResult):
     """PyMySQL's result, with each distinct list of column definitions parsed once per connection. The
     server sends the definitions before every result set, byte for byte the same for the same
@@ -126,9 +129,6 @@ class _Result(pymysql.connections.MySQLResult):
                 conn.descriptions.clear()
             parsed = conn.descriptions[key] = _parse_descriptions(conn, packets)
         self.fields, self.converters, self.description = list(parsed[0]), list(parsed[1]), parsed[2]
-
-
-_DESCRIPTIONS_KEPT = 256  # per connection; wpscim sends a few dozen distinct column lists
 
 
 def _parse_descriptions(conn, packets: tuple[bytes, ...]) -> tuple[tuple, tuple, tuple]:

@@ -198,9 +198,11 @@ def local_database_pid(address: DatabaseAddress) -> int | None:
 
 
 def wait_for_purge(address: DatabaseAddress, limit_seconds: float = 120, settled: int = 1000) -> float:
-    """Wait until InnoDB has purged the old row versions earlier writes left (the history list), so that
-    its purge threads do not take CPU from the next measurement: a backlog from a --reuse reset once
-    doubled MariaDB's CPU per create. Returns the seconds waited."""
+    """Wait until InnoDB has purged the old row versions earlier writes left, so that its purge threads
+    do not take CPU from the next measurement: a backlog from a --reuse reset once doubled MariaDB's CPU
+    per create. The history list counts transactions, not rows, so a reset's few large deletes keep it
+    short while purge works for a minute or more: also wait while purge reports itself running rather
+    than "running but idle". Returns the seconds waited."""
     began = time.monotonic()
     try:
         conn = pymysql.connect(**address.connect_args())
@@ -210,9 +212,7 @@ def wait_for_purge(address: DatabaseAddress, limit_seconds: float = 120, settled
         with conn.cursor() as cur:
             while time.monotonic() - began < limit_seconds:
                 cur.execute("SHOW ENGINE INNODB STATUS")
-                status = cur.fetchone()[2]
-                length = next((int(line.split()[-1]) for line in status.splitlines() if line.startswith("History list length")), 0)
-                if length < settled:
+                if purge_settled(cur.fetchone()[2], settled):
                     break
                 time.sleep(0.5)
     except pymysql.err.Error:  # no PROCESS privilege: measure without waiting
@@ -220,6 +220,15 @@ def wait_for_purge(address: DatabaseAddress, limit_seconds: float = 120, settled
     finally:
         conn.close()
     return time.monotonic() - began
+
+
+def purge_settled(innodb_status: str, settled: int = 1000) -> bool:
+    """From SHOW ENGINE INNODB STATUS: fewer than `settled` transactions wait for purge, and purge is not
+    busy with one (MariaDB and MySQL say "state: running" while purging, "running but idle" after)."""
+    lines = innodb_status.splitlines()
+    length = next((int(line.split()[-1]) for line in lines if line.startswith("History list length")), 0)
+    state = next((line.split("state:", 1)[1].strip() for line in lines if line.startswith("Purge done") and "state:" in line), "")
+    return length < settled and state != "running"
 
 
 def wpscim_command(*args: str) -> list[str]:

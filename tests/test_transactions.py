@@ -4,12 +4,17 @@ replaced without the request noticing. Real MariaDB/MySQL, real deadlocks and KI
 
 from __future__ import annotations
 
+import fcntl
+import socket
+import struct
+import termios
 import threading
 import time
 
 import pymysql
 import pytest
 
+import wpscim.wordpress.db
 from wpscim.wordpress.db import Database, DatabaseAddress, execute_all
 
 
@@ -181,3 +186,53 @@ def test_column_definitions_parsed_once_read_as_pymysql_reads_them(db, mysql_ser
         for sql, (description, rows) in zip(_TYPED, expected):
             cursor.execute(sql)
             assert (cursor.description, tuple(cursor.fetchall())) == (description, rows), sql
+
+
+def _received_now(cursor) -> int:
+    """Bytes waiting in the connection's socket (FIONREAD)."""
+    return struct.unpack("i", fcntl.ioctl(cursor.connection._sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+
+
+def test_a_write_round_trip_is_awaited_whole_once_its_size_is_known(db, monkeypatch):
+    """execute_all learns the size of a round trip without row sets (its OK packets) and next time
+    sleeps until all of it is in, instead of waking for each statement's result (_await_answer)."""
+    monkeypatch.setattr(wpscim.wordpress.db, "_ANSWER_WAIT_MS", 5000)  # longer than the statements' pause
+    slow = "DO 0; DO SLEEP(0.3); UPDATE t SET v = v + 1 WHERE id = 1"  # results 0.3 s apart
+    with db.transaction() as cursor:
+        conn = cursor.connection
+        if conn._sock.family == socket.AF_UNIX:
+            pytest.skip("Unix sockets ignore SO_RCVLOWAT in poll(); wpscim does not wait there")
+        execute_all(cursor, slow)
+        size = conn.answer_sizes[slow]
+        assert size > 11 + 11 + 11  # two bare OK packets, then one with "Rows matched: …"
+        seen = []
+        real_await = conn._await_answer
+
+        def await_then_look(size):
+            real_await(size)
+            seen.append(_received_now(cursor))
+
+        conn._await_answer = await_then_look
+        execute_all(cursor, slow)
+        # Woken once the whole answer was in; without the mark it would wake on the first 11 bytes.
+        assert seen and seen[0] >= size - 10, (seen, size)
+        assert conn._sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT) == 1  # reset for PyMySQL's own reads
+
+
+def test_an_answer_shorter_than_the_awaited_one_is_read_after_a_short_wait(db):
+    """An error ends a round trip early, with fewer bytes than the learned answer: the wait gives up
+    after _ANSWER_WAIT_MS and the error is read and raised as before. Round trips with row sets or
+    errors teach nothing."""
+    sql = "UPDATE t SET v = %s WHERE id = 1; UPDATE t SET v = v + 1 WHERE id = 2"
+    with db.transaction() as cursor:
+        execute_all(cursor, sql, (5,))
+        learned = cursor.connection.answer_sizes[sql]
+        began = time.monotonic()
+        with pytest.raises(pymysql.err.IntegrityError):  # v is NOT NULL
+            execute_all(cursor, sql, (None,))
+        assert time.monotonic() - began < 1
+        assert cursor.connection.answer_sizes[sql] == learned
+        execute_all(cursor, "SELECT 1; DO 0", results=[])
+        assert "SELECT 1; DO 0" not in cursor.connection.answer_sizes
+        cursor.execute("SELECT v FROM t WHERE id IN (1, 2) ORDER BY id")  # the connection is in step after the error
+        assert cursor.fetchall() == ((5,), (1,))

@@ -19,6 +19,8 @@ before it: after a deadlock InnoDB has rolled those back, after a lost connectio
 from __future__ import annotations
 
 import hashlib
+import select
+import socket
 from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlparse
@@ -109,6 +111,9 @@ class Cursor(pymysql.cursors.Cursor):
 
 
 _DESCRIPTIONS_KEPT = 256  # per connection; wpscim sends a few dozen distinct column lists
+_ANSWERS_KEPT = 256  # per connection: answer sizes of write round trips, by statement text (execute_all)
+_ANSWER_MARGIN = 10  # bytes: an answer a few digits shorter than the last one still wakes its reader once
+_ANSWER_WAIT_MS = 5  # longest wait for a whole answer; a shorter one (an error) is then read as it comes
 
 
 class _Result(pymysql.connections.MySQLResult):
@@ -116,6 +121,16 @@ class _Result(pymysql.connections.MySQLResult):
     server sends the definitions before every result set, byte for byte the same for the same
     statement, and PyMySQL parses each into an object (some forty Python calls per column; a lookup's
     three result sets have thirteen columns)."""
+
+    def _read_ok_packet(self, packet):
+        conn = self.connection
+        if conn.answer_bytes >= 0:
+            conn.answer_bytes += len(packet.get_all_data()) + 4
+        super()._read_ok_packet(packet)
+
+    def _read_result_packet(self, first_packet):
+        self.connection.answer_bytes = -1  # row sets vary in size: such round trips are not awaited whole
+        super()._read_result_packet(first_packet)
 
     def _get_descriptions(self):
         conn = self.connection
@@ -161,6 +176,10 @@ class Connection(pymysql.connections.Connection):
 
     def __init__(self, *args, **kwargs):
         self.descriptions: dict = {}  # see _Result
+        self.answer_sizes: dict[str, int] = {}  # see execute_all
+        self.answer_bytes = 0  # bytes of the OK packets read since execute_all began; -1 after a row set
+        self.awaited = 0  # bytes to wait for before reading the next answer
+        self._poller: tuple | None = None
         super().__init__(*args, **kwargs)
 
     def query(self, sql, unbuffered=False):
@@ -174,6 +193,9 @@ class Connection(pymysql.connections.Connection):
 
     def _read_query_result(self, unbuffered=False):
         """PyMySQL's (1.x), reading results as _Result."""
+        if self.awaited:
+            self._await_answer(self.awaited)
+            self.awaited = 0
         self._result = None
         result = _Result(self)
         if unbuffered:
@@ -185,6 +207,26 @@ class Connection(pymysql.connections.Connection):
             self.server_status = result.server_status
         return result.affected_rows
 
+    def _await_answer(self, size: int) -> None:
+        """Sleep until `size` bytes of the answer are in (SO_RCVLOWAT), or _ANSWER_WAIT_MS. MariaDB sends
+        each statement's result as it completes: a create's six would wake the request's thread six
+        times, each wake-up costing both processes CPU (bench/RESULTS.md). Unix sockets ignore the
+        mark in poll(), so there is nothing to gain there."""
+        sock = self._sock
+        if sock is None or sock.family == socket.AF_UNIX or not hasattr(select, "poll"):
+            return
+        try:
+            if self._poller is None or self._poller[0] is not sock:
+                self._poller = (sock, select.poll())
+                self._poller[1].register(sock, select.POLLIN)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, size)
+            try:
+                self._poller[1].poll(_ANSWER_WAIT_MS)
+            finally:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, 1)
+        except OSError:
+            pass  # a broken connection: the read that follows reports it
+
     def read_rest(self, results: list | None = None) -> int:
         """The remaining results of a multi-statement round trip; returns the first AUTO_INCREMENT value
         among them. Their OK packets (a create has five after the first) are read here: through
@@ -195,6 +237,8 @@ class Connection(pymysql.connections.Connection):
             self._result = None  # as PyMySQL leaves it when the next statement's error is raised
             packet = self._read_packet()
             if packet.is_ok_packet():  # header, affected rows, insert ID, status flags (warnings, message)
+                if self.answer_bytes >= 0:
+                    self.answer_bytes += len(packet.get_all_data()) + 4
                 packet.advance(1)
                 packet.read_length_encoded_integer()
                 insert_id = packet.read_length_encoded_integer()
@@ -367,12 +411,26 @@ def locked_values(cursor, count: int) -> list[int]:
 def execute_all(cursor, sql: str, params: tuple | list = (), results: list | None = None) -> int:
     """Run a multi-statement round trip to its end (raising the error of any statement); returns the
     first AUTO_INCREMENT value one of its statements generated, if any. The rows of each statement
-    that returns rows are appended to `results`."""
-    cursor.execute(sql, params)
+    that returns rows are appended to `results`.
+
+    The answer of a round trip without row sets is the same size each time (its OK packets), so the
+    connection learns it per statement text and next time waits for all of it at once (_await_answer)."""
+    conn = cursor.connection
+    conn.awaited = max(conn.answer_sizes.get(sql, 0) - _ANSWER_MARGIN, 0)
+    conn.answer_bytes = 0
+    try:
+        cursor.execute(sql, params)
+    finally:
+        conn.awaited = 0
     if results is not None and cursor.description:
         results.append(cursor.fetchall())
     first_id = cursor.lastrowid
-    later_id = cursor.connection.read_rest(results)
+    conn = cursor.connection  # a new one if DBUtils reconnected and ran the statement again
+    later_id = conn.read_rest(results)
+    if conn.answer_bytes > 0:
+        if len(conn.answer_sizes) >= _ANSWERS_KEPT:
+            conn.answer_sizes.clear()
+        conn.answer_sizes[sql] = conn.answer_bytes
     return first_id or later_id
 
 

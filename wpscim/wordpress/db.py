@@ -209,7 +209,7 @@ class Connection(pymysql.connections.Connection):
 
     def _await_answer(self, size: int) -> None:
         """Sleep until `size` bytes of the answer are in (SO_RCVLOWAT), or _ANSWER_WAIT_MS. MariaDB sends
-        each statement's result as it completes: a create's six would wake the request's thread six
+        each statement's result as it completes: a create's six woke the request's thread about five
         times, each wake-up costing both processes CPU (bench/RESULTS.md). Unix sockets ignore the
         mark in poll(), so there is nothing to gain there."""
         sock = self._sock

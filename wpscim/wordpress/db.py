@@ -123,9 +123,7 @@ class _Result(pymysql.connections.MySQLResult):
     three result sets have thirteen columns)."""
 
     def _read_ok_packet(self, packet):
-        conn = self.connection
-        if conn.answer_bytes >= 0:
-            conn.answer_bytes += len(packet.get_all_data()) + 4
+        self.connection.count_answer(packet)
         super()._read_ok_packet(packet)
 
     def _read_result_packet(self, first_packet):
@@ -179,7 +177,6 @@ class Connection(pymysql.connections.Connection):
         self.answer_sizes: dict[str, int] = {}  # see execute_all
         self.answer_bytes = 0  # bytes of the OK packets read since execute_all began; -1 after a row set
         self.awaited = 0  # bytes to wait for before reading the next answer
-        self._poller: tuple | None = None
         super().__init__(*args, **kwargs)
 
     def query(self, sql, unbuffered=False):
@@ -207,6 +204,10 @@ class Connection(pymysql.connections.Connection):
             self.server_status = result.server_status
         return result.affected_rows
 
+    def count_answer(self, ok_packet) -> None:
+        if self.answer_bytes >= 0:
+            self.answer_bytes += len(ok_packet.get_all_data()) + 4  # + the packet header
+
     def _await_answer(self, size: int) -> None:
         """Sleep until `size` bytes of the answer are in (SO_RCVLOWAT), or _ANSWER_WAIT_MS. MariaDB sends
         each statement's result as it completes: a create's six woke the request's thread about five
@@ -216,12 +217,11 @@ class Connection(pymysql.connections.Connection):
         if sock is None or sock.family == socket.AF_UNIX or not hasattr(select, "poll"):
             return
         try:
-            if self._poller is None or self._poller[0] is not sock:
-                self._poller = (sock, select.poll())
-                self._poller[1].register(sock, select.POLLIN)
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, size)
             try:
-                self._poller[1].poll(_ANSWER_WAIT_MS)
+                poller.poll(_ANSWER_WAIT_MS)
             finally:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, 1)
         except OSError:
@@ -237,8 +237,7 @@ class Connection(pymysql.connections.Connection):
             self._result = None  # as PyMySQL leaves it when the next statement's error is raised
             packet = self._read_packet()
             if packet.is_ok_packet():  # header, affected rows, insert ID, status flags (warnings, message)
-                if self.answer_bytes >= 0:
-                    self.answer_bytes += len(packet.get_all_data()) + 4
+                self.count_answer(packet)
                 packet.advance(1)
                 packet.read_length_encoded_integer()
                 insert_id = packet.read_length_encoded_integer()

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pymysql
 
-from conftest import _create_database, _drop_database, database_url
+from conftest import database_url
 from wpscim.wordpress.db import DatabaseAddress
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,26 +43,21 @@ def _bench_module():
     return sys.modules["bench_run"]
 
 
-def test_bench_waits_for_purge_of_one_large_delete(mysql_server):
+def test_bench_waits_for_purge_of_one_large_delete(mysql_server, empty_database):
     """A --reuse reset deletes many rows in a few transactions: the history list stays at one or two
     while InnoDB purges for a minute, and a measurement started then charges that purge to MariaDB."""
     bench = _bench_module()
-    name = f"wpscim_test_{secrets.token_hex(5)}"
-    _create_database(mysql_server, name)
-    try:
-        with pymysql.connect(**mysql_server, database=name, autocommit=True) as conn, conn.cursor() as cur:
-            cur.execute("CREATE TABLE rows_to_purge (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40), KEY (v))")
-            cur.execute("INSERT INTO rows_to_purge (v) VALUES ('a')")
-            for _ in range(17):  # 131,072 rows, each in two indexes
-                cur.execute("INSERT INTO rows_to_purge (v) SELECT MD5(id + RAND()) FROM rows_to_purge")
-            cur.execute("DELETE FROM rows_to_purge")  # one transaction: one entry in the history list
-            address = DatabaseAddress(mysql_server["host"], mysql_server["port"], mysql_server["user"], mysql_server["password"], name)
-            bench.wait_for_purge(address)
-            cur.execute("SHOW ENGINE INNODB STATUS")
-            purge = next(line for line in cur.fetchone()[2].splitlines() if line.startswith("Purge done"))
-        assert not purge.endswith("state: running"), purge
-    finally:
-        _drop_database(mysql_server, name)
+    with pymysql.connect(**mysql_server, database=empty_database, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE rows_to_purge (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40), KEY (v))")
+        cur.execute("INSERT INTO rows_to_purge (v) VALUES ('a')")
+        for _ in range(17):  # 131,072 rows, each in two indexes
+            cur.execute("INSERT INTO rows_to_purge (v) SELECT MD5(id + RAND()) FROM rows_to_purge")
+        cur.execute("DELETE FROM rows_to_purge")  # one transaction: one entry in the history list
+        bench.wait_for_purge(DatabaseAddress(mysql_server["host"], mysql_server["port"], mysql_server["user"],
+                                             mysql_server["password"], empty_database))
+        cur.execute("SHOW ENGINE INNODB STATUS")
+        purge = next(line for line in cur.fetchone()[2].splitlines() if line.startswith("Purge done"))
+    assert not purge.endswith("state: running"), purge
 
 
 def test_purge_settled_reads_innodb_status():

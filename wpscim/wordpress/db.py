@@ -120,7 +120,7 @@ class _Result(pymysql.connections.MySQLResult):
     """PyMySQL's result, with each distinct list of column definitions parsed once per connection. The
     server sends the definitions before every result set, byte for byte the same for the same
     statement, and PyMySQL parses each into an object (some forty Python calls per column; a lookup's
-    three result sets have thirteen columns)."""
+    three result sets have thirteen columns). It also counts the bytes of OK packets for execute_all."""
 
     def _read_ok_packet(self, packet):
         self.connection.count_answer(packet)
@@ -168,7 +168,8 @@ class Connection(pymysql.connections.Connection):
     """PyMySQL's connection, noting on each error whether its statement came after others of the same
     transaction (`_may_run_again` needs it). The server's status flag cannot tell: a SELECT … FOR UPDATE
     or a GET_LOCK does not set it, and a result set does not report it. It also reads the rest of a
-    round trip's results cheaply (read_rest) and parses a statement's column definitions once (_Result)."""
+    round trip's results cheaply (read_rest), parses a statement's column definitions once (_Result)
+    and waits for a write round trip's whole answer (_await_answer)."""
 
     transaction_statements = 0  # statements sent since Database.transaction() began
 

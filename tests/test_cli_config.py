@@ -76,6 +76,26 @@ def test_database_url_wins_over_wp_config(tmp_path, monkeypatch):
     assert parse_database_url("mysql://root@localhost/db?unix_socket=/tmp/s.sock").unix_socket == "/tmp/s.sock"
 
 
+@pytest.mark.parametrize("value, expected", [("", False), ("0", False), ("false", False), ("Off", False),
+                                             ("1", True), ("true", True), (" YES ", True), ("on", True)])
+def test_switches_from_the_environment_read_words_not_presence(monkeypatch, value, expected):
+    from wpscim.cli import _parser
+
+    for name in ("WPSCIM_LEAN_GROUP_PATCH", "WPSCIM_ALLOW_ROLE_DELETE"):
+        monkeypatch.setenv(name, value)
+    args = _parser().parse_args(["serve"])
+    assert (args.lean_group_patch, args.allow_role_delete) == (expected, expected)
+    assert _parser().parse_args(["serve", "--lean-group-patch"]).lean_group_patch is True
+
+
+def test_a_switch_set_to_an_unknown_word_stops_with_its_name(monkeypatch):
+    from wpscim.cli import _parser
+
+    monkeypatch.setenv("WPSCIM_ALLOW_ROLE_DELETE", "maybe")
+    with pytest.raises(SystemExit, match="WPSCIM_ALLOW_ROLE_DELETE='maybe'"):
+        _parser()
+
+
 def test_usermeta_defaults_follow_the_wordpress_version():
     def keys(version):
         return [k for k, _ in Site("wp_", 1, False, version).usermeta_defaults()]

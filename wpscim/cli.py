@@ -1,4 +1,5 @@
-"""Command line: `wpscim serve`, `wpscim token create|list|revoke`, `wpscim check`."""
+"""Command line: `wpscim serve`, `wpscim token create|list|revoke`, `wpscim check`, `wpscim index create|drop|status`,
+`wpscim mapping show|observed|check`."""
 
 from __future__ import annotations
 
@@ -38,6 +39,17 @@ def _database_options(parser: argparse.ArgumentParser) -> None:
                        help="create WordPress's tables and default roles if the database has none")
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def _env_flag(name: str) -> bool:
+    """A switch set from the environment: `WPSCIM_X=0` or `=false` must mean off, not "set, so on"."""
+    value = os.environ.get(name, "").strip().lower()
+    if value not in _TRUE + _FALSE:
+        raise SystemExit(f"wpscim: {name}={os.environ[name]!r}: use 1/true/yes/on or 0/false/no/off")
+    return value in _TRUE
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wpscim", description="SCIM 2.0 provisioning into WordPress's own tables")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -47,13 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=os.environ.get("WPSCIM_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("WPSCIM_PORT", "8080")))
     serve.add_argument("--server", choices=["granian", "waitress"], default=os.environ.get("WPSCIM_SERVER", "granian"),
-                       help="HTTP server: granian (Rust HTTP/1.1, default) or waitress (pure Python)")
+                       help="HTTP server: granian (HTTP in Rust, default) or waitress (pure Python)")
     serve.add_argument("--threads", type=int, default=int(os.environ.get("WPSCIM_THREADS", "4")),
                        help="request threads per process (default 4)")
     serve.add_argument("--processes", type=int, default=int(os.environ.get("WPSCIM_PROCESSES", "1")),
                        help="server processes sharing the port (default 1)")
     serve.add_argument("--pool-size", type=int, default=int(os.environ.get("WPSCIM_POOL_SIZE", "0")) or None,
-                       help="database connections (default: one per thread)")
+                       help="connections in each of the two pools, writes and reads (default: one per thread)")
     serve.add_argument("--deprovision", choices=["deactivate", "delete"],
                        default=os.environ.get("WPSCIM_DEPROVISION", "deactivate"),
                        help="what active=false does (default deactivate: reversible suspension)")
@@ -72,9 +84,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="comma-separated roles SCIM may never take away")
     roles.add_argument("--unknown-members", choices=["reject", "ignore"], default=os.environ.get("WPSCIM_UNKNOWN_MEMBERS", "reject"),
                        help="member ids that are no WordPress user: reject the change (400, default) or ignore them")
-    roles.add_argument("--lean-group-patch", action="store_true", default=bool(os.environ.get("WPSCIM_LEAN_GROUP_PATCH")),
+    roles.add_argument("--lean-group-patch", action="store_true", default=_env_flag("WPSCIM_LEAN_GROUP_PATCH"),
                        help="PATCH /Groups answers without members unless ?attributes=members (for roles with very many members)")
-    roles.add_argument("--allow-role-delete", action="store_true", default=bool(os.environ.get("WPSCIM_ALLOW_ROLE_DELETE")),
+    roles.add_argument("--allow-role-delete", action="store_true", default=_env_flag("WPSCIM_ALLOW_ROLE_DELETE"),
                        help="let DELETE /Groups remove built-in roles and roles wpscim did not create")
 
     token = commands.add_parser("token", help="manage bearer tokens")

@@ -96,6 +96,18 @@ def test_a_switch_set_to_an_unknown_word_stops_with_its_name(monkeypatch):
         _parser()
 
 
+def test_numbers_from_the_environment(monkeypatch):
+    from wpscim.cli import _parser
+
+    monkeypatch.setenv("WPSCIM_PORT", " 9090 ")
+    monkeypatch.setenv("WPSCIM_REASSIGN_TO", "")
+    args = _parser().parse_args(["serve"])
+    assert (args.port, args.reassign_to, args.threads) == (9090, None, 4)
+    monkeypatch.setenv("WPSCIM_THREADS", "four")
+    with pytest.raises(SystemExit, match="WPSCIM_THREADS='four': not a whole number"):
+        _parser()
+
+
 def test_usermeta_defaults_follow_the_wordpress_version():
     def keys(version):
         return [k for k, _ in Site("wp_", 1, False, version).usermeta_defaults()]

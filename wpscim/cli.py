@@ -33,7 +33,7 @@ def _database_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--database-url", help="mysql://user:pass@host:port/db (env WPSCIM_DATABASE_URL)")
     group.add_argument("--wp-config", help="path to WordPress's wp-config.php (env WPSCIM_WP_CONFIG)")
     group.add_argument("--table-prefix", help="override $table_prefix (env WPSCIM_TABLE_PREFIX; default wp_)")
-    group.add_argument("--blog-id", type=int, default=int(os.environ.get("WPSCIM_BLOG_ID", "1")),
+    group.add_argument("--blog-id", type=int, default=_env_int("WPSCIM_BLOG_ID", 1),
                        help="multisite: the site whose roles are used (env WPSCIM_BLOG_ID; default 1)")
     group.add_argument("--init-schema", action="store_true",
                        help="create WordPress's tables and default roles if the database has none")
@@ -50,6 +50,16 @@ def _env_flag(name: str) -> bool:
     return value in _TRUE
 
 
+def _env_int(name: str, default: int | None) -> int | None:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SystemExit(f"wpscim: {name}={os.environ[name]!r}: not a whole number") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wpscim", description="SCIM 2.0 provisioning into WordPress's own tables")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -57,20 +67,20 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve SCIM 2.0 at http://HOST:PORT/scim/v2")
     _database_options(serve)
     serve.add_argument("--host", default=os.environ.get("WPSCIM_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("WPSCIM_PORT", "8080")))
+    serve.add_argument("--port", type=int, default=_env_int("WPSCIM_PORT", 8080))
     serve.add_argument("--server", choices=["granian", "waitress"], default=os.environ.get("WPSCIM_SERVER", "granian"),
                        help="HTTP server: granian (HTTP in Rust, default) or waitress (pure Python)")
-    serve.add_argument("--threads", type=int, default=int(os.environ.get("WPSCIM_THREADS", "4")),
+    serve.add_argument("--threads", type=int, default=_env_int("WPSCIM_THREADS", 4),
                        help="request threads per process (default 4)")
-    serve.add_argument("--processes", type=int, default=int(os.environ.get("WPSCIM_PROCESSES", "1")),
+    serve.add_argument("--processes", type=int, default=_env_int("WPSCIM_PROCESSES", 1),
                        help="server processes sharing the port (default 1)")
-    serve.add_argument("--pool-size", type=int, default=int(os.environ.get("WPSCIM_POOL_SIZE", "0")) or None,
+    serve.add_argument("--pool-size", type=int, default=_env_int("WPSCIM_POOL_SIZE", None),
                        help="connections in each of the two pools, writes and reads (default: one per thread)")
     serve.add_argument("--deprovision", choices=["deactivate", "delete"],
                        default=os.environ.get("WPSCIM_DEPROVISION", "deactivate"),
                        help="what active=false does (default deactivate: reversible suspension)")
     serve.add_argument("--reassign-to", type=int,
-                       default=int(os.environ["WPSCIM_REASSIGN_TO"]) if os.environ.get("WPSCIM_REASSIGN_TO") else None,
+                       default=_env_int("WPSCIM_REASSIGN_TO", None),
                        help="user ID receiving a deleted user's posts (default: the lowest-ID administrator)")
 
     serve.add_argument("--mapping", default=os.environ.get("WPSCIM_MAPPING"),

@@ -96,16 +96,23 @@ def test_a_switch_set_to_an_unknown_word_stops_with_its_name(monkeypatch):
         _parser()
 
 
-def test_numbers_from_the_environment(monkeypatch):
+def test_numbers_from_the_environment_and_the_command_line(monkeypatch, capsys):
     from wpscim.cli import _parser
 
     monkeypatch.setenv("WPSCIM_PORT", " 9090 ")
     monkeypatch.setenv("WPSCIM_REASSIGN_TO", "")
     args = _parser().parse_args(["serve"])
-    assert (args.port, args.reassign_to, args.threads) == (9090, None, 4)
-    monkeypatch.setenv("WPSCIM_THREADS", "four")
-    with pytest.raises(SystemExit, match="WPSCIM_THREADS='four': not a whole number"):
-        _parser()
+    assert (args.port, args.reassign_to, args.threads, args.pool_size) == (9090, None, 4, None)
+    for name, value, message in [("WPSCIM_THREADS", "four", "'four' is not a whole number"),
+                                 ("WPSCIM_PROCESSES", "0", "0 is below 1"), ("WPSCIM_PORT", "99999", "99999 is not 1 to 65535")]:
+        monkeypatch.setenv(name, value)
+        with pytest.raises(SystemExit, match=f"{name}='{value}': {message}"):
+            _parser()
+        monkeypatch.delenv(name)
+    for option in (["--threads", "0"], ["--processes", "-2"], ["--pool-size", "0"], ["--port", "70000"], ["--blog-id", "0"]):
+        with pytest.raises(SystemExit):
+            _parser().parse_args(["serve", *option])
+        assert f"argument {option[0]}" in capsys.readouterr().err
 
 
 def test_usermeta_defaults_follow_the_wordpress_version():

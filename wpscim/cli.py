@@ -33,31 +33,45 @@ def _database_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--database-url", help="mysql://user:pass@host:port/db (env WPSCIM_DATABASE_URL)")
     group.add_argument("--wp-config", help="path to WordPress's wp-config.php (env WPSCIM_WP_CONFIG)")
     group.add_argument("--table-prefix", help="override $table_prefix (env WPSCIM_TABLE_PREFIX; default wp_)")
-    group.add_argument("--blog-id", type=int, default=_env_int("WPSCIM_BLOG_ID", 1),
+    group.add_argument("--blog-id", type=_ID, default=_from_env("WPSCIM_BLOG_ID", 1, _ID),
                        help="multisite: the site whose roles are used (env WPSCIM_BLOG_ID; default 1)")
     group.add_argument("--init-schema", action="store_true",
                        help="create WordPress's tables and default roles if the database has none")
 
 
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+def _switch(text: str) -> bool:
+    """`WPSCIM_X=0` or `=false` must mean off, not "set, so on"."""
+    value = text.strip().lower()
+    if value not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise argparse.ArgumentTypeError("use 1/true/yes/on or 0/false/no/off")
+    return value in ("1", "true", "yes", "on")
 
 
-def _env_flag(name: str) -> bool:
-    """A switch set from the environment: `WPSCIM_X=0` or `=false` must mean off, not "set, so on"."""
-    value = os.environ.get(name, "").strip().lower()
-    if value not in _TRUE + _FALSE:
-        raise SystemExit(f"wpscim: {name}={os.environ[name]!r}: use 1/true/yes/on or 0/false/no/off")
-    return value in _TRUE
+def _whole(low: int, high: int | None = None):
+    """An argparse type: a whole number from `low` (to `high`)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{value} is not {low} to {high}" if high else f"{value} is below {low}")
+        return value
+    return parse
 
 
-def _env_int(name: str, default: int | None) -> int | None:
+_COUNT, _PORT, _ID = _whole(1), _whole(1, 65535), _whole(1)
+
+
+def _from_env(name: str, default, parse):
+    """A setting's default from the environment, checked as its command-line option would be."""
     value = os.environ.get(name, "").strip()
     if not value:
         return default
     try:
-        return int(value)
-    except ValueError:
-        raise SystemExit(f"wpscim: {name}={os.environ[name]!r}: not a whole number") from None
+        return parse(value)
+    except argparse.ArgumentTypeError as exc:
+        raise SystemExit(f"wpscim: {name}={os.environ[name]!r}: {exc}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,20 +81,20 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve SCIM 2.0 at http://HOST:PORT/scim/v2")
     _database_options(serve)
     serve.add_argument("--host", default=os.environ.get("WPSCIM_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=_env_int("WPSCIM_PORT", 8080))
+    serve.add_argument("--port", type=_PORT, default=_from_env("WPSCIM_PORT", 8080, _PORT))
     serve.add_argument("--server", choices=["granian", "waitress"], default=os.environ.get("WPSCIM_SERVER", "granian"),
                        help="HTTP server: granian (HTTP in Rust, default) or waitress (pure Python)")
-    serve.add_argument("--threads", type=int, default=_env_int("WPSCIM_THREADS", 4),
+    serve.add_argument("--threads", type=_COUNT, default=_from_env("WPSCIM_THREADS", 4, _COUNT),
                        help="request threads per process (default 4)")
-    serve.add_argument("--processes", type=int, default=_env_int("WPSCIM_PROCESSES", 1),
+    serve.add_argument("--processes", type=_COUNT, default=_from_env("WPSCIM_PROCESSES", 1, _COUNT),
                        help="server processes sharing the port (default 1)")
-    serve.add_argument("--pool-size", type=int, default=_env_int("WPSCIM_POOL_SIZE", None),
+    serve.add_argument("--pool-size", type=_COUNT, default=_from_env("WPSCIM_POOL_SIZE", None, _COUNT),
                        help="connections in each of the two pools, writes and reads (default: one per thread)")
     serve.add_argument("--deprovision", choices=["deactivate", "delete"],
                        default=os.environ.get("WPSCIM_DEPROVISION", "deactivate"),
                        help="what active=false does (default deactivate: reversible suspension)")
-    serve.add_argument("--reassign-to", type=int,
-                       default=_env_int("WPSCIM_REASSIGN_TO", None),
+    serve.add_argument("--reassign-to", type=_ID,
+                       default=_from_env("WPSCIM_REASSIGN_TO", None, _ID),
                        help="user ID receiving a deleted user's posts (default: the lowest-ID administrator)")
 
     serve.add_argument("--mapping", default=os.environ.get("WPSCIM_MAPPING"),
@@ -94,9 +108,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="comma-separated roles SCIM may never take away")
     roles.add_argument("--unknown-members", choices=["reject", "ignore"], default=os.environ.get("WPSCIM_UNKNOWN_MEMBERS", "reject"),
                        help="member ids that are no WordPress user: reject the change (400, default) or ignore them")
-    roles.add_argument("--lean-group-patch", action="store_true", default=_env_flag("WPSCIM_LEAN_GROUP_PATCH"),
+    roles.add_argument("--lean-group-patch", action="store_true", default=_from_env("WPSCIM_LEAN_GROUP_PATCH", False, _switch),
                        help="PATCH /Groups answers without members unless ?attributes=members (for roles with very many members)")
-    roles.add_argument("--allow-role-delete", action="store_true", default=_env_flag("WPSCIM_ALLOW_ROLE_DELETE"),
+    roles.add_argument("--allow-role-delete", action="store_true", default=_from_env("WPSCIM_ALLOW_ROLE_DELETE", False, _switch),
                        help="let DELETE /Groups remove built-in roles and roles wpscim did not create")
 
     token = commands.add_parser("token", help="manage bearer tokens")

@@ -96,7 +96,7 @@ def test_a_switch_set_to_an_unknown_word_stops_with_its_name(monkeypatch):
         _parser()
 
 
-def test_numbers_from_the_environment_and_the_command_line(monkeypatch, capsys):
+def test_settings_from_the_environment_and_the_command_line_are_checked(monkeypatch, capsys):
     from wpscim.cli import _parser
 
     monkeypatch.setenv("WPSCIM_PORT", " 9090 ")
@@ -104,7 +104,9 @@ def test_numbers_from_the_environment_and_the_command_line(monkeypatch, capsys):
     args = _parser().parse_args(["serve"])
     assert (args.port, args.reassign_to, args.threads, args.pool_size) == (9090, None, 4, None)
     for name, value, message in [("WPSCIM_THREADS", "four", "'four' is not a whole number"),
-                                 ("WPSCIM_PROCESSES", "0", "0 is below 1"), ("WPSCIM_PORT", "99999", "99999 is not 1 to 65535")]:
+                                 ("WPSCIM_PROCESSES", "0", "0 is below 1"), ("WPSCIM_PORT", "99999", "99999 is not 1 to 65535"),
+                                 ("WPSCIM_DEPROVISION", "Delete", "use one of deactivate, delete"),
+                                 ("WPSCIM_SERVER", "gunicorn", "use one of granian, waitress")]:
         monkeypatch.setenv(name, value)
         with pytest.raises(SystemExit, match=f"{name}='{value}': {message}"):
             _parser()

@@ -28,17 +28,6 @@ from wpscim.wordpress.tokens import TokenStore
 from wpscim.wordpress.users import Policy
 
 
-def _database_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("database (first found wins)")
-    group.add_argument("--database-url", help="mysql://user:pass@host:port/db (env WPSCIM_DATABASE_URL)")
-    group.add_argument("--wp-config", help="path to WordPress's wp-config.php (env WPSCIM_WP_CONFIG)")
-    group.add_argument("--table-prefix", help="override $table_prefix (env WPSCIM_TABLE_PREFIX; default wp_)")
-    group.add_argument("--blog-id", type=_ID, default=_from_env("WPSCIM_BLOG_ID", 1, _ID),
-                       help="multisite: the site whose roles are used (env WPSCIM_BLOG_ID; default 1)")
-    group.add_argument("--init-schema", action="store_true",
-                       help="create WordPress's tables and default roles if the database has none")
-
-
 def _switch(text: str) -> bool:
     """`WPSCIM_X=0` or `=false` must mean off, not "set, so on"."""
     value = text.strip().lower()
@@ -60,7 +49,15 @@ def _whole(low: int, high: int | None = None):
     return parse
 
 
-_COUNT, _PORT, _ID = _whole(1), _whole(1, 65535), _whole(1)
+_POSITIVE, _PORT = _whole(1), _whole(1, 65535)
+
+
+def _one_of(*choices: str):
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise argparse.ArgumentTypeError(f"use one of {', '.join(choices)}")
+        return text
+    return parse
 
 
 def _from_env(name: str, default, parse):
@@ -74,6 +71,17 @@ def _from_env(name: str, default, parse):
         raise SystemExit(f"wpscim: {name}={os.environ[name]!r}: {exc}") from None
 
 
+def _database_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("database (first found wins)")
+    group.add_argument("--database-url", help="mysql://user:pass@host:port/db (env WPSCIM_DATABASE_URL)")
+    group.add_argument("--wp-config", help="path to WordPress's wp-config.php (env WPSCIM_WP_CONFIG)")
+    group.add_argument("--table-prefix", help="override $table_prefix (env WPSCIM_TABLE_PREFIX; default wp_)")
+    group.add_argument("--blog-id", type=_POSITIVE, default=_from_env("WPSCIM_BLOG_ID", 1, _POSITIVE),
+                       help="multisite: the site whose roles are used (env WPSCIM_BLOG_ID; default 1)")
+    group.add_argument("--init-schema", action="store_true",
+                       help="create WordPress's tables and default roles if the database has none")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wpscim", description="SCIM 2.0 provisioning into WordPress's own tables")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -82,19 +90,20 @@ def _parser() -> argparse.ArgumentParser:
     _database_options(serve)
     serve.add_argument("--host", default=os.environ.get("WPSCIM_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=_PORT, default=_from_env("WPSCIM_PORT", 8080, _PORT))
-    serve.add_argument("--server", choices=["granian", "waitress"], default=os.environ.get("WPSCIM_SERVER", "granian"),
+    serve.add_argument("--server", choices=["granian", "waitress"],
+                       default=_from_env("WPSCIM_SERVER", "granian", _one_of("granian", "waitress")),
                        help="HTTP server: granian (HTTP in Rust, default) or waitress (pure Python)")
-    serve.add_argument("--threads", type=_COUNT, default=_from_env("WPSCIM_THREADS", 4, _COUNT),
+    serve.add_argument("--threads", type=_POSITIVE, default=_from_env("WPSCIM_THREADS", 4, _POSITIVE),
                        help="request threads per process (default 4)")
-    serve.add_argument("--processes", type=_COUNT, default=_from_env("WPSCIM_PROCESSES", 1, _COUNT),
+    serve.add_argument("--processes", type=_POSITIVE, default=_from_env("WPSCIM_PROCESSES", 1, _POSITIVE),
                        help="server processes sharing the port (default 1)")
-    serve.add_argument("--pool-size", type=_COUNT, default=_from_env("WPSCIM_POOL_SIZE", None, _COUNT),
+    serve.add_argument("--pool-size", type=_POSITIVE, default=_from_env("WPSCIM_POOL_SIZE", None, _POSITIVE),
                        help="connections in each of the two pools, writes and reads (default: one per thread)")
     serve.add_argument("--deprovision", choices=["deactivate", "delete"],
-                       default=os.environ.get("WPSCIM_DEPROVISION", "deactivate"),
+                       default=_from_env("WPSCIM_DEPROVISION", "deactivate", _one_of("deactivate", "delete")),
                        help="what active=false does (default deactivate: reversible suspension)")
-    serve.add_argument("--reassign-to", type=_ID,
-                       default=_from_env("WPSCIM_REASSIGN_TO", None, _ID),
+    serve.add_argument("--reassign-to", type=_POSITIVE,
+                       default=_from_env("WPSCIM_REASSIGN_TO", None, _POSITIVE),
                        help="user ID receiving a deleted user's posts (default: the lowest-ID administrator)")
 
     serve.add_argument("--mapping", default=os.environ.get("WPSCIM_MAPPING"),
@@ -106,7 +115,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="comma-separated roles SCIM may take away but never grant (default administrator; '' for none)")
     roles.add_argument("--never-remove", default=os.environ.get("WPSCIM_NEVER_REMOVE", ""),
                        help="comma-separated roles SCIM may never take away")
-    roles.add_argument("--unknown-members", choices=["reject", "ignore"], default=os.environ.get("WPSCIM_UNKNOWN_MEMBERS", "reject"),
+    roles.add_argument("--unknown-members", choices=["reject", "ignore"],
+                       default=_from_env("WPSCIM_UNKNOWN_MEMBERS", "reject", _one_of("reject", "ignore")),
                        help="member ids that are no WordPress user: reject the change (400, default) or ignore them")
     roles.add_argument("--lean-group-patch", action="store_true", default=_from_env("WPSCIM_LEAN_GROUP_PATCH", False, _switch),
                        help="PATCH /Groups answers without members unless ?attributes=members (for roles with very many members)")

@@ -13,6 +13,7 @@ import urllib.request
 import pytest
 
 from conftest import database_url, free_port
+from wpscim.cli import _parser
 from wpscim.config import ConfigError, read_wp_config, resolve_database
 from wpscim.wordpress.db import parse_database_url
 from wpscim.wordpress.site import Site, detect
@@ -79,8 +80,6 @@ def test_database_url_wins_over_wp_config(tmp_path, monkeypatch):
 @pytest.mark.parametrize("value, expected", [("", False), ("0", False), ("false", False), ("Off", False),
                                              ("1", True), ("true", True), (" YES ", True), ("on", True)])
 def test_switches_from_the_environment_read_words_not_presence(monkeypatch, value, expected):
-    from wpscim.cli import _parser
-
     for name in ("WPSCIM_LEAN_GROUP_PATCH", "WPSCIM_ALLOW_ROLE_DELETE"):
         monkeypatch.setenv(name, value)
     args = _parser().parse_args(["serve"])
@@ -89,16 +88,12 @@ def test_switches_from_the_environment_read_words_not_presence(monkeypatch, valu
 
 
 def test_a_switch_set_to_an_unknown_word_stops_with_its_name(monkeypatch):
-    from wpscim.cli import _parser
-
     monkeypatch.setenv("WPSCIM_ALLOW_ROLE_DELETE", "maybe")
     with pytest.raises(SystemExit, match="WPSCIM_ALLOW_ROLE_DELETE='maybe'"):
         _parser()
 
 
 def test_settings_from_the_environment_and_the_command_line_are_checked(monkeypatch, capsys):
-    from wpscim.cli import _parser
-
     monkeypatch.setenv("WPSCIM_PORT", " 9090 ")
     monkeypatch.setenv("WPSCIM_REASSIGN_TO", "")
     args = _parser().parse_args(["serve"])

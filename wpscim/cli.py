@@ -28,12 +28,15 @@ from wpscim.wordpress.tokens import TokenStore
 from wpscim.wordpress.users import Policy
 
 
+_ON, _OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def _switch(text: str) -> bool:
     """`WPSCIM_X=0` or `=false` must mean off, not "set, so on"."""
     value = text.strip().lower()
-    if value not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-        raise argparse.ArgumentTypeError("use 1/true/yes/on or 0/false/no/off")
-    return value in ("1", "true", "yes", "on")
+    if value not in _ON + _OFF:
+        raise argparse.ArgumentTypeError(f"use {'/'.join(_ON)} or {'/'.join(_OFF)}")
+    return value in _ON
 
 
 def _whole(low: int, high: int | None = None):

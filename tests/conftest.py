@@ -28,7 +28,8 @@ from wordpress_oracle import WordPressOracle  # noqa: E402
 
 from wpscim.app import create_app  # noqa: E402
 from wpscim.wordpress.db import Database, DatabaseAddress  # noqa: E402
-from wpscim.wordpress.site import detect, init_schema  # noqa: E402
+from wpscim.wordpress.site import detect, init_schema, upgrade  # noqa: E402
+from wpscim.wordpress.storage import Storage  # noqa: E402
 from wpscim.wordpress.tokens import TokenStore  # noqa: E402
 from wpscim.wordpress.roles import RolePolicy  # noqa: E402
 from wpscim.wordpress.users import Policy  # noqa: E402
@@ -96,6 +97,9 @@ def wordpress_template(mysql_server):
     try:
         oracle = WordPressOracle(mysql_server["host"], mysql_server["port"], mysql_server["user"], mysql_server["password"], name)
         oracle.install(admin_login="admin", admin_email="admin@example.com", admin_password=ADMIN_PASSWORD, title="wpscim tests")
+        db = Database(DatabaseAddress(mysql_server["host"], mysql_server["port"], mysql_server["user"], mysql_server["password"], name))
+        upgrade(db, detect(db, "wp_"))  # wpscim's change log, as `wpscim upgrade` adds it to an existing site
+        db.close()
         yield name
     finally:
         _drop_database(mysql_server, name)
@@ -121,9 +125,12 @@ class WordPressSite:
             cur.execute(statement, params)
             return list(cur.fetchall())
 
-    def client(self, policy: Policy = Policy()) -> "Api":
+    def storage(self, policy: Policy = Policy(), role_policy: RolePolicy = RolePolicy(), **kwargs) -> Storage:
+        return Storage(self.db, kwargs.pop("site", None) or self.site, policy, role_policy, **kwargs)
+
+    def client(self, policy: Policy = Policy(), role_policy: RolePolicy = RolePolicy(), **kwargs) -> "Api":
         token = TokenStore(self.db, self.site).create(f"test-{secrets.token_hex(4)}")
-        return Api(create_app(self.db, self.site, policy), token)
+        return Api(create_app(self.storage(policy, role_policy, **kwargs)), token)
 
 
 @pytest.fixture

@@ -11,12 +11,13 @@ import urllib.error
 import urllib.request
 
 import pytest
+from click.testing import CliRunner
 
 from conftest import database_url, free_port
-from wpscim.cli import _parser
-from wpscim.config import ConfigError, read_wp_config, resolve_database
+from wpscim import cli
 from wpscim.wordpress.db import parse_database_url
 from wpscim.wordpress.site import Site, detect
+from wpscim.wordpress.wpconfig import ConfigError, read_wp_config, resolve_database
 
 WP_CONFIG = r"""<?php
 /** The name of the database for WordPress */
@@ -59,17 +60,13 @@ def test_wp_config_errors(tmp_path):
         read_wp_config(broken)
 
 
-def test_database_url_wins_over_wp_config(tmp_path, monkeypatch):
+def test_database_url_wins_over_wp_config(tmp_path):
     path = tmp_path / "wp-config.php"
     path.write_text(WP_CONFIG)
-    monkeypatch.delenv("WPSCIM_DATABASE_URL", raising=False)
     address, prefix = resolve_database("mysql://u:p%40ss@h:3310/d", str(path), None)
     assert (address.user, address.password, address.host, address.port, address.database, prefix) == ("u", "p@ss", "h", 3310, "d", "wp_")
     address, prefix = resolve_database(None, str(path), "custom_")
     assert address.database == "blog" and prefix == "custom_"
-    monkeypatch.setenv("WPSCIM_DATABASE_URL", "mysql://root@127.0.0.1/fromenv")
-    assert resolve_database(None, str(path), None)[0].database == "fromenv"
-    monkeypatch.delenv("WPSCIM_DATABASE_URL")
     with pytest.raises(ConfigError):
         resolve_database(None, None, None)
     with pytest.raises(ConfigError):
@@ -77,39 +74,67 @@ def test_database_url_wins_over_wp_config(tmp_path, monkeypatch):
     assert parse_database_url("mysql://root@localhost/db?unix_socket=/tmp/s.sock").unix_socket == "/tmp/s.sock"
 
 
+def _serve_settings(*args: str, env: dict | None = None) -> tuple[int, dict | None, str]:
+    """`wpscim serve`'s settings as its command line and environment give them (nothing is served)."""
+    seen: dict = {}
+    real = cli.serve.callback
+
+    def capture(**params):
+        seen.update(params)
+
+    cli.serve.callback = capture
+    try:
+        result = CliRunner().invoke(cli.main, ["serve", *args], env={**{k: None for k in os.environ if k.startswith("WPSCIM_")},
+                                                                    **(env or {})})
+    finally:
+        cli.serve.callback = real
+    return result.exit_code, seen or None, result.output
+
+
+def test_the_environment_is_read_as_the_command_line_is():
+    code, settings, _ = _serve_settings(env={"WPSCIM_DATABASE_URL": "mysql://root@127.0.0.1/fromenv", "WPSCIM_PORT": " 9090 "})
+    assert code == 0 and settings["database_url"] == "mysql://root@127.0.0.1/fromenv" and settings["port"] == 9090
+    code, settings, _ = _serve_settings("--port", "9191", env={"WPSCIM_PORT": "9090"})
+    assert settings["port"] == 9191  # the command line wins
+
+
 @pytest.mark.parametrize("value, expected", [("", False), ("0", False), ("false", False), ("Off", False),
                                              ("1", True), ("true", True), (" YES ", True), ("on", True)])
-def test_switches_from_the_environment_read_words_not_presence(monkeypatch, value, expected):
-    for name in ("WPSCIM_LEAN_GROUP_PATCH", "WPSCIM_ALLOW_ROLE_DELETE"):
-        monkeypatch.setenv(name, value)
-    args = _parser().parse_args(["serve"])
-    assert (args.lean_group_patch, args.allow_role_delete) == (expected, expected)
-    assert _parser().parse_args(["serve", "--lean-group-patch"]).lean_group_patch is True
+def test_switches_from_the_environment_read_words_not_presence(value, expected):
+    code, settings, output = _serve_settings(env={"WPSCIM_LEAN_GROUP_PATCH": value, "WPSCIM_ALLOW_ROLE_DELETE": value})
+    assert code == 0, output
+    assert (settings["lean_group_patch"], settings["allow_role_delete"]) == (expected, expected)
+    assert _serve_settings("--lean-group-patch")[1]["lean_group_patch"] is True
 
 
-def test_a_switch_set_to_an_unknown_word_stops_with_its_name(monkeypatch):
-    monkeypatch.setenv("WPSCIM_ALLOW_ROLE_DELETE", "maybe")
-    with pytest.raises(SystemExit, match="WPSCIM_ALLOW_ROLE_DELETE='maybe'"):
-        _parser()
+def test_a_switch_set_to_an_unknown_word_stops_with_its_name():
+    code, settings, output = _serve_settings(env={"WPSCIM_ALLOW_ROLE_DELETE": "maybe"})
+    assert code == 2 and settings is None
+    assert "--allow-role-delete" in output and "'maybe' is not a valid boolean" in output
 
 
-def test_settings_from_the_environment_and_the_command_line_are_checked(monkeypatch, capsys):
-    monkeypatch.setenv("WPSCIM_PORT", " 9090 ")
-    monkeypatch.setenv("WPSCIM_REASSIGN_TO", "")
-    args = _parser().parse_args(["serve"])
-    assert (args.port, args.reassign_to, args.threads, args.pool_size) == (9090, None, 4, None)
-    for name, value, message in [("WPSCIM_THREADS", "four", "'four' is not a whole number"),
-                                 ("WPSCIM_PROCESSES", "0", "0 is below 1"), ("WPSCIM_PORT", "99999", "99999 is not 1 to 65535"),
-                                 ("WPSCIM_DEPROVISION", "Delete", "use one of deactivate, delete"),
-                                 ("WPSCIM_SERVER", "gunicorn", "use one of granian, waitress")]:
-        monkeypatch.setenv(name, value)
-        with pytest.raises(SystemExit, match=f"{name}='{value}': {message}"):
-            _parser()
-        monkeypatch.delenv(name)
+def test_settings_from_the_environment_and_the_command_line_are_checked():
+    code, settings, _ = _serve_settings(env={"WPSCIM_PORT": " 9090 ", "WPSCIM_REASSIGN_TO": ""})
+    assert (settings["port"], settings["reassign_to"], settings["threads"], settings["pool_size"]) == (9090, None, 4, None)
+    for name, option, value, message in [("WPSCIM_THREADS", "--threads", "four", "'four' is not a valid integer"),
+                                         ("WPSCIM_PROCESSES", "--processes", "0", "0 is not in the range x>=1"),
+                                         ("WPSCIM_PORT", "--port", "99999", "99999 is not in the range 1<=x<=65535"),
+                                         ("WPSCIM_DEPROVISION", "--deprovision", "Delete", "'Delete' is not one of 'deactivate', 'delete'"),
+                                         ("WPSCIM_SERVER", "--server", "gunicorn", "'gunicorn' is not one of")]:
+        code, settings, output = _serve_settings(env={name: value})
+        assert code == 2 and settings is None, (name, output)
+        assert option in output and message in output, output
     for option in (["--threads", "0"], ["--processes", "-2"], ["--pool-size", "0"], ["--port", "70000"], ["--blog-id", "0"]):
-        with pytest.raises(SystemExit):
-            _parser().parse_args(["serve", *option])
-        assert f"argument {option[0]}" in capsys.readouterr().err
+        code, settings, output = _serve_settings(*option)
+        assert code == 2 and settings is None and option[0] in output
+
+
+def test_every_serve_setting_has_its_environment_variable_in_the_help():
+    """--help is complete by construction: each option says which variable sets it."""
+    text = CliRunner().invoke(cli.main, ["serve", "--help"], terminal_width=200).output
+    for name in ("WPSCIM_DATABASE_URL", "WPSCIM_WP_CONFIG", "WPSCIM_PORT", "WPSCIM_DEPROVISION", "WPSCIM_NEVER_GRANT",
+                 "WPSCIM_LEAN_GROUP_PATCH", "WPSCIM_FAST_PATH"):
+        assert name in text, name
 
 
 def test_usermeta_defaults_follow_the_wordpress_version():

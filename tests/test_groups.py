@@ -165,7 +165,7 @@ def test_role_deletion_settings(wp):
     assert "shop_mgr" in wp.oracle.roles()["roles"]
     refused = wp.client().delete("/Groups/shop_mgr")
     assert refused.status_code == 400 and "not created by wpscim" in refused.json["detail"]
-    relaxed = Api(create_app(wp.db, wp.site, role_policy=RolePolicy(allow_delete=True)), wp.client().token)
+    relaxed = wp.client(role_policy=RolePolicy(allow_delete=True))
     assert relaxed.delete("/Groups/shop_mgr").status_code == 204
     assert "shop_mgr" not in wp.oracle.roles()["roles"]
     assert relaxed.delete("/Groups/subscriber").status_code == 409  # still the default role
@@ -243,7 +243,7 @@ def test_members_are_streamed_not_buffered(api, wp):
 
 
 def test_lean_group_patch_answers_without_members(wp):
-    lean = Api(create_app(wp.db, wp.site, role_policy=RolePolicy(lean_patch_response=True)), wp.client().token)
+    lean = wp.client(role_policy=RolePolicy(lean_patch_response=True))
     body = {"Operations": [{"op": "add", "path": "members", "value": [{"value": "1"}]}]}
     plain = lean.patch("/Groups/editor", json=body)
     assert plain.status_code == 200 and "members" not in plain.json and plain.json["id"] == "editor"
@@ -270,5 +270,5 @@ def test_members_read_through_the_lookup_index_are_the_same(api, wp):
     lookup_index(wp.db, wp.site, "create")
     site = detect(wp.db, "wp_")
     assert site.meta_value_index
-    indexed = Api(create_app(wp.db, site), api.token)
+    indexed = Api(create_app(wp.storage(site=site)), api.token)
     assert {role: members(indexed, role) for role in expected} == without == expected

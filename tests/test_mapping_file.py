@@ -9,7 +9,7 @@ import pytest
 
 from conftest import Api, database_url
 from wpscim.app import create_app
-from wpscim.mapping_file import MappingError, parse_mapping
+from wpscim.wordpress.mapping_file import MappingError, parse_mapping
 from wpscim.scim.schemas import register_extension, unregister_extension
 from wpscim.wordpress.tokens import TokenStore
 
@@ -58,7 +58,7 @@ def shop(wp):
     user_mapping, extension = parse_mapping(WOOCOMMERCE, "woocommerce.toml")
     register_extension(extension, "ShopUser")  # process-wide, as `wpscim serve --mapping` does
     token = TokenStore(wp.db, wp.site).create("shop")
-    yield wp, Api(create_app(wp.db, wp.site, user_mapping=user_mapping), token)
+    yield wp, Api(create_app(wp.storage(user_mapping=user_mapping)), token)
     unregister_extension(SHOP)
 
 
@@ -188,7 +188,7 @@ def test_mapping_commands(shop, tmp_path, mysql_server):
 
 def test_odd_meta_keys_are_bound_not_formatted(wp):
     user_mapping, _ = parse_mapping("[[attribute]]\nscim = 'title'\nmeta = \"o'brien\\\\x\"\n", "odd.toml")
-    api = Api(create_app(wp.db, wp.site, user_mapping=user_mapping), TokenStore(wp.db, wp.site).create("odd"))
+    api = Api(create_app(wp.storage(user_mapping=user_mapping)), TokenStore(wp.db, wp.site).create("odd"))
     for title in ("b", "a"):
         assert api.post("/Users", json={"userName": f"t{title}", "title": title}).status_code == 201
     assert meta(wp, wp.sql("SELECT ID FROM wp_users WHERE user_login = 'ta'")[0][0], "o'brien\\x") == "a"

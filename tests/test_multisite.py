@@ -7,7 +7,7 @@ import pytest
 
 from conftest import Api
 from wpscim.app import create_app
-from wpscim.wordpress.site import detect, unserialize
+from wpscim.wordpress.site import detect, unserialize, upgrade
 from wpscim.wordpress.tokens import TokenStore
 
 
@@ -23,8 +23,9 @@ def network(wp):
            "FROM wp_options WHERE option_name = 'wp_user_roles'")
     wp.sql("INSERT INTO wp_2_options (option_name, option_value, autoload) VALUES ('default_role', 'author', 'yes')")
     site = detect(wp.db, "wp_", blog_id=2)
+    upgrade(wp.db, site)  # site two's change log
     token = TokenStore(wp.db, site).create("site-two")
-    return wp, site, Api(create_app(wp.db, site), token)
+    return wp, site, Api(create_app(wp.storage(site=site)), token)
 
 
 def caps(wp, user_id, key):

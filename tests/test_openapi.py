@@ -70,7 +70,7 @@ def test_component_schemas_follow_the_declarations():
 def scim_app(wp):
     """wpscim over a fresh copy of a real WordPress, and the headers that authenticate to it."""
     token = TokenStore(wp.db, wp.site).create(f"openapi-{secrets.token_hex(4)}")
-    return create_app(wp.db, wp.site), {"Authorization": f"Bearer {token}"}
+    return create_app(wp.storage()), {"Authorization": f"Bearer {token}"}
 
 
 @SCHEMA.parametrize()
@@ -88,7 +88,7 @@ def test_sequences_of_operations_conform(new_wp):
             # follow), draws differently, and Hypothesis fails the test as flaky.
             self.site = new_wp()
             token = TokenStore(self.site.db, self.site.site).create("openapi")
-            self.call_kwargs = {"app": create_app(self.site.db, self.site.site), "headers": {"Authorization": f"Bearer {token}"}}
+            self.call_kwargs = {"app": create_app(self.site.storage()), "headers": {"Authorization": f"Bearer {token}"}}
 
         def teardown(self):
             self.site.db.close()  # its connections; the database itself is dropped with the others at the end

@@ -12,7 +12,7 @@ from wpscim.scim.filter import AttrPath, Compare, Logical, Not, ValuePath, match
 from wpscim.scim.patch import apply_patch
 from wpscim.scim.resource import normalize_user
 from wpscim.wordpress.query import translate
-from wpscim.mapping import DEFAULT as DEFAULT_MAPPING
+from wpscim.wordpress.mapping import DEFAULT as DEFAULT_MAPPING
 
 ALPHABET = "aAbBéÉß &%_@.-<>'\"\\zZ0"
 text = st.text(alphabet=ALPHABET, max_size=8)
@@ -135,7 +135,7 @@ def people(wp):
 def test_sql_agrees_with_the_reference_evaluator(people, expr):
     wp, site, everyone = people
     where, params, exact = translate(expr, site)
-    with wp.db.transaction() as cursor:
+    with wp.db.reading() as cursor:
         cursor.execute(f"SELECT u.ID FROM {site.users} u WHERE {where} ORDER BY u.ID", params)
         selected = {str(row[0]) for row in cursor.fetchall()}
     expected = {u["id"] for u in everyone if matches(expr, u, DEFAULT_MAPPING.case_exact)}
@@ -168,18 +168,21 @@ _bound = st.one_of(st.text(), st.text(alphabet="'\"\\\0\n\r\x1a%s"), st.integers
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(_bound, min_size=1, max_size=6))
 def test_bound_values_are_escaped_as_pymysql_escapes_them(mysql_server, values):
-    """wpscim's cursor binds text values itself (wpscim.wordpress.db.Cursor): the statement it sends
-    is PyMySQL's, and MySQL reads every value back unchanged."""
+    """The fast path's cursor binds text values itself (wpscim.wordpress.driver.FastCursor): the statement
+    it sends is PyMySQL's, and MySQL reads every value back unchanged."""
     import pymysql
 
-    from wpscim.wordpress.db import Cursor, Database, DatabaseAddress
+    from wpscim.wordpress.db import Database, DatabaseAddress
+    from wpscim.wordpress.driver import FastCursor
 
-    db = Database(DatabaseAddress(mysql_server["host"], mysql_server["port"], mysql_server["user"], mysql_server["password"]), 1)
+    db = Database(DatabaseAddress(mysql_server["host"], mysql_server["port"], mysql_server["user"], mysql_server["password"]), 1,
+                  fast_path=True)
     try:
-        with db.reading() as cursor:
-            assert isinstance(cursor._cursor, Cursor)
+        with db.reading() as session:
+            cursor = session.cursor
+            assert isinstance(cursor, FastCursor)
             sql = "SELECT " + ", ".join(["%s"] * len(values))
-            assert cursor.mogrify(sql, values) == pymysql.cursors.Cursor._mogrify(cursor._cursor, sql, values)
+            assert cursor.mogrify(sql, values) == pymysql.cursors.Cursor._mogrify(cursor, sql, values)
             cursor.execute(sql, values)
             row = cursor.fetchone()
             for sent, read in zip(values, row):

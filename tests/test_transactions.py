@@ -14,17 +14,33 @@ import time
 import pymysql
 import pytest
 
-import wpscim.wordpress.db
-from wpscim.wordpress.db import Database, DatabaseAddress, execute_all
+import wpscim.wordpress.driver
+from wpscim.wordpress.db import Database, DatabaseAddress
+from wpscim.wordpress.errors import Unavailable
 
 
-@pytest.fixture
-def db(mysql_server, empty_database):
+def _database(mysql_server, name: str, fast_path: bool) -> Database:
     database = Database(DatabaseAddress(mysql_server["host"], mysql_server["port"], mysql_server["user"],
-                                        mysql_server["password"], empty_database), max_connections=2)
+                                        mysql_server["password"], name), max_connections=2, fast_path=fast_path)
+    assert database.fast_path == fast_path
     with database.transaction() as cursor:
         cursor.execute("CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB")
         cursor.execute("INSERT INTO t VALUES " + ", ".join(f"({i}, 0)" for i in range(1, 61)))
+    return database
+
+
+@pytest.fixture(params=[True, False], ids=["fast-path", "plain-driver"])
+def db(request, mysql_server, empty_database):
+    """The same guarantees hold with the driver fast path and with PyMySQL as published."""
+    database = _database(mysql_server, empty_database, request.param)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def fast_db(mysql_server, empty_database):
+    """For the fast path's own mechanisms (wpscim.wordpress.driver), whatever WPSCIM_FAST_PATH says."""
+    database = _database(mysql_server, empty_database, True)
     yield database
     database.close()
 
@@ -40,9 +56,9 @@ def _values(mysql_server, database: str) -> dict[int, int]:
 
 
 def test_a_deadlock_victim_sees_the_deadlock_and_commits_none_of_its_statements(db, mysql_server, empty_database):
-    """Before wpscim told DBUtils which errors allow running a statement again, DBUtils ran the
-    victim's failed statement again in a new transaction and the request committed that statement
-    alone (here: row 2 = 1, row 55 back to 0) without seeing any error."""
+    """A statement is never run again behind the caller's back: a pool that reran the victim's failed
+    statement in a new transaction committed that statement alone (here: row 2 = 1, row 55 back to 0)
+    without the request seeing any error. The victim's transaction fails whole, as safe to run again."""
     other = _other(mysql_server, empty_database)
 
     def rival():  # holds rows 2..50 (more work than ours, so InnoDB picks ours as the victim), then wants row 1
@@ -53,7 +69,7 @@ def test_a_deadlock_victim_sees_the_deadlock_and_commits_none_of_its_statements(
         other.commit()
 
     thread = threading.Thread(target=rival)
-    with pytest.raises(pymysql.err.OperationalError) as raised:
+    with pytest.raises(Unavailable) as raised:
         with db.transaction() as cursor:
             cursor.execute("UPDATE t SET v = 1 WHERE id = 1")
             thread.start()
@@ -62,7 +78,7 @@ def test_a_deadlock_victim_sees_the_deadlock_and_commits_none_of_its_statements(
             cursor.execute("UPDATE t SET v = 1 WHERE id = 2")  # waits for the rival, which then waits for us
     thread.join()
     other.close()
-    assert raised.value.args[0] == 1213
+    assert raised.value.rerun_safe and raised.value.__cause__.args[0] == 1213
     values = _values(mysql_server, empty_database)
     assert values[55] == 0, "a statement of the rolled-back transaction was committed"
     assert values[1] == 2 and values[2] == 2
@@ -101,13 +117,14 @@ def test_a_connection_dropped_between_transactions_is_replaced_without_an_error(
                                    # neither sets the server's "in transaction" flag, yet what follows relies on them
                                    "SELECT v FROM t WHERE id = 4 FOR UPDATE", "DO GET_LOCK('wpscim-test', 5)"])
 def test_a_connection_dropped_mid_transaction_fails_it_whole_and_the_pool_recovers(db, mysql_server, empty_database, first):
-    with pytest.raises(pymysql.err.OperationalError) as raised:  # answered 503 by the HTTP layer
+    with pytest.raises(Unavailable) as raised:  # run again by the HTTP layer, or answered 503
         with db.transaction() as cursor:
             cursor.execute(first)
             cursor.fetchall()
             _kill(mysql_server, _connection_id(cursor))
             cursor.execute("UPDATE t SET v = 7 WHERE id = 5")  # must not run again on a new connection
-    assert raised.value.args[0] in (2006, 2013)  # the lost connection, not a failed ROLLBACK after it
+    assert raised.value.rerun_safe  # nothing was committed
+    assert raised.value.__cause__.args[0] in (2006, 2013)  # the lost connection, not a failed ROLLBACK after it
     values = _values(mysql_server, empty_database)
     assert values[4] == 0 and values[5] == 0
     for _ in range(3):  # every pooled connection works again
@@ -141,19 +158,18 @@ def _version(mysql_server, database: str) -> str:
 
 @pytest.mark.parametrize("first_id", [7, 300, 70_000, 20_000_000])  # IDs of 1, 3, 4 and 9 bytes on the wire
 def test_a_round_trip_reports_its_first_new_id_its_rows_and_its_errors(db, first_id):
-    """execute_all reads OK packets itself (Connection.read_rest); what it returns must match what
-    PyMySQL's own reading would, for every size of ID, with row sets in between and after an error."""
+    """A round trip's answer, read by the fast path (FastConnection.read_rest) or by PyMySQL's nextset(),
+    gives the first new ID and the row sets, for every size of ID, with row sets in between and after an error."""
     with db.transaction() as cursor:
         cursor.execute(f"CREATE TABLE a (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT) AUTO_INCREMENT = {first_id}")
     with db.transaction() as cursor:
-        cursor.connection._read_timeout = 10  # a reader that waits for a result that never comes fails, not hangs
         rows: list = []
-        new_id = execute_all(cursor, "UPDATE t SET v = 1 WHERE id = 1; SELECT v FROM t WHERE id = 1; "
+        new_id = cursor.run("UPDATE t SET v = 1 WHERE id = 1; SELECT v FROM t WHERE id = 1; "
                              "INSERT INTO a (v) VALUES (1), (2); SELECT COUNT(*) FROM a; INSERT INTO a (v) VALUES (3)",
                              results=rows)
         assert new_id == first_id and rows == [((1,),), ((2,),)]
         with pytest.raises(pymysql.err.ProgrammingError):
-            execute_all(cursor, "INSERT INTO a (v) VALUES (4); SELECT * FROM no_such_table; INSERT INTO a (v) VALUES (5)")
+            cursor.run("INSERT INTO a (v) VALUES (4); SELECT * FROM no_such_table; INSERT INTO a (v) VALUES (5)")
         cursor.execute("SELECT id, v FROM a ORDER BY id")  # the connection is in step after the error
         assert cursor.fetchall() == ((first_id, 1), (first_id + 1, 2), (first_id + 2, 3), (first_id + 3, 4))
 
@@ -165,7 +181,7 @@ _TYPED = [  # one column name, many types: a parse cached by name (not by the wh
 ]
 
 
-def test_column_definitions_parsed_once_read_as_pymysql_reads_them(db, mysql_server, empty_database):
+def test_column_definitions_parsed_once_read_as_pymysql_reads_them(fast_db, mysql_server, empty_database):
     """wpscim's connections parse each statement's column definitions once (_Result): every result,
     buffered, unbuffered or after the first statement of a round trip, must match PyMySQL's own reading."""
     with _other(mysql_server, empty_database) as plain, plain.cursor() as reference:
@@ -173,36 +189,36 @@ def test_column_definitions_parsed_once_read_as_pymysql_reads_them(db, mysql_ser
         for sql in _TYPED:
             reference.execute(sql)
             expected.append((reference.description, reference.fetchall()))
-    with db.reading() as cursor:
+    with fast_db.reading() as cursor:
         for _ in range(3):  # the second and third time from the parsed definitions
             for sql, (description, rows) in zip(_TYPED, expected):
                 cursor.execute(sql)
-                assert (cursor.description, cursor.fetchall()) == (description, rows), sql
-        assert len(cursor.connection.descriptions) == len(_TYPED)
+                assert (cursor.cursor.description, cursor.fetchall()) == (description, rows), sql
+        assert len(cursor.cursor.connection.descriptions) == len(_TYPED)
         results: list = []
-        execute_all(cursor, "; ".join(_TYPED), results=results)
+        cursor.run("; ".join(_TYPED), results=results)
         assert [tuple(rows) for rows in results] == [rows for _, rows in expected]
-    with db.reading(unbuffered=True) as cursor:
+    with fast_db.reading(unbuffered=True) as cursor:
         for sql, (description, rows) in zip(_TYPED, expected):
             cursor.execute(sql)
-            assert (cursor.description, tuple(cursor.fetchall())) == (description, rows), sql
+            assert (cursor.cursor.description, tuple(cursor.fetchall())) == (description, rows), sql
 
 
 def _received_now(cursor) -> int:
     """Bytes waiting in the connection's socket (FIONREAD)."""
-    return struct.unpack("i", fcntl.ioctl(cursor.connection._sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+    return struct.unpack("i", fcntl.ioctl(cursor.conn._sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
 
 
-def test_a_write_round_trip_is_awaited_whole_once_its_size_is_known(db, monkeypatch):
-    """execute_all learns the size of a round trip without row sets (its OK packets) and next time
+def test_a_write_round_trip_is_awaited_whole_once_its_size_is_known(fast_db, monkeypatch):
+    """The fast path learns the size of a round trip without row sets (its OK packets) and next time
     sleeps until all of it is in, instead of waking for each statement's result (_await_answer)."""
-    monkeypatch.setattr(wpscim.wordpress.db, "_ANSWER_WAIT_MS", 5000)  # longer than the statements' pause
+    monkeypatch.setattr(wpscim.wordpress.driver, "ANSWER_WAIT_MS", 5000)  # longer than the statements' pause
     slow = "DO 0; DO SLEEP(0.3); UPDATE t SET v = v + 1 WHERE id = 1"  # results 0.3 s apart
-    with db.transaction() as cursor:
-        conn = cursor.connection
+    with fast_db.transaction() as cursor:
+        conn = cursor.conn
         if conn._sock.family == socket.AF_UNIX:
             pytest.skip("Unix sockets ignore SO_RCVLOWAT in poll(); wpscim does not wait there")
-        execute_all(cursor, slow)
+        cursor.run(slow)
         size = conn.answer_sizes[slow]
         assert size > 11 + 11 + 11  # two bare OK packets, then one with "Rows matched: …"
         seen = []
@@ -213,26 +229,26 @@ def test_a_write_round_trip_is_awaited_whole_once_its_size_is_known(db, monkeypa
             seen.append(_received_now(cursor))
 
         conn._await_answer = await_then_look
-        execute_all(cursor, slow)
+        cursor.run(slow)
         # Woken once the whole answer was in; without the mark it would wake on the first 11 bytes.
         assert seen and seen[0] >= size - 10, (seen, size)
         assert conn._sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT) == 1  # reset for PyMySQL's own reads
 
 
-def test_an_answer_shorter_than_the_awaited_one_is_read_after_a_short_wait(db):
+def test_an_answer_shorter_than_the_awaited_one_is_read_after_a_short_wait(fast_db):
     """An error ends a round trip early, with fewer bytes than the learned answer: the wait gives up
     after _ANSWER_WAIT_MS and the error is read and raised as before. Round trips with row sets or
     errors teach nothing."""
     sql = "UPDATE t SET v = %s WHERE id = 1; UPDATE t SET v = v + 1 WHERE id = 2"
-    with db.transaction() as cursor:
-        execute_all(cursor, sql, (5,))
-        learned = cursor.connection.answer_sizes[sql]
+    with fast_db.transaction() as cursor:
+        cursor.run(sql, (5,))
+        learned = cursor.conn.answer_sizes[sql]
         began = time.monotonic()
         with pytest.raises(pymysql.err.IntegrityError):  # v is NOT NULL
-            execute_all(cursor, sql, (None,))
+            cursor.run(sql, (None,))
         assert time.monotonic() - began < 1
-        assert cursor.connection.answer_sizes[sql] == learned
-        execute_all(cursor, "SELECT 1; DO 0", results=[])
-        assert "SELECT 1; DO 0" not in cursor.connection.answer_sizes
+        assert cursor.conn.answer_sizes[sql] == learned
+        cursor.run("SELECT 1; DO 0", results=[])
+        assert "SELECT 1; DO 0" not in cursor.conn.answer_sizes
         cursor.execute("SELECT v FROM t WHERE id IN (1, 2) ORDER BY id")  # the connection is in step after the error
         assert cursor.fetchall() == ((5,), (1,))

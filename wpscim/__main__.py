@@ -1,3 +1,3 @@
 from wpscim.cli import main
 
-main()
+main(prog_name="wpscim")

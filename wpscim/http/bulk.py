@@ -1,23 +1,26 @@
-"""POST /Bulk (RFC 7644 §3.7). Each operation is served as a sub-request through the same app — same
-validation, same transaction per operation, same errors — with `bulkId:` references resolved to the
-ids created earlier in the request. Operations whose references are not resolved yet wait for them."""
+"""POST /Bulk (RFC 7644 §3.7). Each operation is dispatched to the same resource code a single request
+reaches (same validation, same transaction per operation, same errors), with `bulkId:` references
+resolved to the ids created earlier in the request. Operations whose references are not resolved yet
+wait for them."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
 import falcon
-import falcon.testing
 
+from wpscim.http.errors import error_response
 from wpscim.http.media import read_json, write_json
 from wpscim.scim.discovery import MAX_OPERATIONS
 from wpscim.scim.errors import ScimError, bad_request
+from wpscim.wordpress.events import new_request_id
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 _REFERENCE = re.compile(r"bulkId:([A-Za-z0-9._~-]+)")
-_PATH = re.compile(r"^/(Users|Groups)(/[^/]+)?$", re.I)
+_PATH = re.compile(r"^/(Users|Groups)(?:/([^/]+))?$", re.I)
 
 
 def _references(value) -> set[str]:
@@ -41,8 +44,9 @@ def _resolve(value, ids: dict[str, str]):
 
 
 class Bulk:
-    def __init__(self):
-        self.app: falcon.App | None = None  # set by create_app once the app exists
+    def __init__(self, resources: dict[str, tuple[object, object]]):
+        """`resources`: "Users"/"Groups" -> (collection resource, item resource)."""
+        self.resources = {kind.lower(): pair for kind, pair in resources.items()}
 
     def on_post(self, req, resp) -> None:
         body = read_json(req)
@@ -107,30 +111,50 @@ class Bulk:
         if unresolved:
             return self._failure(operation, ScimError(409, f"bulkId {', '.join(sorted(unresolved))} is not defined or failed", "invalidValue"))
         path = _resolve(path, ids) if isinstance(path, str) else None
+        operation = {**operation, "data": _resolve(operation.get("data"), ids)}
         match = _PATH.match(path or "")
         if not match or (method == "POST") != (match.group(2) is None):
             return self._failure(operation, bad_request(f"'{operation.get('path')}' is not a valid path for {method}", "invalidPath"))
         if method == "POST" and not operation.get("bulkId"):
             return self._failure(operation, bad_request("a POST operation needs a 'bulkId'", "invalidValue"))
-        headers = {"Authorization": req.get_header("Authorization") or "", "Content-Type": "application/scim+json"}
-        if operation.get("version"):
-            headers["If-Match"] = str(operation["version"])
-        data = operation.get("data")
-        body = json.dumps(_resolve(data, ids)) if data is not None and method != "DELETE" else ""
-        result = falcon.testing.simulate_request(self.app, method, "/scim/v2" + path, body=body, headers=headers,
-                                                 protocol=req.scheme, host=req.host, port=req.port)
-        outcome = {"method": method, "status": str(result.status_code)}
+        status, headers, response = self._dispatch(req, method, match, operation)
+        outcome = {"method": method, "status": str(status)}
         if operation.get("bulkId"):
             outcome["bulkId"] = operation["bulkId"]
-        location = result.headers.get("location") or (f"{req.prefix}/scim/v2{path}" if method != "POST" else None)
-        if result.status_code < 400:
+        location = headers.get("location") or (f"{req.prefix}/scim/v2{path}" if method != "POST" else None)
+        if status < 400:
             if location:
                 outcome["location"] = location
-            if result.headers.get("etag"):
-                outcome["version"] = result.headers["etag"]
+            if headers.get("etag"):
+                outcome["version"] = headers["etag"]
             if method == "POST":
                 ids[operation["bulkId"]] = location.rsplit("/", 1)[-1]
         else:
-            outcome["response"] = result.json
+            outcome["response"] = response
         return outcome
 
+    def _dispatch(self, req, method: str, match: re.Match, operation: dict) -> tuple[int, dict, dict | None]:
+        """Run one operation through its resource's responder, as a request of its own: its own
+        request id (and so its own change events) and If-Match from the operation's `version`."""
+        collection, item = self.resources[match.group(1).lower()]
+        data = operation.get("data")
+        body = json.dumps(data).encode() if data is not None and method != "DELETE" else b""
+        env = {**req.env, "REQUEST_METHOD": method, "PATH_INFO": "/scim/v2/" + match.group(0).lstrip("/"), "QUERY_STRING": "",
+               "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/scim+json"}
+        env.pop("HTTP_IF_MATCH", None)
+        env.pop("HTTP_IF_NONE_MATCH", None)
+        if operation.get("version"):
+            env["HTTP_IF_MATCH"] = str(operation["version"])
+        sub_req = falcon.Request(env, options=req.options)
+        sub_req.context.token_name = req.context.token_name
+        sub_req.context.request_id = new_request_id()
+        sub_resp = falcon.Response(options=None)
+        responder = getattr(collection if match.group(2) is None else item, "on_" + method.lower(), None)
+        try:
+            if responder is None:
+                raise falcon.HTTPMethodNotAllowed([])
+            responder(sub_req, sub_resp, *([match.group(2)] if match.group(2) is not None else []))
+        except Exception as exc:  # noqa: BLE001 - every failure becomes this operation's error result
+            status, error, _ = error_response(sub_req, exc)
+            return status, {}, error
+        return sub_resp.status_code, {name.lower(): value for name, value in sub_resp.headers.items()}, None

@@ -1,5 +1,6 @@
 """Every error leaves as a SCIM Error body (RFC 7644 §3.12): `status` as a string, `scimType` where
-the RFC defines one, and a `detail` a person can act on. Unexpected failures are logged, not leaked."""
+the RFC defines one, and a `detail` a person can act on. This is the one place that decides what a
+storage answer means to a SCIM client. Unexpected failures are logged, not leaked."""
 
 from __future__ import annotations
 
@@ -9,67 +10,78 @@ import random
 import time
 
 import falcon
-import pymysql
 
-from wpscim.http.media import write_json
 from wpscim.scim.errors import ScimError
+from wpscim.wordpress.errors import Conflict, Invalid, NotFound, StorageError, Unavailable
 
 log = logging.getLogger("wpscim")
-RETRYABLE = {1205, 1213}  # lock wait timeout, deadlock: InnoDB rolled the transaction back; run it again
 ATTEMPTS = 3
 
 
+def as_scim_error(exc: StorageError) -> ScimError:
+    """What a storage answer means to a SCIM client."""
+    if isinstance(exc, NotFound):
+        return ScimError(404, exc.detail)
+    if isinstance(exc, Conflict):
+        return ScimError(409, exc.detail, "uniqueness" if exc.uniqueness else "mutability")
+    if isinstance(exc, Invalid):
+        return ScimError(400, exc.detail, "mutability" if exc.immutable else "invalidValue")
+    if isinstance(exc, Unavailable):
+        return ScimError(503, exc.detail, headers={"Retry-After": str(exc.retry_after)})
+    return ScimError(500, "internal error; the change was not applied")
+
+
 def retrying(responder):
-    """Run a writing responder again (its whole transaction) when InnoDB chose it as a deadlock victim."""
+    """Run a responder again, whole (its whole transaction), when storage says nothing of it was
+    committed and a new attempt may succeed: InnoDB chose it as a deadlock victim, a lock wait timed
+    out, or its connection was lost before COMMIT. At most ATTEMPTS in all."""
 
     @functools.wraps(responder)
     def run(self, req, resp, *args, **kwargs):
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return responder(self, req, resp, *args, **kwargs)
-            except pymysql.err.OperationalError as exc:
-                if attempt == ATTEMPTS or not exc.args or exc.args[0] not in RETRYABLE:
+            except Unavailable as exc:
+                if attempt == ATTEMPTS or not exc.rerun_safe:
                     raise
-                log.info("retrying %s %s after MySQL error %s", req.method, req.path, exc.args[0])
+                log.info("request %s: running %s %s again: %s", getattr(req.context, "request_id", "-"), req.method, req.path,
+                         exc.detail)
                 time.sleep(0.01 * attempt + random.random() * 0.02)
 
     return run
 
 
-def handle_scim_error(req, resp, exc: ScimError, params) -> None:
-    write_json(resp, exc.body(), exc.status)
-    for name, value in exc.headers.items():
-        resp.set_header(name, value)
-
-
-def handle_http_error(req, resp, exc: falcon.HTTPError, params) -> None:
-    status = exc.status_code
-    if status == 404:
-        detail = f"no such endpoint: {req.method} {req.path}"
-    elif status == 405:
-        detail = f"{req.method} is not supported on {req.path}"
-    else:
-        detail = exc.description or exc.title or "request refused"
-    write_json(resp, ScimError(status, detail).body(), status)
-    for name, value in (exc.headers or {}).items():
-        resp.set_header(name, value)
-
-
-def handle_database_unavailable(req, resp, exc: pymysql.err.OperationalError, params) -> None:
-    log.error("database unavailable: %s", exc.args[0] if exc.args else exc)
-    write_json(resp, ScimError(503, "the WordPress database is unavailable; retry shortly").body(), 503)
-    resp.set_header("Retry-After", "5")
-
-
-def handle_unexpected(req, resp, exc: Exception, params) -> None:
+def error_response(req, exc: BaseException) -> tuple[int, dict, dict]:
+    """(status, SCIM Error body, headers) for any exception a responder raised."""
+    if isinstance(exc, StorageError):
+        if isinstance(exc, Unavailable):
+            log.warning("request %s: %s", getattr(req.context, "request_id", "-"), exc.detail)
+        exc = as_scim_error(exc)
+    if isinstance(exc, ScimError):
+        return exc.status, exc.body(), exc.headers
     if isinstance(exc, falcon.HTTPError):
-        return handle_http_error(req, resp, exc, params)
-    log.exception("unexpected error on %s %s", req.method, req.path)
-    write_json(resp, ScimError(500, "internal error; the change was not applied").body(), 500)
+        status = exc.status_code
+        if status == 404:
+            detail = f"no such endpoint: {req.method} {req.path}"
+        elif status == 405:
+            detail = f"{req.method} is not supported on {req.path}"
+        else:
+            detail = exc.description or exc.title or "request refused"
+        return status, ScimError(status, detail).body(), dict(exc.headers or {})
+    log.exception("request %s: unexpected error on %s %s", getattr(req.context, "request_id", "-"), req.method, req.path,
+                  exc_info=exc)
+    return 500, ScimError(500, "internal error; the change was not applied").body(), {}
+
+
+def _handle(req, resp, exc: BaseException, params) -> None:
+    status, body, headers = error_response(req, exc)
+    resp.status = status
+    resp.content_type = "application/scim+json"
+    resp.media = body
+    for name, value in headers.items():
+        resp.set_header(name, value)
 
 
 def register(app: falcon.App) -> None:
-    app.add_error_handler(Exception, handle_unexpected)
-    app.add_error_handler(pymysql.err.OperationalError, handle_database_unavailable)
-    app.add_error_handler(falcon.HTTPError, handle_http_error)
-    app.add_error_handler(ScimError, handle_scim_error)
+    # Falcon matches a handler by the exception's class; HTTPError has a default of its own, replaced here.
+    app.add_error_handler((Exception, falcon.HTTPError, ScimError, StorageError), _handle)

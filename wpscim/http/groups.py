@@ -6,7 +6,7 @@ when `excludedAttributes=members` is asked (Entra asks it on every lookup).
 
 from __future__ import annotations
 
-from wpscim import mapping
+from wpscim.wordpress import mapping
 from wpscim.http.errors import retrying
 from wpscim.http.media import Lazy, read_json, write_streamed_json
 from wpscim.scim import filter as scim_filter
@@ -16,8 +16,8 @@ from wpscim.scim.groups import parse_group, plan_group_patch
 from wpscim.scim.listing import ListQuery, list_query, list_response
 from wpscim.scim.projection import project, wants
 from wpscim.scim.versioning import check_if_match, not_modified, version_of
-from wpscim.wordpress.db import Database
-from wpscim.wordpress.roles import Roles, RoleStore
+from wpscim.wordpress.roles import Roles
+from wpscim.wordpress.storage import Storage
 
 
 def _mentions_members(expr) -> bool:
@@ -36,9 +36,10 @@ def _case_exact(path: scim_filter.AttrPath) -> bool:
 class GroupResources:
     """Shared by the collection and item resources: building and streaming group documents."""
 
-    def __init__(self, db: Database, roles: RoleStore):
-        self.db = db
-        self.roles = roles
+    def __init__(self, storage: Storage):
+        self.storage = storage
+        self.db = storage.db
+        self.roles = storage.roles
 
     def document(self, req, slug: str, roles: Roles, query: ListQuery | None = None) -> dict:
         group = mapping.group_from_role(slug, roles.name(slug), roles.notes.get(slug) or {})
@@ -56,13 +57,13 @@ class GroupResources:
             yield {"value": str(user_id), "$ref": f"{prefix}/scim/v2/Users/{user_id}", "type": "User"}
 
     def search(self, req, query: ListQuery) -> tuple[int, list[dict]]:
-        with self.db.reading() as cursor:
-            roles = self.roles.load(cursor)
+        with self.storage.reading() as session:
+            roles = self.roles.load(session)
             candidates = []
             for slug in roles.definitions:
                 group = self.document(req, slug, roles)
                 if query.filter is not None and _mentions_members(query.filter):
-                    group["members"] = [{"value": str(i)} for i in self.roles.member_ids(cursor, slug)]
+                    group["members"] = [{"value": str(i)} for i in self.roles.member_ids(session, slug)]
                 elif "members" in group:
                     del group["members"]
                 if query.filter is None or scim_filter.matches(query.filter, group, _case_exact):
@@ -74,11 +75,13 @@ class GroupResources:
 
 
 class GroupsCollection(GroupResources):
+    @retrying
     def on_get(self, req, resp) -> None:
         query = list_query(req.params)
         total, groups = self.search(req, query)
         write_streamed_json(resp, list_response(groups, total, query.start))
 
+    @retrying
     def on_post_search(self, req, resp) -> None:
         query = list_query(read_json(req))
         total, groups = self.search(req, query)
@@ -87,19 +90,19 @@ class GroupsCollection(GroupResources):
     @retrying
     def on_post(self, req, resp) -> None:
         body = parse_group(read_json(req))
-        with self.db.transaction() as cursor:
-            members = self.roles.existing_users(cursor, body.members)
-            slug, _ = self.roles.create(cursor, body.display_name, body.external_id)
-            self.roles.change_members(cursor, slug, add=members, remove=[])
-            roles = self.roles.load(cursor)
+        with self.storage.transaction(req.context.token_name, req.context.request_id) as tx:
+            members = self.roles.existing_users(tx, body.members)
+            slug, _ = self.roles.create(tx, body.display_name, body.external_id)
+            self.roles.change_members(tx, slug, add=members, remove=[])
+            roles = self.roles.load(tx)
         resp.set_header("Location", f"{req.prefix}/scim/v2/Groups/{slug}")
         resp.set_header("ETag", self.document(req, slug, roles)["meta"]["version"])
         write_streamed_json(resp, self.document(req, slug, roles, list_query(req.params)), 201)
 
 
 class GroupItem(GroupResources):
-    def _roles(self, req, cursor, slug: str, for_update: bool = False) -> Roles:
-        roles = self.roles.load(cursor, for_update=for_update)
+    def _roles(self, req, session, slug: str, for_update: bool = False) -> Roles:
+        roles = self.roles.load(session, for_update=for_update)
         if slug not in roles.definitions:
             raise not_found(f"no group (WordPress role) with id '{slug}'")
         if for_update:
@@ -113,9 +116,10 @@ class GroupItem(GroupResources):
         resp.set_header("ETag", self.document(req, slug, roles)["meta"]["version"])
         write_streamed_json(resp, self.document(req, slug, roles, query))
 
+    @retrying
     def on_get(self, req, resp, group_id: str) -> None:
-        with self.db.reading() as cursor:
-            roles = self._roles(req, cursor, group_id)
+        with self.storage.reading() as session:
+            roles = self._roles(req, session, group_id)
         version = self.document(req, group_id, roles)["meta"]["version"]
         if not_modified(req.get_header("If-None-Match"), version):
             resp.status = 304
@@ -126,29 +130,29 @@ class GroupItem(GroupResources):
     @retrying
     def on_put(self, req, resp, group_id: str) -> None:
         body = parse_group(read_json(req))
-        with self.db.transaction() as cursor:
+        with self.storage.transaction(req.context.token_name, req.context.request_id) as tx:
             # Read and locked once: membership changes leave the role options as they are, and update()
             # changes this copy as it saves it.
-            roles = self._roles(req, cursor, group_id, for_update=True)
-            self.roles.apply_membership(cursor, group_id, [], [], body.members, roles)
-            self.roles.update(cursor, group_id, body.display_name, body.external_id, roles, clear_external_id=body.external_id is None)
+            roles = self._roles(req, tx, group_id, for_update=True)
+            self.roles.apply_membership(tx, group_id, [], [], body.members, roles)
+            self.roles.update(tx, group_id, body.display_name, body.external_id, roles, clear_external_id=body.external_id is None)
         self._respond(req, resp, group_id, roles)
 
     @retrying
     def on_patch(self, req, resp, group_id: str) -> None:
         changes = plan_group_patch(read_json(req))
-        with self.db.transaction() as cursor:
-            roles = self._roles(req, cursor, group_id, for_update=True)  # read once, as in on_put
+        with self.storage.transaction(req.context.token_name, req.context.request_id) as tx:
+            roles = self._roles(req, tx, group_id, for_update=True)  # read once, as in on_put
             replace = list(changes.replace) if changes.replace is not None else None
-            self.roles.apply_membership(cursor, group_id, list(changes.add), sorted(changes.remove), replace, roles)
-            self.roles.update(cursor, group_id, changes.display_name, changes.external_id, roles, changes.clear_external_id)
+            self.roles.apply_membership(tx, group_id, list(changes.add), sorted(changes.remove), replace, roles)
+            self.roles.update(tx, group_id, changes.display_name, changes.external_id, roles, changes.clear_external_id)
         # 200 with the whole group (RFC 7644 §3.5.2; strict testers compare the members). Listing members
         # reads every user's capabilities, so sites with huge roles may choose --lean-group-patch.
         self._respond(req, resp, group_id, roles, members_by_default=not self.roles.policy.lean_patch_response)
 
     @retrying
     def on_delete(self, req, resp, group_id: str) -> None:
-        with self.db.transaction() as cursor:
-            self._roles(req, cursor, group_id, for_update=True)
-            self.roles.delete(cursor, group_id)
+        with self.storage.transaction(req.context.token_name, req.context.request_id) as tx:
+            self._roles(req, tx, group_id, for_update=True)
+            self.roles.delete(tx, group_id)
         resp.status = 204

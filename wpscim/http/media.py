@@ -1,5 +1,9 @@
-"""Request and response bodies. Every response is application/scim+json; requests are accepted as
-application/scim+json, application/json or with no Content-Type at all (Okta sends all three)."""
+"""Request and response bodies, through Falcon's media handlers. Every response is
+application/scim+json; a request body is read as JSON whatever its Content-Type says, or without one
+(Okta sends application/scim+json with a charset, application/json, or nothing at all).
+
+Bodies are bounded: at most MAX_BODY_BYTES, nested at most MAX_DEPTH deep. A role's members (there
+may be 100,000) are streamed as they are read (`write_streamed_json`)."""
 
 from __future__ import annotations
 
@@ -7,40 +11,70 @@ import json
 import re
 
 import falcon
+import falcon.media
 
 from wpscim.scim.errors import ScimError, bad_request
 from wpscim.scim.jsontext import dumps, loads
 
 SCIM_JSON = "application/scim+json"
 MAX_BODY_BYTES = 1024 * 1024
+MAX_DEPTH = 32  # a SCIM body is a few levels deep; a deeper one is refused before anything walks it
 
 
-def read_json(req: falcon.Request):
-    """The request body as JSON (read once; a retried responder gets the same body)."""
-    if "json_body" not in req.context:
-        req.context.json_body = _parse_body(req)
-    return req.context.json_body
+class ScimJSONHandler(falcon.media.BaseHandler):
+    """JSON in (tolerant of IdPs' content types, strict about size, depth and text) and out (orjson)."""
+
+    def deserialize(self, stream, content_type, content_length):
+        if content_length is not None and content_length > MAX_BODY_BYTES:
+            raise ScimError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+        raw = stream.read(MAX_BODY_BYTES + 1)
+        if len(raw) > MAX_BODY_BYTES:
+            raise ScimError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+        return parse_body(raw)
+
+    def serialize(self, media, content_type) -> bytes:
+        return dumps(media)
 
 
-def _parse_body(req: falcon.Request):
-    if req.content_length is not None and req.content_length > MAX_BODY_BYTES:
-        raise ScimError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
-    raw = req.bounded_stream.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise ScimError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+def parse_body(raw: bytes):
     if not raw.strip():
         raise bad_request("the request has no body; send a JSON object", "invalidSyntax")
     try:
-        value = loads(raw.decode("utf-8-sig"))
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise bad_request("the request body is not UTF-8", "invalidSyntax") from None
+    try:
+        value = loads(text)
+    except RecursionError:
+        raise bad_request(f"the request body is nested more than {MAX_DEPTH} levels deep", "invalidSyntax") from None
     except ValueError as exc:
+        if "recursion" in str(exc).lower():
+            raise bad_request(f"the request body is nested more than {MAX_DEPTH} levels deep", "invalidSyntax") from None
         raise bad_request(f"the request body is not valid JSON: {exc}", "invalidSyntax") from None
+    if _depth_over(value, MAX_DEPTH):
+        raise bad_request(f"the request body is nested more than {MAX_DEPTH} levels deep", "invalidSyntax")
     if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(value):
         # "\ud800" alone is valid JSON but no character: MySQL and UTF-8 cannot store it.
         raise bad_request("the request body holds a lone UTF-16 surrogate escape (\\uD800-\\uDFFF), which is no character",
                           "invalidValue")
     return value
+
+
+def _depth_over(value, limit: int) -> bool:
+    """Whether containers nest deeper than `limit` (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -57,10 +91,25 @@ def _has_lone_surrogate(value) -> bool:
     return False
 
 
+def install(app: falcon.App) -> None:
+    """SCIM JSON for every request body (any content type, or none) and every response."""
+    handler = ScimJSONHandler()
+    handlers = {SCIM_JSON: handler, falcon.MEDIA_JSON: handler, "*/*": handler}
+    app.req_options.media_handlers = falcon.media.Handlers(handlers)
+    app.req_options.default_media_type = SCIM_JSON
+    app.resp_options.media_handlers = falcon.media.Handlers(handlers)
+    app.resp_options.default_media_type = SCIM_JSON
+
+
+def read_json(req: falcon.Request):
+    """The request body (read and parsed once; a responder run again gets the same body)."""
+    return req.get_media()
+
+
 def write_json(resp: falcon.Response, body: dict, status: int = 200) -> None:
     resp.status = status
     resp.content_type = SCIM_JSON
-    resp.data = dumps(body)
+    resp.media = body
 
 
 class Lazy:
@@ -101,7 +150,7 @@ def _pieces(value):
 
 
 def write_streamed_json(resp: falcon.Response, body: dict, status: int = 200) -> None:
-    """Like write_json, for bodies holding Lazy arrays: sent in chunks as they are produced."""
+    """Like write_json, for bodies holding Lazy arrays: sent in chunks of CHUNK_BYTES as they are produced."""
 
     def chunks():
         buffer, size = [], 0

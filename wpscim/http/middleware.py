@@ -1,16 +1,27 @@
-"""Request middleware: case-insensitive SCIM paths, then bearer-token authentication."""
+"""Request middleware: a request id, case-insensitive SCIM paths, then bearer-token authentication."""
 
 from __future__ import annotations
 
 import re
 
 from wpscim.scim.errors import ScimError
+from wpscim.wordpress.events import new_request_id
 from wpscim.wordpress.tokens import TokenStore
 
 BASE = "/scim/v2"
 ENDPOINTS = ["Users", "Groups", "ServiceProviderConfig", "ResourceTypes", "Schemas", "Bulk", ".search"]
 _CANONICAL = {name.lower(): name for name in ENDPOINTS}
 _PATH = re.compile(r"^/scim/v2(?:/(?P<endpoint>[^/]+))?(?P<rest>/.*)?$", re.I)
+
+
+class RequestId:
+    """Every request gets an id (time-ordered, wpscim's own), returned as X-Request-Id and written with
+    the request's change events, so a log line, a response and an audit entry can be matched."""
+
+    def process_request(self, req, resp) -> None:
+        req.context.request_id = new_request_id()
+        req.context.token_name = ""
+        resp.set_header("X-Request-Id", req.context.request_id)
 
 
 class CanonicalPath:
@@ -26,10 +37,14 @@ class CanonicalPath:
 
 
 class BearerAuth:
+    """Requests under /scim/v2 need a bearer token (`wpscim token create`)."""
+
     def __init__(self, tokens: TokenStore):
         self.tokens = tokens
 
     def process_request(self, req, resp) -> None:
+        if not req.path.startswith(BASE):
+            return
         header = req.get_header("Authorization") or ""
         scheme, _, token = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from wpscim.http.errors import retrying
 from wpscim.http.groups import GroupResources
 from wpscim.http.media import read_json, write_streamed_json
 from wpscim.http.users import search_users
 from wpscim.scim.listing import MAX_COUNT, list_query, list_response
-from wpscim.wordpress.users import UserStore
+from wpscim.wordpress.storage import Storage
 
 
 class RootSearch:
-    def __init__(self, users: UserStore, groups: GroupResources):
-        self.users = users
+    def __init__(self, storage: Storage, groups: GroupResources):
+        self.storage = storage
         self.groups = groups
 
+    @retrying
     def on_post(self, req, resp) -> None:
         query = list_query(read_json(req))
-        users_total, users = search_users(req, self.users, query)
+        users_total, users = search_users(req, self.storage, query)
         skipped = max(0, query.start - 1 - users_total)
         room = query.count - len(users)
         groups_total, groups = self.groups.search(req, replace(query, start=skipped + 1, count=max(room, 0) or MAX_COUNT))

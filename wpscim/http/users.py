@@ -1,5 +1,5 @@
-"""/Users, /Users/{id} and /Users/.search. Each request is one transaction; PATCH and PUT share the
-store's write path. Every resource response carries meta.version and the matching ETag."""
+"""/Users, /Users/{id} and /Users/.search. Each writing request is one transaction; PATCH and PUT share
+the store's write path. Every resource response carries meta.version and the matching ETag."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from wpscim.scim.patch import apply_patch, patch_paths
 from wpscim.scim.projection import project
 from wpscim.scim.resource import attribute_paths, normalize_user, validate_user
 from wpscim.scim.versioning import check_if_match, not_modified, version_of
-from wpscim.wordpress.observed import ObservedPaths
-from wpscim.wordpress.users import UserStore
+from wpscim.wordpress.storage import Storage
 
 
 def _location(req, user_id: str) -> str:
@@ -44,62 +43,64 @@ def _write_one(req, resp, user: dict, status: int = 200) -> None:
     write_json(resp, project(user, schemas.USER, query.attributes, query.excluded), status)
 
 
-def search_users(req, store: UserStore, query: ListQuery) -> tuple[int, list[dict]]:
-    with store.db.reading() as cursor:
-        total, users = store.search(cursor, query.filter, query.start, query.count, query.sort_by, query.descending)
+def search_users(req, storage: Storage, query: ListQuery) -> tuple[int, list[dict]]:
+    with storage.reading() as session:
+        total, users = storage.users.search(session, query.filter, query.start, query.count, query.sort_by, query.descending)
     return total, [project(finish_user(req, u), schemas.USER, query.attributes, query.excluded) for u in users]
 
 
 class UsersCollection:
-    def __init__(self, store: UserStore, observed: ObservedPaths):
-        self.store = store
-        self.observed = observed
+    def __init__(self, storage: Storage):
+        self.storage = storage
 
+    @retrying
     def on_get(self, req, resp) -> None:
         query = list_query(req.params)
-        total, users = search_users(req, self.store, query)
+        total, users = search_users(req, self.storage, query)
         write_json(resp, list_response(users, total, query.start))
 
+    @retrying
     def on_post_search(self, req, resp) -> None:
         query = list_query(read_json(req))
-        total, users = search_users(req, self.store, query)
+        total, users = search_users(req, self.storage, query)
         write_json(resp, list_response(users, total, query.start))
 
     @retrying
     def on_post(self, req, resp) -> None:
         body = read_json(req)
         user, password = _user_body(body)
-        password_hash = self.store.hash_password(password) if password else None
-        with self.store.db.transaction() as cursor:
-            created = finish_user(req, self.store.create(cursor, user, password_hash))
+        store = self.storage.users
+        password_hash = store.hash_password(password) if password else None
+        with self.storage.transaction(req.context.token_name, req.context.request_id) as tx:
+            created = finish_user(req, store.create(tx, user, password_hash))
         resp.set_header("Location", created["meta"]["location"])
         _write_one(req, resp, created, 201)
-        self.observed.record(attribute_paths(body))
+        self.storage.observed.record(attribute_paths(body))
 
 
 class UserItem:
-    def __init__(self, store: UserStore, observed: ObservedPaths):
-        self.store = store
-        self.observed = observed
+    def __init__(self, storage: Storage):
+        self.storage = storage
 
-    def _current(self, req, cursor, user_id: str) -> dict:
+    def _current(self, req, tx, user_id: str) -> dict:
         """The user, locked for this transaction; 404 if absent, 412 if If-Match names another version."""
-        user = self.store.get(cursor, user_id, for_update=True)
+        user = self.storage.users.get_for_update(tx, user_id)
         if user is None:
             raise not_found(f"no user with id '{user_id}'")
         user = finish_user(req, user)
         check_if_match(req.get_header("If-Match"), user["meta"]["version"])
         return user
 
-    def _write(self, req, resp, cursor, user_id: str, user: dict, password_hash: str | None, before: dict) -> None:
-        after = self.store.replace(cursor, user_id, user, password_hash)
+    def _write(self, req, resp, tx, user_id: str, user: dict, password_hash: str | None, before: dict) -> None:
+        after = self.storage.users.replace(tx, user_id, user, password_hash, before)
         if after is None:  # deprovisioning mode "delete": active=false removed the user
             after = {**before, "active": False}
         _write_one(req, resp, finish_user(req, after))
 
+    @retrying
     def on_get(self, req, resp, user_id: str) -> None:
-        with self.store.db.reading() as cursor:
-            user = self.store.get(cursor, user_id)
+        with self.storage.reading() as session:
+            user = self.storage.users.get(session, user_id)
         if user is None:
             raise not_found(f"no user with id '{user_id}'")
         user = finish_user(req, user)
@@ -113,26 +114,26 @@ class UserItem:
     def on_put(self, req, resp, user_id: str) -> None:
         body = read_json(req)
         user, password = _user_body(body)
-        password_hash = self.store.hash_password(password) if password else None
-        with self.store.db.transaction() as cursor:
-            before = self._current(req, cursor, user_id)
-            self._write(req, resp, cursor, user_id, user, password_hash, before)
-        self.observed.record(attribute_paths(body))
+        password_hash = self.storage.users.hash_password(password) if password else None
+        with self.storage.transaction(req.context.token_name, req.context.request_id) as tx:
+            before = self._current(req, tx, user_id)
+            self._write(req, resp, tx, user_id, user, password_hash, before)
+        self.storage.observed.record(attribute_paths(body))
 
     @retrying
     def on_patch(self, req, resp, user_id: str) -> None:
         body = read_json(req)
-        with self.store.db.transaction() as cursor:
-            before = self._current(req, cursor, user_id)
+        with self.storage.transaction(req.context.token_name, req.context.request_id) as tx:
+            before = self._current(req, tx, user_id)
             result = apply_patch(before, body)
             validate_user(result.resource)
-            password_hash = self.store.hash_password(result.password) if result.password else None
-            self._write(req, resp, cursor, user_id, result.resource, password_hash, before)
-        self.observed.record(patch_paths(body))
+            password_hash = self.storage.users.hash_password(result.password) if result.password else None
+            self._write(req, resp, tx, user_id, result.resource, password_hash, before)
+        self.storage.observed.record(patch_paths(body))
 
     @retrying
     def on_delete(self, req, resp, user_id: str) -> None:
-        with self.store.db.transaction() as cursor:
-            self._current(req, cursor, user_id)
-            self.store.delete(cursor, user_id)
+        with self.storage.transaction(req.context.token_name, req.context.request_id) as tx:
+            self._current(req, tx, user_id)
+            self.storage.users.delete(tx, user_id)
         resp.status = 204

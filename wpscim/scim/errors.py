@@ -3,7 +3,9 @@
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
-class ScimError(Exception):
+class ScimError(ValueError):
+    """A request the protocol refuses (a ValueError: a parser's caller may treat it as one)."""
+
     def __init__(self, status: int, detail: str, scim_type: str | None = None, headers: dict | None = None):
         super().__init__(detail)
         self.status = status

@@ -1,39 +1,44 @@
-"""Pooled MySQL connections and one-transaction-per-request units of work.
+"""Connections, the pool, and the unit of work: one `Transaction` per writing request.
 
 WordPress's tables have no UNIQUE index on login or e-mail, so uniqueness is enforced under named
 locks (GET_LOCK): a `SELECT … FOR UPDATE` then `INSERT` takes gap locks on the non-unique index and
 deadlocks under concurrent creates. Sessions run READ COMMITTED so that, once a lock is held, the
-rows committed by its previous holder are visible.
+rows committed by its previous holder are visible. Connections allow several statements per round
+trip: a create takes its locks, checks uniqueness, inserts the users row, its usermeta and its change
+event, commits and releases its locks in one. Every value is bound, never formatted in.
 
-Connections allow several statements per round trip (CLIENT.MULTI_STATEMENTS): a create takes its
-locks, checks uniqueness, inserts the users row and its usermeta, commits and releases its locks in
-one; a statement that fails when a value is taken (refuse_if_any) keeps the inserts from running.
-Every value is still bound (escaped by PyMySQL), never formatted in.
-
-DBUtils replaces a connection the server dropped and runs the failed statement again on the new one;
-wpscim lets it do so only when no transaction was open on the dropped connection (see
-`_may_run_again`). Run again inside a transaction, a statement would commit without the statements
-before it: after a deadlock InnoDB has rolled those back, after a lost connection the server has.
+Failures: a statement is never run again behind the caller's back. A connection that failed is
+closed and replaced; an idle one the server dropped is noticed before use without a round trip
+(`driver.usable`). A transaction that lost its connection before COMMIT was sent committed nothing
+(the server rolls back), so it is reported as safe to run again; one that lost it while COMMIT was
+under way is resolved by asking the database for the request's change events (see
+`Transaction._resolve`). Connect, read and lock waits are bounded, and after the database stopped
+answering requests fail at once (503) while one request at a time probes it (`_Breaker`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import select
-import socket
+import logging
+import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator, Protocol
 from urllib.parse import parse_qs, unquote, urlparse
 
 import pymysql
-from pymysql.connections import TEXT_TYPES
-from pymysql.constants import CLIENT, FIELD_TYPE, SERVER_STATUS
-from dbutils.pooled_db import PooledDB
 
-from wpscim.scim.errors import ScimError
+from wpscim.wordpress import driver
+from wpscim.wordpress.errors import Invalid, OutcomeUnknown, Unavailable
 
-LOCK_TIMEOUT_SECONDS = 10
-_CONNECTION_LOST = {2006, 2013, 2055}  # CR_SERVER_GONE_ERROR, CR_SERVER_LOST, CR_SERVER_LOST_EXTENDED
+log = logging.getLogger("wpscim")
+
+CONNECT_TIMEOUT_SECONDS = 3
+READ_TIMEOUT_SECONDS = 10  # a stalled server answers 503 after this, not never
+LOCK_TIMEOUT_SECONDS = 5  # named locks (uniqueness) and InnoDB row locks
+POOL_WAIT_SECONDS = 10
+PROBE_SECONDS = 1.0  # while the database is down, how often one request tries it
 
 # Writes look rows up by primary key or by one indexed value, where every plan is the same index lookup;
 # MariaDB's optimizer still dives into each candidate index, weighs its selectivity model, rowid filters
@@ -43,6 +48,9 @@ _CONNECTION_LOST = {2006, 2013, 2055}  # CR_SERVER_GONE_ERROR, CR_SERVER_LOST, C
 # filters can be complex.
 _WRITE_SESSION = ("SET SESSION eq_range_index_dive_limit = 1 /*M!100400 , optimizer_use_condition_selectivity = 1, "
                   "use_stat_tables = 'NEVER', optimizer_switch = 'rowid_filter=off,index_merge=off' */")
+# group_concat_max_len: a page's users are read as one GROUP_CONCAT each (see users.reading).
+_SESSION = (f"SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; SET time_zone = '+00:00', "
+            f"SESSION group_concat_max_len = 4294967295, SESSION innodb_lock_wait_timeout = {LOCK_TIMEOUT_SECONDS}")
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,9 @@ class DatabaseAddress:
     charset: str = "utf8mb4"
 
     def connect_args(self) -> dict:
-        args = dict(user=self.user, password=self.password, charset=self.charset, autocommit=False)
+        args = dict(user=self.user, password=self.password, charset=self.charset, autocommit=False,
+                    connect_timeout=CONNECT_TIMEOUT_SECONDS, read_timeout=READ_TIMEOUT_SECONDS,
+                    write_timeout=READ_TIMEOUT_SECONDS)
         if self.database:
             args["database"] = self.database
         if self.unix_socket:
@@ -87,283 +97,385 @@ def parse_database_url(url: str) -> DatabaseAddress:
     )
 
 
-# Connection.escape()'s escaping of text (backslash escapes) as a str.translate table; a list indexed
-# by code point translates about twice as fast as a dict.
-_TEXT_ESCAPES = [chr(x) for x in range(128)]
-for _char, _escaped in {"\0": "\\0", "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\032": "\\Z", '"': '\\"', "'": "\\'"}.items():
-    _TEXT_ESCAPES[ord(_char)] = _escaped
+def unavailable(error: BaseException, rerun_safe: bool = True) -> Unavailable:
+    """The storage error for a driver error that means the database cannot answer now."""
+    if driver.contention(error):
+        return Unavailable("the change met a concurrent one and was rolled back; retry", retry_after=1, rerun_safe=rerun_safe)
+    return Unavailable("the WordPress database is unavailable; retry shortly", retry_after=5, rerun_safe=rerun_safe)
 
 
-class Cursor(pymysql.cursors.Cursor):
-    """PyMySQL's cursor, binding text values without a call per value: a create binds about forty,
-    and Connection.escape() dispatches on each one's type. Other values, and servers running with
-    NO_BACKSLASH_ESCAPES, go through PyMySQL's own escaping."""
-
-    def _mogrify(self, query, args):
-        conn = self._get_db()
-        if not isinstance(args, (list, tuple)) or conn.server_status & SERVER_STATUS.SERVER_STATUS_NO_BACKSLASH_ESCAPES:
-            return super()._mogrify(query, args)
-        escape = conn.escape
-        try:
-            return query % tuple(["'" + a.translate(_TEXT_ESCAPES) + "'" if type(a) is str else escape(a) for a in args])
-        except TypeError as exc:
-            raise pymysql.err.ProgrammingError(str(exc)) from None
+def _translate(error: BaseException, rerun_safe: bool = True) -> Exception | None:
+    """A storage error for a driver error, or None when it is a defect (SQL wpscim should not have sent)."""
+    if driver.contention(error) or driver.connection_lost(error):
+        return unavailable(error, rerun_safe)
+    if isinstance(error, pymysql.err.DataError):
+        return Invalid(f"a value does not fit WordPress's table: {error.args[-1]}")
+    if isinstance(error, (pymysql.err.OperationalError, pymysql.err.InternalError)):
+        # The server cannot do it now (disk full, read-only, out of memory, a trigger refusing): nothing
+        # was committed; the details stay in the log.
+        log.error("the database refused a statement: %s", error.args[-1] if error.args else error)
+        return Unavailable("the WordPress database could not save the change; retry later", retry_after=30)
+    return None
 
 
-_DESCRIPTIONS_KEPT = 256  # per connection; wpscim sends a few dozen distinct column lists
-_ANSWERS_KEPT = 256  # per connection: answer sizes of write round trips, by statement text (execute_all)
-_ANSWER_MARGIN = 10  # bytes: an answer a few digits shorter than the last one still wakes its reader once
-_ANSWER_WAIT_MS = 5  # longest wait for a whole answer; a shorter one (an error) is then read as it comes
+class _Breaker:
+    """After the database stopped answering (a connect failed or a read timed out), requests fail at
+    once instead of each waiting out the timeouts with every request thread; one request at a time,
+    every PROBE_SECONDS, tries the database again."""
 
+    def __init__(self):
+        self._retry_at = 0.0
+        self._lock = threading.Lock()
 
-class _Result(pymysql.connections.MySQLResult):
-    """PyMySQL's result, with each distinct list of column definitions parsed once per connection. The
-    server sends the definitions before every result set, byte for byte the same for the same
-    statement, and PyMySQL parses each into an object (some forty Python calls per column; a lookup's
-    three result sets have thirteen columns). It also counts the bytes of OK packets for execute_all."""
-
-    def _read_ok_packet(self, packet):
-        self.connection.count_answer(packet)
-        super()._read_ok_packet(packet)
-
-    def _read_result_packet(self, first_packet):
-        self.connection.answer_bytes = -1  # row sets vary in size: such round trips are not awaited whole
-        super()._read_result_packet(first_packet)
-
-    def _get_descriptions(self):
-        conn = self.connection
-        packets = tuple([conn._read_packet().get_all_data() for _ in range(self.field_count)])
-        eof_packet = conn._read_packet()
-        assert eof_packet.is_eof_packet(), "Protocol error, expecting EOF"
-        key = (packets, conn.encoding)
-        parsed = conn.descriptions.get(key)
-        if parsed is None:
-            if len(conn.descriptions) >= _DESCRIPTIONS_KEPT:
-                conn.descriptions.clear()
-            parsed = conn.descriptions[key] = _parse_descriptions(conn, packets)
-        self.fields, self.converters, self.description = list(parsed[0]), list(parsed[1]), parsed[2]
-
-
-def _parse_descriptions(conn, packets: tuple[bytes, ...]) -> tuple[tuple, tuple, tuple]:
-    """Fields, (encoding, converter) pairs and the DB-API description, as PyMySQL 1.x's
-    MySQLResult._get_descriptions() makes them."""
-    fields, converters = [], []
-    for data in packets:
-        field = pymysql.protocol.FieldDescriptorPacket(data, conn.encoding)
-        fields.append(field)
-        if not conn.use_unicode:
-            encoding = None
-        elif field.type_code == FIELD_TYPE.JSON:
-            encoding = conn.encoding
-        elif field.type_code in TEXT_TYPES:
-            encoding = None if field.charsetnr == 63 else conn.encoding  # 63: binary
-        else:
-            encoding = "ascii"
-        converter = conn.decoders.get(field.type_code)
-        converters.append((encoding, None if converter is pymysql.converters.through else converter))
-    return tuple(fields), tuple(converters), tuple(field.description() for field in fields)
-
-
-class Connection(pymysql.connections.Connection):
-    """PyMySQL's connection, noting on each error whether its statement came after others of the same
-    transaction (`_may_run_again` needs it). The server's status flag cannot tell: a SELECT … FOR UPDATE
-    or a GET_LOCK does not set it, and a result set does not report it. It also reads the rest of a
-    round trip's results cheaply (read_rest), parses a statement's column definitions once (_Result)
-    and waits for a write round trip's whole answer (_await_answer)."""
-
-    transaction_statements = 0  # statements sent since Database.transaction() began
-
-    def __init__(self, *args, **kwargs):
-        self.descriptions: dict = {}  # see _Result
-        self.answer_sizes: dict[str, int] = {}  # see execute_all
-        self.answer_bytes = 0  # bytes of the OK packets read since execute_all began; -1 after a row set
-        self.awaited = 0  # bytes to wait for before reading the next answer
-        super().__init__(*args, **kwargs)
-
-    def query(self, sql, unbuffered=False):
-        in_transaction = self.transaction_statements > 0 and not self.autocommit_mode
-        self.transaction_statements += 1
-        try:
-            return super().query(sql, unbuffered)
-        except pymysql.err.Error as exc:
-            exc.in_transaction = in_transaction
-            raise
-
-    def _read_query_result(self, unbuffered=False):
-        """PyMySQL's (1.x), reading results as _Result."""
-        if self.awaited:
-            self._await_answer(self.awaited)
-            self.awaited = 0
-        self._result = None
-        result = _Result(self)
-        if unbuffered:
-            result.init_unbuffered_query()
-        else:
-            result.read()
-        self._result = result
-        if result.server_status is not None:
-            self.server_status = result.server_status
-        return result.affected_rows
-
-    def count_answer(self, ok_packet) -> None:
-        if self.answer_bytes >= 0:
-            self.answer_bytes += len(ok_packet.get_all_data()) + 4  # + the packet header
-
-    def _await_answer(self, size: int) -> None:
-        """Sleep until `size` bytes of the answer are in (SO_RCVLOWAT), or _ANSWER_WAIT_MS. MariaDB sends
-        each statement's result as it completes: a create's six woke the request's thread about five
-        times, each wake-up costing both processes CPU (bench/RESULTS.md). Unix sockets ignore the
-        mark in poll(), so there is nothing to gain there."""
-        sock = self._sock
-        if sock is None or sock.family == socket.AF_UNIX or not hasattr(select, "poll"):
+    def allow(self) -> None:
+        if not self._retry_at:
             return
-        try:
-            poller = select.poll()
-            poller.register(sock, select.POLLIN)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, size)
-            try:
-                poller.poll(_ANSWER_WAIT_MS)
-            finally:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, 1)
-        except OSError:
-            pass  # a broken connection: the read that follows reports it
+        with self._lock:
+            now = time.monotonic()
+            if now < self._retry_at:
+                raise Unavailable("the WordPress database is not answering; retry shortly", retry_after=5)
+            self._retry_at = now + PROBE_SECONDS  # this request probes; the others fail fast until it knows
 
-    def read_rest(self, results: list | None = None) -> int:
-        """The remaining results of a multi-statement round trip; returns the first AUTO_INCREMENT value
-        among them. Their OK packets (a create has five after the first) are read here: through
-        Cursor.nextset() each costs some thirty Python calls. Row sets go through PyMySQL and are
-        appended to `results`."""
-        result, first_id = self._result, 0
-        while result is not None and result.has_next:
-            self._result = None  # as PyMySQL leaves it when the next statement's error is raised
-            packet = self._read_packet()
-            if packet.is_ok_packet():  # header, affected rows, insert ID, status flags (warnings, message)
-                self.count_answer(packet)
-                packet.advance(1)
-                packet.read_length_encoded_integer()
-                insert_id = packet.read_length_encoded_integer()
-                first_id = first_id or insert_id
-                result.server_status = packet.read_uint16()
-                result.has_next = result.server_status & SERVER_STATUS.SERVER_MORE_RESULTS_EXISTS
-            else:
-                result = _Result(self)
-                try:
-                    result._read_result_packet(packet)
-                finally:
-                    result.connection = None
-                if results is not None:
-                    results.append(result.rows)
-            self.server_status = result.server_status
-            self._result = result
+    def failed(self) -> None:
+        self._retry_at = time.monotonic() + PROBE_SECONDS
+
+    def succeeded(self) -> None:
+        self._retry_at = 0.0
+
+    @property
+    def down(self) -> bool:
+        return bool(self._retry_at)
+
+
+class _Pool:
+    """A fixed number of connections, the most recently used first (its caches are warm). A
+    connection that failed is closed, and a new one is opened in its place when next needed."""
+
+    def __init__(self, open_connection, size: int, breaker: _Breaker):
+        self._open = open_connection
+        self._idle: list = []
+        self._slots = threading.BoundedSemaphore(size)
+        self._lock = threading.Lock()
+        self._breaker = breaker
+        self.size = size
+        self.in_use = 0
+
+    def acquire(self):
+        if not self._slots.acquire(timeout=POOL_WAIT_SECONDS):
+            raise Unavailable("every database connection is busy; retry shortly", retry_after=1)
+        try:
+            while True:
+                with self._lock:
+                    conn = self._idle.pop() if self._idle else None
+                if conn is None:
+                    conn = self._connect()
+                    break
+                if driver.usable(conn):
+                    break
+                driver.discard(conn)  # the server dropped it while idle (restart, wait_timeout, KILL)
+        except BaseException:
+            self._slots.release()
+            raise
+        self.in_use += 1
+        return conn
+
+    def _connect(self):
+        try:
+            conn = self._open()
+        except pymysql.err.Error as exc:
+            self._breaker.failed()
+            reason = exc.args[-1] if exc.args else exc
+            log.error("cannot connect to the database: %s", reason)
+            if driver.connection_lost(exc):
+                raise Unavailable(f"the WordPress database is unavailable ({reason}); retry shortly", retry_after=5) from exc
+            raise Unavailable(f"the WordPress database refused the connection: {reason}", retry_after=30) from exc
+        self._breaker.succeeded()
+        return conn
+
+    def release(self, conn, broken: bool = False) -> None:
+        self.in_use -= 1
+        if broken:
+            driver.discard(conn)
+        else:
+            with self._lock:
+                self._idle.append(conn)
+        self._slots.release()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            driver.discard(conn)
+
+
+class Journal(Protocol):
+    """What a Transaction asks of the change log (wpscim.wordpress.events.ChangeLog)."""
+
+    def insert(self, events: list, actor: str, request_id: str) -> tuple[str, list]: ...
+
+    def committed(self, events: list) -> None: ...
+
+    def request_committed(self, session, request_id: str) -> list[tuple[str, str]] | None: ...
+
+
+class Transaction:
+    """One request's unit of work on one connection: opened by `Database.transaction()`, which
+    commits or rolls it back; it holds the named locks taken (released after the COMMIT or the
+    rollback), the rows read FOR UPDATE (`loaded`), and the change events recorded (`record`), which
+    are written in the same transaction, before its COMMIT."""
+
+    def __init__(self, db: "Database", conn, journal: Journal | None, actor: str, request_id: str):
+        self.db = db
+        self.conn = conn
+        self.cursor = conn.cursor()
+        self.journal = journal
+        self.actor = actor
+        self.request_id = request_id
+        self.locks: list[str] = []
+        self.loaded: dict = {}  # user ID -> (users row, usermeta) as read FOR UPDATE in this transaction
+        self.events: list = []
+        self.committed = False
+        self.answer_lost = False  # committed, but the last round trip's results never arrived (see _resolve)
+        self.thread_id = conn.thread_id()  # the server's id of this session (see _resolve)
+        # A statement's own methods, bound once: storage code calls them directly.
+        self.execute, self.fetchall, self.fetchone, self.nextset = (
+            self.cursor.execute, self.cursor.fetchall, self.cursor.fetchone, self.cursor.nextset)
+
+    @property
+    def rowcount(self) -> int:
+        return self.cursor.rowcount
+
+    def run(self, sql: str, params: tuple | list = (), results: list | None = None) -> int:
+        """A multi-statement round trip, read to its end (see driver.round_trip)."""
+        return driver.round_trip(self.cursor, sql, params, results)
+
+    def record(self, event) -> None:
+        """A change event, written before this transaction's COMMIT (in its last round trip)."""
+        self.events.append(event)
+
+    def take_locks(self, names: list[str]) -> tuple[str, list, int]:
+        """`SET @wpscim_locks = <how many of the named locks were taken>`: its SQL, its parameters and the
+        count that means all. Locks are taken in sorted order, so two requests never wait on each other
+        in a cycle; hashed names keep them under MySQL's 64-character limit and free of user data. They
+        are released however the transaction ends."""
+        hashed = sorted({"wpscim:" + hashlib.sha1(name.encode("utf-8")).hexdigest() for name in names})
+        self.locks.extend(hashed)
+        params: list = []
+        for name in hashed:
+            params += [name, LOCK_TIMEOUT_SECONDS]
+        return "SET @wpscim_locks = " + " + ".join(["GET_LOCK(%s, %s)"] * len(hashed)), params, len(hashed)
+
+    def lock(self, names: list[str], then: str = "", then_params: tuple | list = ()) -> list[int]:
+        """Take named locks, or Unavailable if they are not free within the timeout. `then`, a SELECT
+        of one integer column whose values are below 32, runs in the same round trip once the locks
+        are held; its values come back."""
+        if not names:
+            if then:
+                self.execute(then, then_params)
+                return [int(value) for (value,) in self.fetchall()]
+            return []
+        statement, params, count = self.take_locks(names)
+        self.execute(f"{statement}; {locked_and(then)}", [*params, *then_params])
+        self.nextset()
+        return self.locked_values(count)
+
+    def locked_values(self, count: int) -> list[int]:
+        """The values of a locked_and() result, or Unavailable if fewer than `count` locks were taken."""
+        values = [value for (value,) in self.fetchall()]
+        taken = [int(value) for value in values if value is not None]
+        if None in values or sum(value // 32 for value in taken) != count:
+            raise Unavailable("the service is busy with a conflicting change; retry shortly", retry_after=1)
+        return [value % 32 for value in taken if value % 32]
+
+    def _tail(self) -> tuple[str, list]:
+        """What the COMMIT's round trip carries: the events, the COMMIT, the lock release."""
+        sql, params = "", []
+        if self.events and self.journal is not None:
+            sql, params = self.journal.insert(self.events, self.actor, self.request_id)
+            sql += "; "
+        sql += "COMMIT" + ("; DO RELEASE_ALL_LOCKS()" if self.locks else "")
+        return sql, params
+
+    def commit_with(self, sql: str, params: tuple | list = (), results: list | None = None) -> int:
+        """The transaction's last statements, its events, its COMMIT and the release of its named locks,
+        in one round trip (see run); returns the first AUTO_INCREMENT value. Nothing may run after it.
+        If the answer was lost but the commit happened (see _resolve), `answer_lost` is set and
+        `results` stay empty: the caller reads what it needs again."""
+        tail, tail_params = self._tail()
+        try:
+            first_id = self.run(f"{sql}; {tail}" if sql else tail, [*params, *tail_params], results)
+        except pymysql.err.Error as exc:
+            if not driver.connection_lost(exc):
+                raise
+            first_id = self._resolve(exc)
+        self.locks.clear()
+        self.committed = True
         return first_id
 
+    def commit(self) -> None:
+        if not self.committed:
+            self.commit_with("")
 
-def _connect(**kwargs) -> Connection:
-    return Connection(**kwargs)
+    def _resolve(self, error: BaseException) -> int:
+        """The connection was lost while COMMIT was under way: did it commit? The old session is killed
+        and awaited (a COMMIT in progress finishes first), then the request's change events are looked
+        for. Found: committed (returns the first event's resource ID, a create's new user). Not found:
+        nothing committed, so running the request again is safe. The database still unreachable:
+        OutcomeUnknown."""
+        thread_id = self.thread_id
+        if self.journal is None or not self.events or not self.request_id:
+            raise OutcomeUnknown("the connection to the database was lost during COMMIT; whether the change "
+                                 "was saved is unknown: read it back before retrying", retry_after=5) from error
+        try:
+            with self.db.reading() as session:
+                if thread_id:
+                    _end_session(session, thread_id)
+                found = self.journal.request_committed(session, self.request_id)
+        except Unavailable:
+            raise OutcomeUnknown("the connection to the database was lost during COMMIT and the database is not "
+                                 "answering; whether the change was saved is unknown", retry_after=5) from error
+        if found is None:
+            raise Unavailable("the connection to the database was lost before the change was saved; retry",
+                              retry_after=1, rerun_safe=True) from error
+        log.warning("request %s: the COMMIT's answer was lost, but the change was saved", self.request_id)
+        self.answer_lost = True
+        first = found[0][1] if found else ""
+        return int(first) if first.isdigit() else 0
 
 
-_connect.dbapi = pymysql  # what DBUtils reads thread safety and exception classes from
+def _end_session(session, thread_id: int) -> None:
+    """KILL a session and wait until the server has let it go (a COMMIT it is running finishes first)."""
+    try:
+        session.execute("KILL %s", (thread_id,))
+    except pymysql.err.OperationalError:
+        return  # already gone
+    for _ in range(100):
+        session.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s", (thread_id,))
+        if not session.fetchone()[0]:
+            return
+        time.sleep(0.05)
+    raise Unavailable("the database still runs the lost session", retry_after=5)
 
 
-def _may_run_again(error: Exception) -> bool:
-    """DBUtils' `isfatal`: whether to reconnect and run the failed statement again. Only for a
-    connection the server dropped outside a transaction (a pooled connection that sat idle past
-    wait_timeout, a restarted server); any other error reaches the request, whose transaction fails
-    whole (and is retried whole after a deadlock: wpscim.http.errors.retrying)."""
-    lost = isinstance(error, pymysql.err.InterfaceError) or (
-        isinstance(error, pymysql.err.OperationalError) and bool(error.args) and error.args[0] in _CONNECTION_LOST)
-    return lost and not getattr(error, "in_transaction", True)
+class Session:
+    """Reads outside a transaction (autocommit), on the read pool."""
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+        self.execute, self.fetchall, self.fetchone, self.nextset = (
+            cursor.execute, cursor.fetchall, cursor.fetchone, cursor.nextset)
+
+    def fetchmany(self, size: int):
+        return self.cursor.fetchmany(size)
+
+    def run(self, sql: str, params: tuple | list = (), results: list | None = None) -> int:
+        return driver.round_trip(self.cursor, sql, params, results)
 
 
 class Database:
-    def __init__(self, address: DatabaseAddress, max_connections: int = 8):
+    def __init__(self, address: DatabaseAddress, max_connections: int = 8, fast_path: bool | None = None):
         self.address = address
-        self.pool = self._pool(max_connections, autocommit=False)
+        self.fast_path = driver.fast_path_wanted() if fast_path is None else (fast_path and driver.fast_path_supported())
+        self.breaker = _Breaker()
+        self.writes = _Pool(lambda: self._connect(autocommit=False), max_connections, self.breaker)
         # Reads need no transaction (WordPress reads users without one): autocommit spares the COMMIT.
-        self.read_pool = self._pool(max_connections, autocommit=True)
+        self.reads = _Pool(lambda: self._connect(autocommit=True), max_connections, self.breaker)
 
-    def _pool(self, size: int, autocommit: bool) -> PooledDB:
-        return PooledDB(
-            _connect,
-            mincached=0,
-            maxcached=size,
-            maxconnections=size,
-            blocking=True,
-            ping=0,  # no round trip per request; SteadyDB reopens a connection the server dropped
-            isfatal=_may_run_again,
-            reset=False,  # transaction() always commits or rolls back itself: no extra ROLLBACK on return
-            # group_concat_max_len: a user's usermeta is read as one GROUP_CONCAT (see UserStore._load_raw).
-            setsession=["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
-                        "SET time_zone = '+00:00', SESSION group_concat_max_len = 4294967295",
-                        *([] if autocommit else [_WRITE_SESSION])],
-            client_flag=CLIENT.MULTI_STATEMENTS,
-            cursorclass=Cursor,
-            **{**self.address.connect_args(), "autocommit": autocommit},
-        )
-
-    @contextmanager
-    def reading(self, unbuffered: bool = False):
-        """A cursor for reads only, each statement on its own (no transaction to end). `unbuffered`
-        streams rows from the server instead of loading a whole result set."""
-        conn = self.read_pool.connection()
-        cursor = conn.cursor(pymysql.cursors.SSCursor) if unbuffered else conn.cursor()
+    def _connect(self, autocommit: bool):
+        conn = driver.connect(self.fast_path, **{**self.address.connect_args(), "autocommit": autocommit})
         try:
-            yield cursor
-        finally:
-            cursor.close()
-            conn.close()
-
-    @contextmanager
-    def transaction(self):
-        """A cursor inside one transaction: committed on success, rolled back on any error.
-        Named locks taken with `lock()` are released after the commit or rollback."""
-        conn = self.pool.connection()
-        cursor = conn.cursor()
-        cursor.connection.transaction_statements = 0
-        locked = []
-        cursor.locked = locked
-        try:
-            yield cursor  # autocommit is off: the first statement opens the transaction
-            if getattr(cursor, "committed", False):
-                pass  # commit_with() ended it
-            elif locked:  # released only once the commit has made this request's rows visible
-                execute_all(cursor, "COMMIT; DO RELEASE_ALL_LOCKS()")
-                locked.clear()
-            else:
-                conn.commit()
+            with conn.cursor() as cursor:
+                driver.round_trip(cursor, _SESSION if autocommit else f"{_SESSION}; {_WRITE_SESSION}")
         except BaseException:
+            driver.discard(conn)
+            raise
+        return conn
+
+    @contextmanager
+    def transaction(self, journal: Journal | None = None, actor: str = "", request_id: str = "") -> Iterator[Transaction]:
+        """A Transaction committed when the block ends (if it did not end it itself: commit_with),
+        rolled back on any error. Driver errors leave as storage errors (Unavailable, Invalid)."""
+        self.breaker.allow()
+        conn = self.writes.acquire()
+        tx = Transaction(self, conn, journal, actor, request_id)
+        broken = False
+        try:
             try:
-                conn.rollback()
-            except pymysql.err.Error:
-                pass  # the connection is gone, and the server rolled back with it; the error that ended the request says why
+                yield tx
+                tx.commit()
+            except BaseException as exc:
+                broken = driver.connection_lost(exc) if isinstance(exc, pymysql.err.Error) else not isinstance(exc, Exception)
+                if not broken and not tx.committed:
+                    broken = not _roll_back(conn, tx.locks)
+                if isinstance(exc, pymysql.err.Error):
+                    if _timed_out(exc):
+                        self.breaker.failed()
+                    translated = _translate(exc)
+                    if translated is not None:
+                        raise translated from exc
+                raise
+        finally:
+            tx.cursor.close()
+            self.writes.release(conn, broken)
+        if journal is not None and tx.events:
+            journal.committed(tx.events)
+
+    @contextmanager
+    def reading(self, unbuffered: bool = False) -> Iterator[Session]:
+        """Reads only, each statement on its own (no transaction to end). `unbuffered` streams rows from
+        the server instead of loading a whole result set."""
+        self.breaker.allow()
+        conn = self.reads.acquire()
+        cursor = conn.cursor(pymysql.cursors.SSCursor) if unbuffered else conn.cursor()
+        broken = False
+        try:
+            yield Session(cursor)
+        except pymysql.err.Error as exc:
+            broken = driver.connection_lost(exc)
+            if _timed_out(exc):
+                self.breaker.failed()
+            translated = _translate(exc)
+            if translated is not None:
+                raise translated from exc
+            raise
+        except BaseException:
+            broken = True  # an unbuffered result may be left half read
             raise
         finally:
             try:
-                if locked:
-                    cursor.execute("DO RELEASE_ALL_LOCKS()")
-            finally:
                 cursor.close()
-                conn.close()
+            except Exception:  # noqa: BLE001 - the connection is discarded below
+                broken = True
+            self.reads.release(conn, broken)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.breaker.down
 
     def close(self) -> None:
-        self.pool.close()
-        self.read_pool.close()
+        self.writes.close()
+        self.reads.close()
+
+
+def _timed_out(error: BaseException) -> bool:
+    return isinstance(error.__context__, TimeoutError) or "timed out" in str(error)
+
+
+def _roll_back(conn, locks: list[str]) -> bool:
+    """ROLLBACK (and release the named locks). False if the connection failed doing so."""
+    try:
+        with conn.cursor() as cursor:
+            driver.round_trip(cursor, "ROLLBACK" + ("; DO RELEASE_ALL_LOCKS()" if locks else ""))
+        return True
+    except Exception:  # noqa: BLE001 - the connection is discarded; the error that ended the request says why
+        return False
 
 
 REFUSED = 1242  # ER_SUBQUERY_NO_1_ROW: the error refuse_if_any() raises
 
 
-def lock_statement(cursor, names: list[str]) -> tuple[str, list, int]:
-    """`SET @wpscim_locks = <how many of the named locks were taken>`: its SQL, its parameters and the
-    count that means all. Locks are taken in sorted order, so two requests never wait on each other in
-    a cycle; hashed names keep them under MySQL's 64-character limit and free of user data. The names
-    are recorded on the cursor at once: transaction() releases them however the request ends."""
-    hashed = sorted({"wpscim:" + hashlib.sha1(name.encode("utf-8")).hexdigest() for name in names})
-    cursor.locked.extend(hashed)
-    params = []
-    for name in hashed:
-        params += [name, LOCK_TIMEOUT_SECONDS]
-    return "SET @wpscim_locks = " + " + ".join(["GET_LOCK(%s, %s)"] * len(hashed)), params, len(hashed)  # NULL on error
+def refused(error: BaseException) -> bool:
+    return driver.error_code(error) == REFUSED
 
 
 def refuse_if_any(select: str) -> str:
@@ -373,82 +485,24 @@ def refuse_if_any(select: str) -> str:
 
 
 def locks_missing(count: int) -> str:
-    """A SELECT returning a row unless all `count` locks of the last lock_statement() were taken."""
+    """A SELECT returning a row unless all `count` locks of the last take_locks() were taken."""
     return f"SELECT 1 FROM DUAL WHERE NOT (@wpscim_locks <=> {int(count)})"
 
 
-def lock(cursor, names: list[str], then: str = "", then_params: tuple | list = ()) -> list[int]:
-    """Take named locks (see lock_statement), or answer 503 if they are not free within the timeout.
-
-    `then`, a SELECT of one integer column whose values are below 32, runs in the same round trip once
-    the locks are held; its values come back."""
-    if not names:
-        if then:
-            cursor.execute(then, then_params)
-            return [int(value) for (value,) in cursor.fetchall()]
-        return []
-    statement, params, count = lock_statement(cursor, names)
-    cursor.execute(f"{statement}; {locked_and(then)}", [*params, *then_params])
-    cursor.nextset()
-    return locked_values(cursor, count)
-
-
 def locked_and(then: str = "") -> str:
-    """A SELECT of the lock count of the last lock_statement() (as 32 × count, so PyMySQL parses one
-    result set, not two), followed by the values of `then` (see lock)."""
+    """A SELECT of the lock count of the last take_locks() (as 32 × count, so the driver parses one
+    result set, not two), followed by the values of `then` (see Transaction.lock)."""
     return "SELECT 32 * @wpscim_locks" + (f" UNION ALL {then}" if then else "")
-
-
-def locked_values(cursor, count: int) -> list[int]:
-    """The values of a locked_and() result, or 503 if fewer than `count` locks were taken."""
-    values = [value for (value,) in cursor.fetchall()]
-    taken = [int(value) for value in values if value is not None]
-    if None in values or sum(value // 32 for value in taken) != count:
-        raise ScimError(503, "the service is busy with a conflicting change; retry shortly", headers={"Retry-After": "1"})
-    return [value % 32 for value in taken if value % 32]
-
-
-def execute_all(cursor, sql: str, params: tuple | list = (), results: list | None = None) -> int:
-    """Run a multi-statement round trip to its end (raising the error of any statement); returns the
-    first AUTO_INCREMENT value one of its statements generated, if any. The rows of each statement
-    that returns rows are appended to `results`.
-
-    The answer of a round trip without row sets is the same size each time (its OK packets), so the
-    connection learns it per statement text and next time waits for all of it at once (_await_answer)."""
-    conn = cursor.connection
-    conn.awaited = max(conn.answer_sizes.get(sql, 0) - _ANSWER_MARGIN, 0)
-    conn.answer_bytes = 0
-    try:
-        cursor.execute(sql, params)
-    finally:
-        conn.awaited = 0
-    if results is not None and cursor.description:
-        results.append(cursor.fetchall())
-    first_id = cursor.lastrowid
-    conn = cursor.connection  # a new one if DBUtils reconnected and ran the statement again
-    later_id = conn.read_rest(results)
-    if conn.answer_bytes > 0:
-        if len(conn.answer_sizes) >= _ANSWERS_KEPT:
-            conn.answer_sizes.clear()
-        conn.answer_sizes[sql] = conn.answer_bytes
-    return first_id or later_id
-
-
-def commit_with(cursor, sql: str, params: tuple | list = (), results: list | None = None) -> int:
-    """The transaction's last statements, its COMMIT and the release of its named locks, in one round
-    trip (see execute_all). Nothing may run on `cursor` after it: transaction() has nothing left to do."""
-    tail = "; COMMIT" + ("; DO RELEASE_ALL_LOCKS()" if cursor.locked else "")
-    first_id = execute_all(cursor, sql + tail, params, results)
-    cursor.locked.clear()
-    cursor.committed = True
-    return first_id
 
 
 def ensure_database(address: DatabaseAddress) -> bool:
     """Create the database if the server does not have it (for --init-schema). True if created."""
     args = address.connect_args()
     args.pop("database", None)
-    conn = pymysql.connect(**args)
+    try:
+        conn = pymysql.connect(**args)
+    except pymysql.err.Error as exc:
+        raise Unavailable(f"cannot connect to {address.without_password()}: {exc.args[-1] if exc.args else exc}") from exc
     try:
         with conn.cursor() as cursor:
             cursor.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (address.database,))

@@ -59,5 +59,5 @@ class ObservedPaths:
         return value if isinstance(value, dict) else {}
 
     def all(self) -> dict[str, str]:
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             return self._read(cursor)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from wpscim import mapping
-from wpscim.mapping import SUSPENDED_PASS_META, USERNAME_META, Mapping
+from wpscim.wordpress import mapping
+from wpscim.wordpress.mapping import SUSPENDED_PASS_META, USERNAME_META, Mapping
 from wpscim.scim import filter as scim_filter
 from wpscim.scim import schemas
 from wpscim.wordpress.site import Site

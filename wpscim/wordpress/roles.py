@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from wpscim.scim.errors import ScimError, invalid_value
+from wpscim.wordpress.errors import Conflict, Invalid, NotFound
+from wpscim.wordpress.events import Event
 from wpscim.wordpress import naming
 from wpscim.wordpress.site import Site, serialize, unserialize
 
@@ -111,23 +112,23 @@ class RoleStore:
         self._recent: tuple[float, Roles] | None = None
         self._parsed: tuple[str, dict] | None = None
 
-    def recent(self, cursor) -> Roles:
+    def recent(self, tx) -> Roles:
         """Role definitions for reading users: parsed at most every READ_CACHE_SECONDS (the option is a
         large PHP-serialized array, and every user read needs it)."""
         cached = self._recent
         if cached is None or time.monotonic() - cached[0] > READ_CACHE_SECONDS:
-            cached = self._recent = (time.monotonic(), self.load(cursor))
+            cached = self._recent = (time.monotonic(), self.load(tx))
         return cached[1]
 
     # --- options ------------------------------------------------------------------------------
 
-    def load(self, cursor, for_update: bool = False) -> Roles:
+    def load(self, tx, for_update: bool = False) -> Roles:
         lock = " FOR UPDATE" if for_update else ""
-        cursor.execute(
+        tx.execute(
             f"SELECT option_name, option_value FROM {self.site.options} WHERE option_name IN (%s, 'default_role', %s){lock}",
             (f"{self.site.prefix}user_roles", GROUPS_OPTION),
         )
-        values = dict(cursor.fetchall())
+        values = dict(tx.fetchall())
         definitions = self._definitions(values.get(f"{self.site.prefix}user_roles"))
         try:
             notes = json.loads(values.get(GROUPS_OPTION) or "{}")
@@ -146,19 +147,19 @@ class RoleStore:
             cached = self._parsed = (raw, parsed if isinstance(parsed, dict) else {})
         return copy.deepcopy(cached[1])
 
-    def _save_option(self, cursor, name: str, value: str, autoload: str) -> None:
-        cursor.execute(
+    def _save_option(self, tx, name: str, value: str, autoload: str) -> None:
+        tx.execute(
             f"INSERT INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, %s, %s) "
             "ON DUPLICATE KEY UPDATE option_value = VALUES(option_value)",
             (name, value, autoload),
         )
 
-    def _save(self, cursor, roles: Roles, definitions: bool = True) -> None:
+    def _save(self, tx, roles: Roles, definitions: bool = True) -> None:
         """Write the notes, and the role definitions unless only notes changed."""
         self._recent = None
         if definitions:
-            self._save_option(cursor, f"{self.site.prefix}user_roles", serialize(roles.definitions), "yes")
-        self._save_option(cursor, GROUPS_OPTION, json.dumps(roles.notes, separators=(",", ":")), "no")
+            self._save_option(tx, f"{self.site.prefix}user_roles", serialize(roles.definitions), "yes")
+        self._save_option(tx, GROUPS_OPTION, json.dumps(roles.notes, separators=(",", ":")), "no")
 
     # --- role definitions ---------------------------------------------------------------------
 
@@ -166,10 +167,10 @@ class RoleStore:
         wanted = display_name.strip().lower()
         return next((slug for slug in roles.definitions if roles.name(slug).lower() == wanted), None)
 
-    def create(self, cursor, display_name: str, external_id: str | None) -> tuple[str, bool]:
+    def create(self, tx, display_name: str, external_id: str | None) -> tuple[str, bool]:
         """A role for a new group, or the existing role of that name (enhanced group push links Okta
         groups to WordPress roles). Returns (slug, created)."""
-        roles = self.load(cursor, for_update=True)
+        roles = self.load(tx, for_update=True)
         slug = self.find_by_name(roles, display_name)
         created = slug is None
         if created:
@@ -180,52 +181,60 @@ class RoleStore:
             template = roles.definitions.get(self.policy.template) or {"capabilities": {"read": True, "level_0": True}}
             roles.definitions[slug] = {"name": display_name.strip(), "capabilities": dict(template.get("capabilities") or {})}
             roles._levels.clear()  # a new role changes what its slug in a capabilities array grants
+        before = None if created else {"slug": slug, "name": roles.name(slug)}
         note = roles.notes.setdefault(slug, {"managed": created, "created": _now()})
         if external_id:
             note["externalId"] = external_id
         note["lastModified"] = _now()
-        self._save(cursor, roles)
+        self._save(tx, roles)
+        tx.record(Event("create" if created else "update", "Group", slug, ("displayName", *(("externalId",) if external_id else ())),
+                        {"before": before, "after": {"slug": slug, "name": roles.name(slug)}}))
         return slug, created
 
-    def update(self, cursor, slug: str, display_name: str | None, external_id: str | None, roles: Roles | None = None,
+    def update(self, tx, slug: str, display_name: str | None, external_id: str | None, roles: Roles | None = None,
                clear_external_id: bool = False) -> None:
         """Rename the role and note its externalId. `roles`: the definitions this transaction read
         FOR UPDATE already (changed in place as saved)."""
         if roles is None:
-            roles = self.load(cursor, for_update=True)
+            roles = self.load(tx, for_update=True)
         if slug not in roles.definitions:
-            raise ScimError(404, f"no group (WordPress role) with id '{slug}'")
+            raise NotFound(f"no group (WordPress role) with id '{slug}'")
+        before = {"slug": slug, "name": roles.name(slug)}
         renamed = display_name is not None and display_name.strip() != roles.name(slug)
         if renamed:
             other = self.find_by_name(roles, display_name)
             if other is not None and other != slug:
-                raise ScimError(409, f"another role is already named '{display_name}'", "uniqueness")
+                raise Conflict(f"another role is already named '{display_name}'")
             roles.definitions[slug]["name"] = display_name.strip()
         note = roles.notes.setdefault(slug, {"managed": False})
+        external_before = note.get("externalId")
         if external_id:
             note["externalId"] = external_id
         elif clear_external_id:
             note.pop("externalId", None)
         note["lastModified"] = _now()
-        self._save(cursor, roles, definitions=renamed)
+        self._save(tx, roles, definitions=renamed)
+        changed = (*(("displayName",) if renamed else ()), *(("externalId",) if note.get("externalId") != external_before else ()))
+        if changed:
+            tx.record(Event("update", "Group", slug, changed, {"before": before, "after": {"slug": slug, "name": roles.name(slug)}}))
 
-    def delete(self, cursor, slug: str) -> None:
-        roles = self.load(cursor, for_update=True)
+    def delete(self, tx, slug: str) -> None:
+        roles = self.load(tx, for_update=True)
         if slug not in roles.definitions:
-            raise ScimError(404, f"no group (WordPress role) with id '{slug}'")
+            raise NotFound(f"no group (WordPress role) with id '{slug}'")
         managed = (roles.notes.get(slug) or {}).get("managed")
         if not self.policy.allow_delete and (slug in BUILT_IN or not managed):
             kind = "built into WordPress" if slug in BUILT_IN else "not created by wpscim"
-            raise ScimError(
-                400, f"role '{slug}' is {kind}, so it is not deleted through SCIM (start wpscim with --allow-role-delete to permit it)",
-                "mutability",
-            )
+            raise Invalid(f"role '{slug}' is {kind}, so it is not deleted through SCIM (start wpscim with --allow-role-delete to "
+                          "permit it)", immutable=True)
         if slug == roles.default_role:
-            raise ScimError(409, f"role '{slug}' is the site's default role for new users; change default_role first", "mutability")
-        self.change_members(cursor, slug, add=[], remove=self.member_ids(cursor, slug), roles=roles, check_policy=False)
+            raise Conflict(f"role '{slug}' is the site's default role for new users; change default_role first", uniqueness=False)
+        self.change_members(tx, slug, add=[], remove=self.member_ids(tx, slug), roles=roles, check_policy=False)
+        before = {"slug": slug, "name": roles.name(slug)}
         del roles.definitions[slug]
         roles.notes.pop(slug, None)
-        self._save(cursor, roles)
+        self._save(tx, roles)
+        tx.record(Event("delete", "Group", slug, (), {"before": before, "after": None}))
 
     # --- membership ---------------------------------------------------------------------------
 
@@ -252,59 +261,65 @@ class RoleStore:
     def stream_member_ids(self, db, slug: str):
         """A role's member IDs in ID order, read from an unbuffered cursor while the caller consumes
         them (a role can have 100,000 members)."""
-        with db.reading(unbuffered=True) as cursor:
-            cursor.execute(*self.member_query(slug))
-            while rows := cursor.fetchmany(1000):
+        with db.reading(unbuffered=True) as session:
+            session.execute(*self.member_query(slug))
+            while rows := session.fetchmany(1000):
                 for (user_id,) in rows:
                     yield user_id
 
-    def member_ids(self, cursor, slug: str) -> list[int]:
-        cursor.execute(*self.member_query(slug))
-        return [row[0] for row in cursor.fetchall()]
+    def member_ids(self, tx, slug: str) -> list[int]:
+        tx.execute(*self.member_query(slug))
+        return [row[0] for row in tx.fetchall()]
 
-    def existing_users(self, cursor, ids: list[str]) -> list[int]:
+    def existing_users(self, tx, ids: list[str]) -> list[int]:
         """The ids that are users; any other id is named in a 400 invalidValue (or, by policy, left out)."""
         numeric = sorted({int(i) for i in ids if str(i).isdigit()})
         found: set[int] = set()
         for offset in range(0, len(numeric), 1000):
             batch = numeric[offset : offset + 1000]
-            cursor.execute(f"SELECT ID FROM {self.site.users} WHERE ID IN (" + ", ".join(["%s"] * len(batch)) + ")", batch)
-            found |= {row[0] for row in cursor.fetchall()}
+            tx.execute(f"SELECT ID FROM {self.site.users} WHERE ID IN (" + ", ".join(["%s"] * len(batch)) + ")", batch)
+            found |= {row[0] for row in tx.fetchall()}
         unknown = [str(i) for i in ids if not str(i).isdigit() or int(i) not in found]
         if unknown and self.policy.unknown_members == "ignore":
             return sorted(found)
         if unknown:
             shown = ", ".join(sorted(set(unknown))[:20]) + (" …" if len(set(unknown)) > 20 else "")
-            raise invalid_value(f"no user with id {shown}; nothing was changed")
+            raise Invalid(f"no user with id {shown}; nothing was changed")
         return numeric
 
-    def apply_membership(self, cursor, slug: str, add: list[str], remove: list[str], replace: list[str] | None,
+    def apply_membership(self, tx, slug: str, add: list[str], remove: list[str], replace: list[str] | None,
                          roles: Roles | None = None) -> None:
         """A planned group change: member ids to add and remove, or the whole new membership."""
         if replace is not None:
-            wanted = set(self.existing_users(cursor, replace))
-            current = set(self.member_ids(cursor, slug))
-            self.change_members(cursor, slug, add=sorted(wanted - current), remove=sorted(current - wanted), roles=roles)
+            wanted = set(self.existing_users(tx, replace))
+            current = set(self.member_ids(tx, slug))
+            self.change_members(tx, slug, add=sorted(wanted - current), remove=sorted(current - wanted), roles=roles)
             return
-        added = self.existing_users(cursor, add) if add else []
+        added = self.existing_users(tx, add) if add else []
         removed = [int(i) for i in remove if str(i).isdigit()]  # removing a user that is gone is a no-op
         if added or removed:
-            self.change_members(cursor, slug, add=added, remove=removed, roles=roles)
+            self.change_members(tx, slug, add=added, remove=removed, roles=roles)
 
-    def change_members(self, cursor, slug: str, add: list[int], remove: list[int], roles: Roles | None = None,
+    def change_members(self, tx, slug: str, add: list[int], remove: list[int], roles: Roles | None = None,
                        check_policy: bool = True) -> None:
         """Grant `slug` to `add` and take it from `remove`, all in the caller's transaction."""
-        roles = roles or self.load(cursor)
+        roles = roles or self.load(tx)
         if slug not in roles.definitions:
-            raise ScimError(404, f"no group (WordPress role) with id '{slug}'")
+            raise NotFound(f"no group (WordPress role) with id '{slug}'")
         add, remove = sorted(set(add)), sorted(set(remove) - set(add))
         if check_policy and add and slug in self.policy.never_grant:
-            raise invalid_value(f"wpscim never grants the role '{slug}' through SCIM (see --never-grant); nothing was changed")
+            raise Invalid(f"wpscim never grants the role '{slug}' through SCIM (see --never-grant); nothing was changed")
         if check_policy and remove and slug in self.policy.never_remove:
-            raise invalid_value(f"wpscim never removes the role '{slug}' through SCIM (see --never-remove); nothing was changed")
+            raise Invalid(f"wpscim never removes the role '{slug}' through SCIM (see --never-remove); nothing was changed")
         wanted = {uid: True for uid in add} | {uid: False for uid in remove}
-        if wanted:
-            self.set_roles(cursor, roles, {uid: (lambda caps, grant=grant: self._toggle(caps, slug, grant)) for uid, grant in wanted.items()})
+        if not wanted:
+            return
+        changed = set(self.set_roles(tx, roles, {uid: (lambda caps, grant=grant: self._toggle(caps, slug, grant))
+                                                 for uid, grant in wanted.items()}))
+        for action, ids in (("add_members", add), ("remove_members", remove)):
+            users = [uid for uid in ids if uid in changed]
+            if users:
+                tx.record(Event(action, "Group", slug, ("members",), {"slug": slug, "users": users}))
 
     @staticmethod
     def _toggle(caps: dict, slug: str, grant: bool) -> dict:
@@ -315,22 +330,24 @@ class RoleStore:
             caps.pop(slug, None)
         return caps
 
-    def set_roles(self, cursor, roles: Roles, edits: dict) -> None:
+    def set_roles(self, tx, roles: Roles, edits: dict) -> list[int]:
         """Apply `edits` (user id -> function(caps) -> caps) to each user's capabilities and user_level,
-        with the users' rows locked in ID order (the order every writer uses)."""
+        with the users' rows locked in ID order (the order every writer uses). Returns the users whose
+        capabilities changed."""
         ids = sorted(edits)
+        changed = []
         for offset in range(0, len(ids), 1000):
             batch = ids[offset : offset + 1000]
             marks = ", ".join(["%s"] * len(batch))
-            cursor.execute(  # the rows locked, then their capabilities read, in one round trip
+            tx.execute(  # the rows locked, then their capabilities read, in one round trip
                 f"SELECT ID FROM {self.site.users} WHERE ID IN ({marks}) ORDER BY ID FOR UPDATE; "
                 f"SELECT umeta_id, user_id, meta_key, meta_value FROM {self.site.usermeta} "
                 f"WHERE user_id IN ({marks}) AND meta_key IN (%s, %s) ORDER BY umeta_id",
                 [*batch, *batch, self.site.capabilities_key, self.site.user_level_key],
             )
-            cursor.nextset()
+            tx.nextset()
             rows: dict[tuple[int, str], tuple[int, str]] = {}
-            for umeta_id, user_id, key, value in cursor.fetchall():
+            for umeta_id, user_id, key, value in tx.fetchall():
                 rows.setdefault((user_id, key), (umeta_id, value))
             upserts, inserts = [], []
             for uid in batch:
@@ -339,6 +356,7 @@ class RoleStore:
                 after = edits[uid](before)
                 if caps_row and after == before:
                     continue
+                changed.append(uid)
                 level_row = rows.get((uid, self.site.user_level_key))
                 for row, key, value in (
                     (caps_row, self.site.capabilities_key, serialize(after)),
@@ -349,15 +367,16 @@ class RoleStore:
                     else:
                         inserts.append((uid, key, value))
             if upserts:
-                cursor.execute(
+                tx.execute(
                     f"INSERT INTO {self.site.usermeta} (umeta_id, user_id, meta_key, meta_value) VALUES "
                     + ", ".join(["(%s, %s, %s, %s)"] * len(upserts))
                     + " ON DUPLICATE KEY UPDATE meta_value = VALUES(meta_value)",
                     [v for row in upserts for v in row],
                 )
             if inserts:
-                cursor.execute(
+                tx.execute(
                     f"INSERT INTO {self.site.usermeta} (user_id, meta_key, meta_value) VALUES "
                     + ", ".join(["(%s, %s, %s)"] * len(inserts)),
                     [v for row in inserts for v in row],
                 )
+        return changed

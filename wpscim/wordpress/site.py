@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import phpserialize
 
 from wpscim.wordpress.db import Database
-
-SQL_DIR = Path(__file__).resolve().parent.parent.parent / "sql"
 _PREFIX = re.compile(r"^[A-Za-z0-9_]+$")
 
 # wp_db_version thresholds for version-dependent usermeta defaults.
@@ -81,6 +79,11 @@ class Site:
         return rows
 
 
+def sql_file(name: str) -> str:
+    """One of the SQL files wpscim ships (sql/ in the repository, wpscim.sql when installed)."""
+    return (importlib.resources.files("wpscim.sql") / name).read_text(encoding="utf-8")
+
+
 def check_prefix(prefix: str) -> str:
     if not _PREFIX.match(prefix):
         raise ValueError(f"table prefix {prefix!r} may only hold letters, digits and underscores")
@@ -99,7 +102,7 @@ def _tables(cursor, names: list[str]) -> set[str]:
 
 def detect(db: Database, base_prefix: str, blog_id: int = 1) -> Site:
     check_prefix(base_prefix)
-    with db.transaction() as cursor:
+    with db.reading() as cursor:
         found = _tables(cursor, [f"{base_prefix}users", f"{base_prefix}usermeta", f"{base_prefix}options", f"{base_prefix}blogs"])
         if not {f"{base_prefix}users", f"{base_prefix}usermeta", f"{base_prefix}options"} <= found:
             raise NoWordPressTables(
@@ -120,7 +123,8 @@ def detect(db: Database, base_prefix: str, blog_id: int = 1) -> Site:
 
 
 def init_schema(db: Database, base_prefix: str) -> bool:
-    """Create WordPress 6.1's own tables and default roles when absent. Returns True if it created them."""
+    """Create WordPress 6.1's own tables, default roles and wpscim's change log when absent. Returns
+    True if it created WordPress's tables (a brand-new site)."""
     check_prefix(base_prefix)
     with db.transaction() as cursor:
         if f"{base_prefix}users" in _tables(cursor, [f"{base_prefix}users"]):
@@ -128,13 +132,32 @@ def init_schema(db: Database, base_prefix: str) -> bool:
         # wpdb's session sql_mode: WordPress's '0000-00-00 00:00:00' defaults fail under NO_ZERO_DATE.
         cursor.execute("SET @wpscim_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = ''")
         try:
-            for name in ("wordpress-schema.sql", "wordpress-options.sql"):
-                text = (SQL_DIR / name).read_text().replace("{prefix}", base_prefix)
-                for statement in _statements(text):
+            for name in ("wordpress-schema.sql", "wordpress-options.sql", "wpscim-events.sql"):
+                for statement in _statements(sql_file(name).replace("{prefix}", base_prefix)):
                     cursor.execute(statement)
         finally:
             cursor.execute("SET SESSION sql_mode = @wpscim_sql_mode")
     return True
+
+
+def upgrade(db: Database, site: "Site") -> list[str]:
+    """`wpscim upgrade`: create what this version of wpscim needs beside WordPress's tables (its
+    change log) where it is missing. Idempotent; returns what it created."""
+    created = []
+    table = f"{site.prefix}wpscim_events"
+    with db.transaction() as cursor:
+        if table not in _tables(cursor, [table]):
+            for statement in _statements(sql_file("wpscim-events.sql").replace("{prefix}", site.prefix)):
+                cursor.execute(statement)
+            created.append(f"table {table} (the change log)")
+    return created
+
+
+def missing_tables(db: Database, site: "Site") -> list[str]:
+    """wpscim's own tables this site lacks (`wpscim upgrade` creates them)."""
+    table = f"{site.prefix}wpscim_events"
+    with db.reading() as cursor:
+        return [] if table in _tables(cursor, [table]) else [table]
 
 
 INDEX_NAME = "wpscim_meta_key_value"
@@ -149,7 +172,7 @@ def lookup_index(db: Database, site: Site, action: str) -> str:
             "AND INDEX_NAME = %s", (table, INDEX_NAME))
         present = cursor.fetchone()[0] > 0
         if action == "create" and not present:
-            for statement in _statements((SQL_DIR / "wpscim-indexes.sql").read_text().replace("{prefix}", site.base_prefix)):
+            for statement in _statements(sql_file("wpscim-indexes.sql").replace("{prefix}", site.base_prefix)):
                 cursor.execute(statement)
             return f"created index {INDEX_NAME} on {table}"
         if action == "drop" and present:
@@ -179,7 +202,7 @@ def check_mapping_against_database(db: Database, site: Site, user_mapping) -> li
     """What a mapping file will meet in this database: usermeta keys already in use, column lengths,
     and attributes whose values still sit only in wpscim's JSON residue."""
     lines = []
-    with db.transaction() as cursor:
+    with db.reading() as cursor:
         for f in user_mapping.fields:
             if f.meta_key and not f.meta_key.startswith("wpscim_"):
                 cursor.execute(f"SELECT COUNT(DISTINCT user_id) FROM {site.usermeta} WHERE meta_key = %s", (f.meta_key,))

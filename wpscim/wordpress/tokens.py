@@ -12,7 +12,8 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from wpscim.wordpress.db import Database, lock
+from wpscim.wordpress.db import Database
+from wpscim.wordpress.errors import Unavailable
 from wpscim.wordpress.site import Site
 
 OPTION = "wpscim_tokens"
@@ -56,7 +57,7 @@ class TokenStore:
             raise ValueError("a token needs a name")
         token = secrets.token_urlsafe(32)
         with self.db.transaction() as cursor:
-            lock(cursor, [f"{self.db.address.database}/{self.site.prefix}/tokens"])
+            cursor.lock([f"{self.db.address.database}/{self.site.prefix}/tokens"])
             tokens = self._read(cursor)
             if any(t["name"] == name for t in tokens):
                 raise ValueError(f"a token named '{name}' exists already (revoke it first)")
@@ -67,12 +68,12 @@ class TokenStore:
         return token
 
     def list(self) -> list[dict]:
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             return [{"name": t["name"], "created": t.get("created", "")} for t in self._read(cursor)]
 
     def revoke(self, name: str) -> bool:
         with self.db.transaction() as cursor:
-            lock(cursor, [f"{self.db.address.database}/{self.site.prefix}/tokens"])
+            cursor.lock([f"{self.db.address.database}/{self.site.prefix}/tokens"])
             tokens = self._read(cursor)
             kept = [t for t in tokens if t["name"] != name]
             if len(kept) == len(tokens):
@@ -88,8 +89,15 @@ class TokenStore:
         with self._cache_lock:
             now = time.monotonic()
             if self._cache is None or now - self._cache[0] > CACHE_SECONDS:
-                with self.db.reading() as cursor:
-                    self._cache = (now, self._read(cursor))
+                try:
+                    with self.db.reading() as cursor:
+                        self._cache = (now, self._read(cursor))
+                except Unavailable:
+                    if self._cache is None:
+                        raise
+                    # The database is down: the tokens last read still decide, so discovery and health
+                    # answer, and every request that needs the database gets its own 503.
+                    return self._cache[1]
             return self._cache[1]
 
     def verify(self, token: str) -> str | None:

@@ -1,5 +1,5 @@
 """A site's mapping file (TOML): where SCIM attributes land in WordPress, overriding and extending
-the built-in table in wpscim.mapping. The whole file is checked before anything uses it: an invalid
+the built-in table in wpscim.wordpress.mapping. The whole file is checked before anything uses it: an invalid
 file is refused with the line and the problem, never half applied.
 
     [extension]                        # optional: the site's own schema, shown at /Schemas
@@ -31,10 +31,9 @@ import re
 import tomllib
 from pathlib import Path
 
-from wpscim.mapping import DEFAULT_FIELDS, DIRECTIONS, SPECIAL, TRANSFORMS, Field, Mapping
+from wpscim.wordpress.mapping import DEFAULT_FIELDS, DIRECTIONS, SPECIAL, TRANSFORMS, Field, Mapping
 from wpscim.scim import filter as scim_filter
 from wpscim.scim import schemas
-from wpscim.scim.errors import ScimError
 from wpscim.scim.patch import parse_patch_path
 
 COLUMNS = ("display_name", "user_url")  # users columns a mapping may write (login, email, password are wpscim's)
@@ -101,8 +100,8 @@ def _field(entry, where: str, extension: schemas.Attribute | None) -> Field:
         raise MappingError(f"{where}: 'scim' (the SCIM attribute path) is required")
     try:
         path = parse_patch_path(scim)
-    except ScimError as exc:
-        raise MappingError(f"{where}: scim = {scim!r}: {exc.detail}") from None
+    except ValueError as exc:  # the protocol's parse error (ScimError)
+        raise MappingError(f"{where}: scim = {scim!r}: {exc}") from None
     definition = _known(path, extension)
     if definition is None:
         raise MappingError(f"{where}: scim = {scim!r} is not an attribute of the User schema, the enterprise extension or [extension]")
@@ -132,8 +131,8 @@ def _field(entry, where: str, extension: schemas.Attribute | None) -> Field:
         for source in sources:
             try:
                 parse_patch_path(source)
-            except ScimError as exc:
-                raise MappingError(f"{where}: from {source!r}: {exc.detail}") from None
+            except ValueError as exc:  # the protocol's parse error (ScimError)
+                raise MappingError(f"{where}: from {source!r}: {exc}") from None
     elif sources is not None:
         raise MappingError(f"{where}: 'from' is only for transform = \"join\"")
     direction = entry.get("direction", "both")

@@ -1,14 +1,13 @@
-"""Settings: where the database is (a URL, or WordPress's own wp-config.php), which site, how to serve."""
+"""Where WordPress's database is: a URL, or the site's own wp-config.php."""
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from wpscim.wordpress.db import DatabaseAddress, parse_database_url
-from wpscim.wordpress.users import Policy
 
 _DEFINE = re.compile(r"""define\s*\(\s*['"](DB_NAME|DB_USER|DB_PASSWORD|DB_HOST|DB_CHARSET)['"]\s*,\s*(['"])(.*?)(?<!\\)\2\s*\)""", re.S)
 _PREFIX = re.compile(r"""\$table_prefix\s*=\s*(['"])(.*?)\1\s*;""")
@@ -68,24 +67,8 @@ def read_wp_config(path: str | Path) -> WordPressConfig:
     return WordPressConfig(address, prefix.group(2) if prefix else "wp_")
 
 
-@dataclass
-class Settings:
-    address: DatabaseAddress
-    table_prefix: str = "wp_"
-    blog_id: int = 1
-    host: str = "127.0.0.1"
-    port: int = 8080
-    threads: int = 8
-    pool_size: int = 8
-    init_schema: bool = False
-    policy: Policy = field(default_factory=Policy)
-
-
 def resolve_database(database_url: str | None, wp_config: str | None, table_prefix: str | None) -> tuple[DatabaseAddress, str]:
-    """--database-url (WPSCIM_DATABASE_URL) first, else --wp-config (WPSCIM_WP_CONFIG); --table-prefix overrides."""
-    database_url = database_url or os.environ.get("WPSCIM_DATABASE_URL")
-    wp_config = wp_config or os.environ.get("WPSCIM_WP_CONFIG")
-    table_prefix = table_prefix or os.environ.get("WPSCIM_TABLE_PREFIX")
+    """--database-url first, else --wp-config; --table-prefix overrides the prefix either names."""
     if database_url:
         try:
             address = parse_database_url(database_url)

@@ -2,7 +2,7 @@
 
 A `Field` routes one SCIM attribute path (`name.givenName`, `urn:…:enterprise:2.0:User:organization`,
 `phoneNumbers[type eq "work"].value`) to a users column or a usermeta key. DEFAULT_FIELDS is the
-built-in table; a site's mapping file (wpscim/mapping_file.py) overrides and extends it.
+built-in table; a site's mapping file (wpscim/wordpress/mapping_file.py) overrides and extends it.
 
 Every attribute a client sends is also kept as JSON in usermeta `wpscim_<attribute>` (the residue), so
 nothing is silently dropped and changing the mapping never loses data: on read, a mapped WordPress
@@ -23,10 +23,10 @@ from wpscim.scim import filter as scim_filter
 from wpscim.scim.filter import find_key
 from wpscim.scim import schemas
 from wpscim.scim.jsontext import dumps_text, loads
-from wpscim.scim.errors import invalid_value
 from wpscim.scim.patch import PatchPath, parse_patch_path, seed_from_filter
 from wpscim.scim.resource import primary_email
 from wpscim.wordpress import naming
+from wpscim.wordpress.errors import Invalid
 
 TRANSFORMS = ("name", "locale", "lower", "join")
 DIRECTIONS = ("both", "read", "write")
@@ -235,7 +235,7 @@ class Mapping:
                 if not value:
                     continue
             if not _RESIDUE_NAME.match(key):
-                raise invalid_value(f"'{key[:80]}' is not a valid attribute name")
+                raise Invalid(f"'{key[:80]}' is not a valid attribute name")
             residue[RESIDUE_PREFIX + key] = dumps_text(value)
         return StoredUser(user["userName"], primary_email(user), targets, residue)
 

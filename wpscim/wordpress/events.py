@@ -1,0 +1,197 @@
+"""The change log: one event per resource a request changed, written in the request's transaction
+(before its COMMIT, in the same round trip). It is the audit trail (`wpscim events`, the admin page's
+Activity) and the outbox WordPress is told from: after the commit, the listeners clear WordPress's
+object cache (wpscim.wordpress.cache) and wake the companion plugin, which fires WordPress's own hooks
+for the events it has not delivered yet (wpscim.wordpress.companion).
+
+An event names the attributes that changed, never their values; its `detail` says what WordPress must
+be told: the user as stored before and after (login, e-mail, nicename, names, URL, roles — never a
+password or hash), the reassignment target of a delete, the members a group gained or lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from wpscim.scim.jsontext import dumps_text, loads
+from wpscim.wordpress.site import Site
+
+log = logging.getLogger("wpscim")
+
+USER_ACTIONS = ("create", "update", "deactivate", "reactivate", "delete")
+GROUP_ACTIONS = ("create", "update", "delete", "add_members", "remove_members")
+SNAPSHOT_COLUMNS = ("user_login", "user_email", "user_nicename", "display_name", "user_url", "user_registered")
+SNAPSHOT_META = ("first_name", "last_name", "nickname")
+_PURGE_BATCH = 1000
+
+
+@dataclass
+class Event:
+    action: str
+    resource_type: str  # "User" or "Group"
+    resource_id: str | None  # None: the user this transaction's create inserted (its ID is known after the insert)
+    attributes: tuple[str, ...] = ()
+    detail: dict = field(default_factory=dict)
+
+
+def user_snapshot(user_id: int | None, row: dict, meta: dict, roles: list[str]) -> dict:
+    """A user as WordPress stores it (names HTML-escaped, as in the tables), for the companion to
+    build WordPress's own user objects from. Never the password hash."""
+    snapshot: dict = {"ID": user_id} if user_id else {}
+    for column in SNAPSHOT_COLUMNS:
+        value = row.get(column, "")
+        snapshot[column] = value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else ("" if value is None else str(value))
+    for key in SNAPSHOT_META:
+        snapshot[key] = meta.get(key, "")
+    snapshot["roles"] = list(roles)
+    return snapshot
+
+
+def new_request_id() -> str:
+    """Time-ordered (the index on request_id grows at its end) and unique."""
+    return f"{time.time_ns():016x}{secrets.token_hex(4)}"
+
+
+class ChangeLog:
+    """The site's `{prefix}wpscim_events` table, as a Transaction's journal (wpscim.wordpress.db.Journal)."""
+
+    def __init__(self, site: Site):
+        self.site = site
+        self.table = f"`{site.prefix}wpscim_events`"
+        # True when nothing but wpscim itself must clear WordPress's cache for a change (no persistent
+        # object cache, or one wpscim clears directly): the event is written as cleared. False when only
+        # the companion can (another persistent cache): it stays pending until the companion has.
+        self.cleared_on_commit = True
+        self.listeners: list[Callable[[list[Event]], None]] = []
+        self._columns = "(created_at, actor, request_id, action, resource_type, resource_id, attributes, detail, cleared_at)"
+
+    # --- writing (Journal) -----------------------------------------------------------------------
+
+    def insert(self, events: list[Event], actor: str, request_id: str) -> tuple[str, list]:
+        """The statements writing `events`, for the transaction's last round trip. An event for a user
+        created in this round trip takes the user's ID from the first of its usermeta rows (the last
+        insert's AUTO_INCREMENT value), so it must directly follow that insert."""
+        cleared = "UTC_TIMESTAMP(6)" if self.cleared_on_commit else "NULL"
+        statements, params = [], []
+        for event in events:
+            if event.resource_id is None:
+                statements.append(
+                    f"INSERT INTO {self.table} {self._columns} SELECT UTC_TIMESTAMP(6), %s, %s, %s, %s, user_id, %s, %s, {cleared} "
+                    f"FROM {self.site.usermeta} WHERE umeta_id = LAST_INSERT_ID()")
+                params += [actor[:100], request_id, event.action, event.resource_type, dumps_text(list(event.attributes)),
+                           dumps_text(event.detail)]
+        known = [event for event in events if event.resource_id is not None]
+        if known:
+            statements.append(f"INSERT INTO {self.table} {self._columns} VALUES "
+                              + ", ".join([f"(UTC_TIMESTAMP(6), %s, %s, %s, %s, %s, %s, %s, {cleared})"] * len(known)))
+            for event in known:
+                params += [actor[:100], request_id, event.action, event.resource_type, str(event.resource_id)[:191],
+                           dumps_text(list(event.attributes)), dumps_text(event.detail)]
+        return "; ".join(statements), params
+
+    def committed(self, events: list[Event]) -> None:
+        """After the COMMIT, before the answer: tell WordPress. The database is the truth: a listener
+        that fails (cache or WordPress unreachable) leaves its work pending and never fails the request."""
+        for listener in self.listeners:
+            try:
+                listener(events)
+            except Exception:  # noqa: BLE001
+                log.exception("after-commit delivery failed; the events stay pending")
+
+    def request_committed(self, session, request_id: str) -> list[tuple[str, str]] | None:
+        """(resource_type, resource_id) of the events request `request_id` wrote, or None if it wrote none."""
+        session.execute(f"SELECT resource_type, resource_id FROM {self.table} WHERE request_id = %s ORDER BY id", (request_id,))
+        rows = [(kind, str(resource)) for kind, resource in session.fetchall()]
+        return rows or None
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def history(self, session, *, user: str | None = None, resource_type: str | None = None, resource_id: str | None = None,
+                action: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                before_id: int | None = None, limit: int = 100, oldest_first: bool = False) -> list[dict]:
+        """Events, newest first (or oldest first), filtered. `user` also finds the group events that
+        added or removed that user."""
+        where, params = [], []
+        if user is not None:
+            where.append("((resource_type = 'User' AND resource_id = %s) OR (resource_type = 'Group' "
+                         "AND action IN ('add_members', 'remove_members') AND JSON_CONTAINS(detail, %s, '$.users')))")
+            params += [str(user), str(int(user)) if str(user).isdigit() else '"none"']
+        if resource_type is not None:
+            where.append("resource_type = %s")
+            params.append(resource_type)
+        if resource_id is not None:
+            where.append("resource_id = %s")
+            params.append(resource_id)
+        if action is not None:
+            where.append("action = %s")
+            params.append(action)
+        if since is not None:
+            where.append("created_at >= %s")
+            params.append(since.strftime("%Y-%m-%d %H:%M:%S.%f"))
+        if until is not None:
+            where.append("created_at < %s")
+            params.append(until.strftime("%Y-%m-%d %H:%M:%S.%f"))
+        if before_id is not None:
+            where.append("id > %s" if oldest_first else "id < %s")
+            params.append(before_id)
+        session.execute(
+            f"SELECT id, created_at, actor, request_id, action, resource_type, resource_id, attributes, detail, cleared_at, "
+            f"delivered_at FROM {self.table}{' WHERE ' + ' AND '.join(where) if where else ''} "
+            f"ORDER BY id {'ASC' if oldest_first else 'DESC'} LIMIT {int(limit)}", params)
+        return [_event_dict(row) for row in session.fetchall()]
+
+    def status(self, session) -> dict:
+        """How many events there are, and how many wait for their cache clearing or their hooks."""
+        session.execute(f"SELECT COUNT(*), SUM(cleared_at IS NULL) FROM {self.table}")
+        total, uncleared = session.fetchone()
+        session.execute(f"SELECT COUNT(*), MIN(created_at) FROM {self.table} WHERE delivered_at IS NULL")
+        undelivered, oldest = session.fetchone()
+        return {"events": int(total or 0), "uncleared": int(uncleared or 0), "undelivered": int(undelivered or 0),
+                "oldest_undelivered": _iso(oldest) if oldest else None}
+
+    def exists(self, session) -> bool:
+        session.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+                        (f"{self.site.prefix}wpscim_events",))
+        return session.fetchone()[0] > 0
+
+    # --- retention -------------------------------------------------------------------------------
+
+    def purge(self, db, days: int) -> int:
+        """Delete events older than `days` days, oldest first, in small transactions (walking the primary
+        key: ids grow with time). Returns how many were deleted."""
+        deleted = 0
+        while True:
+            with db.transaction() as tx:
+                tx.execute(f"SELECT id, created_at < UTC_TIMESTAMP(6) - INTERVAL %s DAY FROM {self.table} ORDER BY id LIMIT {_PURGE_BATCH}",
+                           (int(days),))
+                rows = tx.fetchall()
+                old = [event_id for event_id, expired in rows if expired]
+                if old:
+                    tx.execute(f"DELETE FROM {self.table} WHERE id <= %s", (max(old),))
+                    deleted += tx.rowcount
+            if len(old) < _PURGE_BATCH:
+                return deleted
+
+
+def _iso(value) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if isinstance(value, datetime) else str(value)
+
+
+def _event_dict(row) -> dict:
+    event_id, created, actor, request_id, action, kind, resource, attributes, detail, cleared, delivered = row
+    try:
+        names = loads(attributes or "[]")
+    except ValueError:
+        names = []
+    try:
+        told = loads(detail or "{}")
+    except ValueError:
+        told = {}
+    return {"id": event_id, "time": _iso(created), "actor": actor, "action": action, "resource_type": kind,
+            "resource_id": str(resource), "attributes": names, "request_id": request_id, "detail": told,
+            "cleared": _iso(cleared) if cleared else None, "delivered": _iso(delivered) if delivered else None}

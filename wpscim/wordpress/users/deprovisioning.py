@@ -1,0 +1,110 @@
+"""Deactivation (a reversible suspension), reactivation, and deletion as wp_delete_user() does it."""
+
+from __future__ import annotations
+
+from wpscim.wordpress import passwords
+from wpscim.wordpress.db import Transaction
+from wpscim.wordpress.errors import Conflict
+from wpscim.wordpress.mapping import SUSPENDED_APP_PASSWORDS_META, SUSPENDED_PASS_META
+from wpscim.wordpress.roles import parse_caps
+from wpscim.wordpress.site import Site
+
+
+def end_sessions(site: Site, user_id: int) -> tuple[str, list]:
+    return f"DELETE FROM {site.usermeta} WHERE user_id = %s AND meta_key = 'session_tokens'", [user_id]
+
+
+def suspension(site: Site, user_id: int) -> list[tuple[str, list]]:
+    """The user can no longer log in: real hash set aside (copied within MySQL: it never reaches
+    wpscim), unusable one in place, sessions ended, application passwords set aside, reset keys
+    cleared, multisite `spam` set. Reversible."""
+    spam = ", spam = 1" if site.multisite else ""
+    return [
+        (f"INSERT INTO {site.usermeta} (user_id, meta_key, meta_value) SELECT ID, %s, user_pass FROM {site.users} "
+         "WHERE ID = %s", [SUSPENDED_PASS_META, user_id]),
+        (f"UPDATE {site.users} SET user_pass = %s, user_activation_key = ''{spam} WHERE ID = %s",
+         [passwords.unusable_hash(site.db_version), user_id]),
+        end_sessions(site, user_id),
+        (f"UPDATE {site.usermeta} SET meta_key = %s WHERE user_id = %s AND meta_key = '_application_passwords'",
+         [SUSPENDED_APP_PASSWORDS_META, user_id]),
+    ]
+
+
+def restoration(site: Site, user_id: int) -> list[tuple[str, list]]:
+    """Undo suspension(): the hash set aside (its first row) back in place, application passwords back."""
+    spam = ", spam = 0" if site.multisite else ""
+    return [
+        (f"UPDATE {site.users} SET user_pass = (SELECT meta_value FROM {site.usermeta} WHERE user_id = %s "
+         f"AND meta_key = %s ORDER BY umeta_id LIMIT 1){spam} WHERE ID = %s", [user_id, SUSPENDED_PASS_META, user_id]),
+        (f"DELETE FROM {site.usermeta} WHERE user_id = %s AND meta_key = %s", [user_id, SUSPENDED_PASS_META]),
+        (f"UPDATE {site.usermeta} SET meta_key = '_application_passwords' WHERE user_id = %s AND meta_key = %s",
+         [user_id, SUSPENDED_APP_PASSWORDS_META]),
+    ]
+
+
+class Deletion:
+    """wp_delete_user() with reassignment: posts and links go to the keeper, then usermeta and the row."""
+
+    def __init__(self, site: Site, reassign_to: int | None):
+        self.site = site
+        self.reassign_to = reassign_to
+        self._content_tables: list[tuple[str, str]] | None = None
+
+    def _content_owner_tables(self, tx: Transaction) -> list[tuple[str, str]]:
+        """(table, owner column) of every posts and links table whose rows must be reassigned."""
+        if self._content_tables is None:
+            prefixes = [self.site.base_prefix]
+            if self.site.multisite:
+                tx.execute(
+                    "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+                    (f"{self.site.base_prefix}blogs",),
+                )
+                if tx.fetchone():
+                    tx.execute(f"SELECT blog_id FROM `{self.site.base_prefix}blogs` WHERE blog_id <> 1")
+                    prefixes += [f"{self.site.base_prefix}{row[0]}_" for row in tx.fetchall()]
+            wanted = {f"{p}posts": "post_author" for p in prefixes} | {f"{p}links": "link_owner" for p in prefixes}
+            tx.execute(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ("
+                + ", ".join(["%s"] * len(wanted))
+                + ")",
+                list(wanted),
+            )
+            existing = {row[0] for row in tx.fetchall()}
+            self._content_tables = [(t, c) for t, c in wanted.items() if t in existing]
+        return self._content_tables
+
+    def keeper(self, tx: Transaction, user_id: int) -> int | None:
+        """--reassign-to, else the lowest-ID administrator of this site (on a network, then of the main site)."""
+        if self.reassign_to is not None:
+            return self.reassign_to
+        keys = [self.site.capabilities_key]
+        if self.site.multisite and self.site.blog_id != 1:
+            keys.append(f"{self.site.base_prefix}capabilities")
+        for key in keys:
+            tx.execute(
+                f"SELECT user_id, meta_value FROM {self.site.usermeta} WHERE meta_key = %s AND meta_value LIKE %s "
+                "AND user_id <> %s ORDER BY user_id",
+                (key, '%"administrator"%', user_id),
+            )
+            for candidate, value in tx.fetchall():
+                if parse_caps(value).get("administrator"):
+                    return candidate
+        return None
+
+    def delete(self, tx: Transaction, user_id: int) -> int | None:
+        """Delete the user, reassigning its content; returns who received it (None: it owned none and
+        there was no one to give it to)."""
+        keeper = self.keeper(tx, user_id)
+        if keeper == user_id:
+            raise Conflict(f"user {user_id} receives deleted users' posts (--reassign-to) and cannot be deleted", uniqueness=False)
+        for table, column in self._content_owner_tables(tx):
+            tx.execute(f"SELECT 1 FROM `{table}` WHERE `{column}` = %s LIMIT 1", (user_id,))
+            if tx.fetchone() is None:
+                continue
+            if keeper is None:
+                raise Conflict(f"user {user_id} owns content and there is no administrator to receive it; set --reassign-to",
+                               uniqueness=False)
+            tx.execute(f"UPDATE `{table}` SET `{column}` = %s WHERE `{column}` = %s", (keeper, user_id))
+        tx.execute(f"DELETE FROM {self.site.usermeta} WHERE user_id = %s", (user_id,))
+        tx.execute(f"DELETE FROM {self.site.users} WHERE ID = %s", (user_id,))
+        return keeper

@@ -1,0 +1,323 @@
+"""Writing users: the rows wp_insert_user() would write for a new user, and wp_update_user()'s changes
+for PUT and PATCH (one write path for both), each with its change event."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime, timezone
+from typing import NamedTuple
+
+import pymysql
+
+from wpscim.wordpress import mapping, naming, passwords
+from wpscim.wordpress.db import Transaction, locks_missing, refuse_if_any, refused
+from wpscim.wordpress.errors import Invalid
+from wpscim.wordpress.events import Event, user_snapshot
+from wpscim.wordpress.mapping import SUSPENDED_PASS_META, USERNAME_META, StoredUser
+from wpscim.wordpress.roles import Roles, parse_caps
+from wpscim.wordpress.site import serialize
+from wpscim.wordpress.users import deprovisioning
+from wpscim.wordpress.users.claims import Claims
+from wpscim.wordpress.users.reading import UserReader
+
+EMAIL_MAX = 100
+URL_MAX = 100
+DISPLAY_MAX = 250
+_NOT_COMPARED = {"schemas", "id", "meta", "groups"}
+
+
+@functools.lru_cache(maxsize=64)
+def _caps_text(roles: tuple[str, ...]) -> str:
+    """The wp_capabilities value granting `roles` (serialized once per set of roles)."""
+    return serialize({slug: True for slug in roles})
+
+
+class _Insert(NamedTuple):
+    sql: str
+    params: list
+    row: dict  # the users columns written (no ID yet)
+    meta: dict[str, str]  # the usermeta written, first row per key
+
+
+def changed_attributes(before: dict, after: dict, password: bool) -> tuple[str, ...]:
+    """The top-level attribute names whose values differ (names only, never values)."""
+    names = {key for key in set(before) | set(after) if key not in _NOT_COMPARED and before.get(key) != after.get(key)}
+    if password:
+        names.add("password")
+    return tuple(sorted(names))
+
+
+class UserWriter:
+    def __init__(self, reader: UserReader, claims: Claims, roles, role_policy_check):
+        self.reader = reader
+        self.claims = claims
+        self.site = reader.site
+        self.mapping = reader.mapping
+        self.roles = roles
+        self._check_role_policy = role_policy_check
+
+    # --- values -------------------------------------------------------------------------------
+
+    def validate(self, stored: StoredUser) -> dict[str, str]:
+        """WordPress-ready values of the mapped fields (by column or meta key), or Invalid for values
+        WordPress cannot hold."""
+        if len(stored.email) > EMAIL_MAX:
+            raise Invalid(f"email is longer than WordPress's {EMAIL_MAX} characters")
+        if stored.email and "@" not in stored.email:
+            raise Invalid(f"'{stored.email}' is not an email address")
+        targets = stored.targets
+        if len(targets.get("user_url", "")) > URL_MAX:
+            raise Invalid(f"profileUrl is longer than WordPress's {URL_MAX} characters")
+        if len(targets.get("display_name", "")) > DISPLAY_MAX:
+            raise Invalid(f"displayName is longer than WordPress's {DISPLAY_MAX} characters")
+        return targets
+
+    def wanted_roles(self, user: dict, roles: Roles) -> list[str] | None:
+        """The role slugs the User's `roles` attribute asks for (by slug or role name), None if absent."""
+        if "roles" not in user:
+            return None
+        wanted, unknown = [], []
+        for item in user["roles"]:
+            value = str(item.get("value") or item.get("display") or "")
+            slug = value if value in roles.definitions else self.roles.find_by_name(roles, value)
+            (wanted if slug else unknown).append(slug or value)
+        if unknown:
+            raise Invalid(f"no WordPress role {', '.join(repr(u) for u in unknown)}")
+        return list(dict.fromkeys(wanted))
+
+    def _wordpress_meta(self, targets: dict, login: str) -> dict[str, str]:
+        """The usermeta wp_insert_user() fills from its arguments, plus the site's mapped keys."""
+        wanted = {
+            "nickname": targets.get("nickname") or naming.store_name(login),
+            "first_name": targets.get("first_name", ""),
+            "last_name": targets.get("last_name", ""),
+            "locale": targets.get("locale", ""),
+        }
+        for f in self.mapping.extra_meta:
+            if f.meta_key in targets:
+                wanted[f.meta_key] = targets[f.meta_key]
+        return wanted
+
+    def _own_meta(self, user: dict, stored: StoredUser, values: dict, login: str, now: datetime) -> dict[str, str]:
+        """wpscim's usermeta rows for `user`: exact userName, externalId, lastModified, residue, defaults."""
+        own = {}
+        unassigned = self.mapping.defaulted(user)
+        if unassigned:
+            own[mapping.DEFAULTED_META] = unassigned
+        if stored.user_name != login:
+            own[USERNAME_META] = stored.user_name
+        if values.get("wpscim_externalId"):
+            own["wpscim_externalId"] = values["wpscim_externalId"]
+        own["wpscim_meta.lastModified"] = mapping.iso(now)
+        own.update(stored.residue)
+        return own
+
+    # --- create -------------------------------------------------------------------------------
+
+    def create(self, tx: Transaction, user: dict, password_hash: str | None) -> dict:
+        """Insert the user as wp_insert_user() would, and commit; returns its SCIM representation.
+
+        Usually one round trip: take the uniqueness locks; refuse (error REFUSED, which stops the round
+        trip) if a lock was not free or the userName, email, login or nicename is taken; insert the
+        users row, its usermeta and the change event; commit; release the locks. After a refusal the
+        locks are held, so the questions are asked again one by one (Conflict, Unavailable, or the next
+        free login and nicename, as WordPress picks them) and the insert is sent on its own."""
+        stored = self.mapping.to_storage(user)
+        values = self.validate(stored)
+        base = self.claims.login_base(stored.user_name)
+        roles = self.roles.recent(tx)
+        wanted = self.wanted_roles(user, roles)
+        if wanted:
+            self._check_role_policy(wanted, [])
+        caps = {slug: True for slug in (wanted or [roles.default_role])}
+        now = datetime.now(timezone.utc)
+        # With nothing left to do (no suspension), the insert's round trip also commits and releases the locks.
+        suspend = user.get("active") is False
+        take, lock_params, locks = tx.take_locks(self.claims.lock_names(stored.user_name, stored.email, base))
+        claims, claim_params = self.claims.questions(stored, base)
+        insert = self._insert(user, stored, values, base, naming.nicename_base(base), caps, roles, now, password_hash)
+        event = Event("create", "User", None, tuple(sorted({*user} - _NOT_COMPARED | ({"password"} if password_hash else set()))),
+                      {"after": user_snapshot(None, insert.row, insert.meta, list(caps))})
+        if not suspend:
+            tx.record(event)
+        finish = tx.run if suspend else tx.commit_with
+        try:
+            user_id = finish(f"{take}; {refuse_if_any(f'{locks_missing(locks)} UNION ALL {claims}')}; {insert.sql}",
+                             [*lock_params, *claim_params, *insert.params])
+        except pymysql.err.OperationalError as exc:
+            if not refused(exc):
+                raise
+            login, nicename = self.claims.resolve(tx, stored, base, locks)
+            insert = self._insert(user, stored, values, login, nicename, caps, roles, now, password_hash)
+            event.detail = {"after": user_snapshot(None, insert.row, insert.meta, list(caps))}
+            user_id = finish(insert.sql, insert.params)
+        event.resource_id = str(user_id)
+        event.detail["after"]["ID"] = user_id
+        if suspend:
+            tx.record(event)
+            return self._commit_and_read(tx, user_id, deprovisioning.suspension(self.site, user_id), roles)
+        # What was just written, read back without another round trip.
+        return self.reader.to_scim({**insert.row, "ID": user_id}, insert.meta, roles)
+
+    def _insert(self, user: dict, stored: StoredUser, values: dict, login: str, nicename: str, caps: dict, roles: Roles,
+                now: datetime, password_hash: str | None) -> _Insert:
+        """The users row and its usermeta in one round trip: the meta rows take the new ID from
+        LAST_INSERT_ID(), which within a statement is the previous statement's value (MySQL and
+        MariaDB alike)."""
+        # WordPress's default from the names; its non-strict session cuts it to the column's 250 characters.
+        display = values.get("display_name") or naming.store_name(
+            naming.default_display_name(login, values.get("first_name", ""), values.get("last_name", ""))
+        )[:DISPLAY_MAX]
+        given = self._wordpress_meta(values, login)
+        rows = [(key, given.pop(key, default)) for key, default in self.site.usermeta_defaults()]
+        rows += list(given.items())  # the site's mapped keys, as `meta_input` would write them
+        rows += [
+            (self.site.capabilities_key, _caps_text(tuple(caps))),
+            (self.site.user_level_key, str(roles.user_level(caps))),
+        ]
+        rows += list(self._own_meta(user, stored, values, login, now).items())
+        sql = (f"INSERT INTO {self.site.users} (user_login, user_pass, user_nicename, user_email, user_url, "
+               "user_registered, user_activation_key, display_name) VALUES (%s, %s, %s, %s, %s, %s, '', %s); "
+               f"INSERT INTO {self.site.usermeta} (user_id, meta_key, meta_value) VALUES "
+               + ", ".join(["(LAST_INSERT_ID(), %s, %s)"] * len(rows)))
+        params = [login, password_hash or passwords.unusable_hash(self.site.db_version), nicename, stored.email,
+                  values.get("user_url", ""), now.strftime("%Y-%m-%d %H:%M:%S"), display, *(v for row in rows for v in row)]
+        row = {"user_login": login, "user_nicename": nicename, "user_email": stored.email, "user_url": values.get("user_url", ""),
+               "user_registered": now.replace(microsecond=0, tzinfo=None), "display_name": display}
+        meta: dict[str, str] = {}
+        for key, value in rows:
+            meta.setdefault(key, value)
+        return _Insert(sql, params, row, meta)
+
+    # --- replace ------------------------------------------------------------------------------
+
+    def _commit_and_read(self, tx: Transaction, user_id: int, writes: list[tuple[str, list]], roles: Roles) -> dict:
+        """`writes`, the user read back as stored, the events and the COMMIT, in one round trip; the
+        user's SCIM representation."""
+        read_sql, read_params = self.reader.plain_read([user_id])
+        results: list = []
+        tx.commit_with("; ".join([*(sql for sql, _ in writes), read_sql]),
+                       [*(v for _, params in writes for v in params), *read_params], results)
+        if tx.answer_lost:  # committed, but the read-back never arrived
+            with tx.db.reading() as session:
+                return self.reader.get(session, str(user_id))
+        rows, metas = self.reader.assemble(*results)
+        return self.reader.to_scim(rows[user_id], metas[user_id], roles)
+
+    def replace(self, tx: Transaction, user_id: int, user: dict, password_hash: str | None, before: dict | None) -> dict:
+        """Make user `user_id` (locked by UserReader.get_for_update) equal `user`, as PUT and PATCH do,
+        and commit; returns the user as stored. The questions a rename asks are sent as they come; the
+        writes, the read-back, the event and the COMMIT go in one round trip."""
+        uid = user_id
+        if uid not in tx.loaded:
+            self.reader.get_for_update(tx, str(uid))
+        row, meta = tx.loaded[uid]
+        current_name = meta.get(USERNAME_META) or row["user_login"]
+        stored = self.mapping.to_storage(user)
+        values = self.validate(stored)
+        name_changed = stored.user_name != current_name
+        email_changed = stored.email.lower() != row["user_email"].lower()
+        columns: dict[str, object] = {}
+        login = row["user_login"]
+        end_sessions = False
+        base = None
+        if name_changed or email_changed:
+            base = self.claims.login_base(stored.user_name) if name_changed else None
+            self.claims.lock_and_check_rename(tx, stored, uid, name_changed, email_changed, base)
+        if name_changed:
+            if base != row["user_login"]:
+                login = self.claims.choose_login(tx, base, uid)
+            if login != row["user_login"]:
+                columns["user_login"] = login
+                if _nicename_was_derived(row["user_nicename"], row["user_login"]):
+                    columns["user_nicename"] = self.claims.choose_nicename(tx, login)
+                end_sessions = True  # the login is part of every auth cookie
+        if email_changed:
+            columns["user_email"] = stored.email
+            columns["user_activation_key"] = ""
+        if "user_url" in values and values["user_url"] != row["user_url"]:
+            columns["user_url"] = values["user_url"]
+        display = values.get("display_name") or naming.store_name(login)  # wp_update_user's default
+        if display != row["display_name"]:
+            columns["display_name"] = display
+        suspended = SUSPENDED_PASS_META in meta
+        writes: list[tuple[str, list]] = []
+        if password_hash:
+            end_sessions = True
+            if suspended:
+                writes += self._set_meta(uid, meta, {SUSPENDED_PASS_META: password_hash})
+            else:
+                columns["user_pass"] = password_hash
+                columns["user_activation_key"] = ""
+        if columns:
+            writes.append((f"UPDATE {self.site.users} SET " + ", ".join(f"`{c}` = %s" for c in columns) + " WHERE ID = %s",
+                           [*columns.values(), uid]))
+        wanted = self._wordpress_meta(values, login)
+        own = self._own_meta(user, stored, values, login, datetime.now(timezone.utc))
+        stale = [
+            k for k in meta
+            if k.startswith(mapping.RESIDUE_PREFIX) and k not in own
+            and (not k.startswith(mapping.STATE_PREFIX) or k == mapping.DEFAULTED_META)
+        ]
+        if stale:
+            writes.append((f"DELETE FROM {self.site.usermeta} WHERE user_id = %s AND meta_key IN (" + ", ".join(["%s"] * len(stale)) + ")",
+                           [uid, *stale]))
+        meta_writes = {**wanted, **own}
+        writes += self._set_meta(uid, meta, meta_writes)
+        if end_sessions:
+            writes.append(deprovisioning.end_sessions(self.site, uid))
+        roles = self.roles.recent(tx)
+        held = self.reader.held_roles(meta, roles)
+        roles_after = self._replace_roles(tx, uid, user, meta, roles)
+        active = user.get("active", not suspended)
+        action = "update"
+        if active is False and not suspended:
+            writes += deprovisioning.suspension(self.site, uid)
+            action = "deactivate"
+        elif active is True and suspended:
+            writes += deprovisioning.restoration(self.site, uid)
+            action = "reactivate"
+        after_row = {**row, **{k: v for k, v in columns.items() if k != "user_pass"}}
+        tx.record(Event(action, "User", str(uid), changed_attributes(before or {}, user, bool(password_hash)),
+                        {"before": user_snapshot(uid, row, meta, held),
+                         "after": user_snapshot(uid, after_row, {**meta, **meta_writes}, roles_after or held)}))
+        return self._commit_and_read(tx, uid, writes, roles)
+
+    def _replace_roles(self, tx: Transaction, user_id: int, user: dict, meta: dict, roles: Roles) -> list[str] | None:
+        """The user's roles set to what `user` asks (sent at once: it reads the rows it edits); the roles
+        held afterwards, or None if `user` does not say."""
+        wanted = self.wanted_roles(user, roles)
+        if wanted is None:
+            return None
+        held = roles.held(parse_caps(meta.get(self.site.capabilities_key)))
+        self._check_role_policy([r for r in wanted if r not in held], [r for r in held if r not in wanted])
+        if sorted(held) != sorted(wanted):
+
+            def edit(caps: dict) -> dict:
+                kept = {k: v for k, v in caps.items() if k not in roles.definitions}
+                return {**{slug: True for slug in wanted}, **kept}
+
+            self.roles.set_roles(tx, roles, {user_id: edit})
+        return wanted
+
+    def _set_meta(self, user_id: int, current: dict, wanted: dict[str, str]) -> list[tuple[str, list]]:
+        """update_user_meta() for several keys: update rows whose value differs, insert missing keys."""
+        missing, writes = [], []
+        for key, value in wanted.items():
+            if key not in current:
+                missing.append((key, value))
+            elif current[key] != value:
+                writes.append((f"UPDATE {self.site.usermeta} SET meta_value = %s WHERE user_id = %s AND meta_key = %s",
+                               [value, user_id, key]))
+        if missing:
+            writes.append((f"INSERT INTO {self.site.usermeta} (user_id, meta_key, meta_value) VALUES "
+                           + ", ".join(["(%s, %s, %s)"] * len(missing)), [v for key, value in missing for v in (user_id, key, value)]))
+        return writes
+
+
+def _nicename_was_derived(nicename: str, login: str) -> bool:
+    base = naming.nicename_base(login)
+    if nicename == base:
+        return True
+    stem, _, number = nicename.rpartition("-")
+    return number.isdigit() and int(number) >= 2 and stem == base[: 49 - len(number)]

@@ -1,7 +1,9 @@
 """WordPress's naming rules, ported from WordPress 6.1 (wp-includes/formatting.php, kses.php) as it
-runs on PHP 8.2, so rows match what wp_insert_user() writes. kses's pre_kses filter
+runs on PHP 8.2, so rows match what wp_insert_user() writes: logins, nicenames and names, and the
+other fields it filters: user_url (store_url). kses's pre_kses filter
 wp_pre_kses_block_attributes() is ported too (blocks.php's block parser and serializer, PHP's
-json_decode()/json_encode() of block attributes).
+json_decode()/json_encode() of block attributes), and so is PHP's parse_url() where esc_url()
+uses it.
 
 The ports follow the PHP code step by step, PHP's own semantics included: trim() only strips
 " \\t\\n\\r\\v\\0", regular expressions are byte-oriented (\\s is ASCII whitespace, /i is ASCII case
@@ -659,6 +661,260 @@ def scim_locale(wp_locale: str) -> str:
 
 def wp_locale(scim: str) -> str:
     return scim.replace("-", "_")
+
+
+# --- user_url, user_email, description -----------------------------------------------------------
+
+URL_MAX = 100  # wp_insert_user() refuses a user_url whose filtered, slashed value is longer (user_url_too_long)
+
+
+@functools.lru_cache(maxsize=4096)
+def store_url(text: str) -> str:
+    """What wp_insert_user() stores as user_url for `text`, passed slashed as core's callers do: the
+    pre_user_url filters (wp_strip_all_tags, sanitize_url = esc_url($url, null, 'db'),
+    wp_filter_kses), then the row's wp_unslash(). 'example.com' is stored as 'http://example.com',
+    'javascript:alert(1)' as '', 'http://x.test/?a=1&b=2' as 'http://x.test/?a=1&amp;b=2'.
+
+    (wp_insert_user() takes a raw "0" as empty, PHP's empty(): it stores ''. It refuses a value that
+    url_fits() does not accept. A lone surrogate in `text` is kept where PHP would keep its bytes;
+    WordPress's wpdb then refuses to write the row, as it is not valid UTF-8.)"""
+    if _PLAIN_URL.fullmatch(text):
+        return text
+    return _store_url(text)
+
+
+# An http(s) URL of characters no step changes: no markup, quotes, backslashes, spaces, "&" (kses
+# would make it "&amp;"), ";" (";//"), brackets (re-encoded), nor a %0d / %0a that esc_url() strips.
+_PLAIN_URL = re.compile(r"https?://(?!.*%0[adAD])[A-Za-z0-9\-._~:/?#@!$()*+,=%]*")
+
+
+def _store_url(text: str) -> str:
+    url = wp_strip_all_tags(_addslashes(text))
+    url = _esc_url_db(url)
+    return _kses(_stripslashes(url))  # wp_filter_kses(), whose addslashes() the row's wp_unslash() undoes
+
+
+def url_fits(stored: str) -> bool:
+    """Whether wp_insert_user() accepts a user_url that store_url() gave: it measures the filtered
+    value while it is still slashed (mb_strlen($user_url) > 100 is user_url_too_long)."""
+    return len(_addslashes(stored)) <= URL_MAX
+
+
+# esc_url()'s '|[^a-z0-9-~+_.?#=!&;,/:%@$\|*\'()\[\]\x80-\xff]|i' ("0-9-~" is 0-9, "-" and "~";
+# every byte of a non-ASCII character is in \x80-\xff).
+_URL_STRIP = re.compile(r"[^a-zA-Z0-9\-~+_.?#=!&;,/:%@$|*'()\[\]\x80-\U0010ffff]")
+_URL_CRLF = ("%0d", "%0a", "%0D", "%0A")
+_PHP_FILE = re.compile(r"[a-z0-9-]+?\.php", re.I | re.A)
+
+
+def _deep_replace(needles, text: str) -> str:
+    """_deep_replace(): str_replace() with '' until nothing is replaced any more."""
+    while True:
+        replaced = _replace_all(text, needles, "")
+        if replaced == text:
+            return text
+        text = replaced
+
+
+def _esc_url_db(url: str) -> str:
+    """esc_url($url, null, 'db'), i.e. sanitize_url() / esc_url_raw(): no entity normalisation here,
+    that is the display context's."""
+    if url == "":
+        return url
+    url = url.lstrip(_PHP_TRIM).replace(" ", "%20")
+    url = _URL_STRIP.sub("", url)
+    if url == "":
+        return url
+    if _ascii_lower(url[:7]) != "mailto:":  # stripos($url, 'mailto:') !== 0
+        url = _deep_replace(_URL_CRLF, url)
+    url = url.replace(";//", "://")
+    # (_deep_replace() may have emptied it: PHP's $url[0] is then '' with a warning)
+    if ":" not in url and url[:1] not in ("/", "#", "?") and not _PHP_FILE.match(url):
+        url = "http://" + url
+    if "[" in url or "]" in url:
+        url = _encode_brackets(url)
+    if url[0] == "/":
+        return url
+    good = _bad_protocol(url)
+    if _ascii_lower(good) != _ascii_lower(url):
+        return ""
+    return good  # (the clean_url filter: nothing is hooked to it)
+
+
+def _encode_brackets(url: str) -> str:
+    """esc_url(): '[' and ']' after the scheme, user, password, host and port become %5B / %5D."""
+    parsed = _wp_parse_url(url) or {}
+    front = ""
+    if "scheme" in parsed:
+        front += parsed["scheme"] + "://"
+    elif url[0] == "/":
+        front += "//"
+    if "user" in parsed:
+        front += parsed["user"]
+    if "pass" in parsed:
+        front += ":" + parsed["pass"]
+    if "user" in parsed or "pass" in parsed:
+        front += "@"
+    if "host" in parsed:
+        front += parsed["host"]
+    if "port" in parsed:
+        front += f":{parsed['port']}"
+    end_dirty = url.replace(front, "") if front else url  # (PHP's str_replace() with '' does nothing)
+    end_clean = end_dirty.replace("[", "%5B").replace("]", "%5D")
+    return url.replace(end_dirty, end_clean) if end_dirty else url
+
+
+def _wp_parse_url(url: str) -> dict | None:
+    """wp_parse_url(): parse_url(), with placeholders for a '//host' or '/path' URL."""
+    unset: tuple[str, ...] = ()
+    if url[:2] == "//":
+        unset, url = ("scheme",), "placeholder:" + url
+    elif url[:1] == "/":
+        unset, url = ("scheme", "host"), "placeholder://placeholder" + url
+    parts = _parse_url(url)
+    if parts is None:
+        return None
+    for key in unset:
+        parts.pop(key, None)
+    return parts
+
+
+def _isalpha(c: str) -> bool:
+    return "a" <= c <= "z" or "A" <= c <= "Z"
+
+
+def _isdigit(c: str) -> bool:
+    return "0" <= c <= "9"
+
+
+def _strtol_port(digits: str) -> int | None:
+    """ZEND_STRTOL(port_buf) checked as parse_url() does: None when it is no port (0-65535)."""
+    m = re.match(r"[ \t\n\v\f\r]*([+-]?[0-9]+)", digits)
+    if not m:
+        return None
+    port = int(m.group(1))
+    return port if 0 <= port <= 65535 else None
+
+
+def _parse_url(url: str) -> dict | None:
+    """PHP 8.2's parse_url() (php_url_parse_ex2), for the parts esc_url() uses: scheme, user, pass,
+    host, port; None where PHP returns false. Control characters are gone before it runs here
+    (esc_url() stripped them), so php_replace_controlchars() has nothing to do."""
+    ret: dict = {}
+    s, ue = 0, len(url)
+
+    def strcspn(start: int, end: int, chars: str) -> int:
+        for ch in chars:
+            found = url.find(ch, start, end)
+            if found != -1:
+                end = found
+        return end
+
+    e = url.find(":")
+    goto = "parse_host"
+    if e > 0:  # (memchr() found a ':' that is not the first character)
+        p = s
+        bad_scheme = False
+        while p < e:
+            c = url[p]
+            if not _isalpha(c) and not _isdigit(c) and c not in "+.-":
+                if e + 1 < ue and e < strcspn(s, ue, "?#"):
+                    goto = "parse_port"
+                elif s + 1 < ue and url[s] == "/" and url[s + 1] == "/":
+                    s += 2
+                    e = -1
+                    goto = "parse_host"
+                else:
+                    goto = "just_path"
+                bad_scheme = True
+                break
+            p += 1
+        if not bad_scheme:
+            if e + 1 == ue:
+                ret["scheme"] = url[s:e]
+                return ret
+            if url[e + 1] != "/":
+                p = e + 1
+                while p < ue and _isdigit(url[p]):
+                    p += 1
+                if (p == ue or url[p] == "/") and (p - e) < 7:
+                    goto = "parse_port"
+                else:
+                    ret["scheme"] = url[s:e]
+                    s = e + 1
+                    goto = "just_path"
+            else:
+                ret["scheme"] = url[s:e]
+                if e + 2 < ue and url[e + 2] == "/":
+                    s = e + 3
+                    if ret["scheme"].lower() == "file" and e + 3 < ue and url[e + 3] == "/":
+                        if e + 5 < ue and url[e + 5] == ":":
+                            s = e + 4
+                        goto = "just_path"
+                else:
+                    s = e + 1
+                    goto = "just_path"
+    elif e == 0:
+        goto = "parse_port"
+    elif s + 1 < ue and url[s] == "/" and url[s + 1] == "/":
+        s += 2
+    else:
+        goto = "just_path"
+
+    if goto == "parse_port":
+        p = e + 1
+        pp = p
+        while pp < ue and pp - p < 6 and _isdigit(url[pp]):
+            pp += 1
+        if 0 < pp - p < 6 and (pp == ue or url[pp] == "/"):
+            port = _strtol_port(url[p:pp])
+            if port is None:
+                return None
+            ret["port"] = port
+            if s + 1 < ue and url[s] == "/" and url[s + 1] == "/":
+                s += 2
+            goto = "parse_host"
+        elif p == pp and pp == ue:
+            return None
+        elif s + 1 < ue and url[s] == "/" and url[s + 1] == "/":
+            s += 2
+            goto = "parse_host"
+        else:
+            goto = "just_path"
+
+    if goto == "parse_host":
+        e = strcspn(s, ue, "/?#")
+        p = url.rfind("@", s, e)
+        if p != -1:
+            pp = url.find(":", s, p)
+            if pp != -1:
+                ret["user"] = url[s:pp]
+                ret["pass"] = url[pp + 1 : p]
+            else:
+                ret["user"] = url[s:p]
+            s = p + 1
+        if s < ue and url[s] == "[" and url[e - 1] == "]":
+            p = -1  # an IPv6 address: no port scan
+        else:
+            p = url.rfind(":", s, e)
+        if p != -1:
+            if not ret.get("port"):
+                p += 1
+                if e - p > 5:
+                    return None
+                if e - p > 0:
+                    port = _strtol_port(url[p:e])
+                    if port is None:
+                        return None
+                    ret["port"] = port
+                p -= 1
+        else:
+            p = e
+        if p - s < 1:
+            return None
+        ret["host"] = url[s:p]
+    # (just_path: path, query and fragment are not needed by esc_url())
+    return ret
 
 
 # --- wp_pre_kses_block_attributes: block comments in kses'd text ---------------------------------

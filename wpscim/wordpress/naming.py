@@ -1,9 +1,9 @@
 """WordPress's naming rules, ported from WordPress 6.1 (wp-includes/formatting.php, kses.php) as it
 runs on PHP 8.2, so rows match what wp_insert_user() writes: logins, nicenames and names, and the
-other fields it filters: user_url (store_url). kses's pre_kses filter
-wp_pre_kses_block_attributes() is ported too (blocks.php's block parser and serializer, PHP's
-json_decode()/json_encode() of block attributes), and so is PHP's parse_url() where esc_url()
-uses it.
+other fields it filters: user_url and user_email (store_url, store_email). kses's pre_kses
+filter wp_pre_kses_block_attributes() is ported too (blocks.php's block parser and serializer,
+PHP's json_decode()/json_encode() of block attributes), and so is PHP's parse_url() where
+esc_url() uses it.
 
 The ports follow the PHP code step by step, PHP's own semantics included: trim() only strips
 " \\t\\n\\r\\v\\0", regular expressions are byte-oriented (\\s is ASCII whitespace, /i is ASCII case
@@ -915,6 +915,85 @@ def _parse_url(url: str) -> dict | None:
         ret["host"] = url[s:p]
     # (just_path: path, query and fragment are not needed by esc_url())
     return ret
+
+
+@functools.lru_cache(maxsize=4096)
+def store_email(text: str) -> str:
+    """What wp_insert_user() stores as user_email for `text`, passed slashed: the pre_user_email
+    filters (trim, sanitize_email, wp_filter_kses), then the row's wp_unslash(). An address that
+    sanitize_email() cannot repair becomes '' ('a b@example.com' is stored as 'ab@example.com',
+    'x@localhost' as ''); kses escapes a bare '&' in it ('a&b@example.com' -> 'a&amp;b@example.com').
+
+    (wp_insert_user() takes a raw "0" as empty and does not check the address: is_email() is the
+    test its own callers make. wpdb refuses a user_email longer than the column, 100 characters.)"""
+    if len(text) >= 6 and _PLAIN_EMAIL.fullmatch(text):
+        return text
+    return _store_email(text)
+
+
+EMAIL_MAX = 100  # wp_users.user_email is varchar(100): wpdb refuses to write a longer one
+
+# Six characters or more (checked by the caller) of what sanitize_email() keeps and kses leaves alone,
+# one '@', and a domain of two or more labels with no leading or trailing hyphen.
+_PLAIN_EMAIL = re.compile(r"[A-Za-z0-9._+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+
+
+def _store_email(text: str) -> str:
+    email = _sanitize_email(_trim(_addslashes(text)))
+    return _kses(_stripslashes(email))  # wp_filter_kses(), whose addslashes() the row's wp_unslash() undoes
+
+
+_EMAIL_LOCAL_STRIP = re.compile(r"[^a-zA-Z0-9!#$%&'*+/=?^_`{|}~.\-]")
+_EMAIL_LOCAL = re.compile(r"^[a-zA-Z0-9!#$%&'*+/=?^_`{|}~.\-]+$")  # ("$" also before a final "\n", as in PCRE)
+_EMAIL_SUB = re.compile(r"^[a-z0-9-]+$", re.I | re.A)
+_EMAIL_SUB_STRIP = re.compile(r"[^a-z0-9-]+", re.I | re.A)
+
+
+def _php_strlen(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _sanitize_email(email: str) -> str:
+    """sanitize_email()."""
+    if _php_strlen(email) < 6:
+        return ""
+    if email.find("@", 1) == -1:  # strpos($email, '@', 1): an '@' after the first byte
+        return ""
+    local, domain = email.split("@", 1)
+    local = _EMAIL_LOCAL_STRIP.sub("", local)
+    if local == "":
+        return ""
+    domain = re.sub(r"\.{2,}", "", domain)
+    if domain == "":
+        return ""
+    domain = _trim(domain, _PHP_TRIM + ".")
+    if domain == "":
+        return ""
+    subs = domain.split(".")
+    if len(subs) < 2:
+        return ""
+    kept = [sub for sub in (_EMAIL_SUB_STRIP.sub("", _trim(sub, _PHP_TRIM + "-")) for sub in subs) if sub != ""]
+    if len(kept) < 2:
+        return ""
+    return f"{local}@{'.'.join(kept)}"
+
+
+def is_email(text: str) -> bool:
+    """WordPress's is_email(): whether WordPress (the REST API, the profile screen) accepts `text`
+    as an address. It does not grok IDN domains, quoted local parts nor IP literals."""
+    if _php_strlen(text) < 6 or text.find("@", 1) == -1:
+        return False
+    local, domain = text.split("@", 1)
+    if not _EMAIL_LOCAL.match(local):
+        return False
+    if re.search(r"\.{2,}", domain):
+        return False
+    if _trim(domain, _PHP_TRIM + ".") != domain:
+        return False
+    subs = domain.split(".")
+    if len(subs) < 2:
+        return False
+    return all(_trim(sub, _PHP_TRIM + "-") == sub and _EMAIL_SUB.match(sub) for sub in subs)
 
 
 # --- wp_pre_kses_block_attributes: block comments in kses'd text ---------------------------------

@@ -1,9 +1,9 @@
 """WordPress's naming rules, ported from WordPress 6.1 (wp-includes/formatting.php, kses.php) as it
 runs on PHP 8.2, so rows match what wp_insert_user() writes: logins, nicenames and names, and the
-other fields it filters: user_url and user_email (store_url, store_email). kses's pre_kses
-filter wp_pre_kses_block_attributes() is ported too (blocks.php's block parser and serializer,
-PHP's json_decode()/json_encode() of block attributes), and so is PHP's parse_url() where
-esc_url() uses it.
+other fields it filters: user_url, user_email and the description (store_url, store_email,
+store_description). kses's pre_kses filter wp_pre_kses_block_attributes() is ported too
+(blocks.php's block parser and serializer, PHP's json_decode()/json_encode() of block
+attributes), and so is PHP's parse_url() where esc_url() uses it.
 
 The ports follow the PHP code step by step, PHP's own semantics included: trim() only strips
 " \\t\\n\\r\\v\\0", regular expressions are byte-oriented (\\s is ASCII whitespace, /i is ASCII case
@@ -994,6 +994,30 @@ def is_email(text: str) -> bool:
     if len(subs) < 2:
         return False
     return all(_trim(sub, _PHP_TRIM + "-") == sub and _EMAIL_SUB.match(sub) for sub in subs)
+
+
+@functools.lru_cache(maxsize=4096)
+def store_description(text: str) -> str:
+    """The description meta wp_insert_user() stores for `text`, passed slashed: pre_user_description's
+    wp_filter_kses (its tags are $allowedtags and rel on <a>), then update_user_meta()'s
+    wp_unslash(). '<script>x</script>' is stored as 'x', '<a href="javascript:x">' as '<a href="x">'.
+
+    This is the value get_user_meta() reads back: update_user_meta() serializes a text that
+    already looks serialized (maybe_serialize(): 'i:1;' is written as 's:4:"i:1;";').
+    (wp_insert_user() takes a raw "0" as empty. A lone surrogate in `text` may be kept where PHP
+    would keep its bytes; WordPress's wpdb then refuses to write the meta row.)"""
+    if _PLAIN_DESCRIPTION.fullmatch(text):
+        return text
+    return _store_description(text)
+
+
+# No markup, "&" nor control characters that wp_kses_no_null() removes: nothing in wp_kses() applies.
+_PLAIN_DESCRIPTION = re.compile(r"[^<>&\x00-\x08\x0b\x0c\x0e-\x1f]*")
+
+
+def _store_description(text: str) -> str:
+    # wp_filter_kses(wp_slash($text)) = addslashes(wp_kses(stripslashes(addslashes($text)))), unslashed.
+    return _kses(_stripslashes(_addslashes(text)), _DESCRIPTION_TAGS)
 
 
 # --- wp_pre_kses_block_attributes: block comments in kses'd text ---------------------------------

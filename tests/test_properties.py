@@ -161,6 +161,32 @@ def test_naming_fast_paths_agree_with_the_full_filters(text):
     assert naming.store_name.__wrapped__(text) == naming._store_name(text)
 
 
+# Texts the user_url / user_email / description fast paths take, near misses, and random text.
+URL_ALPHABET = "aZ09-._~:/?#@!$()*+,=%dDAj &;'\"<>\\[]\x00\té"
+urls = (st.builds("".join, st.lists(st.sampled_from(["http://", "https://", "HTTP://", "http:", "//", "%0d", "%0A", "%0",
+                                                     "%", "d", "a", "x.test", ":80", "/", "?", "#", "&", ";", "[", "]",
+                                                     "'", " ", "javascript:", ".php", "~", "@", "="]), max_size=8))
+        | st.text(alphabet=URL_ALPHABET, max_size=16)
+        | st.from_regex(r"https?://[A-Za-z0-9\-._~:/?#@!$()*+,=%]{0,12}", fullmatch=True))
+EMAIL_ALPHABET = "aZ09._+-@ \t'\"&<>;#%\\é[]\x00"
+emails = (st.text(alphabet=EMAIL_ALPHABET, max_size=16)
+          | st.from_regex(r"[A-Za-z0-9._+-]{1,6}@[A-Za-z0-9-]{1,5}(\.[A-Za-z0-9-]{1,4}){1,3}", fullmatch=True))
+DESCRIPTION_ALPHABET = "ab <>/=\"'&;#!-\n\r\t\\\x00\x01\x0b\x7féwp:{}"
+descriptions = (st.text(alphabet=DESCRIPTION_ALPHABET, max_size=20) | st.text(max_size=20)
+                | st.builds("".join, st.lists(st.sampled_from(["<b>", "</b>", "<a href='x'>", "<!--", "-->", "<!-- wp:p -->",
+                                                               "&amp;", "&", "x", " ", "\n", "\\\"", "\x00"]), max_size=6)))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(urls, emails, descriptions)
+def test_user_field_fast_paths_agree_with_the_full_filters(url, email, description):
+    from wpscim.wordpress import naming
+
+    assert naming.store_url.__wrapped__(url) == naming._store_url(url)
+    assert naming.store_email.__wrapped__(email) == naming._store_email(email)
+    assert naming.store_description.__wrapped__(description) == naming._store_description(description)
+
+
 _bound = st.one_of(st.text(), st.text(alphabet="'\"\\\0\n\r\x1a%s"), st.integers(), st.none(), st.booleans(),
                    st.binary(max_size=8), st.floats(allow_nan=False, allow_infinity=False))
 

@@ -238,7 +238,13 @@ class WordPressOracle:
             return []
         return self.call("batch", calls=[{"op": op, "args": args} for op, args in calls])["results"]
 
+    def stored_user_field(self, field: str, value: str) -> str:
+        """What wp_insert_user() writes for `field` (user_url, user_email, description, first_name,
+        last_name, nickname, display_name) given `value`: its pre_user_* filter on wp_slash()ed
+        input, then wp_unslash()."""
+        return self.call("stored_user_field", field=field, input=value)["value"]
+
     def wp_function(self, fn: str, value: Any, *extra: Any) -> Any:
         """Run one whitelisted pure helper (sanitize_user, sanitize_title, sanitize_email,
-        sanitize_text_field, wp_filter_kses, esc_html, maybe_serialize, is_email)."""
+        sanitize_text_field, wp_filter_kses, esc_html, maybe_serialize, is_email, wp_parse_url)."""
         return self.call("wp_function", fn=fn, input=value, extra=list(extra))["value"]

@@ -439,11 +439,36 @@ function __oracle_run( $op, array $a ) {
 			$v    = get_option( $name, null );
 			return array( 'name' => $name, 'value' => $v, 'exists' => null !== $v );
 
+		case 'stored_user_field':
+			// What wp_insert_user() writes for one field: its pre_user_* filter on wp_slash()ed input
+			// (core callers pass slashed data), then the wp_unslash() of the row (wp_insert_user()) or
+			// of the meta value (update_user_meta()). Not sanitize_user_field( ..., 'db' ): that also
+			// runs the display-context esc_url() on user_url, which wp_insert_user() does not.
+			$field = (string) __oracle_arg( $a, 'field' );
+			$hooks = array(
+				'user_url'     => 'pre_user_url',
+				'user_email'   => 'pre_user_email',
+				'description'  => 'pre_user_description',
+				'first_name'   => 'pre_user_first_name',
+				'last_name'    => 'pre_user_last_name',
+				'nickname'     => 'pre_user_nickname',
+				'display_name' => 'pre_user_display_name',
+			);
+			if ( ! isset( $hooks[ $field ] ) ) {
+				throw new InvalidArgumentException( "field $field has no pre_user_* filter here" );
+			}
+			$filtered = apply_filters( $hooks[ $field ], wp_slash( (string) __oracle_arg( $a, 'input' ) ) );
+			return array(
+				'value'    => wp_unslash( $filtered ),
+				'slashed'  => $filtered,
+				'mb_len'   => mb_strlen( $filtered ),
+			);
+
 		case 'wp_function':
 			// Small helpers that are handy for comparisons; pure functions of their input.
 			$fn = (string) __oracle_arg( $a, 'fn' );
 			$in = __oracle_arg( $a, 'input' );
-			$allowed = array( 'sanitize_user', 'sanitize_title', 'sanitize_email', 'sanitize_text_field', 'wp_filter_kses', 'esc_html', 'maybe_serialize', 'is_email' );
+			$allowed = array( 'sanitize_user', 'sanitize_title', 'sanitize_email', 'sanitize_text_field', 'wp_filter_kses', 'esc_html', 'maybe_serialize', 'is_email', 'wp_parse_url' );
 			if ( ! in_array( $fn, $allowed, true ) ) {
 				throw new InvalidArgumentException( "function $fn not allowed" );
 			}

@@ -18,6 +18,7 @@ targets and writes the table. This file is the command line only; the rest:
 | bench/wpscim_api.py | every name the bench imports from wpscim |
 | bench/seed.py | seeding and resetting `wpscim_bench_<N>` |
 | bench/sqltrace.py | which SQL each scenario's request runs, in-process (a separate tool) |
+| bench/client_cost.py | the load generator's CPU per request, HttpClient against http.client (a separate tool) |
 
 Output: the markdown table(s) on stdout and in bench/out/latest.md, numbers in
 bench/out/results-<N>.json, the server's log in bench/out/server-<N>.log. `--profile` samples the

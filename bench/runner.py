@@ -16,7 +16,9 @@ For each size N, `Bench(args, N).run(scenarios)`:
    share of a consumable resource (users to deactivate) is used up;
 3. accounts CPU over the measured rounds from /proc: wpscim's processes, the database server when it
    runs on this machine, and this process (the load generator or the reference), per request; and
-   the share of the machine's CPU time the hypervisor stole (`steal_share`).
+   the share of the machine's CPU time the hypervisor stole (`steal_share`). The server's peak RSS is
+   VmHWM from /proc/PID/status summed over its processes, reset before each scenario (writing 5 to
+   /proc/PID/clear_refs), so each row shows that scenario's peak; the "whole run" row is the maximum.
 
 Each scenario leaves `Row`s (two `Result`s: latencies, rate, percentiles) in the size's `SizeRun`;
 bench/report.py turns them into the table, the JSON and the targets' verdicts.
@@ -633,7 +635,7 @@ class Bench:
         """Run `sql_op(worker, n)` on `clients` SqlClient threads and `http_op(worker, n)` on as many
         HttpClient threads, in alternating phases; record the Row under `key`. `cap_per_side` bounds
         the requests of a consumable resource (spread over the warm-up and the rounds); `*_finish(worker)`
-        runs after each phase, unmeasured."""
+        runs in each worker after its phase, outside the phase's time."""
         args = self.args
         seconds = seconds or args.seconds
         waited = wait_for_purge(self.address)

@@ -25,8 +25,7 @@ import time
 
 import pymysql
 
-from wpscim.wordpress.db import Database, DatabaseAddress
-from wpscim.wordpress.site import detect, init_schema
+from .wpscim_api import Database, DatabaseAddress, detect, init_schema
 
 SEED_MARKER = "wpscim_bench_seed"
 SEED_VERSION = "1"

@@ -19,16 +19,13 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root: the `bench` package
 
 import falcon.testing  # noqa: E402
 import pymysql.cursors  # noqa: E402
 
-import seed as seeding  # noqa: E402
-from wpscim.app import create_app  # noqa: E402
-from wpscim.wordpress.db import Database, DatabaseAddress, parse_database_url  # noqa: E402
-from wpscim.wordpress.site import detect  # noqa: E402
-from wpscim.wordpress.tokens import TokenStore  # noqa: E402
+from bench import seed as seeding  # noqa: E402
+from bench.wpscim_api import Database, TokenStore, bench_address, create_app, detect  # noqa: E402
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 trace: list[tuple[str, float]] | None = None
@@ -54,9 +51,7 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--slow-ms", type=float, default=5.0)
     args = parser.parse_args()
-    server = parse_database_url(args.database_url)
-    address = DatabaseAddress(server.host, server.port, server.user, server.password, f"wpscim_bench_{args.users}",
-                              server.unix_socket, server.charset)
+    address = bench_address(args.database_url, args.users)
     if seeding.seeded_size(address) != args.users:
         seeding.seed(address, args.users)
     db = Database(address, max_connections=2)

@@ -1,0 +1,1 @@
+"""wpscim's benchmark (run it as `python bench/run.py`; bench/run.py's docstring maps the modules)."""

@@ -25,7 +25,7 @@ import falcon.testing  # noqa: E402
 import pymysql.cursors  # noqa: E402
 
 from bench import seed as seeding  # noqa: E402
-from bench.wpscim_api import Database, TokenStore, bench_address, create_app, detect  # noqa: E402
+from bench.wpscim_api import Database, Storage, TokenStore, bench_address, create_app, detect  # noqa: E402
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 trace: list[tuple[str, float]] | None = None
@@ -57,7 +57,7 @@ def main() -> None:
     db = Database(address, max_connections=2)
     site = detect(db, "wp_")
     token = TokenStore(db, site).create(f"sqltrace-{time.time_ns()}")
-    client = falcon.testing.TestClient(create_app(db, site), headers={"Authorization": f"Bearer {token}"})
+    client = falcon.testing.TestClient(create_app(Storage(db, site)), headers={"Authorization": f"Bearer {token}"})
     n, i = args.users, args.users // 2
     stamp = time.time_ns()
     members = [{"value": str(k)} for k in range(1, 101)]
@@ -92,7 +92,7 @@ def main() -> None:
             text = " ".join(str(statement).split())
             print(f"  {seconds * 1000:7.2f} ms  {text[:220]}{'…' if len(text) > 220 else ''}")
             if args.explain and seconds * 1000 >= args.slow_ms and text.upper().startswith("SELECT"):
-                with db.transaction() as cursor:
+                with db.reading() as cursor:
                     cursor.execute("EXPLAIN " + str(statement))
                     for row in cursor.fetchall():
                         print("             EXPLAIN", row)

@@ -9,8 +9,8 @@ runner.wpscim_command).
 - the schema: `init_schema` (seeding), `detect` (the site's table prefix, keys and defaults);
 - WordPress's password hashing for the raw-SQL reference: `hash_password`, `unusable_hash`,
   `uses_wp_bcrypt`;
-- for bench/sqltrace.py only: `TokenStore` and `create_app` (loaded on first use, so that the load
-  generator's process does not import the whole app).
+- for bench/sqltrace.py only: `TokenStore`, `Storage` and `create_app` (loaded on first use, so that
+  the load generator's process does not import the whole app).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from wpscim.wordpress.passwords import hash_password, unusable_hash, uses_wp_bcr
 from wpscim.wordpress.site import detect, init_schema
 from wpscim.wordpress.tokens import TokenStore
 
-__all__ = ["Database", "DatabaseAddress", "TokenStore", "bench_address", "create_app", "database_url", "detect", "hash_password",
+__all__ = ["Database", "DatabaseAddress", "Storage", "TokenStore", "bench_address", "create_app", "database_url", "detect", "hash_password",
            "init_schema", "parse_database_url", "unusable_hash", "uses_wp_bcrypt"]
 
 
@@ -45,4 +45,8 @@ def __getattr__(name: str):
         from wpscim.app import create_app
 
         return create_app
+    if name == "Storage":
+        from wpscim.wordpress.storage import Storage
+
+        return Storage
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -31,6 +31,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -182,6 +183,21 @@ class WordPressServer:
     redis: RedisTarget | None = None
     _stopped: bool = field(default=False, repr=False)
 
+    @staticmethod
+    def _signal_group(group: int, signum: int) -> None:
+        try:
+            os.killpg(group, signum)
+        except ProcessLookupError:
+            pass
+
+    @staticmethod
+    def _group_alive(group: int) -> bool:
+        try:
+            os.killpg(group, 0)
+            return True
+        except ProcessLookupError:
+            return False
+
     @property
     def object_cache(self) -> bool:
         """Whether this site runs the Redis Object Cache drop-in."""
@@ -249,12 +265,20 @@ class WordPressServer:
         if self._stopped:
             return
         self._stopped = True
-        self.process.terminate()
+        # php -S forks its workers (PHP_CLI_SERVER_WORKERS); they outlive a master stopped alone, so the
+        # whole process group the server was started in is stopped.
+        group = self.process.pid
+        self._signal_group(group, signal.SIGTERM)
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            self._signal_group(group, signal.SIGKILL)
             self.process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while self._group_alive(group) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self._group_alive(group):
+            self._signal_group(group, signal.SIGKILL)
         if self.redis_prefix and self.redis:
             try:
                 _redis_delete_prefix(self.redis, self.redis_prefix)
@@ -419,7 +443,7 @@ def serve_wordpress(docroot: Path, site_dir: Path, database: DatabaseTarget, *, 
                "-d", "opcache.enable_cli=1", "-d", "memory_limit=256M"]
     with log_path.open("wb") as output:  # the child keeps its own descriptor
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, cwd=str(site_dir))
+                                   stdin=subprocess.DEVNULL, cwd=str(site_dir), start_new_session=True)
     server = WordPressServer(url=url, docroot=docroot, site_dir=site_dir, database=database, process=process,
                              probe_secret=probe_secret, redis_prefix=redis_prefix, log_path=log_path,
                              error_log_path=error_log_path, redis=redis if object_cache else None)

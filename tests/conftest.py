@@ -25,6 +25,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from wordpress_oracle import WordPressOracle  # noqa: E402
+from wordpress_server import DatabaseTarget, WordPressServer, copy_wordpress, serve_wordpress  # noqa: E402
 
 from wpscim.app import create_app  # noqa: E402
 from wpscim.wordpress.db import Database, DatabaseAddress  # noqa: E402
@@ -284,3 +285,33 @@ def serve(wp, mysql_server, tmp_path):
 def live_server(serve):
     """`wpscim serve` on a free loopback port, for tests that need real parallel HTTP."""
     return serve()
+
+
+@pytest.fixture(scope="session")
+def wordpress_docroot(tmp_path_factory) -> Path:
+    """Debian's WordPress copied once per session, with a wp-config.php that serves any test site."""
+    return copy_wordpress(tmp_path_factory.mktemp("wordpress-docroot"))
+
+
+@pytest.fixture
+def wordpress_server(wordpress_docroot, tmp_path):
+    """Serves test sites over HTTP with PHP's built-in server (tests/wordpress_server.py); stopped at teardown.
+
+        server = wordpress_server(wp, object_cache=True, mu_plugins=[COMPANION_PHP])
+        server.url, server.probe("get_user", id=1), server.hooks(), server.request("GET", "/wp-login.php")
+
+    `site` is a WordPressSite (the `wp` / `new_wp` fixtures); its siteurl and home become the server's URL.
+    """
+    servers: list[WordPressServer] = []
+
+    def start(site: WordPressSite, *, object_cache: bool = False, mu_plugins=(), workers: int = 4) -> WordPressServer:
+        database = DatabaseTarget(site.server["host"], int(site.server["port"]), site.server["user"],
+                                  site.server["password"], site.name, site.prefix)
+        server = serve_wordpress(wordpress_docroot, tmp_path / f"site-{len(servers)}", database,
+                                 object_cache=object_cache, mu_plugins=mu_plugins, workers=workers)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -207,6 +207,34 @@ def test_serve_on_an_empty_database_creates_schema_and_first_token(mysql_server,
     assert oracle.authenticate("first", "First pw 1")["ok"]
 
 
+def test_a_revoked_token_stays_revoked(mysql_server, wp):
+    """Tokens are made by `wpscim token create`, or once when --init-schema creates a new site: serve
+    never mints one because none is left (it used to print a fresh 'default' token into the log)."""
+    url = database_url(mysql_server, wp.name)
+    _wpscim("token", "create", "--name", "only", "--database-url", url)
+    assert _wpscim("token", "revoke", "only", "--database-url", url).returncode == 0
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "wpscim", "serve", "--database-url", url, "--port", str(port), "--init-schema"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/scim/v2/ServiceProviderConfig", timeout=2)
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 401  # serving, and no token opens it
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        else:
+            pytest.fail("wpscim serve did not answer")
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    assert "token" not in output.lower().replace("token list", ""), output
+    assert _wpscim("token", "list", "--database-url", url).stdout == ""
+
+
 def test_detect_refuses_a_database_without_wordpress(empty_database, mysql_server):
     from wpscim.wordpress.db import Database, DatabaseAddress
     from wpscim.wordpress.site import NoWordPressTables

@@ -133,10 +133,11 @@ def serve(**params) -> None:
     user_mapping = _mapping(params["mapping_file"])
     opened = _opened(params, params["pool_size"] or params["threads"])
     _require_tables(opened)
-    tokens = TokenStore(opened.db, opened.site)
-    if not tokens.list():
-        token = tokens.create("default")
-        click.echo("no token existed; created token 'default' (shown once, keep it for your identity provider):")
+    if opened.created_site:
+        # A brand-new site gets its first token once; after that tokens are made only by `wpscim token
+        # create`, never because none is left: a revoked token stays revoked.
+        token = TokenStore(opened.db, opened.site).create("default")
+        click.echo("created token 'default' for this new site (shown once, keep it for your identity provider):")
         click.echo(token)
     site = opened.site
     click.echo(f"wpscim serving http://{params['host']}:{params['port']}/scim/v2 for {opened.db.address.without_password()} "

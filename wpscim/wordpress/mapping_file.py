@@ -37,7 +37,14 @@ from wpscim.scim import schemas
 from wpscim.scim.patch import parse_patch_path
 
 COLUMNS = ("display_name", "user_url")  # users columns a mapping may write (login, email, password are wpscim's)
-_PROTECTED_META = re.compile(r"(^wpscim_|capabilities$|user_level$|^session_tokens$|^_application_passwords$|^primary_blog$|^source_domain$)")
+# MySQL compares meta keys without case: a key that differs from one of these only in case is theirs too.
+_PROTECTED_META = re.compile(r"(^wpscim_|capabilities$|user_level$|^session_tokens$|^_application_passwords$|^primary_blog$|^source_domain$)",
+                             re.I)
+# The usermeta rows wp_insert_user() writes: a file may route an attribute to one of them, spelled as WordPress spells it.
+_WORDPRESS_META = ("nickname", "first_name", "last_name", "description", "rich_editing", "syntax_highlighting",
+                   "infinite_scrolling", "comment_shortcuts", "admin_color", "use_ssl", "show_admin_bar_front", "locale")
+# Kept by wpscim itself where lookups find them (externalId in wpscim_externalId).
+_NOT_REMAPPED = {name.lower() for name in (*SPECIAL, "externalId")}
 _ATTRIBUTE_KEYS = {"scim", "column", "meta", "transform", "from", "direction"}
 _EXTENSION_KEYS = {"urn", "name", "description", "attributes"}
 _TYPES = ("string", "boolean", "integer", "decimal", "dateTime", "reference")
@@ -107,8 +114,9 @@ def _field(entry, where: str, extension: schemas.Attribute | None) -> Field:
         raise MappingError(f"{where}: scim = {scim!r} is not an attribute of the User schema, the enterprise extension or [extension]")
     if definition.type == "complex" and not path.sub:
         raise MappingError(f"{where}: scim = {scim!r} is complex; map one of its sub-attributes (e.g. {scim}.value)")
-    if scim in SPECIAL:
-        raise MappingError(f"{where}: {scim} is always stored by wpscim itself and cannot be remapped")
+    if scim.strip().lower() in _NOT_REMAPPED:
+        raise MappingError(f"{where}: {scim} is always stored by wpscim itself (lookups and uniqueness depend on it) and cannot "
+                           "be remapped")
     if path.value_filter is not None and not _simple_filter(path.value_filter):
         raise MappingError(f"{where}: the filter in {scim!r} may only use 'eq' joined by 'and' (e.g. type eq \"work\")")
     column, meta = entry.get("column"), entry.get("meta")
@@ -121,6 +129,9 @@ def _field(entry, where: str, extension: schemas.Attribute | None) -> Field:
             raise MappingError(f"{where}: meta must be a usermeta key of 1 to 255 characters")
         if _PROTECTED_META.search(meta):
             raise MappingError(f"{where}: meta {meta!r} holds WordPress's or wpscim's own state and cannot be mapped")
+        if meta.lower() in _WORDPRESS_META and meta not in _WORDPRESS_META:
+            raise MappingError(f"{where}: meta {meta!r} differs only in case from WordPress's {meta.lower()!r}, which MySQL "
+                               "would treat as the same key")
     transform = entry.get("transform")
     if transform is not None and transform not in TRANSFORMS:
         raise MappingError(f"{where}: transform must be one of {', '.join(TRANSFORMS)}, not {transform!r}")
@@ -171,10 +182,10 @@ def parse_mapping(text: str, source: str = "mapping file") -> tuple[Mapping, sch
         key = field.scim.lower()
         if key in seen_paths:
             raise MappingError(f"{where}: {field.scim} is mapped twice")
-        if field.target in seen_targets:
-            raise MappingError(f"{where}: {field.target} is already the target of {seen_targets[field.target]}")
+        if field.target.lower() in seen_targets:
+            raise MappingError(f"{where}: {field.target} is already the target of {seen_targets[field.target.lower()]}")
         seen_paths.add(key)
-        seen_targets[field.target] = field.scim
+        seen_targets[field.target.lower()] = field.scim
         # A file entry replaces the built-in one for the same attribute or the same WordPress target.
         for old_key, old in list(fields.items()):
             if old_key == key or (old.target == field.target and old.scim not in SPECIAL):

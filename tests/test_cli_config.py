@@ -235,6 +235,18 @@ def test_a_revoked_token_stays_revoked(mysql_server, wp):
     assert _wpscim("token", "list", "--database-url", url).stdout == ""
 
 
+@pytest.mark.parametrize("server", ["granian", "waitress"])
+def test_a_second_serve_on_a_port_in_use_stops_with_a_message(serve, wp, server):
+    """granian and waitress share their port with SO_REUSEPORT: a second `wpscim serve` used to start
+    silently beside the first, and requests alternated between two services."""
+    base, _ = serve()
+    port = int(base.split(":")[2].split("/")[0])
+    began = time.monotonic()
+    second = _wpscim("serve", "--database-url", database_url(wp.server, wp.name), "--port", str(port), "--server", server, timeout=30)
+    assert second.returncode != 0 and time.monotonic() - began < 20
+    assert f"cannot listen on 127.0.0.1:{port}" in second.stderr and "Address already in use" in second.stderr
+
+
 def test_detect_refuses_a_database_without_wordpress(empty_database, mysql_server):
     from wpscim.wordpress.db import Database, DatabaseAddress
     from wpscim.wordpress.site import NoWordPressTables

@@ -130,6 +130,12 @@ def main() -> None:
               help="let DELETE /Groups remove built-in roles and roles wpscim did not create")
 def serve(**params) -> None:
     """Serve SCIM 2.0 at http://HOST:PORT/scim/v2."""
+    from wpscim import serving
+
+    try:
+        serving.ensure_port_free(params["host"], params["port"])
+    except serving.PortInUse as exc:
+        raise click.ClickException(str(exc)) from None
     user_mapping = _mapping(params["mapping_file"])
     opened = _opened(params, params["pool_size"] or params["threads"])
     _require_tables(opened)
@@ -144,8 +150,6 @@ def serve(**params) -> None:
                f"(WordPress db_version {site.db_version}, prefix {site.base_prefix}; {params['server']}, "
                f"{params['processes']} process(es) of {params['threads']} threads)")
     sys.stdout.flush()
-    from wpscim import serving
-
     if params["server"] == "granian":
         opened.db.close()  # each worker opens its own pool
         serving.granian(params)

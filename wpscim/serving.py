@@ -12,6 +12,24 @@ import sys
 SERVE_PARAMS = "WPSCIM_SERVE_PARAMS"  # `serve`'s settings, for granian's worker processes
 
 
+class PortInUse(Exception):
+    pass
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Refuse a port another process listens on. granian's and waitress's workers share their port with
+    SO_REUSEPORT, so a second `wpscim serve` would otherwise start silently and share it: requests would
+    alternate between two services (and two databases). A plain bind (no SO_REUSEPORT) fails while any
+    socket listens there; SO_REUSEADDR only lets it through connections left in TIME_WAIT."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror} (is another wpscim serve or another "
+                            "service running there? choose another --port)") from None
+
+
 def granian(params: dict) -> None:
     from granian import Granian
     from granian.constants import Interfaces

@@ -116,6 +116,10 @@ DEFAULTED_META = "wpscim__defaulted"
 DEFAULTABLE = ("displayName", "nickName", "active")
 
 _RESIDUE_NAME = re.compile(r"^[A-Za-z][\w$.:-]{0,200}$")
+# Attributes kept as JSON (the residue) are bounded: every one is a usermeta row WordPress loads with the user.
+MAX_KEPT_ATTRIBUTES = 64
+MAX_KEPT_ATTRIBUTE_BYTES = 64 * 1024
+MAX_KEPT_BYTES = 256 * 1024
 _CONSUMED_TOP = {"userName", "displayName", "nickName", "profileUrl", "locale", "externalId", "active", "password", "roles", "groups"}
 
 
@@ -236,7 +240,14 @@ class Mapping:
                     continue
             if not _RESIDUE_NAME.match(key):
                 raise Invalid(f"'{key[:80]}' is not a valid attribute name")
-            residue[RESIDUE_PREFIX + key] = dumps_text(value)
+            text = residue[RESIDUE_PREFIX + key] = dumps_text(value)
+            if len(text) > MAX_KEPT_ATTRIBUTE_BYTES:
+                raise Invalid(f"'{key[:80]}' holds more than {MAX_KEPT_ATTRIBUTE_BYTES // 1024} KiB; wpscim keeps attributes up to that size")
+        if len(residue) > MAX_KEPT_ATTRIBUTES:
+            raise Invalid(f"the user carries {len(residue)} attributes beyond the ones mapped to WordPress; wpscim keeps at most "
+                          f"{MAX_KEPT_ATTRIBUTES} (each in a usermeta row)")
+        if sum(len(text) for text in residue.values()) > MAX_KEPT_BYTES:
+            raise Invalid(f"the user's other attributes hold more than {MAX_KEPT_BYTES // 1024} KiB; wpscim keeps at most that much")
         return StoredUser(user["userName"], primary_email(user), targets, residue)
 
     def from_storage(self, row: dict, meta: dict) -> dict:
@@ -273,10 +284,10 @@ class Mapping:
         except ValueError:
             unassigned = []
         for attribute in unassigned:
-            # Not reported, even for a user whose `active` a client removed while suspended: the
-            # suspension stays (the safe reading), the representation holds what the client set. A user
-            # a network admin marked as spam always reads inactive.
-            if attribute in DEFAULTABLE and not (attribute == "active" and row.get("spam")):
+            # Not reported, as the client never set it; but what SCIM reads must match whether WordPress
+            # lets the user in: a suspended user (or one a network admin marked as spam) always reads
+            # `active: false`, also after a PUT that left `active` out (the suspension stays).
+            if attribute in DEFAULTABLE and not (attribute == "active" and not user["active"]):
                 user.pop(attribute, None)
         created = iso(row["user_registered"])
         user["meta"] = {

@@ -15,6 +15,8 @@ import bcrypt
 from passlib.hash import phpass
 from passlib.utils.binary import h64
 
+from wpscim.wordpress.errors import Invalid
+
 # wp_db_version of WordPress 6.8, the first release writing '$wp$' bcrypt hashes.
 WP_68_DB_VERSION = 60421
 BCRYPT_COST = 10  # what PHP < 8.4's password_hash(PASSWORD_BCRYPT) uses
@@ -35,7 +37,12 @@ def _prehash(password: str) -> bytes:
     return base64.b64encode(digest)
 
 
+MAX_PASSWORD_BYTES = 4096  # phpass (class-phpass.php) refuses longer passwords, in bytes: no login could follow
+
+
 def hash_password(password: str, db_version: int) -> str:
+    if len(password.encode("utf-8", "surrogatepass")) > MAX_PASSWORD_BYTES:
+        raise Invalid(f"'password' is longer than the {MAX_PASSWORD_BYTES} bytes WordPress accepts")
     if uses_wp_bcrypt(db_version):
         hashed = bcrypt.hashpw(_prehash(password), bcrypt.gensalt(BCRYPT_COST)).decode("ascii")
         return "$wp$2y$" + hashed[4:]  # Python writes $2b$; PHP would flag it for rehash

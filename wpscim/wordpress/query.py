@@ -106,13 +106,14 @@ def _defaulted(site: Site, attribute: str) -> str:
 
 
 def _active(site: Site, op: str, value) -> tuple[str, list, bool]:
+    """`active` as read (mapping.from_storage): false while suspended, always reported then; true
+    otherwise, reported unless WordPress's default stood in for a value the client never sent."""
     suspended = f"(u.ID IN (SELECT user_id FROM {site.usermeta} WHERE meta_key = %s){' OR u.spam <> 0' if site.multisite else ''})"
-    reported = f"(NOT {_defaulted(site, 'active')}{' OR u.spam <> 0' if site.multisite else ''})"
     if op == "pr":
-        return reported, [], True
+        return f"(NOT {_defaulted(site, 'active')} OR {suspended})", [SUSPENDED_PASS_META], True
     if op not in ("eq", "ne") or not isinstance(value, bool):
         return ANY
-    matching = f"({reported} AND {'NOT ' if value else ''}{suspended})"
+    matching = f"(NOT {_defaulted(site, 'active')} AND NOT {suspended})" if value else suspended
     return (matching if op == "eq" else f"NOT {matching}"), [SUSPENDED_PASS_META], True
 
 

@@ -76,3 +76,16 @@ def test_a_put_without_active_leaves_a_suspended_user_suspended_and_reading_so(a
         assert listed["totalResults"] == (1 if found else 0), expression
         scanned = api.get("/Users", params={"filter": expression, "count": 1000}).json  # through SQL, not the lookup path
         assert (user["id"] in {u["id"] for u in scanned["Resources"]}) == found, expression
+
+
+def test_a_patch_that_removes_active_reactivates_and_reads_without_it(api, wp):
+    """Removing `active` leaves it unassigned: WordPress's default, an active user, is then what the
+    client asked for, and the user reads back without `active` — as WordPress lets them in."""
+    user = create(api, user_name="unset@example.com", password="Unset pw 1")
+    deactivate = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]}
+    assert api.patch(f"/Users/{user['id']}", json=deactivate).json["active"] is False
+    assert not wp.oracle.authenticate("unset@example.com", "Unset pw 1")["ok"]
+    removed = api.patch(f"/Users/{user['id']}", json={"schemas": [PATCH], "Operations": [{"op": "remove", "path": "active"}]})
+    assert removed.status_code == 200 and "active" not in removed.json
+    assert wp.oracle.authenticate("unset@example.com", "Unset pw 1")["ok"]
+    assert api.get("/Users", params={"filter": 'userName eq "unset@example.com" and active eq false'}).json["totalResults"] == 0

@@ -129,12 +129,10 @@ def test_scim2_tester_reports_no_failure(live_server):
 
 
 def test_scim_sanity_strict_probe_passes(serve):
-    """`scim-sanity probe --strict --json-output`: every result pass, skips only for the agent extension.
-
-    scim-sanity adds the member "fake-member-id" to a group and requires 200; wpscim by default refuses
-    member ids that are no WordPress user (400 invalidValue, nothing applied). The probe therefore runs
-    against wpscim started as `--unknown-members ignore`, the documented setting for that behaviour."""
-    base_url, token = serve(role_policy=RolePolicy(unknown_members="ignore"))
+    """`scim-sanity probe --strict --json-output`, against wpscim with its default settings: every result
+    pass, skips only for the agent extension. (scim-sanity adds the member "fake-member-id" to a group
+    and requires 200: member ids that are no WordPress user are ignored by default, and recorded.)"""
+    base_url, token = serve()
     sanity = _tool("scim-sanity")
     proc = _run([sanity, "probe", base_url, "--token", token, "--strict", "--i-accept-side-effects", "--json-output"])
     try:

@@ -171,7 +171,22 @@ def test_role_deletion_settings(wp):
     assert relaxed.delete("/Groups/subscriber").status_code == 409  # still the default role
 
 
-def test_unknown_members_are_refused_and_nothing_is_applied(api, wp):
+def test_unknown_members_are_ignored_and_recorded_by_default(api, wp):
+    """Real sites delete users locally: one stale member id must not block a whole group push."""
+    (uid,) = make_users(api, 1)
+    gid = api.post("/Groups", json={"displayName": "Team", "members": [{"value": "31337"}]}).json["id"]
+    added = api.patch(f"/Groups/{gid}", json={"Operations": [{"op": "add", "path": "members",
+                                                               "value": [{"value": uid}, {"value": "99999"}]}]})
+    assert added.status_code == 200, added.text
+    assert members(api, gid) == [uid] and gid in wp_roles(wp, uid)
+    recorded = wp.sql("SELECT detail FROM wp_wpscim_events WHERE resource_type = 'Group' AND action = 'add_members' ORDER BY id")
+    details = [json.loads(detail) for (detail,) in recorded]
+    assert details[0]["ignored"] == ["31337"] and details[0]["users"] == []
+    assert details[1]["ignored"] == ["99999"] and details[1]["users"] == [int(uid)]
+
+
+def test_unknown_members_are_refused_and_nothing_is_applied_when_rejected(wp):
+    api = wp.client(role_policy=RolePolicy(unknown_members="reject"))
     (uid,) = make_users(api, 1)
     gid = api.post("/Groups", json={"displayName": "Team"}).json["id"]
     bad = api.patch(f"/Groups/{gid}", json={"Operations": [{"op": "add", "path": "members", "value": [{"value": uid}, {"value": "99999"}, {"value": "abc"}]}]})

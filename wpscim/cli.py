@@ -122,8 +122,9 @@ def main() -> None:
 @_option("--never-grant", default="administrator", envvar="WPSCIM_NEVER_GRANT", show_default=True,
               help="comma-separated roles SCIM may take away but never grant ('' for none)")
 @_option("--never-remove", default="", envvar="WPSCIM_NEVER_REMOVE", help="comma-separated roles SCIM may never take away")
-@_option("--unknown-members", type=click.Choice(["reject", "ignore"]), default="reject", envvar="WPSCIM_UNKNOWN_MEMBERS",
-              show_default=True, help="member ids that are no WordPress user: reject the change (400) or ignore them")
+@_option("--unknown-members", type=click.Choice(["ignore", "reject"]), default="ignore", envvar="WPSCIM_UNKNOWN_MEMBERS",
+              show_default=True, help="member ids that are no WordPress user: ignore them (logged, in the audit trail) or "
+                                      "reject the change (400)")
 @_option("--lean-group-patch", is_flag=True, envvar="WPSCIM_LEAN_GROUP_PATCH",
               help="PATCH /Groups answers without members unless ?attributes=members (for roles with very many members)")
 @_option("--allow-role-delete", is_flag=True, envvar="WPSCIM_ALLOW_ROLE_DELETE",

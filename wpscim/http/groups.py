@@ -91,9 +91,9 @@ class GroupsCollection(GroupResources):
     def on_post(self, req, resp) -> None:
         body = parse_group(read_json(req))
         with self.storage.transaction(req.context.token_name, req.context.request_id) as tx:
-            members = self.roles.existing_users(tx, body.members)
+            members, ignored = self.roles.existing_users(tx, body.members)
             slug, _ = self.roles.create(tx, body.display_name, body.external_id)
-            self.roles.change_members(tx, slug, add=members, remove=[])
+            self.roles.change_members(tx, slug, add=members, remove=[], ignored=ignored)
             roles = self.roles.load(tx)
         resp.set_header("Location", f"{req.prefix}/scim/v2/Groups/{slug}")
         resp.set_header("ETag", self.document(req, slug, roles)["meta"]["version"])

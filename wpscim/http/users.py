@@ -12,6 +12,7 @@ from wpscim.scim.patch import apply_patch, patch_paths
 from wpscim.scim.projection import project
 from wpscim.scim.resource import attribute_paths, normalize_user, validate_user
 from wpscim.scim.versioning import check_if_match, not_modified, version_of
+from wpscim.wordpress.mapping import ScimUser
 from wpscim.wordpress.storage import Storage
 
 
@@ -20,7 +21,10 @@ def _location(req, user_id: str) -> str:
 
 
 def finish_user(req, user: dict) -> dict:
-    """Absolute URLs and meta.version on a user read from the store."""
+    """What a client reads of a user from the store: its derived values (ScimUser.shown), absolute
+    URLs and meta.version."""
+    user = user.shown() if isinstance(user, ScimUser) else user
+    user["meta"] = dict(user["meta"])
     user["meta"]["location"] = _location(req, user["id"])
     for group in user.get("groups", []):
         group["$ref"] = f"{req.prefix}/scim/v2/Groups/{group['value']}"
@@ -83,18 +87,19 @@ class UserItem:
         self.storage = storage
 
     def _current(self, req, tx, user_id: str) -> dict:
-        """The user, locked for this transaction; 404 if absent, 412 if If-Match names another version."""
+        """The user as stored, locked for this transaction; 404 if absent, 412 if If-Match names another
+        version (of what clients read)."""
         user = self.storage.users.get_for_update(tx, user_id)
         if user is None:
             raise not_found(f"no user with id '{user_id}'")
-        user = finish_user(req, user)
-        check_if_match(req.get_header("If-Match"), user["meta"]["version"])
+        check_if_match(req.get_header("If-Match"), finish_user(req, user)["meta"]["version"])
         return user
 
-    def _write(self, req, resp, tx, user_id: str, user: dict, password_hash: str | None, before: dict) -> None:
-        after = self.storage.users.replace(tx, user_id, user, password_hash, before)
+    def _write(self, req, resp, tx, user_id: str, user: dict, password_hash: str | None, before: dict,
+               unassigned: set[str] = frozenset()) -> None:
+        after = self.storage.users.replace(tx, user_id, user, password_hash, before, "active" in unassigned)
         if after is None:  # deprovisioning mode "delete": active=false removed the user
-            after = {**before, "active": False}
+            after = {**finish_user(req, before), "active": False}
         _write_one(req, resp, finish_user(req, after))
 
     @retrying
@@ -128,7 +133,7 @@ class UserItem:
             result = apply_patch(before, body)
             validate_user(result.resource)
             password_hash = self.storage.users.hash_password(result.password) if result.password else None
-            self._write(req, resp, tx, user_id, result.resource, password_hash, before)
+            self._write(req, resp, tx, user_id, result.resource, password_hash, before, result.unassigned)
         self.storage.observed.record(patch_paths(body))
 
     @retrying

@@ -86,9 +86,10 @@ def seed_from_filter(expr) -> dict:
 
 
 class PatchResult:
-    def __init__(self, resource: dict, password: str | None):
+    def __init__(self, resource: dict, password: str | None, unassigned: set[str]):
         self.resource = resource
         self.password = password
+        self.unassigned = unassigned  # top-level attributes the resource had and the patch left without a value
 
 
 def apply_patch(current: dict, body) -> PatchResult:
@@ -119,7 +120,8 @@ def apply_patch(current: dict, body) -> PatchResult:
                 password = _apply(resource, op, key, item, password)
         else:
             password = _apply(resource, op, path, value, password)
-    return PatchResult(normalize_user(resource), password)
+    patched = normalize_user(resource)
+    return PatchResult(patched, password, {key for key in current if key not in patched and key not in IGNORED})
 
 
 def _apply(resource: dict, op: str, raw_path: str, value, password):

@@ -211,10 +211,14 @@ class Mapping:
         """Fields writing usermeta keys beyond wp_insert_user()'s own rows (a site's mapping file)."""
         return self._extra_meta
 
-    def defaulted(self, user: dict) -> str | None:
+    def defaulted(self, user: dict, names_derived: bool = False) -> str | None:
         """The DEFAULTED_META value for a user about to be written: attributes the client left unassigned
-        (and no join computes), or None."""
+        (and no join computes), or None. `name` is listed when the client sent none (the user then
+        reads back without one), unless `names_derived`: a user stored without names whose names are
+        derived for display keeps them derived (see _derived_names)."""
         missing = tuple(a for a in DEFAULTABLE if a not in user and a not in self._joined)
+        if "name" not in user and not names_derived:
+            missing += ("name",)
         return _json_list(missing) if missing else None
 
     def written(self) -> list[Field]:
@@ -289,6 +293,8 @@ class Mapping:
             # `active: false`, also after a PUT that left `active` out (the suspension stays).
             if attribute in DEFAULTABLE and not (attribute == "active" and not user["active"]):
                 user.pop(attribute, None)
+        user = ScimUser(user)
+        user.derived = None if "name" in unassigned else _derived_names(user, row)
         created = iso(row["user_registered"])
         user["meta"] = {
             "resourceType": "User",
@@ -296,6 +302,35 @@ class Mapping:
             "lastModified": meta.get("wpscim_meta.lastModified") or created,
         }
         return user
+
+
+def _derived_names(user: dict, row: dict) -> dict | None:
+    """Names for a user stored without any that no SCIM client created or emptied that way (the
+    installer's admin, most self-registered users: `name` is not among its unassigned attributes):
+    IdP imports require both (Okta's user profile needs a first and a
+    last name). From the display name when it is not just the login: its first word is the givenName,
+    the rest the familyName; a single word (or the login's part before '@') stands for both."""
+    name = user.get("name") or {}
+    if name.get("givenName") or name.get("familyName"):
+        return None
+    login = str(row.get("user_login") or "")
+    shown = naming.read_name(str(row.get("display_name") or "")).strip()
+    source = shown if shown and shown != login else login.split("@")[0]
+    if not source:
+        return None
+    given, _, family = source.partition(" ")
+    return {"name": {**name, "givenName": given, "familyName": family.strip() or given}}
+
+
+class ScimUser(dict):
+    """A SCIM User as stored, and (`derived`) values shown to clients that are not stored: never
+    written back by a PATCH, never matched by a filter (SQL cannot see them either)."""
+
+    derived: dict | None = None
+
+    def shown(self) -> dict:
+        """What a client reads: the stored attributes, with the derived ones where nothing is stored."""
+        return {**self, **self.derived} if self.derived else dict(self)
 
 
 DEFAULT = Mapping()

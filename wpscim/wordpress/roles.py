@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from wpscim.wordpress.events import Event
 from wpscim.wordpress import naming
 from wpscim.wordpress.site import Site, serialize, unserialize
 
+log = logging.getLogger("wpscim")
 BUILT_IN = ("administrator", "editor", "author", "contributor", "subscriber")
 GROUPS_OPTION = "wpscim_groups"
 _LEVEL = re.compile(r"^level_(\d+)$")
@@ -31,7 +33,7 @@ class RolePolicy:
     never_grant: frozenset = frozenset({"administrator"})  # a group push may remove these, never grant them
     never_remove: frozenset = frozenset()
     allow_delete: bool = False  # allow DELETE of built-in roles and roles wpscim did not create
-    unknown_members: str = "reject"  # member ids that are no user: "reject" (400, nothing applied) or "ignore"
+    unknown_members: str = "ignore"  # member ids that are no user: "ignore" (logged, in the audit trail) or "reject" (400)
     lean_patch_response: bool = False  # PATCH /Groups answers without members unless ?attributes=members
 
 
@@ -271,38 +273,43 @@ class RoleStore:
         tx.execute(*self.member_query(slug))
         return [row[0] for row in tx.fetchall()]
 
-    def existing_users(self, tx, ids: list[str]) -> list[int]:
-        """The ids that are users; any other id is named in a 400 invalidValue (or, by policy, left out)."""
+    def existing_users(self, tx, ids: list[str]) -> tuple[list[int], list[str]]:
+        """(the ids that are users, the ids that are not). Unknown ids are left out (`--unknown-members
+        ignore`, the default: real sites delete users locally, and one stale member must not block a
+        whole group push) or refused with Invalid, nothing applied (`reject`)."""
         numeric = sorted({int(i) for i in ids if str(i).isdigit()})
         found: set[int] = set()
         for offset in range(0, len(numeric), 1000):
             batch = numeric[offset : offset + 1000]
             tx.execute(f"SELECT ID FROM {self.site.users} WHERE ID IN (" + ", ".join(["%s"] * len(batch)) + ")", batch)
             found |= {row[0] for row in tx.fetchall()}
-        unknown = [str(i) for i in ids if not str(i).isdigit() or int(i) not in found]
-        if unknown and self.policy.unknown_members == "ignore":
-            return sorted(found)
-        if unknown:
-            shown = ", ".join(sorted(set(unknown))[:20]) + (" …" if len(set(unknown)) > 20 else "")
+        unknown = sorted({str(i) for i in ids if not str(i).isdigit() or int(i) not in found})
+        if unknown and self.policy.unknown_members != "ignore":
+            shown = ", ".join(unknown[:20]) + (" …" if len(unknown) > 20 else "")
             raise Invalid(f"no user with id {shown}; nothing was changed")
-        return numeric
+        if unknown:
+            log.warning("request %s: ignored group member ids that are no WordPress user: %s", getattr(tx, "request_id", "-"),
+                        ", ".join(unknown[:20]) + (" …" if len(unknown) > 20 else ""))
+        return sorted(found), unknown
 
     def apply_membership(self, tx, slug: str, add: list[str], remove: list[str], replace: list[str] | None,
                          roles: Roles | None = None) -> None:
         """A planned group change: member ids to add and remove, or the whole new membership."""
         if replace is not None:
-            wanted = set(self.existing_users(tx, replace))
+            wanted, ignored = self.existing_users(tx, replace)
             current = set(self.member_ids(tx, slug))
-            self.change_members(tx, slug, add=sorted(wanted - current), remove=sorted(current - wanted), roles=roles)
+            self.change_members(tx, slug, add=sorted(set(wanted) - current), remove=sorted(current - set(wanted)), roles=roles,
+                                ignored=ignored)
             return
-        added = self.existing_users(tx, add) if add else []
+        added, ignored = self.existing_users(tx, add) if add else ([], [])
         removed = [int(i) for i in remove if str(i).isdigit()]  # removing a user that is gone is a no-op
-        if added or removed:
-            self.change_members(tx, slug, add=added, remove=removed, roles=roles)
+        if added or removed or ignored:
+            self.change_members(tx, slug, add=added, remove=removed, roles=roles, ignored=ignored)
 
     def change_members(self, tx, slug: str, add: list[int], remove: list[int], roles: Roles | None = None,
-                       check_policy: bool = True) -> None:
-        """Grant `slug` to `add` and take it from `remove`, all in the caller's transaction."""
+                       check_policy: bool = True, ignored: list[str] = ()) -> None:
+        """Grant `slug` to `add` and take it from `remove`, all in the caller's transaction. `ignored`:
+        member ids the request named that are no user, recorded with the change (the audit trail)."""
         roles = roles or self.load(tx)
         if slug not in roles.definitions:
             raise NotFound(f"no group (WordPress role) with id '{slug}'")
@@ -312,14 +319,13 @@ class RoleStore:
         if check_policy and remove and slug in self.policy.never_remove:
             raise Invalid(f"wpscim never removes the role '{slug}' through SCIM (see --never-remove); nothing was changed")
         wanted = {uid: True for uid in add} | {uid: False for uid in remove}
-        if not wanted:
-            return
         changed = set(self.set_roles(tx, roles, {uid: (lambda caps, grant=grant: self._toggle(caps, slug, grant))
-                                                 for uid, grant in wanted.items()}))
+                                                 for uid, grant in wanted.items()})) if wanted else set()
         for action, ids in (("add_members", add), ("remove_members", remove)):
             users = [uid for uid in ids if uid in changed]
-            if users:
-                tx.record(Event(action, "Group", slug, ("members",), {"slug": slug, "users": users}))
+            if users or (ignored and action == "add_members"):
+                detail = {"slug": slug, "users": users, **({"ignored": list(ignored)} if ignored and action == "add_members" else {})}
+                tx.record(Event(action, "Group", slug, ("members",), detail))
 
     @staticmethod
     def _toggle(caps: dict, slug: str, grant: bool) -> dict:

@@ -92,13 +92,14 @@ class UserStore:
         self.finder.forget_counts()
         return created
 
-    def replace(self, tx: Transaction, user_id: str, user: dict, password_hash: str | None, before: dict | None = None) -> dict | None:
+    def replace(self, tx: Transaction, user_id: str, user: dict, password_hash: str | None, before: dict | None = None,
+                unassigned_active_reactivates: bool = False) -> dict | None:
         """Make the user equal `user` (PUT, PATCH) and commit; the user as stored, or None when
-        deprovisioning (`--deprovision delete`) deleted it."""
+        deprovisioning (`--deprovision delete`) deleted it. See UserWriter.replace for `active`."""
         if user.get("active") is False and self.policy.deprovision == "delete":
             self.delete(tx, user_id)
             return None
-        return self.writer.replace(tx, int(user_id), user, password_hash, before)
+        return self.writer.replace(tx, int(user_id), user, password_hash, before, unassigned_active_reactivates)
 
     def delete(self, tx: Transaction, user_id: str) -> None:
         uid = int(user_id)

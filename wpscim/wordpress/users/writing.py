@@ -98,10 +98,11 @@ class UserWriter:
                 wanted[f.meta_key] = targets[f.meta_key]
         return wanted
 
-    def _own_meta(self, user: dict, stored: StoredUser, values: dict, login: str, now: datetime) -> dict[str, str]:
+    def _own_meta(self, user: dict, stored: StoredUser, values: dict, login: str, now: datetime,
+                  names_derived: bool = False) -> dict[str, str]:
         """wpscim's usermeta rows for `user`: exact userName, externalId, lastModified, residue, defaults."""
         own = {}
-        unassigned = self.mapping.defaulted(user)
+        unassigned = self.mapping.defaulted(user, names_derived)
         if unassigned:
             own[mapping.DEFAULTED_META] = unassigned
         if stored.user_name != login:
@@ -204,14 +205,18 @@ class UserWriter:
         rows, metas = self.reader.assemble(*results)
         return self.reader.to_scim(rows[user_id], metas[user_id], roles)
 
-    def replace(self, tx: Transaction, user_id: int, user: dict, password_hash: str | None, before: dict | None) -> dict:
+    def replace(self, tx: Transaction, user_id: int, user: dict, password_hash: str | None, before: dict | None,
+                unassigned_active_reactivates: bool = False) -> dict:
         """Make user `user_id` (locked by UserReader.get_for_update) equal `user`, as PUT and PATCH do,
         and commit; returns the user as stored. The questions a rename asks are sent as they come; the
-        writes, the read-back, the event and the COMMIT go in one round trip."""
+        writes, the read-back, the event and the COMMIT go in one round trip. Without `active`, a
+        suspended user stays suspended (a PUT that leaves it out), unless `unassigned_active_reactivates`
+        (a PATCH that removed it: WordPress's default, active, is then what the client asked for)."""
         uid = user_id
         if uid not in tx.loaded:
-            self.reader.get_for_update(tx, str(uid))
+            before = self.reader.get_for_update(tx, str(uid))
         row, meta = tx.loaded[uid]
+        names_derived = getattr(before, "derived", None) is not None and "name" not in user
         current_name = meta.get(USERNAME_META) or row["user_login"]
         stored = self.mapping.to_storage(user)
         values = self.validate(stored)
@@ -237,7 +242,9 @@ class UserWriter:
             columns["user_activation_key"] = ""
         if "user_url" in values and values["user_url"] != row["user_url"]:
             columns["user_url"] = values["user_url"]
-        display = values.get("display_name") or naming.store_name(login)  # wp_update_user's default
+        # wp_update_user() keeps the display name unless one is given: a PATCH of name.givenName must not
+        # change the name the site shows on the user's posts.
+        display = values.get("display_name") or row["display_name"] or naming.store_name(login)
         if display != row["display_name"]:
             columns["display_name"] = display
         suspended = SUSPENDED_PASS_META in meta
@@ -253,7 +260,7 @@ class UserWriter:
             writes.append((f"UPDATE {self.site.users} SET " + ", ".join(f"`{c}` = %s" for c in columns) + " WHERE ID = %s",
                            [*columns.values(), uid]))
         wanted = self._wordpress_meta(values, login)
-        own = self._own_meta(user, stored, values, login, datetime.now(timezone.utc))
+        own = self._own_meta(user, stored, values, login, datetime.now(timezone.utc), names_derived)
         stale = [
             k for k in meta
             if k.startswith(mapping.RESIDUE_PREFIX) and k not in own
@@ -269,7 +276,7 @@ class UserWriter:
         roles = self.roles.recent(tx)
         held = self.reader.held_roles(meta, roles)
         roles_after = self._replace_roles(tx, uid, user, meta, roles)
-        active = user.get("active", not suspended)
+        active = user.get("active", True if unassigned_active_reactivates else not suspended)
         action = "update"
         if active is False and not suspended:
             writes += deprovisioning.suspension(self.site, uid)

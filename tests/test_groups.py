@@ -287,3 +287,24 @@ def test_members_read_through_the_lookup_index_are_the_same(api, wp):
     assert site.meta_value_index
     indexed = Api(create_app(wp.storage(site=site)), api.token)
     assert {role: members(indexed, role) for role in expected} == without == expected
+
+
+def test_role_names_are_plain_text_when_wordpress_prints_them(api, wp):
+    """wp_dropdown_roles() prints role names unescaped: a group named with markup used to put script
+    into the administrator's browser on Users → Add New, user-edit and Settings → General."""
+    created = api.post("/Groups", json={"displayName": "Staff</option><script>alert(1)</script>"})
+    assert created.status_code == 201, created.text
+    gid = created.json["id"]
+    assert created.json["displayName"] == "Staff"
+    renamed = api.patch(f"/Groups/{gid}", json={"Operations": [{"op": "replace", "path": "displayName",
+                                                                "value": "R&D <img src=x onerror=alert(2)> \"Team\""}]})
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json["displayName"] == 'R&D "Team"'
+    html = wp.oracle.dropdown_roles()
+    assert "<script" not in html and "<img" not in html and "onerror" not in html
+    assert "R&amp;D &quot;Team&quot;</option>" in html or "R&amp;D \"Team\"</option>" in html, html
+    assert api.get("/Groups", params={"filter": 'displayName eq "R&D \\"Team\\""'}).json["totalResults"] == 1
+    assert api.post("/Groups", json={"displayName": "<script>x</script>"}).status_code == 400
+    # A name matches the role it names, however it is spelt: Okta links a pushed "r&d \"team\"" to this role.
+    linked = api.post("/Groups", json={"displayName": 'r&d "team"'})
+    assert linked.status_code == 201 and linked.json["id"] == gid

@@ -225,6 +225,10 @@ class WordPressOracle:
         """{"roles": {slug: {"name", "capabilities"}}, "default_role": ...}."""
         return self.call("roles")
 
+    def dropdown_roles(self) -> str:
+        """The <option>s wp_dropdown_roles() prints (unescaped role names, as WordPress's screens show them)."""
+        return self.call("dropdown_roles")["html"]
+
     def option(self, name: str) -> Any:
         return self.call("option", name=name)["value"]
 

@@ -434,6 +434,14 @@ function __oracle_run( $op, array $a ) {
 			}
 			return array( 'roles' => (object) $out, 'default_role' => get_option( 'default_role' ) );
 
+		case 'dropdown_roles':
+			// What Users → Add New, user-edit and Settings → General print for the roles.
+			require_once ABSPATH . 'wp-admin/includes/template.php';
+			require_once ABSPATH . 'wp-admin/includes/user.php'; // get_editable_roles()
+			ob_start( null, 0 );
+			wp_dropdown_roles( (string) __oracle_arg( $a, 'selected', '' ) );
+			return array( 'html' => ob_get_clean() );
+
 		case 'option':
 			$name = (string) __oracle_arg( $a, 'name' );
 			$v    = get_option( $name, null );

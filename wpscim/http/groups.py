@@ -42,7 +42,7 @@ class GroupResources:
         self.roles = storage.roles
 
     def document(self, req, slug: str, roles: Roles, query: ListQuery | None = None) -> dict:
-        group = mapping.group_from_role(slug, roles.name(slug), roles.notes.get(slug) or {})
+        group = mapping.group_from_role(slug, roles.display(slug), roles.notes.get(slug) or {})
         group["meta"]["version"] = version_of(group)  # members change the version through meta.lastModified
         group["meta"]["location"] = f"{req.prefix}/scim/v2/Groups/{slug}"
         attributes, excluded = (query.attributes, query.excluded) if query else ([], [])

@@ -45,7 +45,12 @@ class Roles:
     _levels: dict = field(default_factory=dict, compare=False, repr=False)  # user_level() per capabilities array
 
     def name(self, slug: str) -> str:
+        """The role's name as stored (HTML-escaped when wpscim wrote it: WordPress prints it unescaped)."""
         return str((self.definitions.get(slug) or {}).get("name") or slug)
+
+    def display(self, slug: str) -> str:
+        """The role's name as a person reads it (SCIM's displayName)."""
+        return naming.read_name(self.name(slug))
 
     def held(self, caps: dict) -> list[str]:
         """The roles a capabilities array grants (keys that are roles, with a true value)."""
@@ -88,6 +93,17 @@ def _parsed_caps(value: str) -> tuple:
     except (ValueError, TypeError):
         return ()
     return tuple(caps.items()) if isinstance(caps, dict) else ()
+
+
+def role_name(display_name: str) -> str:
+    """A group's displayName as a role name WordPress can print: plain text, HTML-escaped. WordPress never
+    sanitizes role names (only code adds roles) and wp_dropdown_roles() prints them unescaped into
+    <option>s on Users → Add New, user-edit and Settings → General; so a name is stored as WordPress
+    stores a user's display name (sanitize_text_field, wp_filter_kses, escaped): markup is gone."""
+    stored = naming.store_name(display_name.strip())
+    if not stored.strip():
+        raise Invalid("'displayName' holds no text WordPress can show as a role name")
+    return stored
 
 
 def _caps_needle(slug: str) -> str:
@@ -166,12 +182,14 @@ class RoleStore:
     # --- role definitions ---------------------------------------------------------------------
 
     def find_by_name(self, roles: Roles, display_name: str) -> str | None:
-        wanted = display_name.strip().lower()
-        return next((slug for slug in roles.definitions if roles.name(slug).lower() == wanted), None)
+        """The role whose name reads as `display_name` (any case), as it would be stored."""
+        wanted = naming.read_name(role_name(display_name)).lower()
+        return next((slug for slug in roles.definitions if roles.display(slug).lower() == wanted), None)
 
     def create(self, tx, display_name: str, external_id: str | None) -> tuple[str, bool]:
         """A role for a new group, or the existing role of that name (enhanced group push links Okta
         groups to WordPress roles). Returns (slug, created)."""
+        stored_name = role_name(display_name)
         roles = self.load(tx, for_update=True)
         slug = self.find_by_name(roles, display_name)
         created = slug is None
@@ -181,7 +199,7 @@ class RoleStore:
             while slug in roles.definitions:
                 slug, n = f"{base}_{n}", n + 1
             template = roles.definitions.get(self.policy.template) or {"capabilities": {"read": True, "level_0": True}}
-            roles.definitions[slug] = {"name": display_name.strip(), "capabilities": dict(template.get("capabilities") or {})}
+            roles.definitions[slug] = {"name": stored_name, "capabilities": dict(template.get("capabilities") or {})}
             roles._levels.clear()  # a new role changes what its slug in a capabilities array grants
         before = None if created else {"slug": slug, "name": roles.name(slug)}
         note = roles.notes.setdefault(slug, {"managed": created, "created": _now()})
@@ -202,12 +220,13 @@ class RoleStore:
         if slug not in roles.definitions:
             raise NotFound(f"no group (WordPress role) with id '{slug}'")
         before = {"slug": slug, "name": roles.name(slug)}
-        renamed = display_name is not None and display_name.strip() != roles.name(slug)
+        stored_name = role_name(display_name) if display_name is not None else None
+        renamed = stored_name is not None and stored_name != roles.name(slug)
         if renamed:
             other = self.find_by_name(roles, display_name)
             if other is not None and other != slug:
-                raise Conflict(f"another role is already named '{display_name}'")
-            roles.definitions[slug]["name"] = display_name.strip()
+                raise Conflict(f"another role is already named '{naming.read_name(stored_name)}'")
+            roles.definitions[slug]["name"] = stored_name
         note = roles.notes.setdefault(slug, {"managed": False})
         external_before = note.get("externalId")
         if external_id:

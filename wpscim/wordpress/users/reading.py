@@ -169,8 +169,8 @@ class UserReader:
         user = self.mapping.from_storage(row, meta)
         held = roles.held(parse_caps(meta.get(self.site.capabilities_key)))
         if held:  # read-only `groups` and writable `roles` both show the user's WordPress roles
-            user["groups"] = [{"value": slug, "display": roles.name(slug), "type": "direct"} for slug in held]
-            user["roles"] = [{"value": slug, "display": roles.name(slug)} for slug in held]
+            user["groups"] = [{"value": slug, "display": roles.display(slug), "type": "direct"} for slug in held]
+            user["roles"] = [{"value": slug, "display": roles.display(slug)} for slug in held]
         return user
 
     def held_roles(self, meta: dict, roles: Roles) -> list[str]:

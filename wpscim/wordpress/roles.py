@@ -80,6 +80,20 @@ class Roles:
         return max(levels, default=0)
 
 
+ADMIN_CAPABILITY = "manage_options"
+
+
+def administrator_roles(roles: Roles) -> set[str]:
+    """The roles that make their holders administrators of the site."""
+    return {slug for slug, definition in roles.definitions.items()
+            if (definition.get("capabilities") or {}).get(ADMIN_CAPABILITY) or slug == "administrator"}
+
+
+def administers(caps: dict, roles: Roles) -> bool:
+    """Whether a capabilities array makes its user an administrator of the site."""
+    return bool(caps.get(ADMIN_CAPABILITY)) or any(caps.get(slug) for slug in administrator_roles(roles))
+
+
 def parse_caps(value: str | None) -> dict:
     """A user's capabilities array (a fresh dict the caller may change)."""
     return dict(_parsed_caps(value)) if value else {}
@@ -124,9 +138,10 @@ READ_CACHE_SECONDS = 2.0  # how stale role *names* in a user's `groups` may be; 
 
 
 class RoleStore:
-    def __init__(self, site: Site, policy: RolePolicy = RolePolicy()):
+    def __init__(self, site: Site, policy: RolePolicy = RolePolicy(), guard=None):
         self.site = site
         self.policy = policy
+        self.guard = guard  # administrators.AdministratorGuard: no change leaves the site without an administrator
         self._recent: tuple[float, Roles] | None = None
         self._parsed: tuple[str, dict] | None = None
 
@@ -375,6 +390,7 @@ class RoleStore:
             for umeta_id, user_id, key, value in tx.fetchall():
                 rows.setdefault((user_id, key), (umeta_id, value))
             upserts, inserts = [], []
+            losing = set()
             for uid in batch:
                 caps_row = rows.get((uid, self.site.capabilities_key))
                 before = parse_caps(caps_row[1] if caps_row else None)
@@ -382,6 +398,8 @@ class RoleStore:
                 if caps_row and after == before:
                     continue
                 changed.append(uid)
+                if administers(before, roles) and not administers(after, roles):
+                    losing.add(uid)
                 level_row = rows.get((uid, self.site.user_level_key))
                 for row, key, value in (
                     (caps_row, self.site.capabilities_key, serialize(after)),
@@ -391,6 +409,9 @@ class RoleStore:
                         upserts.append((row[0], uid, key, value))
                     else:
                         inserts.append((uid, key, value))
+            if losing and self.guard is not None:
+                self.guard.keep_one(tx, roles, losing, "taking the administrator role from "
+                                    + ", ".join(f"user {uid}" for uid in sorted(losing)[:5]) + (" …" if len(losing) > 5 else ""))
             if upserts:
                 tx.execute(
                     f"INSERT INTO {self.site.usermeta} (umeta_id, user_id, meta_key, meta_value) VALUES "

@@ -3,6 +3,7 @@ work (a Transaction whose change events go to the site's change log) and read se
 
 from __future__ import annotations
 
+from wpscim.wordpress.administrators import AdministratorGuard
 from wpscim.wordpress.db import Database
 from wpscim.wordpress.events import ChangeLog
 from wpscim.wordpress.mapping import DEFAULT, Mapping
@@ -13,13 +14,19 @@ from wpscim.wordpress.tokens import TokenStore
 from wpscim.wordpress.users import Policy, UserStore
 
 
+def lock_scope(db: Database, site: Site) -> str:
+    """What named locks of this site start with (they are server-wide)."""
+    return f"{db.address.database}/{site.base_prefix}"
+
+
 class Storage:
     def __init__(self, db: Database, site: Site, policy: Policy = Policy(), role_policy: RolePolicy = RolePolicy(),
                  user_mapping: Mapping = DEFAULT):
         self.db = db
         self.site = site
         self.changes = ChangeLog(site)
-        self.roles = RoleStore(site, role_policy)
+        guard = AdministratorGuard(site, lock_scope(db, site))
+        self.roles = RoleStore(site, role_policy, guard)
         self.users = UserStore(db, site, policy, self.roles, user_mapping, self.changes)
         self.tokens = TokenStore(db, site)
         self.observed = ObservedPaths(db, site)

@@ -23,7 +23,8 @@ from wpscim.wordpress.db import Database, Session, Transaction
 from wpscim.wordpress.errors import Invalid
 from wpscim.wordpress.events import ChangeLog, Event, user_snapshot
 from wpscim.wordpress.mapping import Mapping
-from wpscim.wordpress.roles import RoleStore
+from wpscim.wordpress.administrators import AdministratorGuard
+from wpscim.wordpress.roles import RoleStore, administers, parse_caps
 from wpscim.wordpress.site import Site
 from wpscim.wordpress.users.claims import Claims
 from wpscim.wordpress.users.deprovisioning import Deletion
@@ -44,12 +45,13 @@ class UserStore:
         self.db = db
         self.site = site
         self.policy = policy
-        self.roles = roles or RoleStore(site)
+        scope = f"{db.address.database}/{site.base_prefix}"
+        self.roles = roles or RoleStore(site, guard=AdministratorGuard(site, scope))
         self.mapping = user_mapping
         self.changes = changes or ChangeLog(site)
         self.reader = UserReader(site, self.roles, user_mapping)
         self.finder = UserSearch(self.reader)
-        self.claims = Claims(site, f"{db.address.database}/{site.base_prefix}")
+        self.claims = Claims(site, scope)
         self.writer = UserWriter(self.reader, self.claims, self.roles, self._check_role_policy)
         self.deletion = Deletion(site, policy.reassign_to)
 
@@ -106,7 +108,10 @@ class UserStore:
         if uid not in tx.loaded:
             self.reader.get_for_update(tx, user_id)
         row, meta = tx.loaded[uid]
-        held = self.reader.held_roles(meta, self.roles.recent(tx))
+        roles = self.roles.recent(tx)
+        held = self.reader.held_roles(meta, roles)
+        if administers(parse_caps(meta.get(self.site.capabilities_key)), roles):
+            self.roles.guard.keep_one(tx, roles, {uid}, f"deleting user {uid}")
         keeper = self.deletion.delete(tx, uid)
         tx.record(Event("delete", "User", str(uid), (), {"before": user_snapshot(uid, row, meta, held), "reassign": keeper}))
         self.finder.forget_counts(ids_shifted=True)

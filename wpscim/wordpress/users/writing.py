@@ -14,7 +14,7 @@ from wpscim.wordpress.db import Transaction, locks_missing, refuse_if_any, refus
 from wpscim.wordpress.errors import Invalid
 from wpscim.wordpress.events import Event, user_snapshot
 from wpscim.wordpress.mapping import SUSPENDED_PASS_META, USERNAME_META, StoredUser
-from wpscim.wordpress.roles import Roles, parse_caps
+from wpscim.wordpress.roles import Roles, administers, administrator_roles, parse_caps
 from wpscim.wordpress.site import serialize
 from wpscim.wordpress.users import deprovisioning
 from wpscim.wordpress.users.claims import Claims
@@ -279,6 +279,9 @@ class UserWriter:
         active = user.get("active", True if unassigned_active_reactivates else not suspended)
         action = "update"
         if active is False and not suspended:
+            caps = parse_caps(meta.get(self.site.capabilities_key))
+            if administers(caps, roles) and (roles_after is None or any(r in administrator_roles(roles) for r in roles_after)):
+                self.roles.guard.keep_one(tx, roles, {uid}, f"deactivating user {uid}")
             writes += deprovisioning.suspension(self.site, uid)
             action = "deactivate"
         elif active is True and suspended:

@@ -89,3 +89,14 @@ def test_a_patch_that_removes_active_reactivates_and_reads_without_it(api, wp):
     assert removed.status_code == 200 and "active" not in removed.json
     assert wp.oracle.authenticate("unset@example.com", "Unset pw 1")["ok"]
     assert api.get("/Users", params={"filter": 'userName eq "unset@example.com" and active eq false'}).json["totalResults"] == 0
+
+
+@pytest.mark.parametrize("email", ["a b@example.com", "zoë@example.com", "x@localhost", "a@b@c.com", "a&b@example.com"])
+def test_an_email_wordpress_would_store_otherwise_is_refused(api, wp, email):
+    """wp_insert_user() stores sanitize_email()'s repair of an address; the e-mail is an identity
+    (unique, matched by IdPs), so wpscim refuses such an address instead of storing another one."""
+    before = _counts(wp)
+    result = api.post("/Users", json=new_user("mailer", emails=[{"value": email, "primary": True}]))
+    assert_error(result, 400, "invalidValue")
+    assert "e-mail address WordPress stores as it is" in result.json["detail"]
+    assert _counts(wp) == before

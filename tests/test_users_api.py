@@ -367,7 +367,7 @@ def test_user_name_change_is_allowed(api, wp):
 
 
 def test_a_change_to_a_value_another_user_holds_is_409_and_changes_nothing(api, wp):
-    zoe = create(api, user_name="Zoë")  # stored as login "Zoe" plus wpscim's exact userName
+    zoe = create(api, user_name="Zoë", emails=[{"value": "zoe@example.com", "primary": True}])  # login "Zoe" + exact userName
     other = create(api, user_name="other@example.com")
 
     def patch(path, value):

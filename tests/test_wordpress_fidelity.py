@@ -60,6 +60,14 @@ CASES = {
     "accented and spaces": dict(login="Zoë Ångström", email="zoe@example.com", first="Zoë", last="Ångström"),
     "underscore nicename": dict(login="John_Doe@example.com", email="jd@example.com"),
     "long nicename": dict(login="a" * 55 + "@b.c", email="long@example.com"),
+    # WordPress's pre_user_url filters: a script URL is stored empty, a bare domain gets http://.
+    "script url": dict(login="js", email="js@example.com", url="javascript:alert(1)"),
+    "entity-encoded script url": dict(login="js2", email="js2@example.com", url="jav&#x09;ascript&#58;alert(1)"),
+    "bare domain url": dict(login="bare", email="bare@example.com", url="example.com/path"),
+    "url with query and markup": dict(login="q", email="q@example.com", url='http://x.test/?a=1&b=2"><script>x</script>'),
+    # update_user_meta() serializes text that looks serialized: WordPress reads back the text, never an object.
+    "serialized-looking names": dict(login="ser", email="ser@example.com", first='O:8:"stdClass":0:{}', last="i:1;",
+                                     nickname='a:1:{i:0;s:1:"x";}'),
 }
 
 
@@ -235,3 +243,36 @@ def test_user_names_wordpress_cannot_store_verbatim(wp, user_name):
     assert other.status_code == 201, other.text
     assert wp.oracle.get_user(int(other.json["id"]))["user_login"] != login
     assert api.post("/Users", json={"schemas": [CORE], "userName": user_name}).status_code == 409
+
+
+def test_names_that_look_serialized_read_back_as_the_text_wordpress_was_given(wp):
+    """A name is never turned into a PHP value (object injection) by WordPress's maybe_unserialize()."""
+    api = wp.client()
+    body = scim_body("i:1;", "inj@example.com", first='O:8:"stdClass":0:{}', last='a:1:{i:0;s:1:"x";}', display="b:1;")
+    created = api.post("/Users", json=body)
+    assert created.status_code == 201, created.text
+    uid = int(created.json["id"])
+    seen = wp.oracle.get_user(uid)
+    assert (seen["first_name"], seen["last_name"], seen["display_name"]) == ('O:8:"stdClass":0:{}', 'a:1:{i:0;s:1:"x";}', "b:1;")
+    read = api.get(f"/Users/{uid}").json
+    assert read["name"] == {"givenName": 'O:8:"stdClass":0:{}', "familyName": 'a:1:{i:0;s:1:"x";}'} and read["userName"] == "i:1;"
+    assert api.get("/Users", params={"filter": 'userName eq "i:1;"'}).json["totalResults"] == 1
+    assert api.post("/Users", json=scim_body("i:1;", "other@example.com")).status_code == 409  # its exact userName is taken
+
+
+def test_a_description_mapped_from_scim_is_filtered_as_wordpress_filters_it(new_wp, tmp_path):
+    from conftest import Api
+    from wpscim.app import create_app
+    from wpscim.wordpress.mapping_file import parse_mapping
+    from wpscim.wordpress.tokens import TokenStore
+
+    ours, theirs = new_wp(), new_wp()
+    user_mapping, _ = parse_mapping('[[attribute]]\nscim = "title"\nmeta = "description"\n')
+    api = Api(create_app(ours.storage(user_mapping=user_mapping)), TokenStore(ours.db, ours.site).create("desc"))
+    bio = 'Hi <script>alert(1)</script><a href="javascript:x" onclick="y">me</a> & <b>you</b>'
+    created = api.post("/Users", json={**scim_body("bio", "bio@example.com"), "title": bio})
+    assert created.status_code == 201, created.text
+    reference = theirs.oracle.insert_user({**wp_userdata("bio", "bio@example.com"), "description": bio})
+    ours_meta = dict(rows_of(ours, int(created.json["id"]))[1])
+    theirs_meta = dict(rows_of(theirs, reference["id"])[1])
+    assert ours_meta["description"] == theirs_meta["description"] and "<script" not in ours_meta["description"]

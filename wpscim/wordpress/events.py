@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Callable
 
 from wpscim.scim.jsontext import dumps_text, loads
+from wpscim.wordpress.metavalues import meta_text
 from wpscim.wordpress.site import Site
 
 log = logging.getLogger("wpscim")
@@ -47,7 +48,7 @@ def user_snapshot(user_id: int | None, row: dict, meta: dict, roles: list[str]) 
         value = row.get(column, "")
         snapshot[column] = value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else ("" if value is None else str(value))
     for key in SNAPSHOT_META:
-        snapshot[key] = meta.get(key, "")
+        snapshot[key] = meta_text(meta.get(key) or "")
     snapshot["roles"] = list(roles)
     return snapshot
 

@@ -27,6 +27,7 @@ from wpscim.scim.patch import PatchPath, parse_patch_path, seed_from_filter
 from wpscim.scim.resource import primary_email
 from wpscim.wordpress import naming
 from wpscim.wordpress.errors import Invalid
+from wpscim.wordpress.metavalues import meta_text
 
 TRANSFORMS = ("name", "locale", "lower", "join")
 DIRECTIONS = ("both", "read", "write")
@@ -59,16 +60,26 @@ class Field:
         return self.transform == "name" or self.target in WORDPRESS_NAME_FIELDS
 
     def to_wordpress(self, value) -> str:
+        """The value WordPress would store for `value` in this field's column or key (before
+        update_user_meta()'s maybe_serialize, which the writer applies to every meta value)."""
         if isinstance(value, bool):
             return "1" if value else "0"
         if isinstance(value, (int, float)):
-            return str(value)
+            value = str(value)
         if self.escaped:
             return naming.store_name(value)
         if self.transform == "locale":
             return naming.wp_locale(value)
         if self.transform == "lower":
-            return value.lower()
+            value = value.lower()
+        sanitize = WORDPRESS_SANITIZED.get(self.target)
+        if sanitize is not None:
+            if value == "0":  # wp_insert_user() takes a raw "0" as empty (PHP's empty())
+                return ""
+            try:
+                return sanitize(value)
+            except naming.Unstorable:
+                raise Invalid(f"WordPress cannot store this {self.scim}") from None
         return value
 
     def from_wordpress(self, value: str):
@@ -87,6 +98,8 @@ class Field:
 
 
 WORDPRESS_NAME_FIELDS = ("display_name", "first_name", "last_name", "nickname")
+# The other fields wp_insert_user() filters before storing them (pre_user_url, pre_user_description).
+WORDPRESS_SANITIZED = {"user_url": naming.store_url, "description": naming.store_description}
 
 DEFAULT_FIELDS: tuple[Field, ...] = (
     Field("userName", column="user_login"),  # exact userName in `wpscim_userName` when the login had to differ
@@ -258,15 +271,15 @@ class Mapping:
         """The SCIM User for a users row and its usermeta (first value per key, as get_user_meta(…, true))."""
         user: dict = {"schemas": [schemas.CORE_USER], "id": str(row["ID"])}
         if meta.get("wpscim_externalId"):
-            user["externalId"] = meta["wpscim_externalId"]
-        user["userName"] = meta.get(USERNAME_META) or row["user_login"]
+            user["externalId"] = meta_text(meta["wpscim_externalId"])
+        user["userName"] = meta_text(meta.get(USERNAME_META) or "") or row["user_login"]
         for key, text in meta.items():  # the residue first: mapped WordPress values override it
             if not key.startswith(RESIDUE_PREFIX) or key.startswith(STATE_PREFIX) or key in (USERNAME_META, EMAILS_META):
                 continue
             if key in ("wpscim_externalId", "wpscim_meta.lastModified"):
                 continue
             try:
-                value = loads(text)
+                value = loads(meta_text(text))
             except (TypeError, ValueError):
                 continue
             attribute = key[len(RESIDUE_PREFIX):]
@@ -274,17 +287,17 @@ class Mapping:
             if attribute.lower().startswith("urn:"):
                 user["schemas"].append(attribute)
         for f in self._read:
-            raw = row.get(f.column) if f.column else meta.get(f.meta_key)
+            raw = row.get(f.column) if f.column else meta_text(meta.get(f.meta_key) or "")
             if raw not in (None, ""):
                 set_value(user, f.path, f.from_wordpress(str(raw)))
                 if f.path.urn and f.path.urn not in user["schemas"]:
                     user["schemas"].append(f.path.urn)
-        emails = _emails(row["user_email"], meta.get(EMAILS_META))
+        emails = _emails(row["user_email"], meta_text(meta.get(EMAILS_META) or ""))
         if emails:
             user["emails"] = emails
         user["active"] = SUSPENDED_PASS_META not in meta and not row.get("spam")
         try:
-            unassigned = loads(meta.get(DEFAULTED_META) or "[]")
+            unassigned = loads(meta_text(meta.get(DEFAULTED_META) or "") or "[]")
         except ValueError:
             unassigned = []
         for attribute in unassigned:
@@ -299,7 +312,7 @@ class Mapping:
         user["meta"] = {
             "resourceType": "User",
             "created": created,
-            "lastModified": meta.get("wpscim_meta.lastModified") or created,
+            "lastModified": meta_text(meta.get("wpscim_meta.lastModified") or "") or created,
         }
         return user
 

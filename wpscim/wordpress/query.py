@@ -11,6 +11,7 @@ from datetime import datetime
 
 from wpscim.wordpress import mapping
 from wpscim.wordpress.mapping import SUSPENDED_PASS_META, USERNAME_META, Mapping
+from wpscim.wordpress.metavalues import meta_value
 from wpscim.scim import filter as scim_filter
 from wpscim.scim import schemas
 from wpscim.wordpress.site import Site
@@ -255,11 +256,12 @@ def selective_ids(expr: scim_filter.Filter, cursor, site: Site, user_mapping: Ma
         cursor.execute(
             f"SELECT ID FROM {site.users} WHERE user_login = %s "
             f"UNION ALL SELECT user_id FROM {site.usermeta} WHERE meta_key = %s AND meta_value = %s",
-            (expr.value, USERNAME_META, expr.value),
+            (expr.value, USERNAME_META, meta_value(expr.value)),
         )
         return {row[0] for row in cursor.fetchall()}
     field = user_mapping.field_for(expr.path)
     if field is not None and field.meta_key and field.path.value_filter is None and field.transform is None and not field.escaped:
-        cursor.execute(f"SELECT user_id FROM {site.usermeta} WHERE meta_key = %s AND meta_value = %s", (field.meta_key, expr.value))
+        cursor.execute(f"SELECT user_id FROM {site.usermeta} WHERE meta_key = %s AND meta_value = %s",
+                       (field.meta_key, meta_value(expr.value)))
         return {row[0] for row in cursor.fetchall()}
     return None

@@ -10,6 +10,7 @@ from wpscim.wordpress import naming
 from wpscim.wordpress.db import Transaction, locked_and
 from wpscim.wordpress.errors import Conflict
 from wpscim.wordpress.mapping import USERNAME_META, StoredUser
+from wpscim.wordpress.metavalues import meta_value
 from wpscim.wordpress.site import Site
 
 USERNAME_TAKEN, STORED_USERNAME_TAKEN, EMAIL_TAKEN, LOGIN_TAKEN, NICENAME_TAKEN = 1, 2, 4, 8, 16
@@ -67,7 +68,7 @@ class Claims:
         if login is not None:
             branches.append((f"SELECT {LOGIN_TAKEN} FROM {users} WHERE user_login = %s", (login,)))
         branches.append((f"SELECT {STORED_USERNAME_TAKEN} FROM {meta} WHERE meta_key = %s AND meta_value = %s{others.format('user_id')}",
-                         (USERNAME_META, name, *other)))
+                         (USERNAME_META, meta_value(name), *other)))
         if email:
             branches.append((f"SELECT {EMAIL_TAKEN} FROM {users} WHERE user_email = %s{others.format('ID')}", (email, *other)))
         if login is not None:

@@ -7,6 +7,7 @@ import functools
 from datetime import datetime
 
 from wpscim.wordpress.mapping import USERNAME_META, Mapping
+from wpscim.wordpress.metavalues import meta_value
 from wpscim.wordpress.roles import RoleStore, Roles, parse_caps
 from wpscim.wordpress.site import Site
 
@@ -110,7 +111,7 @@ class UserReader:
             f"SELECT m.user_id, m.meta_key, m.meta_value, m.umeta_id FROM {users} u JOIN {usermeta} m ON m.user_id = u.ID "
             f"WHERE u.user_login = %s AND {wanted}; "
             f"SELECT user_id FROM {usermeta} WHERE meta_key = %s AND meta_value = %s",
-            [user_name, user_name, *keys, USERNAME_META, user_name],
+            [user_name, user_name, *keys, USERNAME_META, meta_value(user_name)],
         )
         user_rows = session.fetchall()
         session.nextset()

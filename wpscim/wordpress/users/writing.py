@@ -14,6 +14,7 @@ from wpscim.wordpress.db import Transaction, locks_missing, refuse_if_any, refus
 from wpscim.wordpress.errors import Invalid
 from wpscim.wordpress.events import Event, user_snapshot
 from wpscim.wordpress.mapping import SUSPENDED_PASS_META, USERNAME_META, StoredUser
+from wpscim.wordpress.metavalues import meta_value
 from wpscim.wordpress.roles import Roles, administers, administrator_roles, parse_caps
 from wpscim.wordpress.site import serialize
 from wpscim.wordpress.users import deprovisioning
@@ -21,7 +22,7 @@ from wpscim.wordpress.users.claims import Claims
 from wpscim.wordpress.users.reading import UserReader
 
 EMAIL_MAX = 100
-URL_MAX = 100
+URL_MAX = naming.URL_MAX
 DISPLAY_MAX = 250
 _NOT_COMPARED = {"schemas", "id", "meta", "groups"}
 
@@ -63,10 +64,15 @@ class UserWriter:
         WordPress cannot hold."""
         if len(stored.email) > EMAIL_MAX:
             raise Invalid(f"email is longer than WordPress's {EMAIL_MAX} characters")
-        if stored.email and "@" not in stored.email:
-            raise Invalid(f"'{stored.email}' is not an email address")
+        if stored.email:
+            # wp_insert_user() stores sanitize_email()'s repair of an address; the e-mail is an identity
+            # (unique, matched by IdPs), so one WordPress would store otherwise is refused instead.
+            kept = naming.store_email(stored.email)
+            if "@" not in stored.email or kept != stored.email:
+                raise Invalid(f"'{stored.email}' is not an e-mail address WordPress stores as it is"
+                              + (f" (it would store '{kept}')" if kept and kept != stored.email else ""))
         targets = stored.targets
-        if len(targets.get("user_url", "")) > URL_MAX:
+        if not naming.url_fits(targets.get("user_url", "")):
             raise Invalid(f"profileUrl is longer than WordPress's {URL_MAX} characters")
         if len(targets.get("display_name", "")) > DISPLAY_MAX:
             raise Invalid(f"displayName is longer than WordPress's {DISPLAY_MAX} characters")
@@ -170,13 +176,14 @@ class UserWriter:
             naming.default_display_name(login, values.get("first_name", ""), values.get("last_name", ""))
         )[:DISPLAY_MAX]
         given = self._wordpress_meta(values, login)
-        rows = [(key, given.pop(key, default)) for key, default in self.site.usermeta_defaults()]
-        rows += list(given.items())  # the site's mapped keys, as `meta_input` would write them
+        texts = [(key, given.pop(key, default)) for key, default in self.site.usermeta_defaults()]
+        texts += list(given.items())  # the site's mapped keys, as `meta_input` would write them
+        rows = [(key, meta_value(text)) for key, text in texts]  # as update_user_meta() writes them
         rows += [
-            (self.site.capabilities_key, _caps_text(tuple(caps))),
+            (self.site.capabilities_key, _caps_text(tuple(caps))),  # WordPress serializes the array: this is it
             (self.site.user_level_key, str(roles.user_level(caps))),
         ]
-        rows += list(self._own_meta(user, stored, values, login, now).items())
+        rows += [(key, meta_value(text)) for key, text in self._own_meta(user, stored, values, login, now).items()]
         sql = (f"INSERT INTO {self.site.users} (user_login, user_pass, user_nicename, user_email, user_url, "
                "user_registered, user_activation_key, display_name) VALUES (%s, %s, %s, %s, %s, %s, '', %s); "
                f"INSERT INTO {self.site.usermeta} (user_id, meta_key, meta_value) VALUES "
@@ -290,7 +297,8 @@ class UserWriter:
         after_row = {**row, **{k: v for k, v in columns.items() if k != "user_pass"}}
         tx.record(Event(action, "User", str(uid), changed_attributes(before or {}, user, bool(password_hash)),
                         {"before": user_snapshot(uid, row, meta, held),
-                         "after": user_snapshot(uid, after_row, {**meta, **meta_writes}, roles_after or held)}))
+                         "after": user_snapshot(uid, after_row, {**meta, **{k: meta_value(v) for k, v in meta_writes.items()}},
+                                                roles_after or held)}))
         return self._commit_and_read(tx, uid, writes, roles)
 
     def _replace_roles(self, tx: Transaction, user_id: int, user: dict, meta: dict, roles: Roles) -> list[str] | None:
@@ -313,7 +321,8 @@ class UserWriter:
     def _set_meta(self, user_id: int, current: dict, wanted: dict[str, str]) -> list[tuple[str, list]]:
         """update_user_meta() for several keys: update rows whose value differs, insert missing keys."""
         missing, writes = [], []
-        for key, value in wanted.items():
+        for key, text in wanted.items():
+            value = meta_value(text)  # as update_user_meta() writes it
             if key not in current:
                 missing.append((key, value))
             elif current[key] != value:

@@ -120,7 +120,7 @@ def test_settings_from_the_environment_and_the_command_line_are_checked():
                                          ("WPSCIM_PROCESSES", "--processes", "0", "0 is not in the range x>=1"),
                                          ("WPSCIM_PORT", "--port", "99999", "99999 is not in the range 1<=x<=65535"),
                                          ("WPSCIM_DEPROVISION", "--deprovision", "Delete", "'Delete' is not one of 'deactivate', 'delete'"),
-                                         ("WPSCIM_SERVER", "--server", "gunicorn", "'gunicorn' is not one of")]:
+                                         ("WPSCIM_SERVER", "--server", "waitress", "'waitress' is not one of")]:
         code, settings, output = _serve_settings(env={name: value})
         assert code == 2 and settings is None, (name, output)
         assert option in output and message in output, output
@@ -235,10 +235,10 @@ def test_a_revoked_token_stays_revoked(mysql_server, wp):
     assert _wpscim("token", "list", "--database-url", url).stdout == ""
 
 
-@pytest.mark.parametrize("server", ["granian", "waitress"])
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
 def test_a_second_serve_on_a_port_in_use_stops_with_a_message(serve, wp, server):
-    """granian and waitress share their port with SO_REUSEPORT: a second `wpscim serve` used to start
-    silently beside the first, and requests alternated between two services."""
+    """granian shares its port with SO_REUSEPORT: a second `wpscim serve` used to start silently beside
+    the first, and requests alternated between two services."""
     base, _ = serve()
     port = int(base.split(":")[2].split("/")[0])
     began = time.monotonic()
@@ -259,7 +259,7 @@ def test_detect_refuses_a_database_without_wordpress(empty_database, mysql_serve
     db.close()
 
 
-@pytest.mark.parametrize("server", ["granian", "waitress"])
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
 def test_serve_with_two_processes(mysql_server, wp, server):
     port = free_port()
     token = _wpscim("token", "create", "--name", "procs", "--database-url", database_url(mysql_server, wp.name)).stdout.splitlines()[-1]

@@ -102,8 +102,8 @@ def main() -> None:
 @_database_options
 @_option("--host", default="127.0.0.1", envvar="WPSCIM_HOST", show_default=True)
 @_option("--port", type=_PORT, default=8080, envvar="WPSCIM_PORT", show_default=True)
-@_option("--server", type=click.Choice(["granian", "waitress"]), default="granian", envvar="WPSCIM_SERVER", show_default=True,
-              help="HTTP server: granian (HTTP in Rust) or waitress (pure Python)")
+@_option("--server", type=click.Choice(["granian", "gunicorn"]), default="granian", envvar="WPSCIM_SERVER", show_default=True,
+              help="HTTP server: granian (HTTP in Rust) or gunicorn (pure Python); both finish requests in flight on SIGTERM")
 @_option("--threads", type=_POSITIVE, default=4, envvar="WPSCIM_THREADS", show_default=True, help="request threads per process")
 @_option("--processes", type=_POSITIVE, default=1, envvar="WPSCIM_PROCESSES", show_default=True,
               help="server processes sharing the port")
@@ -151,11 +151,12 @@ def serve(**params) -> None:
                f"(WordPress db_version {site.db_version}, prefix {site.base_prefix}; {params['server']}, "
                f"{params['processes']} process(es) of {params['threads']} threads)")
     sys.stdout.flush()
+    opened.db.close()  # each worker process opens its own pool
     if params["server"] == "granian":
-        opened.db.close()  # each worker opens its own pool
         serving.granian(params)
     else:
-        serving.waitress(params, opened.db, lambda db: build_app(params, db, site, user_mapping))
+        serving.gunicorn(params, lambda: build_app(params, _opened(params, params["pool_size"] or params["threads"]).db, site,
+                                                   user_mapping))
 
 
 def _require_tables(opened: _Opened) -> None:

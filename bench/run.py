@@ -55,7 +55,7 @@ def parse_args(argv=None):
     parser.add_argument("--rounds", type=int, help="alternating reference/wpscim rounds per scenario (default 3; --quick 2)")
     parser.add_argument("--import-rounds", type=int, default=1, help="full imports per side (default 1)")
     parser.add_argument("--stream-repeats", type=int, help="GET /Groups/subscriber per side (default 3; --quick 2)")
-    parser.add_argument("--server", choices=["granian", "waitress"], default="granian", help="wpscim serve --server (default granian)")
+    parser.add_argument("--server", choices=["granian", "gunicorn"], default="granian", help="wpscim serve --server (default granian)")
     parser.add_argument("--server-processes", type=int, default=1, help="wpscim serve --processes (default 1)")
     parser.add_argument("--server-threads", type=int, default=4, help="wpscim serve --threads (default 4, wpscim's default)")
     parser.add_argument("--pool-size", type=int, help="wpscim serve --pool-size (default: wpscim's, one per thread)")

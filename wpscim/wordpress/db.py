@@ -39,6 +39,7 @@ READ_TIMEOUT_SECONDS = 10  # a stalled server answers 503 after this, not never
 LOCK_TIMEOUT_SECONDS = 5  # named locks (uniqueness) and InnoDB row locks
 POOL_WAIT_SECONDS = 10
 PROBE_SECONDS = 1.0  # while the database is down, how often one request tries it
+RESOLVE_SECONDS = 20  # how long a request whose COMMIT's answer was lost waits for the database to tell the outcome
 
 # Writes look rows up by primary key or by one indexed value, where every plan is the same index lookup;
 # MariaDB's optimizer still dives into each candidate index, weighs its selectivity model, rowid filters
@@ -326,14 +327,19 @@ class Transaction:
         if self.journal is None or not self.events or not self.request_id:
             raise OutcomeUnknown("the connection to the database was lost during COMMIT; whether the change "
                                  "was saved is unknown: read it back before retrying", retry_after=5) from error
-        try:
-            with self.db.reading() as session:
-                if thread_id:
-                    _end_session(session, thread_id)
-                found = self.journal.request_committed(session, self.request_id)
-        except Unavailable:
-            raise OutcomeUnknown("the connection to the database was lost during COMMIT and the database is not "
-                                 "answering; whether the change was saved is unknown", retry_after=5) from error
+        deadline = time.monotonic() + RESOLVE_SECONDS
+        while True:
+            try:
+                with self.db.reading() as session:
+                    if thread_id:
+                        _end_session(session, thread_id)
+                    found = self.journal.request_committed(session, self.request_id)
+                break
+            except Unavailable:
+                if time.monotonic() >= deadline:
+                    raise OutcomeUnknown("the connection to the database was lost during COMMIT and the database has not "
+                                         "answered since; whether the change was saved is unknown", retry_after=5) from error
+                time.sleep(0.5)  # a restarting server: its crash recovery decides, and the events say what it decided
         if found is None:
             raise Unavailable("the connection to the database was lost before the change was saved; retry",
                               retry_after=1, rerun_safe=True) from error

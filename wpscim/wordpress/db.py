@@ -238,6 +238,7 @@ class Transaction:
         self.committed = False
         self.answer_lost = False  # committed, but the last round trip's results never arrived (see _resolve)
         self.thread_id = conn.thread_id()  # the server's id of this session (see _resolve)
+        self.began = time.monotonic()
         # A statement's own methods, bound once: storage code calls them directly.
         self.execute, self.fetchall, self.fetchone, self.nextset = (
             self.cursor.execute, self.cursor.fetchall, self.cursor.fetchone, self.cursor.nextset)
@@ -332,7 +333,7 @@ class Transaction:
             try:
                 with self.db.reading() as session:
                     if thread_id:
-                        _end_session(session, thread_id)
+                        _end_session(session, thread_id, time.monotonic() - self.began)
                     found = self.journal.request_committed(session, self.request_id)
                 break
             except Unavailable:
@@ -349,8 +350,14 @@ class Transaction:
         return int(first) if first.isdigit() else 0
 
 
-def _end_session(session, thread_id: int) -> None:
-    """KILL a session and wait until the server has let it go (a COMMIT it is running finishes first)."""
+def _end_session(session, thread_id: int, age: float) -> None:
+    """KILL a session at most `age` seconds old and wait until the server has let it go (a COMMIT it is
+    running finishes first). After a restart the server numbers sessions anew: the id may be another's
+    then, and the old session is gone anyway."""
+    session.execute("SHOW GLOBAL STATUS LIKE 'Uptime'")
+    row = session.fetchone()
+    if row is None or int(row[1]) < age:
+        return
     try:
         session.execute("KILL %s", (thread_id,))
     except pymysql.err.OperationalError:

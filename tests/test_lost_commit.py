@@ -28,7 +28,6 @@ class CuttingProxy:
         self.port = self.listener.getsockname()[1]
         self.cut: str | None = None
         self.needle = b""
-        self.cuts = 0
         self.lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -39,18 +38,26 @@ class CuttingProxy:
             except OSError:
                 return
             server = socket.create_connection(self.target)
-            threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, False), daemon=True).start()
+            pair = {"silenced": False}  # set once the cut round trip is forwarded: its answer never reaches wpscim
+            threading.Thread(target=self._pump, args=(client, server, pair, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, pair, False), daemon=True).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket, upstream: bool) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, pair: dict, upstream: bool) -> None:
         try:
             while data := source.recv(65536):
+                if not upstream:
+                    if pair["silenced"]:
+                        continue
+                    sink.sendall(data)
+                    continue
                 cut = None
-                if upstream and self.needle in data:
+                if self.needle and self.needle in data:
                     with self.lock:
                         cut, self.cut = self.cut, None
                 if cut == "before":
                     break
+                if cut == "after":
+                    pair["silenced"] = True
                 sink.sendall(data)
                 if cut == "after":
                     time.sleep(0.3)  # the server runs the round trip, COMMIT included; its answer is dropped
@@ -58,8 +65,6 @@ class CuttingProxy:
         except OSError:
             pass
         finally:
-            if upstream and self.needle and self.cut is None:
-                self.cuts += 1
             for end in (source, sink):
                 try:
                     end.shutdown(socket.SHUT_RDWR)

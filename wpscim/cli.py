@@ -1,5 +1,5 @@
-"""Command line: `wpscim serve`, `token create|list|revoke`, `check`, `upgrade`, `index create|drop|status`,
-`mapping show|observed|check`. Options are declared with click: each names its environment variable,
+"""Command line: `wpscim serve`, `token create|list|revoke`, `check`, `upgrade`, `events`, `companion install`,
+`index create|drop|status`, `mapping show|observed|check`. Options are declared with click: each names its environment variable,
 and values are checked (ranges, choices, switches) before anything runs."""
 
 from __future__ import annotations
@@ -11,15 +11,23 @@ import os
 import re
 import sys
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import click
 
 from wpscim import __version__
 from wpscim.scim.schemas import register_extension
+from wpscim.wordpress.cache import RedisCache
+from wpscim.wordpress import companion as companion_module
+from wpscim.wordpress.companion import Companion, CompanionUnreachable, ensure_key, home_url
 from wpscim.wordpress.db import Database, ensure_database
 from wpscim.wordpress.errors import StorageError
+from wpscim.wordpress.events import GROUP_ACTIONS, USER_ACTIONS, ChangeLog
+from wpscim.wordpress.installation import Installation, discover
 from wpscim.wordpress.mapping import DEFAULT as DEFAULT_MAPPING
 from wpscim.wordpress.mapping_file import MappingError, load_mapping
+from wpscim.wordpress.notifier import WordPressNotifier
 from wpscim.wordpress.observed import ObservedPaths
 from wpscim.wordpress.roles import RolePolicy
 from wpscim.wordpress.site import NoWordPressTables, Site, check_mapping_against_database, detect, init_schema, lookup_index
@@ -27,7 +35,7 @@ from wpscim.wordpress.site import missing_tables, upgrade as upgrade_site
 from wpscim.wordpress.storage import Storage
 from wpscim.wordpress.tokens import TokenStore
 from wpscim.wordpress.users import Policy
-from wpscim.wordpress.wpconfig import ConfigError, resolve_database
+from wpscim.wordpress.wpconfig import ConfigError, WordPressConfig, read_wp_config, resolve_database
 
 _POSITIVE, _PORT = click.IntRange(min=1), click.IntRange(1, 65535)
 _option = functools.partial(click.option, show_envvar=True)  # --help names each variable
@@ -47,22 +55,38 @@ def _database_options(command):
     return command
 
 
+def _wordpress_options(command):
+    """Where the site answers and caches, beyond its database (see wpscim.wordpress.installation)."""
+    for option in reversed([
+        _option("--wp-url", envvar="WPSCIM_WP_URL",
+                help="the site's URL, where the companion plugin answers [default: WP_HOME in wp-config.php, else the home option]"),
+        _option("--redis-url", envvar="WPSCIM_REDIS_URL",
+                help="redis://host:port/db of the Redis Object Cache drop-in [default: WP_REDIS_* in wp-config.php, when the "
+                     "drop-in is there]"),
+        _option("--redis-prefix", default="", envvar="WPSCIM_REDIS_PREFIX", help="WP_REDIS_PREFIX, with --redis-url"),
+    ]):
+        command = option(command)
+    return command
+
+
 @dataclass
 class _Opened:
     db: Database
     site: Site
     created_site: bool  # --init-schema created WordPress's tables: a brand-new site
+    config: WordPressConfig | None  # wp-config.php, when given
 
 
 def _open(params: dict, pool_size: int = 4) -> _Opened:
     address, prefix = resolve_database(params["database_url"], params["wp_config"], params["table_prefix"])
+    config = read_wp_config(params["wp_config"]) if params["wp_config"] else None
     if params["init_schema"] and ensure_database(address):
         click.echo(f"created database {address.without_password()}", err=True)
     db = Database(address, max_connections=pool_size, fast_path=params.get("fast_path"))
     created = bool(params["init_schema"] and init_schema(db, prefix))
     if created:
         click.echo(f"created WordPress tables with prefix '{prefix}' in {address.without_password()}", err=True)
-    return _Opened(db, detect(db, prefix, params["blog_id"]), created)
+    return _Opened(db, detect(db, prefix, params["blog_id"]), created, config)
 
 
 def _opened(params: dict, pool_size: int = 4) -> _Opened:
@@ -129,6 +153,13 @@ def main() -> None:
               help="PATCH /Groups answers without members unless ?attributes=members (for roles with very many members)")
 @_option("--allow-role-delete", is_flag=True, envvar="WPSCIM_ALLOW_ROLE_DELETE",
               help="let DELETE /Groups remove built-in roles and roles wpscim did not create")
+@_wordpress_options
+@_option("--wait-for-wordpress", type=click.FloatRange(0, 30), default=2.0, envvar="WPSCIM_WAIT_FOR_WORDPRESS", show_default=True,
+         help="seconds a request waits for the companion to clean a cache only WordPress can clean")
+@_option("--event-retention-days", type=click.IntRange(min=0), default=90, envvar="WPSCIM_EVENT_RETENTION_DAYS",
+         show_default=True, help="days change events are kept (0: for ever)")
+@_option("--change-log/--no-change-log", default=True, envvar="WPSCIM_CHANGE_LOG", show_default=True,
+         help="record every change (audit trail; clears WordPress's caches, fires its hooks); off only to measure its cost")
 def serve(**params) -> None:
     """Serve SCIM 2.0 at http://HOST:PORT/scim/v2."""
     from wpscim import serving
@@ -150,13 +181,19 @@ def serve(**params) -> None:
     click.echo(f"wpscim serving http://{params['host']}:{params['port']}/scim/v2 for {opened.db.address.without_password()} "
                f"(WordPress db_version {site.db_version}, prefix {site.base_prefix}; {params['server']}, "
                f"{params['processes']} process(es) of {params['threads']} threads)")
+    if params["change_log"]:
+        installation = _installation(params, opened)
+        click.echo(f"WordPress at {installation.url or '(no URL known: hooks are not fired)'}; object cache: "
+                   f"{_cache_text(installation)}")
+        if installation.object_cache == "other" and not _companion_installed(installation, opened):
+            click.echo("WARNING: this site has a persistent object cache only WordPress can clear, and the companion does "
+                       "not answer: WordPress may keep serving stale users. Run: wpscim companion install --wp-config …", err=True)
     sys.stdout.flush()
     opened.db.close()  # each worker process opens its own pool
     if params["server"] == "granian":
         serving.granian(params)
     else:
-        serving.gunicorn(params, lambda: build_app(params, _opened(params, params["pool_size"] or params["threads"]).db, site,
-                                                   user_mapping))
+        serving.gunicorn(params, lambda: build_app(params, _opened(params, params["pool_size"] or params["threads"]), user_mapping))
 
 
 def _require_tables(opened: _Opened) -> None:
@@ -166,18 +203,52 @@ def _require_tables(opened: _Opened) -> None:
                                    "database options (it only adds wpscim's own tables)")
 
 
-def build_app(params: dict, db: Database, site: Site, user_mapping):
-    """The WSGI app for `serve`'s settings."""
+def build_app(params: dict, opened: _Opened, user_mapping):
+    """The WSGI app for `serve`'s settings (built in each worker process: its own pool, its own notifier)."""
     from wpscim.app import create_app
 
     def roles(text: str) -> frozenset:
         return frozenset(r.strip() for r in text.split(",") if r.strip())
 
+    db, site = opened.db, opened.site
     policy = Policy(deprovision=params["deprovision"], reassign_to=params["reassign_to"])
     role_policy = RolePolicy(template=params["group_template"], never_grant=roles(params["never_grant"]),
                              never_remove=roles(params["never_remove"]), allow_delete=params["allow_role_delete"],
                              unknown_members=params["unknown_members"], lean_patch_response=params["lean_group_patch"])
-    return create_app(Storage(db, site, policy, role_policy, user_mapping))
+    storage = Storage(db, site, policy, role_policy, user_mapping, change_log=params["change_log"])
+    if params["change_log"]:
+        installation = _installation(params, opened)
+        storage.changes.cleared_on_commit = installation.object_cache != "other"
+        notifier = WordPressNotifier(
+            db, storage.changes,
+            cache=RedisCache(installation.redis, site) if installation.object_cache == "redis" else None,
+            companion=Companion(installation.url, ensure_key(db, site)) if installation.url else None,
+            wait_seconds=params["wait_for_wordpress"], retention_days=params["event_retention_days"])
+        storage.changes.listeners.append(notifier)
+        notifier.start()
+    return create_app(storage)
+
+
+def _installation(params: dict, opened: _Opened) -> Installation:
+    return discover(opened.config, home_url(opened.db, opened.site), url=params.get("wp_url"),
+                    redis_url=params.get("redis_url"), redis_prefix=params.get("redis_prefix"))
+
+
+def _cache_text(installation: Installation) -> str:
+    if installation.object_cache == "redis":
+        return f"the Redis Object Cache drop-in at {installation.redis.url()}, cleared by wpscim"
+    if installation.object_cache == "other":
+        return "a persistent object cache, cleared by the companion plugin"
+    return "none persistent"
+
+
+def _companion_installed(installation: Installation, opened: _Opened) -> bool:
+    if installation.url is None:
+        return False
+    try:
+        return Companion(installation.url, ensure_key(opened.db, opened.site)).status().ok
+    except CompanionUnreachable:
+        return False
 
 
 # --- tokens ---------------------------------------------------------------------------------------
@@ -227,17 +298,117 @@ def token_revoke(name: str, **params) -> None:
 
 @main.command()
 @_database_options
+@_wordpress_options
 def check(**params) -> None:
-    """Connect, detect WordPress, and report what was found."""
+    """Connect, detect WordPress, and report what was found: its object cache, the companion, the change log."""
     opened = _opened(params)
     db, site = opened.db, opened.site
-    click.echo(f"database:   {db.address.without_password()}")
-    click.echo(f"prefix:     {site.base_prefix} (site {site.blog_id}, roles in {site.prefix}user_roles)")
-    click.echo(f"multisite:  {'yes' if site.multisite else 'no'}")
-    click.echo(f"db_version: {site.db_version}")
-    click.echo(f"tokens:     {len(TokenStore(db, site).list())}")
+    click.echo(f"database:     {db.address.without_password()}")
+    click.echo(f"prefix:       {site.base_prefix} (site {site.blog_id}, roles in {site.prefix}user_roles)")
+    click.echo(f"multisite:    {'yes' if site.multisite else 'no'}")
+    click.echo(f"db_version:   {site.db_version}")
+    click.echo(f"tokens:       {len(TokenStore(db, site).list())}")
     missing = missing_tables(db, site)
-    click.echo(f"tables:     {'missing ' + ', '.join(missing) + ' (run wpscim upgrade)' if missing else 'wpscim change log present'}")
+    click.echo(f"tables:       {'missing ' + ', '.join(missing) + ' (run wpscim upgrade)' if missing else 'wpscim change log present'}")
+    installation = _installation(params, opened)
+    cache = _cache_text(installation)
+    if installation.object_cache == "redis":
+        cache += "; reachable" if RedisCache(installation.redis, site).reachable() else "; NOT REACHABLE"
+    click.echo(f"object cache: {cache}")
+    answering = None
+    if installation.url is None:
+        click.echo("companion:    no site URL known (give --wp-url, or --wp-config with WP_HOME): hooks cannot be fired")
+    else:
+        try:
+            answer = Companion(installation.url, ensure_key(db, site)).status()
+            answering = answer.ok
+            click.echo(f"companion:    {'answering' if answer.ok else 'refusing'} at {installation.url} "
+                       f"(version {answer.body.get('companion')}, WordPress {answer.body.get('wp_version')}, "
+                       f"object cache {'in use' if answer.body.get('object_cache') else 'none'})" if answer.ok else
+                       f"companion:    at {installation.url} it answered HTTP {answer.status}: {answer.body.get('error')}")
+        except CompanionUnreachable as exc:
+            answering = False
+            click.echo(f"companion:    NOT ANSWERING: {exc}")
+    if not missing:
+        with db.reading() as session:
+            status = ChangeLog(site).status(session)
+        click.echo(f"events:       {status['events']} in the change log; {status['undelivered']} waiting for WordPress's hooks"
+                   + (f" (the oldest since {status['oldest_undelivered']})" if status["undelivered"] else "")
+                   + f"; {status['uncleared']} whose caches are not known clean")
+    if installation.object_cache != "none" and not answering:
+        click.echo("WARNING: WordPress uses a persistent object cache but the companion does not answer: without it WordPress "
+                   "hears of no change (no hooks) and, " + ("for this cache, keeps serving stale users" if installation.object_cache ==
+                   "other" else "though wpscim clears Redis itself, a suspended user's reset link is not refused")
+                   + ". Install it: wpscim companion install --wp-config PATH", err=True)
+
+
+@main.group()
+def companion() -> None:
+    """The companion WordPress plugin: WordPress's caches and hooks for wpscim's changes."""
+
+
+@companion.command("install")
+@_database_options
+@_wordpress_options
+@click.option("--mu-plugins", type=click.Path(file_okay=False), help="the site's mu-plugins folder [default: from --wp-config]")
+def companion_install(mu_plugins: str | None, **params) -> None:
+    """Install or update the companion in the site's wp-content/mu-plugins/ and report what was done."""
+    opened = _opened(params)
+    installation = _installation(params, opened)
+    folder = Path(mu_plugins) if mu_plugins else installation.mu_plugins
+    if folder is None:
+        raise click.ClickException("say where the site's files are: --wp-config PATH (or --mu-plugins PATH)")
+    try:
+        click.echo(companion_module.install(folder))
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {folder}: {exc.strerror}") from None
+    ensure_key(opened.db, opened.site)
+    if installation.url:
+        try:
+            answer = Companion(installation.url, ensure_key(opened.db, opened.site)).status()
+            click.echo(f"the companion answers at {installation.url}" if answer.ok else
+                       f"the site answered HTTP {answer.status}: {answer.body.get('error')}")
+        except CompanionUnreachable as exc:
+            click.echo(f"not answering yet: {exc}")
+
+
+@main.command()
+@_database_options
+@click.option("--user", help="a user's ID: its own events and the group changes that added or removed it")
+@click.option("--group", help="a group's ID (role slug)")
+@click.option("--action", type=click.Choice(sorted({*USER_ACTIONS, *GROUP_ACTIONS})))
+@click.option("--since", help="from when: an ISO date or time (UTC), or an age such as 30m, 12h, 7d")
+@click.option("--limit", type=_POSITIVE, default=1000, show_default=True, help="the newest this many, printed oldest first")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one object per line")
+def events(user, group, action, since, limit, output, **params) -> None:
+    """The change log: what the identity provider changed, by whom, when (never a value of a password or hash)."""
+    opened = _opened(params)
+    if missing_tables(opened.db, opened.site):
+        raise click.ClickException("this site has no change log yet: run `wpscim upgrade`")
+    with opened.db.reading() as session:
+        found = ChangeLog(opened.site).history(session, user=user, resource_type="Group" if group else None, resource_id=group,
+                                               action=action, since=_since(since), limit=limit)
+    for event in reversed(found):
+        if output == "json":
+            click.echo(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+        else:
+            click.echo(f"{event['time']}  {event['actor'] or '-':<12} {event['action']:<15} {event['resource_type']} "
+                       f"{event['resource_id']:<8} {','.join(event['attributes']) or '-'}  request {event['request_id']}")
+
+
+def _since(text: str | None):
+    if not text:
+        return None
+    match = re.fullmatch(r"(\d+)([smhd])", text.strip())
+    if match:
+        seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+        return datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(seconds=seconds)
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is neither an ISO date or time nor an age such as 12h") from None
+    return when.astimezone(timezone.utc).replace(tzinfo=None) if when.tzinfo else when
 
 
 @main.command()
@@ -338,5 +509,4 @@ def worker_app():
 
     params = json.loads(os.environ[SERVE_PARAMS])
     user_mapping = _mapping(params["mapping_file"])
-    opened = _opened(params, params["pool_size"] or params["threads"])
-    return build_app(params, opened.db, opened.site, user_mapping)
+    return build_app(params, _opened(params, params["pool_size"] or params["threads"]), user_mapping)

@@ -253,6 +253,7 @@ class Transaction:
 
     def record(self, event) -> None:
         """A change event, written before this transaction's COMMIT (in its last round trip)."""
+        event.request_id = self.request_id
         self.events.append(event)
 
     def take_locks(self, names: list[str]) -> tuple[str, list, int]:

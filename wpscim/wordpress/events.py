@@ -38,6 +38,7 @@ class Event:
     resource_id: str | None  # None: the user this transaction's create inserted (its ID is known after the insert)
     attributes: tuple[str, ...] = ()
     detail: dict = field(default_factory=dict)
+    request_id: str = ""  # set when a Transaction records the event
 
 
 def user_snapshot(user_id: int | None, row: dict, meta: dict, roles: list[str]) -> dict:
@@ -109,6 +110,28 @@ class ChangeLog:
         session.execute(f"SELECT resource_type, resource_id FROM {self.table} WHERE request_id = %s ORDER BY id", (request_id,))
         rows = [(kind, str(resource)) for kind, resource in session.fetchall()]
         return rows or None
+
+    def mark_cleared(self, tx, events: list[Event], cleared: bool) -> None:
+        """Record that WordPress's caches are (or are not yet) clean for the requests of `events`."""
+        requests = sorted({event.request_id for event in events if event.request_id})
+        if requests:
+            tx.execute(f"UPDATE {self.table} SET cleared_at = {'UTC_TIMESTAMP(6)' if cleared else 'NULL'} WHERE request_id IN ("
+                       + ", ".join(["%s"] * len(requests)) + ")", requests)
+
+    def recent_events(self, session, minutes: int, limit: int = 5000) -> list[Event]:
+        """The events of the last `minutes` minutes (at most `limit`, newest first, found through the
+        primary key: ids grow with time)."""
+        session.execute(
+            f"SELECT action, resource_type, resource_id, detail, request_id FROM (SELECT * FROM {self.table} ORDER BY id DESC "
+            f"LIMIT {int(limit)}) recent WHERE created_at >= UTC_TIMESTAMP(6) - INTERVAL %s MINUTE", (int(minutes),))
+        events = []
+        for action, kind, resource, detail, request_id in session.fetchall():
+            try:
+                told = loads(detail or "{}")
+            except ValueError:
+                told = {}
+            events.append(Event(action, kind, str(resource), (), told, request_id))
+        return events
 
     # --- reading ---------------------------------------------------------------------------------
 

@@ -21,19 +21,20 @@ def lock_scope(db: Database, site: Site) -> str:
 
 class Storage:
     def __init__(self, db: Database, site: Site, policy: Policy = Policy(), role_policy: RolePolicy = RolePolicy(),
-                 user_mapping: Mapping = DEFAULT):
+                 user_mapping: Mapping = DEFAULT, change_log: bool = True):
         self.db = db
         self.site = site
         self.changes = ChangeLog(site)
+        self.journal = self.changes if change_log else None  # None: changes are not recorded (measuring only)
         guard = AdministratorGuard(site, lock_scope(db, site))
         self.roles = RoleStore(site, role_policy, guard)
-        self.users = UserStore(db, site, policy, self.roles, user_mapping, self.changes)
+        self.users = UserStore(db, site, policy, self.roles, user_mapping)
         self.tokens = TokenStore(db, site)
         self.observed = ObservedPaths(db, site)
 
     def transaction(self, actor: str = "", request_id: str = ""):
         """One request's unit of work (wpscim.wordpress.db.Transaction), its events in the change log."""
-        return self.db.transaction(self.changes, actor, request_id)
+        return self.db.transaction(self.journal, actor, request_id)
 
     def reading(self, unbuffered: bool = False):
         return self.db.reading(unbuffered)

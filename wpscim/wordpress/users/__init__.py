@@ -1,6 +1,6 @@
 """WordPress users as SCIM Users: the storage façade the HTTP resources call.
 
-Reads take a Session (`store.reading()`), writes a Transaction (`store.transaction(...)`), so a
+Reads take a Session, writes a Transaction (both opened by wpscim.wordpress.storage.Storage), so a
 request's reads, checks and writes commit or roll back together; `create` and `replace` end the
 transaction themselves (their last round trip carries the COMMIT). The work is done by:
 
@@ -13,15 +13,13 @@ transaction themselves (their last round trip carries the COMMIT). The work is d
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 from wpscim.scim import filter as scim_filter
 from wpscim.wordpress import mapping, passwords
 from wpscim.wordpress.db import Database, Session, Transaction
 from wpscim.wordpress.errors import Invalid
-from wpscim.wordpress.events import ChangeLog, Event, user_snapshot
+from wpscim.wordpress.events import Event, user_snapshot
 from wpscim.wordpress.mapping import Mapping
 from wpscim.wordpress.administrators import AdministratorGuard
 from wpscim.wordpress.roles import RoleStore, administers, parse_caps
@@ -41,27 +39,18 @@ class Policy:
 
 class UserStore:
     def __init__(self, db: Database, site: Site, policy: Policy = Policy(), roles: RoleStore | None = None,
-                 user_mapping: Mapping = mapping.DEFAULT, changes: ChangeLog | None = None):
+                 user_mapping: Mapping = mapping.DEFAULT):
         self.db = db
         self.site = site
         self.policy = policy
         scope = f"{db.address.database}/{site.base_prefix}"
         self.roles = roles or RoleStore(site, guard=AdministratorGuard(site, scope))
         self.mapping = user_mapping
-        self.changes = changes or ChangeLog(site)
         self.reader = UserReader(site, self.roles, user_mapping)
         self.finder = UserSearch(self.reader)
         self.claims = Claims(site, scope)
         self.writer = UserWriter(self.reader, self.claims, self.roles, self._check_role_policy)
         self.deletion = Deletion(site, policy.reassign_to)
-
-    @contextmanager
-    def transaction(self, actor: str = "", request_id: str = "") -> Iterator[Transaction]:
-        with self.db.transaction(self.changes, actor, request_id) as tx:
-            yield tx
-
-    def reading(self):
-        return self.db.reading()
 
     def hash_password(self, password: str) -> str:
         """Hashing is slow by design: callers do it before opening the transaction."""

@@ -1,0 +1,1 @@
+"""The companion WordPress plugin wpscim ships (importable as wpscim.companion so a wheel carries it)."""

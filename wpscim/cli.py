@@ -5,6 +5,7 @@ and values are checked (ranges, choices, switches) before anything runs."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -98,6 +99,31 @@ def main() -> None:
 # --- serve ----------------------------------------------------------------------------------------
 
 
+_METRICS_TOKEN_MIN = 16
+
+
+def _metrics_token(value: str | None) -> str | None:
+    """--metrics-token becomes its SHA-256 as soon as it is read: the token itself is kept nowhere."""
+    if not value:
+        return None
+    if len(value.strip()) < _METRICS_TOKEN_MIN or value != value.strip():
+        raise click.BadParameter(f"use at least {_METRICS_TOKEN_MIN} characters, without surrounding spaces "
+                                 "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()  # as wpscim.http.metrics.Metrics compares it
+
+
+def _metrics_token_file(path: str | None) -> str | None:
+    """--metrics-token-file: the token read from a file (trailing line breaks dropped, as the official
+    WordPress image reads its *_FILE secrets), never from the environment."""
+    if not path:
+        return None
+    try:
+        text = open(path, encoding="utf-8").read()
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror}") from None
+    return _metrics_token(text.rstrip("\r\n"))
+
+
 @main.command()
 @_database_options
 @_option("--host", default="127.0.0.1", envvar="WPSCIM_HOST", show_default=True)
@@ -128,8 +154,21 @@ def main() -> None:
               help="PATCH /Groups answers without members unless ?attributes=members (for roles with very many members)")
 @_option("--allow-role-delete", is_flag=True, envvar="WPSCIM_ALLOW_ROLE_DELETE",
               help="let DELETE /Groups remove built-in roles and roles wpscim did not create")
+@_option("--access-log/--no-access-log", default=True, envvar="WPSCIM_ACCESS_LOG", show_default=True,
+              help="one JSON line per request on standard error (never a token, password or hash)")
+@_option("--metrics-token", "metrics_token_sha256", envvar="WPSCIM_METRICS_TOKEN", callback=lambda _ctx, _param, value: _metrics_token(value),
+              help=f"serve Prometheus metrics at /metrics to requests bearing this token ({_METRICS_TOKEN_MIN}+ characters; "
+                   "only its hash is kept) [default: no /metrics]")
+@_option("--metrics-token-file", "metrics_token_file_sha256", envvar="WPSCIM_METRICS_TOKEN_FILE",
+              callback=lambda _ctx, _param, value: _metrics_token_file(value),
+              help="read the metrics token from this file instead (a compose secret, systemd's LoadCredential=)")
 def serve(**params) -> None:
     """Serve SCIM 2.0 at http://HOST:PORT/scim/v2."""
+    os.environ.pop("WPSCIM_METRICS_TOKEN", None)  # the workers get its hash in their settings, not the token
+    from_file = params.pop("metrics_token_file_sha256")
+    if from_file and params["metrics_token_sha256"]:
+        raise click.UsageError("give the metrics token once: --metrics-token or --metrics-token-file")
+    params["metrics_token_sha256"] = params["metrics_token_sha256"] or from_file
     user_mapping = _mapping(params["mapping_file"])
     opened = _opened(params, params["pool_size"] or params["threads"])
     _require_tables(opened)
@@ -142,9 +181,13 @@ def serve(**params) -> None:
     click.echo(f"wpscim serving http://{params['host']}:{params['port']}/scim/v2 for {opened.db.address.without_password()} "
                f"(WordPress db_version {site.db_version}, prefix {site.base_prefix}; {params['server']}, "
                f"{params['processes']} process(es) of {params['threads']} threads)")
-    sys.stdout.flush()
     from wpscim import serving
+    from wpscim.wordpress.status import installed_version
 
+    for line in serving.banner(params, opened.db.address.without_password(), site, installed_version(params["wp_config"])):
+        click.echo(line)
+    sys.stdout.flush()
+    serving.metrics_directory(params)
     if params["server"] == "granian":
         opened.db.close()  # each worker opens its own pool
         serving.granian(params)
@@ -170,7 +213,8 @@ def build_app(params: dict, db: Database, site: Site, user_mapping):
     role_policy = RolePolicy(template=params["group_template"], never_grant=roles(params["never_grant"]),
                              never_remove=roles(params["never_remove"]), allow_delete=params["allow_role_delete"],
                              unknown_members=params["unknown_members"], lean_patch_response=params["lean_group_patch"])
-    return create_app(Storage(db, site, policy, role_policy, user_mapping))
+    return create_app(Storage(db, site, policy, role_policy, user_mapping), access_log=params.get("access_log", False),
+                      metrics_token_sha256=params.get("metrics_token_sha256"))
 
 
 # --- tokens ---------------------------------------------------------------------------------------

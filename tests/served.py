@@ -20,13 +20,13 @@ import pytest
 
 
 def http(method: str, url: str, *, headers: dict | None = None, data: bytes | None = None, timeout: float = 15):
-    """(status, headers, body) for any answer, errors included."""
+    """(status, headers with lower-case names, body) for any answer, errors included."""
     request = urllib.request.Request(url, method=method, data=data, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, dict(response.headers), response.read()
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
 
 
 class Served:

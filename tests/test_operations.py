@@ -333,7 +333,7 @@ def test_serve_says_where_it_listens_and_which_wordpress_it_found(wp, mysql_serv
     password, which must not be printed."""
     user, password = f"wpscim_{secrets.token_hex(4)}", "Db-" + secrets.token_hex(10)
     with pymysql.connect(**mysql_server, autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY %s", (password,))
+        cur.execute(f"CREATE USER '{user}'@'%%' IDENTIFIED BY %s", (password,))
         cur.execute(f"GRANT ALL ON `{wp.name}`.* TO '{user}'@'%'")
     try:
         site = tmp_path / "site"

@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 import falcon
+from falcon.routing import CompiledRouter
 
 from wpscim.http import errors, media
+from wpscim.http.access_log import AccessLog
 from wpscim.http.bulk import Bulk
 from wpscim.http.discovery import OpenApi, ResourceTypes, Schemas, ServiceProviderConfig
 from wpscim.http.groups import GroupItem, GroupsCollection
+from wpscim.http.health import Health
 from wpscim.http.middleware import BASE, BearerAuth, CanonicalPath, RequestId
 from wpscim.http.search import RootSearch
 from wpscim.http.users import UserItem, UsersCollection
+from wpscim.wordpress.status import ServiceStatus
 from wpscim.wordpress.storage import Storage
 
 
-def create_app(storage: Storage) -> falcon.App:
-    app = falcon.App(media_type=media.SCIM_JSON, middleware=[RequestId(), CanonicalPath(), BearerAuth(storage.tokens)])
+def create_app(storage: Storage, *, access_log: bool = False, metrics_token_sha256: str | None = None) -> falcon.App:
+    """`access_log`: a JSON line per request on standard error. `metrics_token_sha256`: serve /metrics to
+    the token with this SHA-256 (hex); without it there is no /metrics."""
+    status = ServiceStatus(storage.db, storage.changes)
+    router = CompiledRouter()  # also asked for the route of requests refused before routing (metrics, log)
+    observers, metrics = [], None
+    if access_log:
+        observers.append(AccessLog(router))
+    if metrics_token_sha256:
+        from wpscim.http.metrics import Metrics  # prometheus_client only when metrics are wanted
+
+        metrics = Metrics(status, metrics_token_sha256, router)
+        observers.append(metrics.middleware)
+    app = falcon.App(media_type=media.SCIM_JSON, router=router,
+                     middleware=[RequestId(), *observers, CanonicalPath(), BearerAuth(storage.tokens)])
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.keep_blank_qs_values = False
     media.install(app)
@@ -35,5 +52,8 @@ def create_app(storage: Storage) -> falcon.App:
     app.add_route(f"{BASE}/Schemas", Schemas())
     app.add_route(f"{BASE}/Schemas/{{item_id}}", Schemas(), suffix="item")
     app.add_route(f"{BASE}/openapi.json", OpenApi())
+    app.add_route("/healthz", Health(status.ping))  # outside BASE: no token
+    if metrics is not None:
+        app.add_route("/metrics", metrics.endpoint)  # its own token
     errors.register(app)
     return app

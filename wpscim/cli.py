@@ -5,6 +5,7 @@ and values are checked (ranges, choices, switches) before anything runs."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -122,6 +123,31 @@ def main() -> None:
 # --- serve ----------------------------------------------------------------------------------------
 
 
+_METRICS_TOKEN_MIN = 16
+
+
+def _metrics_token(value: str | None) -> str | None:
+    """--metrics-token becomes its SHA-256 as soon as it is read: the token itself is kept nowhere."""
+    if not value:
+        return None
+    if len(value.strip()) < _METRICS_TOKEN_MIN or value != value.strip():
+        raise click.BadParameter(f"use at least {_METRICS_TOKEN_MIN} characters, without surrounding spaces "
+                                 "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()  # as wpscim.http.metrics.Metrics compares it
+
+
+def _metrics_token_file(path: str | None) -> str | None:
+    """--metrics-token-file: the token read from a file (trailing line breaks dropped, as the official
+    WordPress image reads its *_FILE secrets), never from the environment."""
+    if not path:
+        return None
+    try:
+        text = open(path, encoding="utf-8").read()
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror}") from None
+    return _metrics_token(text.rstrip("\r\n"))
+
+
 @main.command()
 @_database_options
 @_option("--host", default="127.0.0.1", envvar="WPSCIM_HOST", show_default=True)
@@ -160,6 +186,14 @@ def main() -> None:
          show_default=True, help="days change events are kept (0: for ever)")
 @_option("--change-log/--no-change-log", default=True, envvar="WPSCIM_CHANGE_LOG", show_default=True,
          help="record every change (audit trail; clears WordPress's caches, fires its hooks); off only to measure its cost")
+@_option("--access-log/--no-access-log", default=True, envvar="WPSCIM_ACCESS_LOG", show_default=True,
+              help="one JSON line per request on standard error (never a token, password or hash)")
+@_option("--metrics-token", "metrics_token_sha256", envvar="WPSCIM_METRICS_TOKEN", callback=lambda _ctx, _param, value: _metrics_token(value),
+              help=f"serve Prometheus metrics at /metrics to requests bearing this token ({_METRICS_TOKEN_MIN}+ characters; "
+                   "only its hash is kept) [default: no /metrics]")
+@_option("--metrics-token-file", "metrics_token_file_sha256", envvar="WPSCIM_METRICS_TOKEN_FILE",
+              callback=lambda _ctx, _param, value: _metrics_token_file(value),
+              help="read the metrics token from this file instead (a compose secret, systemd's LoadCredential=)")
 def serve(**params) -> None:
     """Serve SCIM 2.0 at http://HOST:PORT/scim/v2."""
     from wpscim import serving
@@ -168,6 +202,11 @@ def serve(**params) -> None:
         serving.ensure_port_free(params["host"], params["port"])
     except serving.PortInUse as exc:
         raise click.ClickException(str(exc)) from None
+    os.environ.pop("WPSCIM_METRICS_TOKEN", None)  # the workers get its hash in their settings, not the token
+    from_file = params.pop("metrics_token_file_sha256")
+    if from_file and params["metrics_token_sha256"]:
+        raise click.UsageError("give the metrics token once: --metrics-token or --metrics-token-file")
+    params["metrics_token_sha256"] = params["metrics_token_sha256"] or from_file
     user_mapping = _mapping(params["mapping_file"])
     opened = _opened(params, params["pool_size"] or params["threads"])
     _require_tables(opened)
@@ -181,14 +220,19 @@ def serve(**params) -> None:
     click.echo(f"wpscim serving http://{params['host']}:{params['port']}/scim/v2 for {opened.db.address.without_password()} "
                f"(WordPress db_version {site.db_version}, prefix {site.base_prefix}; {params['server']}, "
                f"{params['processes']} process(es) of {params['threads']} threads)")
+    from wpscim.wordpress.status import installed_version
+
+    for line in serving.banner(params, opened.db.address.without_password(), site, installed_version(params["wp_config"])):
+        click.echo(line)
     if params["change_log"]:
         installation = _installation(params, opened)
-        click.echo(f"WordPress at {installation.url or '(no URL known: hooks are not fired)'}; object cache: "
-                   f"{_cache_text(installation)}")
+        click.echo(f"  WordPress URL  {installation.url or '(none known: hooks are not fired; --wp-url)'}")
+        click.echo(f"  object cache   {_cache_text(installation)}")
         if installation.object_cache == "other" and not _companion_installed(installation, opened):
             click.echo("WARNING: this site has a persistent object cache only WordPress can clear, and the companion does "
                        "not answer: WordPress may keep serving stale users. Run: wpscim companion install --wp-config …", err=True)
     sys.stdout.flush()
+    serving.metrics_directory(params)
     opened.db.close()  # each worker process opens its own pool
     if params["server"] == "granian":
         serving.granian(params)
@@ -226,7 +270,8 @@ def build_app(params: dict, opened: _Opened, user_mapping):
             wait_seconds=params["wait_for_wordpress"], retention_days=params["event_retention_days"])
         storage.changes.listeners.append(notifier)
         notifier.start()
-    return create_app(storage)
+    return create_app(storage, access_log=params.get("access_log", False),
+                      metrics_token_sha256=params.get("metrics_token_sha256"))
 
 
 def _installation(params: dict, opened: _Opened) -> Installation:

@@ -57,3 +57,41 @@ def gunicorn(params: dict, make_app) -> None:
             return make_app()
 
     Server().run()
+
+
+def metrics_directory(params: dict) -> str | None:
+    """With metrics served by several processes, a directory of this run's own where every worker writes
+    its metrics (prometheus_client's multiprocess mode), set before any worker starts and removed when
+    `serve` ends. One process keeps its metrics in memory: no directory."""
+    if not params.get("metrics_token_sha256") or params["processes"] <= 1:
+        return None
+    import atexit
+    import shutil
+    import tempfile
+
+    parent = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None  # an operator's choice of place is kept
+    directory = tempfile.mkdtemp(prefix="wpscim-metrics-", dir=parent)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    owner = os.getpid()
+    atexit.register(lambda: os.getpid() == owner and shutil.rmtree(directory, ignore_errors=True))
+    return directory
+
+
+def banner(params: dict, database: str, site, wordpress_version: str | None) -> list[str]:
+    """What `serve` says after its first line: where it listens, the SCIM base URL, the WordPress found."""
+    host, port = params["host"], params["port"]
+    wildcard = host in ("0.0.0.0", "::", "")
+    origin = f"http://{'HOST' if wildcard else (f'[{host}]' if ':' in host else host)}:{port}"
+    processes = params["processes"]
+    lines = [
+        f"  listening on   {host or '*'} port {port}{' (every address of this host)' if wildcard else ''}: {params['server']}, "
+        f"{processes} process{'es' if processes > 1 else ''} of {params['threads']} threads",
+        f"  SCIM base URL  {origin}/scim/v2",
+        f"  WordPress      {('WordPress ' + wordpress_version + ', ') if wordpress_version else ''}db_version {site.db_version}, "
+        f"database {database}, table prefix {site.base_prefix}"
+        + (f", multisite (site {site.blog_id})" if site.multisite else ""),
+        f"  health         {origin}/healthz",
+        f"  metrics        {origin + '/metrics (bearer: the metrics token)' if params.get('metrics_token_sha256') else 'off (--metrics-token)'}",
+        f"  access log     {'JSON lines on standard error' if params.get('access_log') else 'off'}",
+    ]
+    return lines

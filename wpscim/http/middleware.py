@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from wpscim.scim.errors import ScimError
 from wpscim.wordpress.events import new_request_id
@@ -19,6 +20,7 @@ class RequestId:
     the request's change events, so a log line, a response and an audit entry can be matched."""
 
     def process_request(self, req, resp) -> None:
+        req.context.started = time.perf_counter()  # for the access log and the latency histogram
         req.context.request_id = new_request_id()
         req.context.token_name = ""
         resp.set_header("X-Request-Id", req.context.request_id)
@@ -55,3 +57,13 @@ class BearerAuth:
             raise ScimError(401, "the bearer token is not valid (it may have been revoked)",
                             headers={"WWW-Authenticate": 'Bearer realm="wpscim", error="invalid_token"'})
         req.context.token_name = name
+
+
+def route_template(req, router) -> str | None:
+    """The route template a request matched (`/scim/v2/Users/{user_id}`), never the path with its ids.
+    A request refused before routing (401) is looked up in the router; None when no route matches."""
+    template = req.uri_template
+    if template is None and router is not None:
+        found = router.find(req.path)
+        template = found[3] if found else None
+    return template

@@ -94,3 +94,13 @@ def test_a_config_without_the_database_constants_is_refused(tmp_path):
         read_wp_config(tmp_path / "missing.php")
     with pytest.raises(ConfigError, match="DB_NAME"):
         read_wp_config(_write(tmp_path, "<?php define('DB_USER', 'x'); define('DB_HOST', 'h');"), environ={})
+
+
+def test_concatenation_and_the_sample_configs_utf8(tmp_path):
+    """Some official images build DB_HOST from two variables; wpdb upgrades 'utf8' to utf8mb4."""
+    text = """<?php
+define( 'DB_NAME', 'site' ); define( 'DB_USER', 'u' ); define( 'DB_CHARSET', 'utf8' );
+define( 'DB_HOST', getenv_docker('WORDPRESS_DB_HOST', 'db') . ':' . getenv_docker('WORDPRESS_DB_PORT', '3306') );
+"""
+    config = read_wp_config(_write(tmp_path, text), environ={"WORDPRESS_DB_PORT": "3307"})
+    assert (config.address.host, config.address.port, config.address.charset) == ("db", 3307, "utf8mb4")

@@ -58,6 +58,15 @@ def _string(kind: str, text: str) -> str:
     return re.sub(r"\\(.)", lambda m: _DOUBLE_ESCAPES.get(m.group(1), "\\" + m.group(1)), body, flags=re.S)
 
 
+def _php_text(value) -> str:
+    """A value as PHP's string conversion writes it."""
+    if value is True:
+        return "1"
+    if value is False or value is None:
+        return ""
+    return str(value)
+
+
 class _Unknown(Exception):
     """A value wpscim cannot evaluate without running PHP."""
 
@@ -96,7 +105,16 @@ class _Parser:
             raise _Unknown()
 
     def value(self):
-        """A literal, or getenv_docker(NAME, default), optionally parenthesised."""
+        """A term, or terms joined by PHP's string concatenation: `getenv_docker('A', 'x') . ':' . 3306`."""
+        value = self.term()
+        while self.peek()[1] == "." and self.peek(1)[0] != "number":
+            self.take()
+            right = self.term()
+            value = _php_text(value) + _php_text(right)
+        return value
+
+    def term(self):
+        """A literal, or getenv_docker(NAME, default)."""
         kind, text = self.take()
         if kind in ("single", "double"):
             return _string(kind, text)
@@ -187,7 +205,9 @@ def read_wp_config(path: str | Path, environ=None) -> WordPressConfig:
         password=str(constants.get("DB_PASSWORD") or ""),
         database=constants["DB_NAME"],
         unix_socket=socket,
-        charset=str(constants.get("DB_CHARSET") or "utf8mb4"),
+        # wpdb upgrades 'utf8' (the sample config's and the official image's value) to utf8mb4 where the server
+        # has it, as every supported MySQL and MariaDB does; a connection in utf8 refuses emoji.
+        charset={"utf8": "utf8mb4", "": "utf8mb4"}.get(str(constants.get("DB_CHARSET") or ""), str(constants.get("DB_CHARSET"))),
     )
     return WordPressConfig(address, prefix if prefix is not None else "wp_", constants, Path(path))
 

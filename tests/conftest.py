@@ -246,14 +246,17 @@ def serve(wp, mysql_server, tmp_path):
     loopback port; returns (base_url, token)."""
     processes = []
 
-    def start(policy: Policy = Policy(), role_policy: RolePolicy = RolePolicy()) -> tuple[str, str]:
+    def start(policy: Policy = Policy(), role_policy: RolePolicy = RolePolicy(), *, where: list[str] | None = None,
+              extra: tuple[str, ...] = ()) -> tuple[str, str]:
+        """`where`: the database options (default --database-url of `wp`); `extra`: more options."""
         token = TokenStore(wp.db, wp.site).create(f"live-{secrets.token_hex(4)}")
         port = free_port()
         log = tmp_path / f"serve-{port}.log"
+        start.logs.append(log)
         with log.open("w") as output:  # the child keeps its own copy of the descriptor
             process = subprocess.Popen(
-                [sys.executable, "-m", "wpscim", "serve", "--database-url", database_url(mysql_server, wp.name),
-                 "--host", "127.0.0.1", "--port", str(port), "--threads", "16", *_serve_flags(policy, role_policy)],
+                [sys.executable, "-m", "wpscim", "serve", *(where or ["--database-url", database_url(mysql_server, wp.name)]),
+                 "--host", "127.0.0.1", "--port", str(port), "--threads", "16", *_serve_flags(policy, role_policy), *extra],
                 stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         processes.append(process)
         base = f"http://127.0.0.1:{port}/scim/v2"
@@ -270,6 +273,7 @@ def serve(wp, mysql_server, tmp_path):
                     pytest.fail(f"wpscim serve did not answer within 30 s:\n{log.read_text()}")
                 time.sleep(0.05)
 
+    start.logs = []  # each server's log (output and access log), for tests that read what it said
     yield start
     for process in processes:
         process.terminate()

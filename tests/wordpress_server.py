@@ -181,6 +181,8 @@ class WordPressServer:
     log_path: Path
     error_log_path: Path
     redis: RedisTarget | None = None
+    command: list = field(default_factory=list, repr=False)  # how it was started, for restart()
+    env: dict = field(default_factory=dict, repr=False)
     _stopped: bool = field(default=False, repr=False)
 
     @staticmethod
@@ -252,6 +254,30 @@ class WordPressServer:
 
     def server_log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def pause(self) -> None:
+        """Stop serving (WordPress is down) without clearing its cache; restart() brings it back at the same URL."""
+        self._signal_group(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._signal_group(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self._signal_group(self.process.pid, signal.SIGKILL)
+
+    def restart(self, timeout: float = 30.0) -> None:
+        with self.log_path.open("ab") as output:
+            self.process = subprocess.Popen(self.command, env=self.env, stdout=output, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, cwd=str(self.site_dir), start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.probe("info")
+                return
+            except (OSError, WordPressServerError):
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise
+                time.sleep(0.1)
 
     def stop(self) -> None:
         if self._stopped:
@@ -436,7 +462,7 @@ def serve_wordpress(docroot: Path, site_dir: Path, database: DatabaseTarget, *, 
                                    stdin=subprocess.DEVNULL, cwd=str(site_dir), start_new_session=True)
     server = WordPressServer(url=url, docroot=docroot, site_dir=site_dir, database=database, process=process,
                              probe_secret=probe_secret, redis_prefix=redis_prefix, log_path=log_path,
-                             error_log_path=error_log_path, redis=redis if object_cache else None)
+                             error_log_path=error_log_path, redis=redis if object_cache else None, command=command, env=env)
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:

@@ -65,6 +65,9 @@ def _wordpress_options(command):
                 help="redis://host:port/db of the Redis Object Cache drop-in [default: WP_REDIS_* in wp-config.php, when the "
                      "drop-in is there]"),
         _option("--redis-prefix", default="", envvar="WPSCIM_REDIS_PREFIX", help="WP_REDIS_PREFIX, with --redis-url"),
+        _option("--object-cache", type=click.Choice(["auto", "none", "companion"]), default="auto", envvar="WPSCIM_OBJECT_CACHE",
+                show_default=True, help="WordPress's persistent object cache: found in wp-content (auto), none, or one only "
+                                        "WordPress can clear (companion: requests wait for it)"),
     ]):
         command = option(command)
     return command
@@ -276,7 +279,8 @@ def build_app(params: dict, opened: _Opened, user_mapping):
 
 def _installation(params: dict, opened: _Opened) -> Installation:
     return discover(opened.config, home_url(opened.db, opened.site), url=params.get("wp_url"),
-                    redis_url=params.get("redis_url"), redis_prefix=params.get("redis_prefix"))
+                    redis_url=params.get("redis_url"), redis_prefix=params.get("redis_prefix"),
+                    object_cache=params.get("object_cache") or "auto")
 
 
 def _cache_text(installation: Installation) -> str:

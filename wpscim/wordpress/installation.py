@@ -62,26 +62,31 @@ class Installation:
 
 
 def discover(config: WordPressConfig | None, home_option: str | None, *, url: str | None = None,
-             redis_url: str | None = None, redis_prefix: str | None = None) -> Installation:
-    """What wp-config.php, the site's `home` option and the command line say about the site."""
+             redis_url: str | None = None, redis_prefix: str | None = None, object_cache: str = "auto") -> Installation:
+    """What wp-config.php, the site's `home` option and the command line say about the site.
+    `object_cache`: "auto" (found from wp-content's drop-in), or the operator's word: "none", or
+    "companion" (a persistent cache only WordPress can clear)."""
     constants = config.constants if config else {}
     home = url or constants.get("WP_HOME") or home_option or constants.get("WP_SITEURL")
     content = None
     if config is not None:
         given = constants.get("WP_CONTENT_DIR")
         content = Path(given) if isinstance(given, str) and given else (config.path.parent / "wp-content" if config.path else None)
+    home = str(home).rstrip("/") if home else None
     if redis_url:
         return Installation(home, content, "redis", _from_url(redis_url, redis_prefix or ""))
-    object_cache, redis = "none", None
+    if object_cache != "auto":
+        return Installation(home, content, "other" if object_cache == "companion" else "none")
+    found, redis = "none", None
     drop_in = content / "object-cache.php" if content else None
     if drop_in is not None and drop_in.is_file():
         head = drop_in.read_text(encoding="utf-8", errors="replace")[:2000]
         if REDIS_DROP_IN_MARK in head and not any(name in constants for name in _REDIS_SEVERAL_SERVERS) \
                 and not constants.get("WP_REDIS_DISABLED"):
-            object_cache, redis = "redis", RedisSettings.from_constants(constants)
+            found, redis = "redis", RedisSettings.from_constants(constants)
         else:
-            object_cache = "other"
-    return Installation(str(home).rstrip("/") if home else None, content, object_cache, redis)
+            found = "other"
+    return Installation(home, content, found, redis)
 
 
 def _from_url(url: str, prefix: str) -> RedisSettings:

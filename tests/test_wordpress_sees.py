@@ -1,0 +1,193 @@
+"""WordPress sees every change at once — judged by a running WordPress itself (its wp_authenticate,
+get_userdata, user_can, lost-password form, through its own object cache), right after each 2xx —
+and hears of it: core's hooks fire once each, in order, from the change log. On a plain WordPress, on
+one with the Redis Object Cache drop-in (wpscim clears its keys itself), and on one whose cache only
+WordPress may clear (wpscim waits for the companion). `wpscim serve --wp-config` finds the site's
+URL, salts and Redis itself; `wpscim companion install` puts the companion in place."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+pytestmark = pytest.mark.companion
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+class Scim:
+    def __init__(self, base: str, token: str):
+        self.base, self.token = base, token
+
+    def __call__(self, method: str, path: str, body=None) -> tuple[int, dict]:
+        request = urllib.request.Request(self.base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+                                         headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/scim+json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                raw = answer.read()
+                return answer.status, json.loads(raw) if raw else {}
+        except urllib.error.HTTPError as answer:
+            return answer.code, json.loads(answer.read() or b"{}")
+
+
+def _wpscim(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "wpscim", *args], capture_output=True, text=True, timeout=60)
+
+
+def _serve_site(kind: str, wp, wordpress_server, serve):
+    server = wordpress_server(wp, object_cache=kind != "plain")
+    config = str(server.site_dir / "wp-config.php")
+    installed = _wpscim("companion", "install", "--wp-config", config)
+    assert installed.returncode == 0 and "installed" in installed.stdout, installed.stdout + installed.stderr
+    assert (server.site_dir / "wp-content" / "mu-plugins" / "wpscim-companion.php").is_file()
+    again = _wpscim("companion", "install", "--wp-config", config)
+    assert "already this version" in again.stdout
+    extra = ("--object-cache", "companion") if kind == "companion-cleared" else ()
+    base, token = serve(where=["--wp-config", config], extra=extra)
+    serve.config = config
+    return kind, server, Scim(base, token)
+
+
+@pytest.fixture(params=["plain", "redis", "companion-cleared"])
+def site(request, wp, wordpress_server, serve):
+    return _serve_site(request.param, wp, wordpress_server, serve)
+
+
+@pytest.fixture
+def plain_site(wp, wordpress_server, serve):
+    """The change log does not depend on the cache: one kind of site is enough for it."""
+    return _serve_site("plain", wp, wordpress_server, serve)
+
+
+def _login(server, login: str, password: str) -> bool:
+    return server.probe("authenticate", login=login, password=password)["ok"]
+
+
+def _hooks(server, expected: int, timeout: float = 45.0) -> list[dict]:
+    """The hooks WordPress fired, once `expected` of them have (they are delivered in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        hooks = server.hooks()
+        if len(hooks) >= expected or time.monotonic() > deadline:
+            return hooks
+        time.sleep(0.2)
+
+
+def test_every_change_is_what_wordpress_sees_and_hears(site, wp):
+    kind, server, scim = site
+    # Created: WordPress lets the user in (and, with a persistent cache, caches the user).
+    status, carol = scim("POST", "/Users", {"userName": "carol@example.com", "password": "Carol pw 1",
+                                            "name": {"givenName": "Carol", "familyName": "King"},
+                                            "emails": [{"value": "carol@example.com", "primary": True}]})
+    assert status == 201, carol
+    uid = int(carol["id"])
+    assert _login(server, "carol@example.com", "Carol pw 1")
+    assert server.probe("get_user", login="carol@example.com")["first_name"] == "Carol"
+    # A synced password replaces the cached one.
+    status, _ = scim("PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "password",
+                                                                                     "value": "Carol pw 2"}]})
+    assert status == 200
+    assert not _login(server, "carol@example.com", "Carol pw 1") and _login(server, "carol@example.com", "Carol pw 2")
+    # Names, e-mail and userName (the login) are what SCIM last set; the old login no longer resolves.
+    status, _ = scim("PUT", f"/Users/{uid}", {"userName": "caroline@example.com", "name": {"givenName": "Caroline", "familyName": "King"},
+                                              "emails": [{"value": "caroline@example.com", "primary": True}]})
+    assert status == 200
+    seen = server.probe("get_user", id=uid)
+    assert (seen["user_login"], seen["user_email"], seen["first_name"]) == ("caroline@example.com", "caroline@example.com", "Caroline")
+    assert not server.probe("get_user", login="carol@example.com")["exists"]
+    assert _login(server, "caroline@example.com", "Carol pw 2") and not _login(server, "carol@example.com", "Carol pw 2")
+    # Roles: a group membership is a capability WordPress grants at once.
+    assert not server.probe("user_can", id=uid, cap="edit_others_posts")["result"]
+    status, _ = scim("PATCH", "/Groups/editor", {"Operations": [{"op": "add", "path": "members", "value": [{"value": str(uid)}]}]})
+    assert status == 200
+    assert server.probe("user_can", id=uid, cap="edit_others_posts")["result"]
+    assert server.probe("get_user", id=uid)["roles"] == ["subscriber", "editor"]
+    # Deactivated: no login, no reset link — also with the old hash in the cache.
+    status, _ = scim("PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]})
+    assert status == 200
+    assert not _login(server, "caroline@example.com", "Carol pw 2")
+    assert not server.probe("lost_password", login="caroline@example.com")["sent"]
+    # Reactivated: the same password works again.
+    status, _ = scim("PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": True}}]})
+    assert status == 200 and _login(server, "caroline@example.com", "Carol pw 2")
+    # Deleted: gone for WordPress too.
+    assert scim("DELETE", f"/Users/{uid}")[0] == 204
+    assert not _login(server, "caroline@example.com", "Carol pw 2")
+    assert not server.probe("get_user", id=uid)["exists"]
+
+    # Core's hooks, each once, in order, with core's arguments (delivered in the background).
+    hooks = _hooks(server, 12)
+    names = [hook["hook"] for hook in hooks]
+    assert names == ["add_user_role", "set_user_role", "user_register",  # create
+                     "profile_update",  # password
+                     "profile_update",  # rename
+                     "add_user_role",  # editor (group membership)
+                     "profile_update", "wpscim_user_deactivated",
+                     "profile_update", "wpscim_user_reactivated",
+                     "delete_user", "deleted_user"], names
+    assert all(int(hook["args"][0]) == uid for hook in hooks), hooks
+    assert hooks[0]["args"][1] == "subscriber" and hooks[1]["args"][1:] == ["subscriber", []] and hooks[5]["args"][1] == "editor"
+    assert hooks[4]["args"][1]["user_login"] == "carol@example.com"  # profile_update's $old_user_data
+    assert hooks[10]["args"][1] == hooks[11]["args"][1] == 1  # posts go to the lowest-ID administrator
+    assert hooks[10]["args"][2]["user_login"] == "caroline@example.com"
+    time.sleep(1.5)
+    assert len(server.hooks()) == len(hooks)  # nothing twice
+
+
+def test_wpscim_events_tells_the_whole_life_of_a_user_and_a_group_and_no_secret(plain_site, serve, wp):
+    kind, server, scim = plain_site
+    status, erin = scim("POST", "/Users", {"userName": "erin@example.com", "password": "Erin secret 1", "externalId": "e-1"})
+    uid = erin["id"]
+    status, group = scim("POST", "/Groups", {"displayName": "Auditors", "members": [{"value": uid}]})
+    assert status == 201
+    scim("PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "password", "value": "Erin secret 2"}]})
+    scim("PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]})
+    scim("PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": True}}]})
+    scim("PATCH", f"/Groups/{group['id']}", {"Operations": [{"op": "replace", "path": "displayName", "value": "Audit"},
+                                                           {"op": "remove", "path": f'members[value eq "{uid}"]'}]})
+    assert scim("DELETE", f"/Groups/{group['id']}")[0] == 204
+    assert scim("DELETE", f"/Users/{uid}")[0] == 204
+    listed = _wpscim("events", "--wp-config", serve.config, "--user", uid, "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    events = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [(e["resource_type"], e["action"]) for e in events] == [
+        ("User", "create"), ("Group", "add_members"), ("User", "update"), ("User", "deactivate"), ("User", "reactivate"),
+        ("Group", "remove_members"), ("User", "delete")], events
+    for event in events:
+        assert {"time", "actor", "action", "resource_type", "resource_id", "attributes"} <= event.keys()
+        assert event["actor"].startswith("live-") and event["time"].endswith("Z")
+    assert "password" in events[2]["attributes"]
+    group_life = _wpscim("events", "--wp-config", serve.config, "--group", group["id"], "--format", "json")
+    assert [json.loads(line)["action"] for line in group_life.stdout.splitlines()] == [
+        "create", "add_members", "remove_members", "update", "delete"]  # one PATCH: its members, then its name
+    text = _wpscim("events", "--wp-config", serve.config, "--since", "1h").stdout
+    assert all(e["request_id"] in text for e in events) and f"User {uid}" in text  # the text form: a line per event
+    # No secret anywhere: not the passwords, not their hashes, not the bearer token.
+    hashes = [row[0] for row in wp.sql("SELECT meta_value FROM wp_usermeta WHERE meta_key = 'wpscim__suspended_pass'")]
+    everything = listed.stdout + group_life.stdout + text + "".join(log.read_text() for log in serve.logs)
+    for secret in ("Erin secret 1", "Erin secret 2", scim.token, "$P$", "$wp$", *hashes):
+        assert secret not in everything, secret
+
+
+def test_wordpress_down_during_a_change_hears_of_it_once_when_back(site):
+    kind, server, scim = site
+    status, dave = scim("POST", "/Users", {"userName": "dave@example.com", "password": "Dave pw 1"})
+    assert status == 201
+    assert _login(server, "dave@example.com", "Dave pw 1")
+    _hooks(server, 3)
+    server.reset_hooks()
+    server.pause()  # WordPress is down
+    began = time.monotonic()
+    status, _ = scim("PATCH", f"/Users/{dave['id']}", {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]})
+    assert status == 200 and time.monotonic() - began < 5  # the database is the truth: the answer goes out
+    server.restart()
+    hooks = _hooks(server, 2)
+    assert [hook["hook"] for hook in hooks] == ["profile_update", "wpscim_user_deactivated"]
+    assert not _login(server, "dave@example.com", "Dave pw 1")  # and the cache is clean
+    time.sleep(2)
+    assert len(server.hooks()) == 2  # delivered once

@@ -30,7 +30,6 @@ from pathlib import Path
 
 import pytest
 
-from wpscim.wordpress.roles import RolePolicy
 
 pytestmark = pytest.mark.conformance
 

@@ -10,6 +10,7 @@ import pytest
 from conftest import Api
 from wpscim.app import create_app
 from wpscim.wordpress.roles import RolePolicy
+from wpscim.wordpress.tokens import TokenStore
 from wpscim.wordpress.site import serialize, unserialize
 
 pytestmark = pytest.mark.oracle
@@ -250,11 +251,30 @@ def test_group_patch_errors(api):
     assert api.post("/Groups", json={"displayName": "errs"}).json["id"] == gid  # same name (any case) links
 
 
-def test_members_are_streamed_not_buffered(api, wp):
-    ids = make_users(api, 3, "s")
-    body = api.get("/Groups/subscriber").text
-    assert json.loads(body)["members"][-1]["value"] == ids[-1]
-    assert api.get("/Groups/subscriber", params={"attributes": "displayName"}).json.get("members") is None
+def test_members_are_streamed_not_buffered(wp):
+    """A role's members (there may be 100,000) are sent as they are read: the first chunk of the answer
+    leaves while the server still holds the unbuffered cursor the rest comes from."""
+    import falcon.testing
+
+    from test_serving import _add_users
+
+    ids = _add_users(wp, 3000)  # ~200 KB of members: several 64 KiB chunks
+    storage = wp.storage()
+    app = create_app(storage)
+    token = TokenStore(wp.db, wp.site).create("stream")
+    environ = falcon.testing.create_environ("/scim/v2/Groups/subscriber", headers={"Authorization": f"Bearer {token}"})
+    started = []
+    body = app(environ, lambda status, headers: started.append((status, dict(headers))))
+    chunks = iter(body)
+    first = next(chunks)
+    assert started[0][0].startswith("200") and "Content-Length" not in started[0][1]
+    assert storage.db.reads.in_use == 1  # the members are still being read while the first chunk is out
+    rest = list(chunks)
+    body.close() if hasattr(body, "close") else None
+    assert rest and storage.db.reads.in_use == 0
+    members = json.loads(b"".join([first, *rest]))["members"]
+    assert [m["value"] for m in members][-len(ids):] == [str(i) for i in ids]
+    assert wp.client().get("/Groups/subscriber", params={"attributes": "displayName"}).json.get("members") is None
 
 
 def test_lean_group_patch_answers_without_members(wp):

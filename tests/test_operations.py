@@ -20,7 +20,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import database_url, free_port
-from served import Served, http
+from served import Served
 from wpscim.wordpress.tokens import TokenStore
 
 SCIM_JSON = {"Content-Type": "application/scim+json"}

@@ -170,7 +170,13 @@ def _compare(expr: scim_filter.Compare, site: Site, user_mapping: Mapping) -> tu
             return ANY
         return f"u.user_registered {_SQL_OP[op]} %s", [when.strftime("%Y-%m-%d %H:%M:%S")], True
     exact = True
-    if (field.transform is not None or field.escaped) and op != "pr":
+    if field.target in mapping.WORDPRESS_SANITIZED and op != "pr":
+        # Stored as WordPress's filters leave it (a URL gains http://, loses what esc_url drops): only an
+        # equality narrows to the stored form; the evaluator decides the rest.
+        if op != "eq":
+            return ANY
+        exact = False
+    elif (field.transform is not None or field.escaped) and op != "pr":
         # Stored transformed (HTML-escaped names, en_US locales): the transform is not one-to-one, so the
         # SQL only narrows the candidates (eq and substrings); other operators are left to the evaluator.
         if op not in ("eq", "co", "sw", "ew"):

@@ -381,7 +381,8 @@ def check(**params) -> None:
     if not missing:
         with db.reading() as session:
             status = ChangeLog(site).status(session)
-        click.echo(f"events:       {status['events']} in the change log; {status['undelivered']} waiting for WordPress's hooks"
+        click.echo(f"events:       about {status['events']} in the change log; {status['undelivered']}"
+                   f"{' or more' if status['undelivered_capped'] else ''} waiting for WordPress's hooks"
                    + (f" (the oldest since {status['oldest_undelivered']})" if status["undelivered"] else "")
                    + f"; {status['uncleared']} whose caches are not known clean")
     if installation.object_cache != "none" and not answering:

@@ -37,7 +37,7 @@ def service_provider_config(base: str) -> dict:
 
 def resource_types(base: str) -> list[dict]:
     def resource_type(name: str, endpoint: str, schema: str, extensions: list[str]) -> dict:
-        doc = {
+        doc: dict[str, object] = {
             "schemas": [schemas.RESOURCE_TYPE_SCHEMA],
             "id": name,
             "name": name,

@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Union
+from typing import Any, Callable, Union
 
 from wpscim.scim.errors import invalid_filter
 
@@ -93,7 +93,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
             raise invalid_filter(f"unexpected character at position {pos + 1} in filter")
-        kind = match.lastgroup
+        kind = match.lastgroup or ""
         out.append((kind, match[kind]))
         pos = match.end()
     return out
@@ -122,10 +122,15 @@ class _Parser:
             return token[1].lower()
         return None
 
+    def _next_kind(self) -> str | None:
+        token = self.peek()
+        return token[0] if token else None
+
     def parse(self) -> Filter:
         expr = self.or_expr()
-        if self.peek() is not None:
-            raise invalid_filter(f"unexpected '{self.peek()[1]}' in filter")
+        left = self.peek()
+        if left is not None:
+            raise invalid_filter(f"unexpected '{left[1]}' in filter")
         return expr
 
     def or_expr(self) -> Filter:
@@ -146,10 +151,10 @@ class _Parser:
             raise invalid_filter(f"filter nests deeper than {MAX_DEPTH} levels")
         try:
             if self.keyword("not"):
-                if not self.peek() or self.peek()[0] != "lp":
+                if self._next_kind() != "lp":
                     raise invalid_filter("'not' must be followed by a parenthesised filter")
                 return Not(self.unary())
-            if self.peek() and self.peek()[0] == "lp":
+            if self._next_kind() == "lp":
                 self.take()
                 expr = self.or_expr()
                 if self.take()[0] != "rp":
@@ -182,7 +187,8 @@ class _Parser:
     def operator_and_value(self, path: AttrPath) -> Filter:
         op = self.keyword("pr", *COMPARISONS)
         if op is None:
-            found = self.peek()[1] if self.peek() else "the end of the filter"
+            token = self.peek()
+            found = token[1] if token else "the end of the filter"
             raise invalid_filter(f"expected an operator after '{path}', found {found}")
         if op == "pr":
             return Compare(path, "pr")
@@ -233,7 +239,7 @@ def unparse(expr: Filter) -> str:
 CaseExact = Callable[[AttrPath], bool]
 
 
-def find_key(container, name: str) -> str | None:
+def find_key(container: Any, name: str) -> str | None:
     """The key of `container` spelling `name` in any case (SCIM attribute names are case-insensitive)."""
     if not isinstance(container, dict):
         return None
@@ -246,7 +252,7 @@ def find_key(container, name: str) -> str | None:
     return None
 
 
-def _lookup(obj: dict, name: str):
+def _lookup(obj: dict, name: str) -> Any:
     key = find_key(obj, name)
     return obj[key] if key is not None else None
 
@@ -266,11 +272,11 @@ def _values(resource: dict, path: AttrPath) -> list:
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
-def looks_like_datetime(value) -> bool:
+def looks_like_datetime(value: Any) -> bool:
     return isinstance(value, str) and bool(_DATETIME.match(value))
 
 
-def _as_datetime(value):
+def _as_datetime(value: Any) -> Any:
     if looks_like_datetime(value):
         try:
             return datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -279,7 +285,7 @@ def _as_datetime(value):
     return None
 
 
-def _compare(actual, op: str, expected, case_exact: bool) -> bool:
+def _compare(actual: Any, op: str, expected: Any, case_exact: bool) -> bool:
     if isinstance(actual, bool) or isinstance(expected, bool):
         if isinstance(actual, str):
             actual = actual.lower() == "true"
@@ -353,7 +359,7 @@ def matches(expr: Filter, resource: dict, case_exact: CaseExact = lambda path: F
     return any(_compare(v, expr.op, expr.value, exact) for v in values)
 
 
-def sort_key_value(resource: dict, path: AttrPath):
+def sort_key_value(resource: dict, path: AttrPath) -> Any:
     """The value a resource sorts by (RFC 7644 §3.4.2.3): for a multi-valued attribute, the primary
     item's (else the first one's)."""
     container = _lookup(resource, path.urn) if path.urn and not path.urn.lower().endswith((":user", ":group")) else resource
@@ -371,7 +377,7 @@ def sorted_resources(resources: list[dict], path: AttrPath, descending: bool, ca
     """Sorted by `path`; resources without a value come last in either order."""
     exact = case_exact(path)
 
-    def key(resource):
+    def key(resource: dict) -> tuple:
         value = sort_key_value(resource, path)
         if isinstance(value, str) and not exact:
             value = value.lower()

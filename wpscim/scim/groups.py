@@ -9,6 +9,8 @@ with `path: "members"` and a value list (only those listed are removed).
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass, field
 
 from wpscim.scim import filter as scim_filter
@@ -17,12 +19,12 @@ from wpscim.scim.errors import ScimError, bad_request, invalid_path, invalid_val
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
-def _field(body: dict, name: str):
+def _field(body: dict, name: str) -> Any:
     lowered = name.lower()
     return next((v for k, v in body.items() if isinstance(k, str) and k.lower() == lowered), None)
 
 
-def member_ids(value, where: str = "members") -> list[str]:
+def member_ids(value: Any, where: str = "members") -> list[str]:
     """Member ids from `[{"value": "5", "$ref": null, …}]` (a single object or bare ids tolerated)."""
     if value is None:
         return []
@@ -44,7 +46,7 @@ class GroupBody:
     members: list[str]
 
 
-def parse_group(body) -> GroupBody:
+def parse_group(body: Any) -> GroupBody:
     if not isinstance(body, dict):
         raise bad_request("the request body must be a JSON object", "invalidSyntax")
     display_name = _field(body, "displayName")
@@ -87,7 +89,7 @@ class GroupChanges:
         self.add, self.remove = {}, set()
 
 
-def _filtered_ids(expr) -> list[str]:
+def _filtered_ids(expr: Any) -> list[str]:
     """`value eq "1" or value eq "2"` → ["1", "2"]; anything else cannot name members."""
     if isinstance(expr, scim_filter.Compare) and expr.op == "eq" and expr.path.attr.lower() == "value" and expr.path.sub is None:
         return [str(expr.value)]
@@ -96,7 +98,7 @@ def _filtered_ids(expr) -> list[str]:
     raise invalid_path("a members filter must compare 'value' with 'eq' (joined by 'or')")
 
 
-def plan_group_patch(body) -> GroupChanges:
+def plan_group_patch(body: Any) -> GroupChanges:
     if not isinstance(body, dict):
         raise bad_request("the PATCH body must be a JSON object", "invalidSyntax")
     operations = _field(body, "Operations")
@@ -122,7 +124,7 @@ def plan_group_patch(body) -> GroupChanges:
     return changes
 
 
-def _apply(changes: GroupChanges, op: str, path: str, value) -> None:
+def _apply(changes: GroupChanges, op: str, path: str, value: Any) -> None:
     if not isinstance(path, str):
         raise invalid_path("'path' must be a string")
     text = path.strip()

@@ -8,6 +8,8 @@ every document means what it meant before."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import re
 
@@ -17,14 +19,14 @@ import orjson
 _LONG_DIGITS = re.compile(r"\d{19}")
 
 
-def dumps(value, sort_keys: bool = False) -> bytes:
+def dumps(value: Any, sort_keys: bool = False) -> bytes:
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else 0, default=str)
     except TypeError:
         return json.dumps(value, sort_keys=sort_keys, separators=(",", ":"), default=str).encode()
 
 
-def dumps_text(value) -> str:
+def dumps_text(value: Any) -> str:
     """Compact JSON text, non-ASCII kept as is (the form stored in usermeta)."""
     try:
         return orjson.dumps(value).decode()
@@ -32,7 +34,7 @@ def dumps_text(value) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def loads(text: str):
+def loads(text: str) -> Any:
     """A JSON document; ValueError if it is not one."""
     if _LONG_DIGITS.search(text) is None:
         try:

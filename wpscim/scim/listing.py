@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass, field
 
 from wpscim.scim import filter as scim_filter
@@ -13,7 +15,7 @@ MAX_COUNT = 1000
 MAX_START = 2**53  # beyond any result set; keeps OFFSET within what MySQL accepts
 
 
-def _integer(raw, name: str) -> int | None:
+def _integer(raw: Any, name: str) -> int | None:
     if raw is None or raw == "":
         return None
     if isinstance(raw, bool):
@@ -24,7 +26,7 @@ def _integer(raw, name: str) -> int | None:
         raise invalid_value(f"'{name}' must be an integer, not {raw!r}") from None
 
 
-def paging(start_index, count) -> tuple[int, int]:
+def paging(start_index: Any, count: Any) -> tuple[int, int]:
     """1-based start (values below 1 mean 1) and a page size capped at MAX_COUNT (negative means 0)."""
     start = _integer(start_index, "startIndex")
     size = _integer(count, "count")
@@ -33,7 +35,7 @@ def paging(start_index, count) -> tuple[int, int]:
     return start, size
 
 
-def attribute_list(raw) -> list[scim_filter.AttrPath]:
+def attribute_list(raw: Any) -> list[scim_filter.AttrPath]:
     """`attributes` / `excludedAttributes`: comma-separated (query) or a list (search body)."""
     if raw is None or raw == "":
         return []
@@ -61,7 +63,7 @@ class ListQuery:
     excluded: list = field(default_factory=list)
 
 
-def _get(source: dict, name: str):
+def _get(source: dict, name: str) -> Any:
     lowered = name.lower()
     return next((v for k, v in source.items() if isinstance(k, str) and k.lower() == lowered), None)
 

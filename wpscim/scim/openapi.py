@@ -39,7 +39,7 @@ def attribute_schema(attr: schemas.Attribute, required: bool = True) -> dict:
     """The JSON Schema of one SCIM attribute (RFC 7643 §2.3 types, §7 characteristics). `required`
     False leaves out required sub-attributes: a response projected by `attributes` may omit them."""
     if attr.type == "complex":
-        out = {"type": "object", "properties": {a.name: attribute_schema(a, required) for a in attr.sub_attributes}}
+        out: dict[str, object] = {"type": "object", "properties": {a.name: attribute_schema(a, required) for a in attr.sub_attributes}}
         if required and any(a.required for a in attr.sub_attributes):
             out["required"] = [a.name for a in attr.sub_attributes if a.required]
     else:

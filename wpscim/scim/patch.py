@@ -8,6 +8,8 @@ booleans, a bare or listed manager id, an empty value meaning removal, an empty 
 
 from __future__ import annotations
 
+from typing import Any
+
 import copy
 import re
 from dataclasses import dataclass
@@ -67,15 +69,15 @@ def _attribute(path: PatchPath) -> schemas.Attribute | None:
     return schemas.user_attribute(path.attr)
 
 
-def _empty(value) -> bool:
+def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
-def _as_list(value) -> list:
+def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def seed_from_filter(expr) -> dict:
+def seed_from_filter(expr: Any) -> dict:
     """A new item satisfying `type eq "work"`-style filters (Entra replaces emails[type eq "work"].value
     on users that have no work email yet)."""
     if isinstance(expr, scim_filter.Compare) and expr.op == "eq" and expr.path.sub is None:
@@ -92,7 +94,7 @@ class PatchResult:
         self.unassigned = unassigned  # top-level attributes the resource had and the patch left without a value
 
 
-def apply_patch(current: dict, body) -> PatchResult:
+def apply_patch(current: dict, body: Any) -> PatchResult:
     if not isinstance(body, dict):
         raise bad_request("the PATCH body must be a JSON object", "invalidSyntax")
     operations = next((v for k, v in body.items() if k.lower() == "operations"), None)
@@ -124,7 +126,7 @@ def apply_patch(current: dict, body) -> PatchResult:
     return PatchResult(patched, password, {key for key in current if key not in patched and key not in IGNORED})
 
 
-def _apply(resource: dict, op: str, raw_path: str, value, password):
+def _apply(resource: dict, op: str, raw_path: str, value: Any, password: str | None) -> str | None:
     path = parse_patch_path(raw_path)
     if path.urn is None and path.attr.lower() == "password":
         if op == "remove":
@@ -202,7 +204,8 @@ def _apply(resource: dict, op: str, raw_path: str, value, password):
     return password
 
 
-def _apply_filtered(container: dict, key: str, op: str, path: PatchPath, value) -> None:
+def _apply_filtered(container: dict, key: str, op: str, path: PatchPath, value: Any) -> None:
+    assert path.value_filter is not None
     items = container.get(key)
     if items is None:
         items = []
@@ -232,7 +235,7 @@ def _apply_filtered(container: dict, key: str, op: str, path: PatchPath, value) 
     container[key] = items
 
 
-def patch_paths(body) -> set[str]:
+def patch_paths(body: Any) -> set[str]:
     """The attribute paths a PATCH touches (names only), for `wpscim mapping observed`."""
     paths: set[str] = set()
     operations = body.get("Operations") if isinstance(body, dict) else None

@@ -8,6 +8,8 @@ as sent: nothing a client sends is silently dropped.
 
 from __future__ import annotations
 
+from typing import Any
+
 from wpscim.scim import schemas
 from wpscim.scim.errors import bad_request, invalid_value
 from wpscim.scim.schemas import Attribute
@@ -15,11 +17,11 @@ from wpscim.scim.schemas import Attribute
 READ_ONLY_TOP = {"id", "meta", "schemas", "groups"}
 
 
-def _is_empty(value) -> bool:
+def _is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
-def coerce(attr: Attribute, value, where: str):
+def coerce(attr: Attribute, value: Any, where: str) -> Any:
     """Coerce one value to `attr`'s declared type, or raise 400 invalidValue."""
     if attr.multi_valued:
         if isinstance(value, (dict, str)):
@@ -90,7 +92,7 @@ def _split_qualified(key: str) -> tuple[str | None, str]:
     return None, key
 
 
-def normalize_user(body) -> dict:
+def normalize_user(body: Any) -> dict:
     """Canonical form of a User body (POST/PUT) or of a resource after PATCH."""
     if not isinstance(body, dict):
         raise bad_request("the request body must be a JSON object", "invalidSyntax")
@@ -103,6 +105,7 @@ def normalize_user(body) -> dict:
             key = name
         elif urn is not None:  # a URN-qualified extension attribute at top level
             ext = schemas.extension(urn)
+            assert ext is not None  # _split_qualified only finds registered extensions
             target = out.setdefault(ext.name, {})
             sub = ext.sub(name.split(".")[0])
             if sub is None:
@@ -145,7 +148,7 @@ def primary_email(user: dict) -> str:
     return (chosen or {}).get("value", "").strip()
 
 
-def attribute_paths(value, prefix: str = "") -> set[str]:
+def attribute_paths(value: Any, prefix: str = "") -> set[str]:
     """The attribute paths present in a body or PATCH value — names only, never values:
     `name.givenName`, `phoneNumbers[type eq "work"].value`, `urn:…:User:department`."""
     paths: set[str] = set()

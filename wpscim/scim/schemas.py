@@ -7,6 +7,8 @@ describing the schemas at /Schemas.
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass, field
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -36,7 +38,7 @@ class Attribute:
     canonical_values: tuple[str, ...] = ()
     _by_lower: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self._by_lower.update({a.name.lower(): a for a in self.sub_attributes})
 
     def sub(self, name: str) -> Attribute | None:
@@ -64,7 +66,7 @@ class Attribute:
 
 
 def _multi(name: str, description: str, *, value_type: str = "string", types: tuple[str, ...] = ("work", "home", "other"),
-           extra: tuple = (), **kw) -> Attribute:
+           extra: tuple = (), **kw: Any) -> Attribute:
     subs = (
         Attribute("value", value_type, description=f"The value of the {name[:-1]}.",
                   reference_types=("external",) if value_type == "reference" else ()),
@@ -207,16 +209,14 @@ def extension(urn: str) -> Attribute | None:
     return EXTENSIONS.get(urn.lower())
 
 
-def resolve(schema: Attribute, path) -> Attribute | None:
+def resolve(schema: Attribute, path: Any) -> Attribute | None:
     """The definition of a filter/sort path (AttrPath) in `schema` or one of its extensions."""
-    container = schema
-    if path.urn:
-        if path.urn.lower() == schema.name.lower():
-            container = schema
-        else:
-            container = extension(path.urn)
-            if container is None or schema is not USER:
-                return None
+    container: Attribute | None = schema
+    if path.urn and path.urn.lower() != schema.name.lower():
+        container = extension(path.urn)
+        if container is None or schema is not USER:
+            return None
+    assert container is not None
     attr = container.sub(path.attr)
     if attr is not None and path.sub:
         return attr.sub(path.sub)

@@ -1032,7 +1032,7 @@ def _lock_name(user_name: str) -> str:
     return "wpscim:" + hashlib.sha1(f"{DATABASE}/wp_/id/{user_name.lower()}".encode()).hexdigest()
 
 
-@pytest.mark.parametrize("server", ["waitress", "granian"])
+@pytest.mark.parametrize("server", ["gunicorn", "granian"])
 def test_sigterm_lets_requests_in_flight_finish_and_answers_what_was_committed(private_wp, wpscim_serve, server):
     """Slow requests in flight when SIGTERM arrives: creates (with passwords) waiting for a uniqueness
     lock another session holds, and a group PATCH adding 60 members waiting for the role options' row

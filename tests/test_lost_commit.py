@@ -15,7 +15,9 @@ from conftest import Api
 from wpscim.app import create_app
 from wpscim.wordpress.db import Database, DatabaseAddress
 from wpscim.wordpress.storage import Storage
+from wpscim.wordpress import tokens
 from wpscim.wordpress.tokens import TokenStore
+from wpscim.wordpress.users import writing
 
 
 class CuttingProxy:
@@ -77,7 +79,8 @@ class CuttingProxy:
 
 
 @pytest.fixture
-def proxied(wp, mysql_server):
+def proxied(wp, mysql_server, monkeypatch):
+    monkeypatch.setattr(writing, "REPLAY_AFTER_SECONDS", 1)  # a create sent again after 1 s is a retry, not 5 s
     proxy = CuttingProxy(mysql_server["host"], mysql_server["port"])
     address = DatabaseAddress("127.0.0.1", proxy.port, mysql_server["user"], mysql_server["password"], wp.name)
     db = Database(address, max_connections=4)
@@ -104,4 +107,14 @@ def test_a_create_whose_commit_answer_is_lost_answers_201_once(proxied, wp, when
     assert len(events) == 1
     resolved = "the COMMIT's answer was lost, but the change was saved" in caplog.text
     assert resolved == (when == "after"), caplog.text  # committed: found by its event; not: simply run again
-    assert api.post("/Users", json=body).status_code == 409  # a genuine second create is still refused
+    # The same create sent again (its first answer lost on the way to the client) answers with the user
+    # it made; a different create of the same userName is still refused.
+    assert api.post("/Users", json=body).status_code == 409  # at once, it is a duplicate sent in parallel
+    time.sleep(writing.REPLAY_AFTER_SECONDS + 0.2)
+    again = api.post("/Users", json=body)
+    assert again.status_code == 201 and again.json["id"] == result.json["id"], again.text
+    assert api.post("/Users", json={**body, "externalId": f"other-{when}"}).status_code == 409
+    another_token = Api(api.client.app, TokenStore(wp.db, wp.site).create(f"another-{when}"))
+    time.sleep(tokens.CACHE_SECONDS)  # until the app reads the tokens again
+    assert another_token.post("/Users", json=body).status_code == 409
+    assert len(wp.sql("SELECT ID FROM wp_users WHERE user_login = %s", (body["userName"],))) == 1

@@ -11,16 +11,18 @@ from wpscim.http.bulk import Bulk
 from wpscim.http.discovery import OpenApi, ResourceTypes, Schemas, ServiceProviderConfig
 from wpscim.http.groups import GroupItem, GroupsCollection
 from wpscim.http.health import Health
-from wpscim.http.middleware import BASE, BearerAuth, CanonicalPath, RequestId
+from wpscim.http.middleware import BASE, BearerAuth, CanonicalPath, DatabaseGate, RequestId
 from wpscim.http.search import RootSearch
 from wpscim.http.users import UserItem, UsersCollection
 from wpscim.wordpress.status import ServiceStatus
 from wpscim.wordpress.storage import Storage
 
 
-def create_app(storage: Storage, *, access_log: bool = False, metrics_token_sha256: str | None = None) -> falcon.App:
+def create_app(storage: Storage, *, access_log: bool = False, metrics_token_sha256: str | None = None,
+               database_requests: int | None = None) -> falcon.App:
     """`access_log`: a JSON line per request on standard error. `metrics_token_sha256`: serve /metrics to
-    the token with this SHA-256 (hex); without it there is no /metrics."""
+    the token with this SHA-256 (hex); without it there is no /metrics. `database_requests`: at most
+    this many requests using the database at once (the server's threads less one; see DatabaseGate)."""
     status = ServiceStatus(storage.db, storage.changes)
     router = CompiledRouter()  # also asked for the route of requests refused before routing (metrics, log)
     observers, metrics = [], None
@@ -31,8 +33,9 @@ def create_app(storage: Storage, *, access_log: bool = False, metrics_token_sha2
 
         metrics = Metrics(status, metrics_token_sha256, router)
         observers.append(metrics.middleware)
+    gate = [DatabaseGate(database_requests)] if database_requests else []
     app = falcon.App(media_type=media.SCIM_JSON, router=router,
-                     middleware=[RequestId(), *observers, CanonicalPath(), BearerAuth(storage.tokens)])
+                     middleware=[RequestId(), *observers, CanonicalPath(), BearerAuth(storage.tokens), *gate])
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.keep_blank_qs_values = False
     media.install(app)

@@ -274,7 +274,8 @@ def build_app(params: dict, opened: _Opened, user_mapping):
         storage.changes.listeners.append(notifier)
         notifier.start()
     return create_app(storage, access_log=params.get("access_log", False),
-                      metrics_token_sha256=params.get("metrics_token_sha256"))
+                      metrics_token_sha256=params.get("metrics_token_sha256"),
+                      database_requests=max(1, params["threads"] - 1))
 
 
 def _installation(params: dict, opened: _Opened) -> Installation:

@@ -44,6 +44,8 @@ def _resolve(value, ids: dict[str, str]):
 
 
 class Bulk:
+    uses_database = True  # see http.middleware.DatabaseGate
+
     def __init__(self, resources: dict[str, tuple[object, object]]):
         """`resources`: "Users"/"Groups" -> (collection resource, item resource)."""
         self.resources = {kind.lower(): pair for kind, pair in resources.items()}

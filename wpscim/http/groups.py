@@ -6,6 +6,8 @@ when `excludedAttributes=members` is asked (Entra asks it on every lookup).
 
 from __future__ import annotations
 
+import logging
+
 from wpscim.wordpress import mapping
 from wpscim.http.errors import retrying
 from wpscim.http.media import Lazy, read_json, write_streamed_json
@@ -16,8 +18,11 @@ from wpscim.scim.groups import parse_group, plan_group_patch
 from wpscim.scim.listing import ListQuery, list_query, list_response
 from wpscim.scim.projection import project, wants
 from wpscim.scim.versioning import check_if_match, not_modified, version_of
+from wpscim.wordpress.errors import Unavailable
 from wpscim.wordpress.roles import Roles
 from wpscim.wordpress.storage import Storage
+
+log = logging.getLogger("wpscim")
 
 
 def _mentions_members(expr) -> bool:
@@ -36,25 +41,41 @@ def _case_exact(path: scim_filter.AttrPath) -> bool:
 class GroupResources:
     """Shared by the collection and item resources: building and streaming group documents."""
 
+    uses_database = True  # see http.middleware.DatabaseGate
+
     def __init__(self, storage: Storage):
         self.storage = storage
         self.db = storage.db
         self.roles = storage.roles
 
     def document(self, req, slug: str, roles: Roles, query: ListQuery | None = None) -> dict:
+        """The group without its members (see with_members)."""
         group = mapping.group_from_role(slug, roles.display(slug), roles.notes.get(slug) or {})
         group["meta"]["version"] = version_of(group)  # members change the version through meta.lastModified
         group["meta"]["location"] = f"{req.prefix}/scim/v2/Groups/{slug}"
         attributes, excluded = (query.attributes, query.excluded) if query else ([], [])
-        group = project(group, schemas.GROUP, attributes, excluded)
-        if wants("members", attributes, excluded):
-            group["members"] = Lazy(lambda: self._members(req.prefix, slug))
-        return group
+        return project(group, schemas.GROUP, attributes, excluded)
 
-    def _members(self, prefix: str, slug: str):
+    def with_members(self, req, group: dict, slug: str, query: ListQuery | None = None, committed: bool = False) -> dict:
+        """`group` with its members, streamed as they are read. The member query runs (and its first rows
+        arrive) before anything is sent, so a database that fails then fails the request (503), not the
+        answer halfway; after a committed change the answer goes out without members instead, as a
+        503 would tell the client its change was not made."""
+        attributes, excluded = (query.attributes, query.excluded) if query else ([], [])
+        if not wants("members", attributes, excluded):
+            return group
+        try:
+            ids = self.roles.member_stream(self.db, slug)
+        except Unavailable as exc:
+            if not committed:
+                raise
+            log.warning("request %s: group %s changed; its members are left out of the answer: %s",
+                        getattr(req.context, "request_id", "-"), slug, exc.detail)
+            return group
+        prefix = req.prefix
         # No `display`: it is read-only and conformance testers compare members as sent.
-        for user_id in self.roles.stream_member_ids(self.db, slug):
-            yield {"value": str(user_id), "$ref": f"{prefix}/scim/v2/Users/{user_id}", "type": "User"}
+        group["members"] = Lazy(lambda: ({"value": str(i), "$ref": f"{prefix}/scim/v2/Users/{i}", "type": "User"} for i in ids))
+        return group
 
     def search(self, req, query: ListQuery) -> tuple[int, list[dict]]:
         with self.storage.reading() as session:
@@ -64,14 +85,12 @@ class GroupResources:
                 group = self.document(req, slug, roles)
                 if query.filter is not None and _mentions_members(query.filter):
                     group["members"] = [{"value": str(i)} for i in self.roles.member_ids(session, slug)]
-                elif "members" in group:
-                    del group["members"]
                 if query.filter is None or scim_filter.matches(query.filter, group, _case_exact):
                     candidates.append(group)
         if query.sort_by is not None:
             candidates = scim_filter.sorted_resources(candidates, query.sort_by, query.descending, _case_exact)
         page = candidates[query.start - 1 : query.start - 1 + query.count]
-        return len(candidates), [self.document(req, g["id"], roles, query) for g in page]
+        return len(candidates), [self.with_members(req, self.document(req, g["id"], roles, query), g["id"], query) for g in page]
 
 
 class GroupsCollection(GroupResources):
@@ -97,7 +116,8 @@ class GroupsCollection(GroupResources):
             roles = self.roles.load(tx)
         resp.set_header("Location", f"{req.prefix}/scim/v2/Groups/{slug}")
         resp.set_header("ETag", self.document(req, slug, roles)["meta"]["version"])
-        write_streamed_json(resp, self.document(req, slug, roles, list_query(req.params)), 201)
+        query = list_query(req.params)
+        write_streamed_json(resp, self.with_members(req, self.document(req, slug, roles, query), slug, query, committed=True), 201)
 
 
 class GroupItem(GroupResources):
@@ -109,12 +129,12 @@ class GroupItem(GroupResources):
             check_if_match(req.get_header("If-Match"), self.document(req, slug, roles)["meta"]["version"])
         return roles
 
-    def _respond(self, req, resp, slug: str, roles: Roles, members_by_default: bool = True) -> None:
+    def _respond(self, req, resp, slug: str, roles: Roles, members_by_default: bool = True, committed: bool = False) -> None:
         query = list_query(req.params)
         if not members_by_default and not query.attributes:
             query.excluded = [*query.excluded, scim_filter.AttrPath("members")]
         resp.set_header("ETag", self.document(req, slug, roles)["meta"]["version"])
-        write_streamed_json(resp, self.document(req, slug, roles, query))
+        write_streamed_json(resp, self.with_members(req, self.document(req, slug, roles, query), slug, query, committed))
 
     @retrying
     def on_get(self, req, resp, group_id: str) -> None:
@@ -136,7 +156,7 @@ class GroupItem(GroupResources):
             roles = self._roles(req, tx, group_id, for_update=True)
             self.roles.apply_membership(tx, group_id, [], [], body.members, roles)
             self.roles.update(tx, group_id, body.display_name, body.external_id, roles, clear_external_id=body.external_id is None)
-        self._respond(req, resp, group_id, roles)
+        self._respond(req, resp, group_id, roles, committed=True)
 
     @retrying
     def on_patch(self, req, resp, group_id: str) -> None:
@@ -148,7 +168,7 @@ class GroupItem(GroupResources):
             self.roles.update(tx, group_id, changes.display_name, changes.external_id, roles, changes.clear_external_id)
         # 200 with the whole group (RFC 7644 §3.5.2; strict testers compare the members). Listing members
         # reads every user's capabilities, so sites with huge roles may choose --lean-group-patch.
-        self._respond(req, resp, group_id, roles, members_by_default=not self.roles.policy.lean_patch_response)
+        self._respond(req, resp, group_id, roles, members_by_default=not self.roles.policy.lean_patch_response, committed=True)
 
     @retrying
     def on_delete(self, req, resp, group_id: str) -> None:

@@ -1,8 +1,10 @@
-"""Request middleware: a request id, case-insensitive SCIM paths, then bearer-token authentication."""
+"""Request middleware: a request id, case-insensitive SCIM paths, bearer-token authentication, and the
+gate that keeps a request thread free of the database."""
 
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 from wpscim.scim.errors import ScimError
@@ -67,3 +69,29 @@ def route_template(req, router) -> str | None:
         found = router.find(req.path)
         template = found[3] if found else None
     return template
+
+
+class DatabaseGate:
+    """At most `slots` requests whose resource `uses_database` are answered at once: one fewer than the
+    server's request threads. When the database stalls, the requests waiting on it (up to the read
+    timeout) hold those slots; a thread stays free for discovery, /healthz and /metrics, and a request
+    beyond the slots gets 503 after WAIT_SECONDS instead of queueing behind the stalled ones. Unloaded,
+    no request waits here; under load, a request waits for one of the others to end."""
+
+    WAIT_SECONDS = 0.25
+
+    def __init__(self, slots: int):
+        self._slots = threading.BoundedSemaphore(slots)
+
+    def process_resource(self, req, resp, resource, params) -> None:
+        if not getattr(resource, "uses_database", False):
+            return
+        if not self._slots.acquire(timeout=self.WAIT_SECONDS):
+            raise ScimError(503, "every request thread that may use the database is busy; retry shortly",
+                            headers={"Retry-After": "1"})
+        req.context.gate_held = True
+
+    def process_response(self, req, resp, resource, req_succeeded) -> None:
+        if req.context.get("gate_held"):
+            req.context.gate_held = False
+            self._slots.release()

@@ -13,6 +13,8 @@ from wpscim.wordpress.storage import Storage
 
 
 class RootSearch:
+    uses_database = True  # see http.middleware.DatabaseGate
+
     def __init__(self, storage: Storage, groups: GroupResources):
         self.storage = storage
         self.groups = groups

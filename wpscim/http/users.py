@@ -54,6 +54,8 @@ def search_users(req, storage: Storage, query: ListQuery) -> tuple[int, list[dic
 
 
 class UsersCollection:
+    uses_database = True  # see http.middleware.DatabaseGate
+
     def __init__(self, storage: Storage):
         self.storage = storage
 
@@ -83,6 +85,8 @@ class UsersCollection:
 
 
 class UserItem:
+    uses_database = True  # see http.middleware.DatabaseGate
+
     def __init__(self, storage: Storage):
         self.storage = storage
 

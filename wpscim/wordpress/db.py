@@ -39,7 +39,9 @@ READ_TIMEOUT_SECONDS = 10  # a stalled server answers 503 after this, not never
 LOCK_TIMEOUT_SECONDS = 5  # named locks (uniqueness) and InnoDB row locks
 POOL_WAIT_SECONDS = 10
 PROBE_SECONDS = 1.0  # while the database is down, how often one request tries it
-RESOLVE_SECONDS = 20  # how long a request whose COMMIT's answer was lost waits for the database to tell the outcome
+# A request whose COMMIT's answer was lost asks the database what happened until this long after it sent
+# the COMMIT (a restarted server answers within seconds; a stalled one is not waited out twice).
+RESOLVE_SECONDS = READ_TIMEOUT_SECONDS + 2
 
 # Writes look rows up by primary key or by one indexed value, where every plan is the same index lookup;
 # MariaDB's optimizer still dives into each candidate index, weighs its selectivity model, rowid filters
@@ -121,31 +123,47 @@ def _translate(error: BaseException, rerun_safe: bool = True) -> Exception | Non
 
 class _Breaker:
     """After the database stopped answering (a connect failed or a read timed out), requests fail at
-    once instead of each waiting out the timeouts with every request thread; one request at a time,
-    every PROBE_SECONDS, tries the database again."""
+    once instead of each waiting out the timeouts with every request thread: one request at a time
+    tries the database (at most every PROBE_SECONDS, never while another try is still waiting), and the
+    first session that completes — that probe or any other — closes the breaker again."""
 
     def __init__(self):
-        self._retry_at = 0.0
+        self._down = False
+        self._probe_until = 0.0  # a request is trying the database until then
+        self._next_probe = 0.0
         self._lock = threading.Lock()
 
     def allow(self) -> None:
-        if not self._retry_at:
+        if not self._down:
             return
         with self._lock:
             now = time.monotonic()
-            if now < self._retry_at:
+            if self._down and (now < self._probe_until or now < self._next_probe):
                 raise Unavailable("the WordPress database is not answering; retry shortly", retry_after=5)
-            self._retry_at = now + PROBE_SECONDS  # this request probes; the others fail fast until it knows
+            self._probe_until = now + CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS + 1  # this request probes
 
     def failed(self) -> None:
-        self._retry_at = time.monotonic() + PROBE_SECONDS
+        with self._lock:
+            self._down = True
+            self._probe_until = 0.0
+            self._next_probe = time.monotonic() + PROBE_SECONDS
 
     def succeeded(self) -> None:
-        self._retry_at = 0.0
+        if self._down:
+            with self._lock:
+                self._down = False
+                self._probe_until = 0.0
+
+    def after(self, error: BaseException | None) -> None:
+        """Note how a session ended: the database answered (even with an SQL error), or it did not."""
+        if error is None or not isinstance(error, pymysql.err.Error) or not driver.connection_lost(error):
+            self.succeeded()
+        elif _timed_out(error) or self._down:
+            self.failed()
 
     @property
     def down(self) -> bool:
-        return bool(self._retry_at)
+        return self._down
 
 
 class _Pool:
@@ -305,12 +323,13 @@ class Transaction:
         If the answer was lost but the commit happened (see _resolve), `answer_lost` is set and
         `results` stay empty: the caller reads what it needs again."""
         tail, tail_params = self._tail()
+        sent = time.monotonic()
         try:
             first_id = self.run(f"{sql}; {tail}" if sql else tail, [*params, *tail_params], results)
         except pymysql.err.Error as exc:
             if not driver.connection_lost(exc):
                 raise
-            first_id = self._resolve(exc)
+            first_id = self._resolve(exc, deadline=sent + RESOLVE_SECONDS)
         self.locks.clear()
         self.committed = True
         return first_id
@@ -319,18 +338,20 @@ class Transaction:
         if not self.committed:
             self.commit_with("")
 
-    def _resolve(self, error: BaseException) -> int:
+    def _resolve(self, error: BaseException, deadline: float) -> int:
         """The connection was lost while COMMIT was under way: did it commit? The old session is killed
         and awaited (a COMMIT in progress finishes first), then the request's change events are looked
         for. Found: committed (returns the first event's resource ID, a create's new user). Not found:
         nothing committed, so running the request again is safe. The database still unreachable:
-        OutcomeUnknown."""
+        OutcomeUnknown (no new question is asked within CONNECT_TIMEOUT_SECONDS of `deadline`)."""
         thread_id = self.thread_id
         if self.journal is None or not self.events or not self.request_id:
             raise OutcomeUnknown("the connection to the database was lost during COMMIT; whether the change "
                                  "was saved is unknown: read it back before retrying", retry_after=5) from error
-        deadline = time.monotonic() + RESOLVE_SECONDS
         while True:
+            if time.monotonic() + CONNECT_TIMEOUT_SECONDS > deadline:
+                raise OutcomeUnknown("the connection to the database was lost during COMMIT and the database has not "
+                                     "answered since; whether the change was saved is unknown", retry_after=5) from error
             try:
                 with self.db.reading() as session:
                     if thread_id:
@@ -338,9 +359,6 @@ class Transaction:
                     found = self.journal.request_committed(session, self.request_id)
                 break
             except Unavailable:
-                if time.monotonic() >= deadline:
-                    raise OutcomeUnknown("the connection to the database was lost during COMMIT and the database has not "
-                                         "answered since; whether the change was saved is unknown", retry_after=5) from error
                 time.sleep(0.5)  # a restarting server: its crash recovery decides, and the events say what it decided
         if found is None:
             raise Unavailable("the connection to the database was lost before the change was saved; retry",
@@ -361,8 +379,10 @@ def _end_session(session, thread_id: int, age: float) -> None:
         return
     try:
         session.execute("KILL %s", (thread_id,))
-    except pymysql.err.OperationalError:
-        return  # already gone
+    except pymysql.err.OperationalError as exc:
+        if driver.error_code(exc) == ER_NO_SUCH_THREAD:
+            return  # already gone
+        raise  # this session failed too: the caller asks again on another
     for _ in range(100):
         session.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s", (thread_id,))
         if not session.fetchone()[0]:
@@ -421,13 +441,13 @@ class Database:
                 broken = driver.connection_lost(exc) if isinstance(exc, pymysql.err.Error) else not isinstance(exc, Exception)
                 if not broken and not tx.committed:
                     broken = not _roll_back(conn, tx.locks)
+                self.breaker.after(exc.__cause__ if isinstance(exc, Unavailable) and exc.__cause__ else exc)
                 if isinstance(exc, pymysql.err.Error):
-                    if _timed_out(exc):
-                        self.breaker.failed()
                     translated = _translate(exc)
                     if translated is not None:
                         raise translated from exc
                 raise
+            self.breaker.succeeded()
         finally:
             tx.cursor.close()
             self.writes.release(conn, broken)
@@ -444,10 +464,10 @@ class Database:
         broken = False
         try:
             yield Session(cursor)
+            self.breaker.succeeded()
         except pymysql.err.Error as exc:
             broken = driver.connection_lost(exc)
-            if _timed_out(exc):
-                self.breaker.failed()
+            self.breaker.after(exc)
             translated = _translate(exc)
             if translated is not None:
                 raise translated from exc
@@ -486,6 +506,7 @@ def _roll_back(conn, locks: list[str]) -> bool:
 
 
 REFUSED = 1242  # ER_SUBQUERY_NO_1_ROW: the error refuse_if_any() raises
+ER_NO_SUCH_THREAD = 1094
 
 
 def refused(error: BaseException) -> bool:

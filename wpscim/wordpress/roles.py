@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import json
 import logging
 import re
 import time
 from dataclasses import dataclass, field
+from typing import Iterator
 from datetime import datetime, timezone
 
 from wpscim.wordpress.errors import Conflict, Invalid, NotFound
@@ -294,14 +296,19 @@ class RoleStore:
             (key, "a:1:{" + _caps_needle(slug) + "}", key, *(f"a:{n}%" for n in counts), like),
         )
 
-    def stream_member_ids(self, db, slug: str):
-        """A role's member IDs in ID order, read from an unbuffered cursor while the caller consumes
-        them (a role can have 100,000 members)."""
+    def member_stream(self, db, slug: str) -> Iterator[int]:
+        """A role's member IDs in ID order, read from an unbuffered cursor while the caller consumes them
+        (a role can have 100,000 members). The query has run and its first rows are in when this
+        returns: a database that cannot answer raises Unavailable here, not halfway through."""
+        batches = self._member_rows(db, slug)
+        first = next(batches, [])
+        return itertools.chain(first, itertools.chain.from_iterable(batches))
+
+    def _member_rows(self, db, slug: str) -> Iterator[list[int]]:
         with db.reading(unbuffered=True) as session:
             session.execute(*self.member_query(slug))
             while rows := session.fetchmany(1000):
-                for (user_id,) in rows:
-                    yield user_id
+                yield [user_id for (user_id,) in rows]
 
     def member_ids(self, tx, slug: str) -> list[int]:
         tx.execute(*self.member_query(slug))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import threading
 import time
@@ -18,6 +19,8 @@ from wpscim.wordpress.site import Site
 
 OPTION = "wpscim_tokens"
 CACHE_SECONDS = 2.0  # how long a revocation may take to reach a running instance
+REFRESH_WAIT_SECONDS = 1.0
+log = logging.getLogger("wpscim")
 
 
 def _digest(token: str) -> str:
@@ -30,6 +33,8 @@ class TokenStore:
         self.site = site
         self._cache: tuple[float, list[dict]] | None = None
         self._cache_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
+        self._refreshing: tuple[threading.Event, float] | None = None
 
     def _read(self, cursor) -> list[dict]:
         cursor.execute(f"SELECT option_value FROM {self.site.options} WHERE option_name = %s LIMIT 1", (OPTION,))
@@ -83,22 +88,44 @@ class TokenStore:
         return True
 
     def _current(self) -> list[dict]:
-        cached = self._cache  # a fresh cache is read without the lock (every request reads it)
+        """The tokens, read again when CACHE_SECONDS old, on a thread of its own: requests wait for that
+        read until at most REFRESH_WAIT_SECONDS after it began; until it lands, the tokens last read
+        decide. So a stalled or unreachable database never holds requests at the bearer check
+        (discovery and /healthz keep answering), and a revocation reaches every instance within
+        seconds of the database answering."""
+        cached = self._cache  # read without a lock: every request reads it
         if cached is not None and time.monotonic() - cached[0] <= CACHE_SECONDS:
             return cached[1]
-        with self._cache_lock:
-            now = time.monotonic()
-            if self._cache is None or now - self._cache[0] > CACHE_SECONDS:
-                try:
+        if cached is None:  # nothing to fall back on: wait for the database, or its 503
+            with self._cache_lock:
+                if self._cache is None:
                     with self.db.reading() as cursor:
-                        self._cache = (now, self._read(cursor))
-                except Unavailable:
-                    if self._cache is None:
-                        raise
-                    # The database is down: the tokens last read still decide, so discovery and health
-                    # answer, and every request that needs the database gets its own 503.
-                    return self._cache[1]
-            return self._cache[1]
+                        self._cache = (time.monotonic(), self._read(cursor))
+                return self._cache[1]
+        done, started = self._refreshing_now()
+        done.wait(max(0.0, started + REFRESH_WAIT_SECONDS - time.monotonic()))
+        return (self._cache or cached)[1]
+
+    def _refreshing_now(self) -> tuple[threading.Event, float]:
+        """The read under way, or one started now: (set when it has ended, when it started)."""
+        with self._refresh_lock:
+            if self._refreshing is None:
+                self._refreshing = (threading.Event(), time.monotonic())
+                threading.Thread(target=self._refresh, args=(self._refreshing[0],), name="wpscim-tokens", daemon=True).start()
+            return self._refreshing
+
+    def _refresh(self, done: threading.Event) -> None:
+        try:
+            with self.db.reading() as cursor:
+                self._cache = (time.monotonic(), self._read(cursor))
+        except Unavailable:
+            pass  # the database is down: the tokens last read still decide; each request's own work gets its 503
+        except Exception:  # noqa: BLE001 - a thread's failure would otherwise go unseen
+            log.exception("reading the bearer tokens failed")
+        finally:
+            with self._refresh_lock:
+                self._refreshing = None
+            done.set()
 
     def verify(self, token: str) -> str | None:
         """The name of the token, or None. Every stored hash is compared, in constant time."""

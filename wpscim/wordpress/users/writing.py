@@ -4,6 +4,9 @@ for PUT and PATCH (one write path for both), each with its change event."""
 from __future__ import annotations
 
 import functools
+import hashlib
+import logging
+import time
 from datetime import datetime, timezone
 from typing import NamedTuple
 
@@ -11,7 +14,8 @@ import pymysql
 
 from wpscim.wordpress import mapping, naming, passwords
 from wpscim.wordpress.db import Transaction, locks_missing, refuse_if_any, refused
-from wpscim.wordpress.errors import Invalid
+from wpscim.scim.jsontext import dumps, loads
+from wpscim.wordpress.errors import Conflict, Invalid
 from wpscim.wordpress.events import Event, user_snapshot
 from wpscim.wordpress.mapping import SUSPENDED_PASS_META, USERNAME_META, StoredUser
 from wpscim.wordpress.metavalues import meta_value
@@ -25,6 +29,10 @@ EMAIL_MAX = 100
 URL_MAX = naming.URL_MAX
 DISPLAY_MAX = 250
 _NOT_COMPARED = {"schemas", "id", "meta", "groups"}
+# A create sent again answers with the user it made (see UserWriter._replayed) if it began from
+# REPLAY_AFTER_SECONDS (sooner, it is a parallel duplicate: 409) until REPLAY_MINUTES after the first.
+REPLAY_AFTER_SECONDS, REPLAY_MINUTES = 5, 10
+log = logging.getLogger("wpscim")
 
 
 @functools.lru_cache(maxsize=64)
@@ -38,6 +46,11 @@ class _Insert(NamedTuple):
     params: list
     row: dict  # the users columns written (no ID yet)
     meta: dict[str, str]  # the usermeta written, first row per key
+
+
+def _fingerprint(user: dict) -> str:
+    """A digest of a create's body (its password left out): a create sent again has the same one."""
+    return hashlib.sha256(dumps(user, sort_keys=True)).hexdigest()[:32]
 
 
 def changed_attributes(before: dict, after: dict, password: bool) -> tuple[str, ...]:
@@ -143,8 +156,9 @@ class UserWriter:
         take, lock_params, locks = tx.take_locks(self.claims.lock_names(stored.user_name, stored.email, base))
         claims, claim_params = self.claims.questions(stored, base)
         insert = self._insert(user, stored, values, base, naming.nicename_base(base), caps, roles, now, password_hash)
+        retry = {"fingerprint": _fingerprint(user), "began": round(time.time(), 3)}  # see _replayed
         event = Event("create", "User", None, tuple(sorted({*user} - _NOT_COMPARED | ({"password"} if password_hash else set()))),
-                      {"after": user_snapshot(None, insert.row, insert.meta, list(caps))})
+                      {"after": user_snapshot(None, insert.row, insert.meta, list(caps)), **retry})
         if not suspend:
             tx.record(event)
         finish = tx.run if suspend else tx.commit_with
@@ -154,9 +168,15 @@ class UserWriter:
         except pymysql.err.OperationalError as exc:
             if not refused(exc):
                 raise
-            login, nicename = self.claims.resolve(tx, stored, base, locks)
+            try:
+                login, nicename = self.claims.resolve(tx, stored, base, locks)
+            except Conflict:
+                replayed = self._replayed(tx, stored, retry)
+                if replayed is None:
+                    raise
+                return replayed
             insert = self._insert(user, stored, values, login, nicename, caps, roles, now, password_hash)
-            event.detail = {"after": user_snapshot(None, insert.row, insert.meta, list(caps))}
+            event.detail = {"after": user_snapshot(None, insert.row, insert.meta, list(caps)), **retry}
             user_id = finish(insert.sql, insert.params)
         event.resource_id = str(user_id)
         event.detail["after"]["ID"] = user_id
@@ -165,6 +185,27 @@ class UserWriter:
             return self._commit_and_read(tx, user_id, deprovisioning.suspension(self.site, user_id), roles)
         # What was just written, read back without another round trip.
         return self.reader.to_scim({**insert.row, "ID": user_id}, insert.meta, roles)
+
+    def _replayed(self, tx: Transaction, stored: StoredUser, retry: dict) -> dict | None:
+        """The user that holds this userName, if this same token created it with this same body in a
+        request that began REPLAY_AFTER_SECONDS to REPLAY_MINUTES before this one: a create sent again
+        because its answer was lost (a 503 while the database stalled or restarted, whose COMMIT had in
+        fact happened) answers with its user, not with 409 for it. Duplicates sent in parallel begin
+        together, and all but one are refused. (Clocks: the wpscim hosts' own, not the database's, which
+        holds a stalled COMMIT back until it resumes.)"""
+        for candidate in self.reader.by_login(tx, stored.user_name):
+            if candidate["userName"].lower() != stored.user_name.lower():
+                continue
+            tx.execute(f"SELECT actor, detail FROM `{self.site.prefix}wpscim_events` WHERE resource_type = 'User' "
+                       "AND resource_id = %s AND action = 'create' ORDER BY id DESC LIMIT 1", (candidate["id"],))
+            row = tx.fetchone()
+            first = loads(row[1]) if row and row[0] == tx.actor else {}
+            since = retry["began"] - first.get("began", retry["began"])
+            if first.get("fingerprint") == retry["fingerprint"] and REPLAY_AFTER_SECONDS <= since <= REPLAY_MINUTES * 60:
+                log.info("request %s: the create of user %s was sent again; answering with the user it created",
+                         tx.request_id, candidate["id"])
+                return candidate
+        return None
 
     def _insert(self, user: dict, stored: StoredUser, values: dict, login: str, nicename: str, caps: dict, roles: Roles,
                 now: datetime, password_hash: str | None) -> _Insert:

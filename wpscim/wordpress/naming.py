@@ -5,10 +5,9 @@ store_description). kses's pre_kses filter wp_pre_kses_block_attributes() is por
 (blocks.php's block parser and serializer, PHP's json_decode()/json_encode() of block
 attributes), and so is PHP's parse_url() where esc_url() uses it.
 
-The ports follow the PHP code step by step, PHP's own semantics included: trim() only strips
-" \\t\\n\\r\\v\\0", regular expressions are byte-oriented (\\s is ASCII whitespace, /i is ASCII case
-folding), strip_tags() is PHP's state machine (a "<" followed by whitespace is text), and the
-pre_user_* name filters run on wp_slash()ed data, as WordPress core's callers pass it.
+The ports follow the PHP code step by step, PHP's own semantics included (php.py: trim() only
+strips " \\t\\n\\r\\v\\0", regular expressions are byte-oriented, strip_tags() is PHP's state
+machine), and the pre_user_* name filters run on wp_slash()ed data, as WordPress core's callers pass it.
 
 Environment: like the reference install (Debian's PHP without the intl and mbstring extensions),
 remove_accents() does no Unicode normalisation and sanitize_title() lower-cases ASCII only. With
@@ -23,15 +22,12 @@ from __future__ import annotations
 
 import functools
 import html
-import json
-import math
 import re
-from decimal import Decimal
+
+from wpscim.wordpress import php
 
 LOGIN_MAX = 60
 NICENAME_MAX = 50
-
-_PHP_TRIM = " \t\n\r\x0b\x00"  # what PHP's trim() strips by default (not \f, nothing non-ASCII)
 
 
 def _pairs(text: str) -> dict[str, str]:
@@ -95,139 +91,6 @@ _URI_ATTRIBUTES = frozenset(
     "usemap xmlns".split()
 )
 
-# --- PHP building blocks -------------------------------------------------------------------------
-
-
-def _trim(text: str, chars: str = _PHP_TRIM) -> str:
-    return text.strip(chars)
-
-
-def _ascii_lower(text: str) -> str:
-    """PHP 8.2 strtolower(): ASCII only, whatever the locale."""
-    return re.sub(r"[A-Z]+", lambda m: m.group(0).lower(), text)
-
-
-def _addslashes(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("'", "\\'").replace('"', '\\"').replace("\0", "\\0")
-
-
-_SLASHED = re.compile(r"\\(.?)", re.S)
-
-
-def _stripslashes(text: str) -> str:
-    return _SLASHED.sub(lambda m: "\0" if m.group(1) == "0" else m.group(1), text)
-
-
-_C_SPACE = b" \t\n\x0b\x0c\r"  # isspace() in the C locale
-
-
-def _strip_tags(text: str) -> str:
-    """PHP's strip_tags() (php_strip_tags_ex without allowed tags), byte for byte."""
-    buf = text.encode("utf-8", "surrogatepass")  # (a lone surrogate from JSON: PHP sees its bytes)
-    n = len(buf)
-    out = bytearray()
-    state = depth = in_q = br = lc = 0
-    is_xml = False
-    p = 0
-    while p < n:
-        c = buf[p]
-        nxt = buf[p + 1] if p + 1 < n else 0
-        prev = buf[p - 1] if p >= 1 else 0
-        if state == 0:  # text
-            if c == 0:
-                pass
-            elif c == 0x3C:  # <
-                if in_q:
-                    pass
-                elif nxt in _C_SPACE:
-                    out.append(c)
-                else:
-                    lc, state = 0x3C, 1
-            elif c == 0x3E:  # >
-                if depth:
-                    depth -= 1
-                elif not in_q:
-                    out.append(c)
-            else:
-                out.append(c)
-        elif state == 1:  # inside a tag
-            if c == 0x3C:
-                if not in_q and nxt not in _C_SPACE:
-                    depth += 1
-            elif c == 0x3E:
-                if depth:
-                    depth -= 1
-                elif not in_q:
-                    lc = 0x3E
-                    if not (is_xml and prev == 0x2D):
-                        in_q = state = 0
-                        is_xml = False
-            elif c in (0x22, 0x27):  # " '
-                if p != 0 and (not in_q or c == in_q):
-                    in_q = 0 if in_q else c
-            elif c == 0x21:  # !
-                if prev == 0x3C:
-                    state, lc = 3, c
-            elif c == 0x3F:  # ?
-                if prev == 0x3C:
-                    br, state = 0, 2
-        elif state == 2:  # <? ... ?>
-            if c == 0x28:
-                if lc not in (0x22, 0x27):
-                    lc = 0x28
-                    br += 1
-            elif c == 0x29:
-                if lc not in (0x22, 0x27):
-                    lc = 0x29
-                    br -= 1
-            elif c == 0x3E:
-                if depth:
-                    depth -= 1
-                elif not in_q and not br and lc != 0x22 and prev == 0x3F:
-                    in_q = state = 0
-            elif c in (0x22, 0x27):
-                if p >= 1 and prev != 0x5C:
-                    if lc == c:
-                        lc = 0
-                    elif lc != 0x5C:
-                        lc = c
-                    if not in_q or c == in_q:
-                        in_q = 0 if in_q else c
-            elif c in (0x6C, 0x4C):  # <?xml switches back to a normal tag
-                if p > 4 and buf[p - 4 : p].lower() == b"<?xm":
-                    state, is_xml = 1, True
-        elif state == 3:  # <! ... >
-            if c == 0x3E:
-                if depth:
-                    depth -= 1
-                elif not in_q:
-                    in_q = state = 0
-            elif c in (0x22, 0x27):
-                if p != 0 and prev != 0x5C and (not in_q or c == in_q):
-                    in_q = 0 if in_q else c
-            elif c == 0x2D:
-                if p >= 2 and buf[p - 2 : p] == b"!-":
-                    state = 4
-            elif c in (0x45, 0x65):  # <!DOCTYPE
-                if p > 6 and buf[p - 6 : p].lower() == b"doctyp":
-                    state = 1
-        else:  # <!-- ... -->
-            if c == 0x3E and not in_q and p >= 2 and buf[p - 2 : p] == b"--":
-                in_q = state = 0
-        p += 1
-    return out.decode("utf-8", "surrogatepass")
-
-
-_SCRIPT_STYLE = re.compile(r"<(script|style)[^>]*?>.*?</\1>", re.I | re.S | re.A)
-
-
-def wp_strip_all_tags(text: str) -> str:
-    return _trim(_strip_tags(_SCRIPT_STYLE.sub("", text)))
-
-
-def strip_all_tags(text: str) -> str:  # the name this module used to export
-    return wp_strip_all_tags(text)
-
 
 def remove_accents(text: str) -> str:
     if not any(ord(ch) >= 0x80 for ch in text):
@@ -255,12 +118,12 @@ def sanitize_user(login: str) -> str:
 
 
 def _sanitize_user(login: str) -> str:
-    text = wp_strip_all_tags(login)
+    text = php.wp_strip_all_tags(login)
     text = remove_accents(text)
     text = re.sub(r"%[a-fA-F0-9][a-fA-F0-9]", "", text)  # kill octets
     text = re.sub(r"&.+?;", "", text)  # kill entities
     text = re.sub(r"[^a-zA-Z0-9 _.\-@]", "", text)
-    text = _trim(text)
+    text = php.trim(text)
     return re.sub(r"\s+", " ", text, flags=re.A)
 
 
@@ -303,12 +166,6 @@ _TITLE_WIDE_SPACES = (
 )
 
 
-def _replace_all(text: str, needles, replacement: str) -> str:
-    for needle in needles:  # str_replace() with an array: one needle after the other
-        text = text.replace(needle, replacement)
-    return text
-
-
 def sanitize_title(title: str) -> str:
     """sanitize_title($title) = sanitize_title_with_dashes(remove_accents($title), '', 'save')."""
     if _PLAIN_TITLE.fullmatch(title):
@@ -317,17 +174,17 @@ def sanitize_title(title: str) -> str:
 
 
 def _sanitize_title(title: str) -> str:
-    text = _strip_tags(remove_accents(title))
+    text = php.strip_tags(remove_accents(title))
     text = re.sub(r"%([a-fA-F0-9][a-fA-F0-9])", r"---\1---", text)  # preserve escaped octets
     text = text.replace("%", "")
     text = re.sub(r"---([a-fA-F0-9][a-fA-F0-9])---", r"%\1", text)
     # (mb_strtolower() would run here if PHP had mbstring; see the module docstring)
-    text = _ascii_lower(_utf8_uri_encode(text, 200))
-    text = _replace_all(text, _TITLE_TO_DASH, "-")
-    text = _replace_all(text, _TITLE_ENTITIES_TO_DASH, "-")
+    text = php.strtolower(_utf8_uri_encode(text, 200))
+    text = php.replace_all(text, _TITLE_TO_DASH, "-")
+    text = php.replace_all(text, _TITLE_ENTITIES_TO_DASH, "-")
     text = text.replace("/", "-")
-    text = _replace_all(text, _TITLE_STRIP, "")
-    text = _replace_all(text, _TITLE_WIDE_SPACES, "-")
+    text = php.replace_all(text, _TITLE_STRIP, "")
+    text = php.replace_all(text, _TITLE_WIDE_SPACES, "-")
     text = text.replace("%c3%97", "x")
     text = re.sub(r"&.+?;", "", text)
     text = text.replace(".", "-")
@@ -426,7 +283,6 @@ def _htmlspecialchars(text: str, quotes: bool) -> str:
 
 
 _SPECIAL_CHARS = re.compile(r"[&<>\"']")
-_SURROGATE = re.compile("[\ud800-\udfff]")  # a lone surrogate (JSON can carry one): invalid UTF-8 to PHP
 
 
 def _wp_specialchars(text: str, quotes: bool = False) -> str:
@@ -449,26 +305,26 @@ def _pre_kses_less_than(text: str) -> str:
         piece = m.group(0)
         if ">" in piece:
             return piece
-        return "" if _SURROGATE.search(piece) else _esc_html(piece)
+        return "" if php.SURROGATE.search(piece) else _esc_html(piece)
 
     return re.sub(r"<[^>]*?((?=<)|>|$)", one, text)
 
 
 def _sanitize_text_field(text: str) -> str:
     """_sanitize_text_fields($text, false): tags stripped, whitespace collapsed, octets removed."""
-    if _SURROGATE.search(text):  # wp_check_invalid_utf8(): invalid UTF-8 becomes ''
+    if php.SURROGATE.search(text):  # wp_check_invalid_utf8(): invalid UTF-8 becomes ''
         return ""
     if "<" in text:
         text = _pre_kses_less_than(text)
-        text = wp_strip_all_tags(text)
+        text = php.wp_strip_all_tags(text)
         text = text.replace("<\n", "&lt;\n")
-    text = _trim(re.sub(r"[\r\n\t ]+", " ", text))
+    text = php.trim(re.sub(r"[\r\n\t ]+", " ", text))
     found = False
     while match := re.search(r"%[a-f0-9]{2}", text, re.I | re.A):
         text = text.replace(match.group(0), "")
         found = True
     if found:
-        text = _trim(re.sub(r" +", " ", text))
+        text = php.trim(re.sub(r" +", " ", text))
     return text
 
 
@@ -484,7 +340,7 @@ def _kses_decode_entities(text: str) -> str:
 
 def _bad_protocol_once2(scheme: str) -> str:
     scheme = _kses_no_null(re.sub(r"\s", "", _kses_decode_entities(scheme), flags=re.A), keep_slash_zero=False)
-    scheme = _ascii_lower(scheme)
+    scheme = php.strtolower(scheme)
     return f"{scheme}:" if scheme in _ALLOWED_PROTOCOLS else ""
 
 
@@ -492,7 +348,7 @@ def _bad_protocol_once(text: str, count: int = 1) -> str:
     text = re.sub(r"(&#0*58(?![;0-9])|&#x0*3a(?![;a-f0-9]))", r"\1;", text, flags=re.I | re.A)
     parts = re.split(r":|&#0*58;|&#x0*3a;|&colon;", text, maxsplit=1, flags=re.I | re.A)
     if len(parts) == 2 and "/?" not in parts[0]:
-        text = _trim(parts[1])
+        text = php.trim(parts[1])
         protocol = _bad_protocol_once2(parts[0])
         if protocol == "feed:":
             if count > 2:
@@ -586,7 +442,7 @@ def _kses_split2(piece: str, tags: dict[str, frozenset[str]], blocks: bool) -> s
     m = re.match(r"<\s*(/\s*)?([a-zA-Z0-9-]+)([^>]*)>?$", piece, re.A)
     if not m:
         return ""
-    closing, element, attrs = _trim(m.group(1) or ""), m.group(2), m.group(3)
+    closing, element, attrs = php.trim(m.group(1) or ""), m.group(2), m.group(3)
     if element.lower() not in tags:
         return ""
     if closing:
@@ -626,10 +482,10 @@ _PLAIN_NAME = re.compile(r"[^\x00-\x20\x7f\\'\"<>&%\ud800-\udfff]+(?: [^\x00-\x2
 
 
 def _store_name(text: str) -> str:
-    text = _sanitize_text_field(_addslashes(text))
-    text = _addslashes(_kses(_stripslashes(text)))  # wp_filter_kses()
+    text = _sanitize_text_field(php.addslashes(text))
+    text = php.addslashes(_kses(php.stripslashes(text)))  # wp_filter_kses()
     text = _wp_specialchars(text)
-    return _stripslashes(text)
+    return php.stripslashes(text)
 
 
 def read_name(stored: str) -> str:
@@ -689,15 +545,15 @@ _PLAIN_URL = re.compile(r"https?://(?!.*%0[adAD])[A-Za-z0-9\-._~:/?#@!$()*+,=%]*
 
 
 def _store_url(text: str) -> str:
-    url = wp_strip_all_tags(_addslashes(text))
+    url = php.wp_strip_all_tags(php.addslashes(text))
     url = _esc_url_db(url)
-    return _kses(_stripslashes(url))  # wp_filter_kses(), whose addslashes() the row's wp_unslash() undoes
+    return _kses(php.stripslashes(url))  # wp_filter_kses(), whose addslashes() the row's wp_unslash() undoes
 
 
 def url_fits(stored: str) -> bool:
     """Whether wp_insert_user() accepts a user_url that store_url() gave: it measures the filtered
     value while it is still slashed (mb_strlen($user_url) > 100 is user_url_too_long)."""
-    return len(_addslashes(stored)) <= URL_MAX
+    return len(php.addslashes(stored)) <= URL_MAX
 
 
 # esc_url()'s '|[^a-z0-9-~+_.?#=!&;,/:%@$\|*\'()\[\]\x80-\xff]|i' ("0-9-~" is 0-9, "-" and "~";
@@ -710,7 +566,7 @@ _PHP_FILE = re.compile(r"[a-z0-9-]+?\.php", re.I | re.A)
 def _deep_replace(needles, text: str) -> str:
     """_deep_replace(): str_replace() with '' until nothing is replaced any more."""
     while True:
-        replaced = _replace_all(text, needles, "")
+        replaced = php.replace_all(text, needles, "")
         if replaced == text:
             return text
         text = replaced
@@ -721,11 +577,11 @@ def _esc_url_db(url: str) -> str:
     that is the display context's."""
     if url == "":
         return url
-    url = url.lstrip(_PHP_TRIM).replace(" ", "%20")
+    url = url.lstrip(php.TRIM_CHARS).replace(" ", "%20")
     url = _URL_STRIP.sub("", url)
     if url == "":
         return url
-    if _ascii_lower(url[:7]) != "mailto:":  # stripos($url, 'mailto:') !== 0
+    if php.strtolower(url[:7]) != "mailto:":  # stripos($url, 'mailto:') !== 0
         url = _deep_replace(_URL_CRLF, url)
     url = url.replace(";//", "://")
     # (_deep_replace() may have emptied it: PHP's $url[0] is then '' with a warning)
@@ -736,7 +592,7 @@ def _esc_url_db(url: str) -> str:
     if url[0] == "/":
         return url
     good = _bad_protocol(url)
-    if _ascii_lower(good) != _ascii_lower(url):
+    if php.strtolower(good) != php.strtolower(url):
         return ""
     return good  # (the clean_url filter: nothing is hooked to it)
 
@@ -939,8 +795,8 @@ _PLAIN_EMAIL = re.compile(r"[A-Za-z0-9._+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0
 
 
 def _store_email(text: str) -> str:
-    email = _sanitize_email(_trim(_addslashes(text)))
-    return _kses(_stripslashes(email))  # wp_filter_kses(), whose addslashes() the row's wp_unslash() undoes
+    email = _sanitize_email(php.trim(php.addslashes(text)))
+    return _kses(php.stripslashes(email))  # wp_filter_kses(), whose addslashes() the row's wp_unslash() undoes
 
 
 _EMAIL_LOCAL_STRIP = re.compile(r"[^a-zA-Z0-9!#$%&'*+/=?^_`{|}~.\-]")
@@ -949,13 +805,9 @@ _EMAIL_SUB = re.compile(r"^[a-z0-9-]+$", re.I | re.A)
 _EMAIL_SUB_STRIP = re.compile(r"[^a-z0-9-]+", re.I | re.A)
 
 
-def _php_strlen(text: str) -> int:
-    return len(text.encode("utf-8", "surrogatepass"))
-
-
 def _sanitize_email(email: str) -> str:
     """sanitize_email()."""
-    if _php_strlen(email) < 6:
+    if php.strlen(email) < 6:
         return ""
     if email.find("@", 1) == -1:  # strpos($email, '@', 1): an '@' after the first byte
         return ""
@@ -966,13 +818,13 @@ def _sanitize_email(email: str) -> str:
     domain = re.sub(r"\.{2,}", "", domain)
     if domain == "":
         return ""
-    domain = _trim(domain, _PHP_TRIM + ".")
+    domain = php.trim(domain, php.TRIM_CHARS + ".")
     if domain == "":
         return ""
     subs = domain.split(".")
     if len(subs) < 2:
         return ""
-    kept = [sub for sub in (_EMAIL_SUB_STRIP.sub("", _trim(sub, _PHP_TRIM + "-")) for sub in subs) if sub != ""]
+    kept = [sub for sub in (_EMAIL_SUB_STRIP.sub("", php.trim(sub, php.TRIM_CHARS + "-")) for sub in subs) if sub != ""]
     if len(kept) < 2:
         return ""
     return f"{local}@{'.'.join(kept)}"
@@ -981,19 +833,19 @@ def _sanitize_email(email: str) -> str:
 def is_email(text: str) -> bool:
     """WordPress's is_email(): whether WordPress (the REST API, the profile screen) accepts `text`
     as an address. It does not grok IDN domains, quoted local parts nor IP literals."""
-    if _php_strlen(text) < 6 or text.find("@", 1) == -1:
+    if php.strlen(text) < 6 or text.find("@", 1) == -1:
         return False
     local, domain = text.split("@", 1)
     if not _EMAIL_LOCAL.match(local):
         return False
     if re.search(r"\.{2,}", domain):
         return False
-    if _trim(domain, _PHP_TRIM + ".") != domain:
+    if php.trim(domain, php.TRIM_CHARS + ".") != domain:
         return False
     subs = domain.split(".")
     if len(subs) < 2:
         return False
-    return all(_trim(sub, _PHP_TRIM + "-") == sub and _EMAIL_SUB.match(sub) for sub in subs)
+    return all(php.trim(sub, php.TRIM_CHARS + "-") == sub and _EMAIL_SUB.match(sub) for sub in subs)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -1017,7 +869,7 @@ _PLAIN_DESCRIPTION = re.compile(r"[^<>&\x00-\x08\x0b\x0c\x0e-\x1f]*")
 
 def _store_description(text: str) -> str:
     # wp_filter_kses(wp_slash($text)) = addslashes(wp_kses(stripslashes(addslashes($text)))), unslashed.
-    return _kses(_stripslashes(_addslashes(text)), _DESCRIPTION_TAGS)
+    return _kses(php.stripslashes(php.addslashes(text)), _DESCRIPTION_TAGS)
 
 
 # --- wp_pre_kses_block_attributes: block comments in kses'd text ---------------------------------
@@ -1117,7 +969,7 @@ class _BlockParser:
         if not m:
             return "no-more-tokens", None, None, None, None
         name = (m.group("namespace") or "core/") + m.group("name")
-        attrs = _php_json_decode(m.group("attrs")) if m.group("attrs") is not None else {}
+        attrs = php.json_decode(m.group("attrs")) if m.group("attrs") is not None else {}
         if m.group("void") is not None:
             return "void-block", name, attrs, m.start(), m.end() - m.start()
         if m.group("closer") is not None:
@@ -1185,7 +1037,7 @@ def _filter_block_kses_value(value, tags, block_name):
                 new_value = _template_part_attribute(new_value, new_key, tags)
             if new_key != key:  # (an integer key comes back as it was, a string key as a string)
                 value.pop(key, None)
-            value[_php_key(new_key)] = new_value
+            value[php.array_key(new_key)] = new_value
         return value
     if isinstance(value, str):
         return _kses(value, tags, blocks=False)
@@ -1194,25 +1046,11 @@ def _filter_block_kses_value(value, tags, block_name):
 
 def _template_part_attribute(value, name, tags):
     """filter_block_core_template_part_attributes(): a template part's tagName must be an allowed tag."""
-    if _php_empty(value) or name != "tagName":
+    if php.empty(value) or name != "tagName":
         return value
     if isinstance(value, (list, dict)):
         raise Unstorable("a core/template-part block's tagName is an array: isset() with an array offset is a TypeError in PHP")
-    return value if isinstance(value, str) and _php_key(value) in tags else ""
-
-
-def _php_empty(value) -> bool:
-    return value in ("", "0") if isinstance(value, str) else not value  # (None, False, 0, 0.0, empty arrays)
-
-
-_PHP_INT_MIN, _PHP_INT_MAX = -(2**63), 2**63 - 1
-
-
-def _php_key(key):
-    """A PHP array key: a string that is a canonical decimal integer in range becomes that integer."""
-    if isinstance(key, str) and re.fullmatch(r"0|-?[1-9][0-9]{0,19}", key, re.A) and _PHP_INT_MIN <= int(key) <= _PHP_INT_MAX:
-        return int(key)
-    return key
+    return value if isinstance(value, str) and php.array_key(value) in tags else ""
 
 
 def _serialize_block(block: _Block) -> str:
@@ -1244,108 +1082,8 @@ def _serialize_block_attributes(attrs) -> str:
     """serialize_block_attributes(): wp_json_encode(JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE),
     then --, <, >, & and \\" as \\u escapes. ('' when PHP cannot encode: INF, from a JSON 1e999.)"""
     try:
-        encoded = _php_json_encode(attrs)
+        encoded = php.json_encode(attrs)
     except ValueError:
         encoded = ""
     encoded = encoded.replace("--", "\\u002d\\u002d").replace("<", "\\u003c").replace(">", "\\u003e")
     return encoded.replace("&", "\\u0026").replace('\\"', "\\u0022")
-
-
-_JSON_DEPTH = 512  # json_decode()'s and json_encode()'s default depth
-
-
-def _php_json_decode(text: str):
-    """json_decode($text, true): a PHP array (dict with PHP keys; list for a JSON array), or None
-    where PHP fails (invalid JSON, NaN/Infinity, lone surrogates, nesting deeper than 512)."""
-
-    def constant(name):
-        raise ValueError(name)
-
-    def integer(digits: str):
-        if len(digits.lstrip("-")) > 19:
-            return float(digits)  # PHP: an integer beyond PHP_INT_MAX is read as a float
-        value = int(digits)
-        return value if _PHP_INT_MIN <= value <= _PHP_INT_MAX else float(digits)
-
-    def obj(pairs):
-        out: dict = {}
-        for key, value in pairs:
-            out[_php_key(key)] = value
-        return out
-
-    try:
-        value = json.loads(text, object_pairs_hook=obj, parse_int=integer, parse_constant=constant)
-    except (ValueError, RecursionError):
-        return None
-    if _SURROGATE.search(text) or ("\\u" in text and _has_surrogate(value)) or _depth(value) > _JSON_DEPTH:
-        return None
-    return value
-
-
-def _has_surrogate(value) -> bool:
-    if isinstance(value, str):
-        return bool(_SURROGATE.search(value))
-    if isinstance(value, dict):
-        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_surrogate(v) for v in value)
-    return False
-
-
-def _depth(value) -> int:
-    if isinstance(value, dict):
-        return 1 + max((_depth(v) for v in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((_depth(v) for v in value), default=0)
-    return 0
-
-
-_JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_JSON_ESCAPED = re.compile("[\"\\\\\x00-\x1f\u2028\u2029]")
-
-
-def _php_json_string(text: str) -> str:
-    return '"' + _JSON_ESCAPED.sub(lambda m: _JSON_ESCAPES.get(m.group(0)) or f"\\u{ord(m.group(0)):04x}", text) + '"'
-
-
-def _php_json_float(value: float) -> str:
-    """A double as PHP 8 writes it with serialize_precision = -1 (php_gcvt(), 17 digits, shortest)."""
-    if math.isinf(value) or math.isnan(value):
-        raise ValueError("Inf and NaN cannot be JSON encoded")
-    sign = "-" if math.copysign(1.0, value) < 0 else ""
-    if value == 0:
-        return sign + "0"
-    _, digit_tuple, exponent = Decimal(repr(abs(value))).as_tuple()
-    digits = "".join(map(str, digit_tuple))
-    decpt = len(digits) + exponent  # value = 0.<digits> * 10**decpt
-    digits = digits.rstrip("0") or "0"
-    if (decpt < -3) if decpt < 0 else (decpt > 17):
-        power = decpt - 1
-        return f"{sign}{digits[0]}.{digits[1:] or '0'}e{'-' if power < 0 else '+'}{abs(power)}"
-    if decpt < 0:
-        return f"{sign}0.{'0' * -decpt}{digits}"
-    whole = digits[:decpt].ljust(decpt, "0")
-    fraction = digits[decpt:]
-    return f"{sign}{whole or '0'}.{fraction}" if fraction else f"{sign}{whole}"
-
-
-def _php_json_encode(value) -> str:
-    """json_encode($value, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE) of what
-    _php_json_decode() gives (after kses); ValueError where PHP returns false."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return _php_json_float(value)
-    if isinstance(value, str):
-        return _php_json_string(value)
-    if isinstance(value, list):
-        return "[" + ",".join(_php_json_encode(item) for item in value) + "]"
-    if list(value) == list(range(len(value))):  # keys 0..n-1 in order: a list
-        return "[" + ",".join(_php_json_encode(item) for item in value.values()) + "]"
-    return "{" + ",".join(f"{_php_json_string(str(k))}:{_php_json_encode(v)}" for k, v in value.items()) + "}"

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wpscim.wordpress import naming, php
+from wpscim.wordpress.kses import Unstorable
 
 ADVERSARIAL = [
     # accents, ligatures, transliterations (remove_accents() table, en_US rules)
@@ -506,5 +507,5 @@ def test_unstorable_inputs_do_not_crash():
     assert naming.store_description("a <\ud800 b") == "a "  # esc_html() of invalid UTF-8 is ''
     assert naming.store_description('<!-- wp:x {"a":"\\ud800"} /-->') == "<!-- wp:x /-->"  # json_decode() fails
     assert not naming.is_email("a\ud800@example.com")
-    with pytest.raises(naming.Unstorable):
+    with pytest.raises(Unstorable):
         naming.store_description('<!-- wp:template-part {"tagName":["b"]} /-->')

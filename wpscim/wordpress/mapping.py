@@ -27,6 +27,7 @@ from wpscim.scim.patch import PatchPath, parse_patch_path, seed_from_filter
 from wpscim.scim.resource import primary_email
 from wpscim.wordpress import naming
 from wpscim.wordpress.errors import Invalid
+from wpscim.wordpress.kses import Unstorable
 from wpscim.wordpress.metavalues import meta_text
 
 TRANSFORMS = ("name", "locale", "lower", "join")
@@ -78,7 +79,7 @@ class Field:
                 return ""
             try:
                 return sanitize(value)
-            except naming.Unstorable:
+            except Unstorable:
                 raise Invalid(f"WordPress cannot store this {self.scim}") from None
         return value
 

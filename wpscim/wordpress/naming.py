@@ -1,21 +1,30 @@
-"""WordPress's naming rules, ported from WordPress 6.1 (wp-includes/formatting.php, kses.php) as it
-runs on PHP 8.2, so rows match what wp_insert_user() writes: logins, nicenames and names, and the
-other fields it filters: user_url, user_email and the description (store_url, store_email,
-store_description). kses's pre_kses filter wp_pre_kses_block_attributes() is ported too
-(blocks.php's block parser and serializer, PHP's json_decode()/json_encode() of block
-attributes), and so is PHP's parse_url() where esc_url() uses it.
+"""Logins, nicenames, titles and names as WordPress 6.1 stores them (wp-includes/formatting.php,
+user.php's wp_insert_user()), so rows match what wp_insert_user() writes.
 
-The ports follow the PHP code step by step, PHP's own semantics included (php.py: trim() only
-strips " \\t\\n\\r\\v\\0", regular expressions are byte-oriented, strip_tags() is PHP's state
-machine), and the pre_user_* name filters run on wp_slash()ed data, as WordPress core's callers pass it.
+* logins: sanitize_user($login, true), and login_candidates(), the unique login wpscim picks for a
+  userName WordPress cannot store verbatim (base, base-2, ... within LOGIN_MAX).
+* titles and nicenames: remove_accents(), sanitize_title() (sanitize_title_with_dashes(..., 'save')
+  with utf8_uri_encode()), and wp_insert_user()'s user_nicename: sanitize_title() of the login's
+  first 50 characters (nicename_base()), then -2, -3 ... while taken (nicename_candidates()).
+* names: what the pre_user_{display_name,first_name,last_name,nickname} filters store (store_name():
+  sanitize_text_field(), wp_filter_kses(), _wp_specialchars(), on wp_slash()ed data as WordPress
+  core's callers pass it, then wp_unslash()), the text a browser shows for a stored name
+  (read_name(): esc_html()), and wp_insert_user()'s default display_name.
+* locales: SCIM's "en-US" is WordPress's "en_US".
+* the other fields wp_insert_user() filters, passed slashed through their pre_user_* filters, then
+  wp_unslash(): user_url (store_url(): wp_strip_all_tags(), esc_url($url, null, 'db') with a port
+  of PHP's parse_url() where it uses it, wp_filter_kses(); url_fits()), user_email (store_email(),
+  is_email()) and the description (store_description(); it may raise kses.Unstorable).
+
+PHP semantics kept (see php.py): trim() only strips ASCII whitespace and NUL, regular expressions are
+byte-oriented, strip_tags() is PHP's state machine (a "<" followed by whitespace is text), and "0"
+is false (PHP's empty()).
 
 Environment: like the reference install (Debian's PHP without the intl and mbstring extensions),
 remove_accents() does no Unicode normalisation and sanitize_title() lower-cases ASCII only. With
 those extensions WordPress differs only for non-ASCII input there; logins are ASCII (strict
 sanitize_user), so nicenames do not depend on it.  Locale-specific transliterations of
 remove_accents() (de_*, da_DK, ca, sr_RS, bs_BA: "ä" -> "ae" ...) are not applied: the en_US rules.
-Debian's WordPress 6.1 package carries later security fixes, and so do the ports:
-filter_block_content()'s "--->" rewrite (6.2.1) and its check of a template part's tagName (6.5.5).
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ import functools
 import html
 import re
 
-from wpscim.wordpress import php
+from wpscim.wordpress import kses, php
 
 LOGIN_MAX = 60
 NICENAME_MAX = 50
@@ -50,46 +59,10 @@ _ACCENTS = _pairs(
     "ế=e Ố=O ố=o Ớ=O ớ=o Ứ=U ứ=u Ạ=A ạ=a Ậ=A ậ=a Ặ=A ặ=a Ẹ=E ẹ=e Ệ=E ệ=e Ị=I ị=i Ọ=O ọ=o Ộ=O ộ=o Ợ=O "
     "ợ=o Ụ=U ụ=u Ự=U ự=u Ỵ=Y ỵ=y ɑ=a Ǖ=U ǖ=u Ǘ=U ǘ=u Ǎ=A ǎ=a Ǐ=I ǐ=i Ǒ=O ǒ=o Ǔ=U ǔ=u Ǚ=U ǚ=u Ǜ=U ǜ=u "
 )
-
-_ALLOWED_ENTITY_NAMES = frozenset((
-    "nbsp iexcl cent pound curren yen brvbar sect uml copy ordf laquo not shy reg macr deg plusmn "
-    "acute micro para middot cedil ordm raquo iquest Agrave Aacute Acirc Atilde Auml Aring AElig "
-    "Ccedil Egrave Eacute Ecirc Euml Igrave Iacute Icirc Iuml ETH Ntilde Ograve Oacute Ocirc Otilde "
-    "Ouml times Oslash Ugrave Uacute Ucirc Uuml Yacute THORN szlig agrave aacute acirc atilde auml "
-    "aring aelig ccedil egrave eacute ecirc euml igrave iacute icirc iuml eth ntilde ograve oacute "
-    "ocirc otilde ouml divide oslash ugrave uacute ucirc uuml yacute thorn yuml quot amp lt gt apos "
-    "OElig oelig Scaron scaron Yuml circ tilde ensp emsp thinsp zwnj zwj lrm rlm ndash mdash lsquo "
-    "rsquo sbquo ldquo rdquo bdquo dagger Dagger permil lsaquo rsaquo euro fnof Alpha Beta Gamma "
-    "Delta Epsilon Zeta Eta Theta Iota Kappa Lambda Mu Nu Xi Omicron Pi Rho Sigma Tau Upsilon Phi Chi "
-    "Psi Omega alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi "
-    "rho sigmaf sigma tau upsilon phi chi psi omega thetasym upsih piv bull hellip prime Prime oline "
-    "frasl weierp image real trade alefsym larr uarr rarr darr harr crarr lArr uArr rArr dArr hArr "
-    "forall part exist empty nabla isin notin ni prod sum minus lowast radic prop infin ang and or "
-    "cap cup int sim cong asymp ne equiv le ge sub sup nsub sube supe oplus otimes perp sdot lceil "
-    "rceil lfloor rfloor lang rang loz spades clubs hearts diams sup1 sup2 sup3 frac14 frac12 frac34 "
-    "there4 "
-).split())
-
 _ACCENTS_TABLE = str.maketrans(_ACCENTS)
 
-# $allowedtags: what wp_kses() keeps in the pre_user_* name filters (context = the filter name).
-_ALLOWED_TAGS: dict[str, frozenset[str]] = {
-    "a": frozenset({"href", "title"}), "abbr": frozenset({"title"}), "acronym": frozenset({"title"}),
-    "b": frozenset(), "blockquote": frozenset({"cite"}), "cite": frozenset(), "code": frozenset(),
-    "del": frozenset({"datetime"}), "em": frozenset(), "i": frozenset(), "q": frozenset({"cite"}),
-    "s": frozenset(), "strike": frozenset(), "strong": frozenset(),
-}
-# wp_kses_allowed_html('pre_user_description'): $allowedtags, and rel on <a>.
-_DESCRIPTION_TAGS = {**_ALLOWED_TAGS, "a": _ALLOWED_TAGS["a"] | {"rel"}}
-# htmlspecialchars(..., double_encode=false) keeps only HTML 4.01 entities: all of the above but &apos;.
-_HTML401_ENTITY_NAMES = _ALLOWED_ENTITY_NAMES - {"apos"}
-_ALLOWED_PROTOCOLS = frozenset(
-    "http https ftp ftps mailto news irc irc6 ircs gopher nntp feed telnet mms rtsp sms svn tel fax xmpp webcal urn".split()
-)
-_URI_ATTRIBUTES = frozenset(
-    "action archive background cite classid codebase data formaction href icon longdesc manifest poster profile src "
-    "usemap xmlns".split()
-)
+
+# --- remove_accents ------------------------------------------------------------------------------
 
 
 def remove_accents(text: str) -> str:
@@ -103,7 +76,7 @@ def remove_accents(text: str) -> str:
 
 # Fast paths: texts made only of characters no step of a WordPress filter changes come out as they
 # went in (or, for a title, only lower-cased and dashed). The usual IdP values (emails, plain names)
-# are such texts. tests/test_properties.py checks each fast path against the full filter, and
+# are such texts. tests/unit/test_properties.py checks each fast path against the full filter, and
 # tests/test_naming_oracle.py judges the full filters against WordPress.
 _PLAIN_LOGIN = re.compile(r"[A-Za-z0-9_.@-]+(?: [A-Za-z0-9_.@-]+)*")
 _PLAIN_TITLE = re.compile(r"[A-Za-z0-9 _.@-]*")
@@ -218,96 +191,7 @@ def login_candidates(base: str):
         suffix += 1
 
 
-# --- names: sanitize_text_field, wp_filter_kses, _wp_specialchars ---------------------------------
-
-
-def _valid_unicode(i: int) -> bool:
-    return i in (0x9, 0xA, 0xD) or 0x20 <= i <= 0xD7FF or 0xE000 <= i <= 0xFFFD or 0x10000 <= i <= 0x10FFFF
-
-
-def _named_entity(m: re.Match) -> str:
-    name = m.group(1)
-    return f"&{name};" if name in _ALLOWED_ENTITY_NAMES else f"&amp;{name};"
-
-
-def _decimal_entity(m: re.Match) -> str:
-    digits = m.group(1)
-    if digits in ("", "0"):  # PHP empty()
-        return ""
-    if _valid_unicode(int(digits)):
-        return f"&#{digits.lstrip('0').rjust(3, '0')};"
-    return f"&amp;#{digits};"
-
-
-def _hex_entity(m: re.Match) -> str:
-    digits = m.group(1)
-    if digits in ("", "0"):
-        return ""
-    if not _valid_unicode(int(digits, 16)):
-        return f"&amp;#x{digits};"
-    return f"&#x{digits.lstrip('0')};"
-
-
-def _normalize_entities(text: str) -> str:
-    """wp_kses_normalize_entities(): every & becomes &amp; unless it starts a known entity."""
-    text = text.replace("&", "&amp;")
-    text = re.sub(r"&amp;([A-Za-z]{2,8}[0-9]{0,2});", _named_entity, text)
-    text = re.sub(r"&amp;#(0*[0-9]{1,7});", _decimal_entity, text)
-    return re.sub(r"&amp;#[Xx](0*[0-9A-Fa-f]{1,6});", _hex_entity, text)
-
-
-_SPECIALCHARS = re.compile(r"&(?:#([xX][0-9a-fA-F]+|[0-9]+);|([A-Za-z0-9]+);)?|[<>\"']")
-
-
-def _htmlspecialchars(text: str, quotes: bool) -> str:
-    """htmlspecialchars($text, ENT_QUOTES or ENT_NOQUOTES, 'UTF-8', double_encode=false)."""
-
-    def one(m: re.Match) -> str:
-        token = m.group(0)
-        if token == "<":
-            return "&lt;"
-        if token == ">":
-            return "&gt;"
-        if token in ("\"", "'"):
-            return token if not quotes else "&quot;" if token == "\"" else "&#039;"
-        number, name = m.group(1), m.group(2)
-        if number is not None:
-            value = int(number[1:], 16) if number[0] in "xX" else int(number)
-            if value <= 0x10FFFF:
-                return token
-        elif name is not None and name in _HTML401_ENTITY_NAMES:
-            return token
-        return "&amp;" + token[1:]
-
-    return _SPECIALCHARS.sub(one, text)
-
-
-_SPECIAL_CHARS = re.compile(r"[&<>\"']")
-
-
-def _wp_specialchars(text: str, quotes: bool = False) -> str:
-    if not text:
-        return ""
-    if not _SPECIAL_CHARS.search(text):
-        return text
-    return _htmlspecialchars(_normalize_entities(text), quotes)
-
-
-def _esc_html(text: str) -> str:
-    return _wp_specialchars(text, quotes=True)
-
-
-def _pre_kses_less_than(text: str) -> str:
-    """wp_pre_kses_less_than(): a '<' that never gets to a '>' is escaped (esc_html(): its
-    wp_check_invalid_utf8() makes a piece that is not valid UTF-8, a lone surrogate here, '')."""
-
-    def one(m: re.Match) -> str:
-        piece = m.group(0)
-        if ">" in piece:
-            return piece
-        return "" if php.SURROGATE.search(piece) else _esc_html(piece)
-
-    return re.sub(r"<[^>]*?((?=<)|>|$)", one, text)
+# --- names: sanitize_text_field, wp_filter_kses, _wp_specialchars --------------------------------
 
 
 def _sanitize_text_field(text: str) -> str:
@@ -315,7 +199,7 @@ def _sanitize_text_field(text: str) -> str:
     if php.SURROGATE.search(text):  # wp_check_invalid_utf8(): invalid UTF-8 becomes ''
         return ""
     if "<" in text:
-        text = _pre_kses_less_than(text)
+        text = kses.wp_pre_kses_less_than(text)
         text = php.wp_strip_all_tags(text)
         text = text.replace("<\n", "&lt;\n")
     text = php.trim(re.sub(r"[\r\n\t ]+", " ", text))
@@ -326,141 +210,6 @@ def _sanitize_text_field(text: str) -> str:
     if found:
         text = php.trim(re.sub(r" +", " ", text))
     return text
-
-
-def _kses_no_null(text: str, keep_slash_zero: bool = True) -> str:
-    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", text)
-    return text if keep_slash_zero else re.sub(r"\\+0+", "", text)
-
-
-def _kses_decode_entities(text: str) -> str:
-    text = re.sub(r"&#([0-9]+);", lambda m: chr(int(m.group(1)) % 256), text)
-    return re.sub(r"&#[Xx]([0-9A-Fa-f]+);", lambda m: chr(int(m.group(1), 16) % 256), text)
-
-
-def _bad_protocol_once2(scheme: str) -> str:
-    scheme = _kses_no_null(re.sub(r"\s", "", _kses_decode_entities(scheme), flags=re.A), keep_slash_zero=False)
-    scheme = php.strtolower(scheme)
-    return f"{scheme}:" if scheme in _ALLOWED_PROTOCOLS else ""
-
-
-def _bad_protocol_once(text: str, count: int = 1) -> str:
-    text = re.sub(r"(&#0*58(?![;0-9])|&#x0*3a(?![;a-f0-9]))", r"\1;", text, flags=re.I | re.A)
-    parts = re.split(r":|&#0*58;|&#x0*3a;|&colon;", text, maxsplit=1, flags=re.I | re.A)
-    if len(parts) == 2 and "/?" not in parts[0]:
-        text = php.trim(parts[1])
-        protocol = _bad_protocol_once2(parts[0])
-        if protocol == "feed:":
-            if count > 2:
-                return ""
-            text = _bad_protocol_once(text, count + 1)
-            if text in ("", "0"):
-                return text
-        text = protocol + text
-    return text
-
-
-def _bad_protocol(text: str) -> str:
-    text = _kses_no_null(text, keep_slash_zero=False)
-    iterations = 0
-    while True:
-        original = text
-        text = _bad_protocol_once(text)
-        iterations += 1
-        if original == text or iterations >= 6:
-            break
-    return "" if original != text else text
-
-
-_HTML_ERROR = re.compile(r"^(\"[^\"]*(\"|$)|'[^']*('|$)|\S)*\s*", re.A)
-
-
-def _kses_hair(attr: str) -> dict[str, str]:
-    """wp_kses_hair(): attribute name -> its (protocol-checked) 'whole' text, first one wins."""
-    found: dict[str, str] = {}
-    mode, name = 0, ""
-    while attr:
-        working = False
-        if mode == 0:
-            m = re.match(r"[_a-zA-Z][-_a-zA-Z0-9:.]*", attr)
-            if m:
-                name, working, mode, attr = m.group(0), True, 1, attr[m.end() :]
-        elif mode == 1:
-            m = re.match(r"\s*=\s*", attr, re.A)
-            if m:
-                working, mode, attr = True, 2, attr[m.end() :]
-            else:
-                m = re.match(r"\s+", attr, re.A)
-                if m:
-                    working, mode = True, 0
-                    found.setdefault(name, name)
-                    attr = attr[m.end() :]
-        else:
-            for value_re, rest_re, quote in (
-                (r"\"([^\"]*)\"(\s+|/?$)", r"^\"[^\"]*\"(\s+|$)", "\""),
-                (r"'([^']*)'(\s+|/?$)", r"^'[^']*'(\s+|$)", "'"),
-                (r"([^\s\"']+)(\s+|/?$)", r"^[^\s\"']+(\s+|$)", "\""),
-            ):
-                m = re.match(value_re, attr, re.A)
-                if m:
-                    value = m.group(1)
-                    if name.lower() in _URI_ATTRIBUTES:
-                        value = _bad_protocol(value)
-                    found.setdefault(name, f"{name}={quote}{value}{quote}")
-                    working, mode = True, 0
-                    attr = re.sub(rest_re, "", attr, count=1, flags=re.A)
-                    break
-        if not working:  # not well-formed: drop up to the next whitespace and try again
-            attr = _HTML_ERROR.sub("", attr, count=1)
-            mode = 0
-    if mode == 1:
-        found.setdefault(name, name)
-    return found
-
-
-def _kses_attr(element: str, attr: str, tags: dict[str, frozenset[str]]) -> str:
-    slash = " /" if re.search(r"\s*/\s*$", attr, re.A) else ""
-    allowed = tags[element.lower()]
-    if not allowed:
-        return f"<{element}{slash}>"
-    kept = "".join(f" {whole}" for name, whole in _kses_hair(attr).items() if name.lower() in allowed)
-    return f"<{element}{re.sub(r'[<>]', '', kept)}{slash}>"
-
-
-def _kses_split2(piece: str, tags: dict[str, frozenset[str]], blocks: bool) -> str:
-    piece = piece.replace("\\\"", "\"")  # wp_kses_stripslashes()
-    if not piece.startswith("<"):
-        return "&gt;"
-    if piece.startswith("<!--"):
-        piece = piece.replace("<!--", "").replace("-->", "")
-        while (again := _kses(piece, tags, blocks)) != piece:
-            piece = again
-        if piece == "":
-            return ""
-        piece = re.sub(r"-$", "", re.sub(r"--+", "-", piece))
-        return f"<!--{piece}-->"
-    m = re.match(r"<\s*(/\s*)?([a-zA-Z0-9-]+)([^>]*)>?$", piece, re.A)
-    if not m:
-        return ""
-    closing, element, attrs = php.trim(m.group(1) or ""), m.group(2), m.group(3)
-    if element.lower() not in tags:
-        return ""
-    if closing:
-        return f"</{element}>"
-    return _kses_attr(element, attrs, tags)
-
-
-def _kses(text: str, tags: dict[str, frozenset[str]] = _ALLOWED_TAGS, blocks: bool = True) -> str:
-    """wp_kses($text, <a pre_user_* filter>): `tags` is what wp_kses_allowed_html() gives for the
-    filter ($allowedtags; _DESCRIPTION_TAGS for pre_user_description), default protocols, and the
-    default pre_kses filters: wp_pre_kses_less_than, then wp_pre_kses_block_attributes (which takes
-    itself off the hook while it runs: `blocks` is False inside it)."""
-    text = _kses_no_null(text)
-    text = _normalize_entities(text)
-    text = _pre_kses_less_than(text)
-    if blocks and "<!--" in text:  # without a "<!--", parse_blocks() and serialize_block() give the text back
-        text = _filter_block_content(text, tags)
-    return re.sub(r"(<!--.*?(-->|$))|(<[^>]*(>|$)|>)", lambda m: _kses_split2(m.group(0), tags, blocks), text)
 
 
 @functools.lru_cache(maxsize=4096)  # pure, and a create asks for the same names several times
@@ -483,17 +232,17 @@ _PLAIN_NAME = re.compile(r"[^\x00-\x20\x7f\\'\"<>&%\ud800-\udfff]+(?: [^\x00-\x2
 
 def _store_name(text: str) -> str:
     text = _sanitize_text_field(php.addslashes(text))
-    text = php.addslashes(_kses(php.stripslashes(text)))  # wp_filter_kses()
-    text = _wp_specialchars(text)
+    text = php.addslashes(kses.wp_kses(php.stripslashes(text)))  # wp_filter_kses()
+    text = kses.wp_specialchars(text)
     return php.stripslashes(text)
 
 
 def read_name(stored: str) -> str:
     """The text a browser shows for a stored name: WordPress prints it through esc_html() /
     esc_attr(), which keep its entities (and escape a stray '&', '<' ...), then the browser decodes."""
-    if not _SPECIAL_CHARS.search(stored):
+    if not kses.SPECIAL_CHARS.search(stored):
         return stored  # the common case: nothing to escape or decode
-    return html.unescape(_esc_html(stored))
+    return html.unescape(kses.esc_html(stored))
 
 
 def _php_true(value: str | None) -> bool:
@@ -511,6 +260,9 @@ def default_display_name(login: str, first: str, last: str) -> str:
     return login
 
 
+# --- locales -------------------------------------------------------------------------------------
+
+
 def scim_locale(wp_locale: str) -> str:
     return wp_locale.replace("_", "-")
 
@@ -519,7 +271,7 @@ def wp_locale(scim: str) -> str:
     return scim.replace("-", "_")
 
 
-# --- user_url, user_email, description -----------------------------------------------------------
+# --- user_url: pre_user_url, esc_url, parse_url --------------------------------------------------
 
 URL_MAX = 100  # wp_insert_user() refuses a user_url whose filtered, slashed value is longer (user_url_too_long)
 
@@ -547,7 +299,7 @@ _PLAIN_URL = re.compile(r"https?://(?!.*%0[adAD])[A-Za-z0-9\-._~:/?#@!$()*+,=%]*
 def _store_url(text: str) -> str:
     url = php.wp_strip_all_tags(php.addslashes(text))
     url = _esc_url_db(url)
-    return _kses(php.stripslashes(url))  # wp_filter_kses(), whose addslashes() the row's wp_unslash() undoes
+    return kses.wp_kses(php.stripslashes(url))  # wp_filter_kses(), whose addslashes() the row's wp_unslash() undoes
 
 
 def url_fits(stored: str) -> bool:
@@ -591,7 +343,7 @@ def _esc_url_db(url: str) -> str:
         url = _encode_brackets(url)
     if url[0] == "/":
         return url
-    good = _bad_protocol(url)
+    good = kses.wp_kses_bad_protocol(url)
     if php.strtolower(good) != php.strtolower(url):
         return ""
     return good  # (the clean_url filter: nothing is hooked to it)
@@ -773,6 +525,9 @@ def _parse_url(url: str) -> dict | None:
     return ret
 
 
+# --- user_email: pre_user_email, sanitize_email, is_email ----------------------------------------
+
+
 @functools.lru_cache(maxsize=4096)
 def store_email(text: str) -> str:
     """What wp_insert_user() stores as user_email for `text`, passed slashed: the pre_user_email
@@ -796,7 +551,7 @@ _PLAIN_EMAIL = re.compile(r"[A-Za-z0-9._+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0
 
 def _store_email(text: str) -> str:
     email = _sanitize_email(php.trim(php.addslashes(text)))
-    return _kses(php.stripslashes(email))  # wp_filter_kses(), whose addslashes() the row's wp_unslash() undoes
+    return kses.wp_kses(php.stripslashes(email))  # wp_filter_kses(), whose addslashes() the row's wp_unslash() undoes
 
 
 _EMAIL_LOCAL_STRIP = re.compile(r"[^a-zA-Z0-9!#$%&'*+/=?^_`{|}~.\-]")
@@ -848,6 +603,9 @@ def is_email(text: str) -> bool:
     return all(php.trim(sub, php.TRIM_CHARS + "-") == sub and _EMAIL_SUB.match(sub) for sub in subs)
 
 
+# --- description: pre_user_description -----------------------------------------------------------
+
+
 @functools.lru_cache(maxsize=4096)
 def store_description(text: str) -> str:
     """The description meta wp_insert_user() stores for `text`, passed slashed: pre_user_description's
@@ -869,221 +627,4 @@ _PLAIN_DESCRIPTION = re.compile(r"[^<>&\x00-\x08\x0b\x0c\x0e-\x1f]*")
 
 def _store_description(text: str) -> str:
     # wp_filter_kses(wp_slash($text)) = addslashes(wp_kses(stripslashes(addslashes($text)))), unslashed.
-    return _kses(php.stripslashes(php.addslashes(text)), _DESCRIPTION_TAGS)
-
-
-# --- wp_pre_kses_block_attributes: block comments in kses'd text ---------------------------------
-# filter_block_content() parses the text into blocks (WP_Block_Parser), runs wp_kses() on every
-# string in the blocks' JSON attributes (and on their keys), and serializes the blocks again
-# (serialize_block()). Attributes are PHP arrays here: json_decode($json, true) makes a JSON object
-# an array whose numeric-string keys become integers, and json_encode() writes an array whose keys
-# are 0..n-1 in order as a JSON list.
-
-
-class Unstorable(ValueError):
-    """WordPress itself fails on this input (a PHP fatal error): it stores nothing."""
-
-
-_BLOCK_TOKEN = re.compile(
-    r"<!--\s+(?P<closer>/)?wp:(?P<namespace>[a-z][a-z0-9_-]*/)?(?P<name>[a-z][a-z0-9_-]*)\s+"
-    r"(?P<attrs>{(?:(?:[^}]+|}+(?=})|(?!}\s+/?-->).)*+)?}\s+)?(?P<void>/)?-->",
-    re.S | re.A,
-)
-
-
-class _Block:
-    __slots__ = ("name", "attrs", "inner_blocks", "inner_html", "inner_content")
-
-    def __init__(self, name, attrs, inner_html: str = "", inner_content: list | None = None):
-        self.name = name
-        self.attrs = attrs
-        self.inner_blocks: list[_Block] = []
-        self.inner_html = inner_html
-        self.inner_content: list = inner_content if inner_content is not None else []
-
-
-class _Frame:
-    __slots__ = ("block", "token_start", "token_length", "prev_offset", "leading_html_start")
-
-    def __init__(self, block, token_start, token_length, prev_offset, leading_html_start):
-        self.block, self.token_start, self.token_length = block, token_start, token_length
-        self.prev_offset, self.leading_html_start = prev_offset, leading_html_start
-
-
-def _php_empty_text(text: str) -> bool:
-    return text in ("", "0")
-
-
-class _BlockParser:
-    """WP_Block_Parser, step by step."""
-
-    def parse(self, document: str) -> list[_Block]:
-        self.document, self.offset, self.output, self.stack = document, 0, [], []
-        while self._proceed():
-            pass
-        return self.output
-
-    def _proceed(self) -> bool:
-        token_type, name, attrs, start, length = self._next_token()
-        depth = len(self.stack)
-        leading = self.offset if start is not None and start > self.offset else None
-        if token_type == "no-more-tokens":
-            if depth == 0:
-                self._add_freeform()
-            else:  # an implicit closer for each open block
-                while self.stack:
-                    self._add_block_from_stack()
-            return False
-        if token_type == "void-block":
-            if depth == 0:
-                if leading is not None:
-                    self.output.append(self._freeform(self.document[leading:start]))
-                self.output.append(_Block(name, attrs))
-            else:
-                self._add_inner_block(_Block(name, attrs), start, length)
-            self.offset = start + length
-            return True
-        if token_type == "block-opener":
-            self.stack.append(_Frame(_Block(name, attrs), start, length, start + length, leading))
-            self.offset = start + length
-            return True
-        # block-closer
-        if depth == 0:  # a closer with no opener: the rest is freeform
-            self._add_freeform()
-            return False
-        if depth == 1:
-            self._add_block_from_stack(start)
-            self.offset = start + length
-            return True
-        top = self.stack.pop()
-        html_ = self.document[top.prev_offset : start]
-        top.block.inner_html += html_
-        top.block.inner_content.append(html_)
-        top.prev_offset = start + length
-        self._add_inner_block(top.block, top.token_start, top.token_length, start + length)
-        self.offset = start + length
-        return True
-
-    def _next_token(self):
-        m = _BLOCK_TOKEN.search(self.document, self.offset)
-        if not m:
-            return "no-more-tokens", None, None, None, None
-        name = (m.group("namespace") or "core/") + m.group("name")
-        attrs = php.json_decode(m.group("attrs")) if m.group("attrs") is not None else {}
-        if m.group("void") is not None:
-            return "void-block", name, attrs, m.start(), m.end() - m.start()
-        if m.group("closer") is not None:
-            return "block-closer", name, None, m.start(), m.end() - m.start()
-        return "block-opener", name, attrs, m.start(), m.end() - m.start()
-
-    @staticmethod
-    def _freeform(inner_html: str) -> _Block:
-        return _Block(None, {}, inner_html, [inner_html])
-
-    def _add_freeform(self) -> None:
-        if len(self.document) - self.offset == 0:
-            return
-        self.output.append(self._freeform(self.document[self.offset :]))
-
-    def _add_inner_block(self, block: _Block, token_start: int, token_length: int, last_offset: int | None = None) -> None:
-        parent = self.stack[-1]
-        parent.block.inner_blocks.append(block)
-        html_ = self.document[parent.prev_offset : token_start]
-        if not _php_empty_text(html_):
-            parent.block.inner_html += html_
-            parent.block.inner_content.append(html_)
-        parent.block.inner_content.append(None)
-        parent.prev_offset = last_offset if last_offset else token_start + token_length
-
-    def _add_block_from_stack(self, end_offset: int | None = None) -> None:
-        top = self.stack.pop()
-        html_ = self.document[top.prev_offset : end_offset] if end_offset is not None else self.document[top.prev_offset :]
-        if not _php_empty_text(html_):
-            top.block.inner_html += html_
-            top.block.inner_content.append(html_)
-        if top.leading_html_start is not None:
-            self.output.append(self._freeform(self.document[top.leading_html_start : top.token_start]))
-        self.output.append(top.block)
-
-
-def _filter_block_content(text: str, tags: dict[str, frozenset[str]]) -> str:
-    """filter_block_content($text, <the kses context>) as wp_pre_kses_block_attributes() runs it."""
-    if "<!--" in text and "--->" in text:
-        text = re.sub(r"<!--(.*?)--->", lambda m: "<!--" + m.group(1).rstrip("-") + "-->", text)
-    out = []
-    for block in _BlockParser().parse(text):
-        _filter_block_kses(block, tags)
-        out.append(_serialize_block(block))
-    return "".join(out)
-
-
-def _filter_block_kses(block: _Block, tags) -> None:
-    block.attrs = _filter_block_kses_value(block.attrs, tags, block.name)
-    for inner in block.inner_blocks:
-        _filter_block_kses(inner, tags)
-
-
-def _filter_block_kses_value(value, tags, block_name):
-    """filter_block_kses_value(): wp_kses() on every string, keys included (the filter that
-    called filter_block_content() is off the hook meanwhile)."""
-    if isinstance(value, list):  # keys 0..n-1: integers, which the filter leaves alone
-        return [_filter_block_kses_value(item, tags, block_name) for item in value]
-    if isinstance(value, dict):
-        value = dict(value)
-        for key, inner in list(value.items()):  # (foreach works on a copy of the array)
-            new_key = _filter_block_kses_value(key, tags, block_name)
-            new_value = _filter_block_kses_value(inner, tags, block_name)
-            if block_name == "core/template-part":
-                new_value = _template_part_attribute(new_value, new_key, tags)
-            if new_key != key:  # (an integer key comes back as it was, a string key as a string)
-                value.pop(key, None)
-            value[php.array_key(new_key)] = new_value
-        return value
-    if isinstance(value, str):
-        return _kses(value, tags, blocks=False)
-    return value
-
-
-def _template_part_attribute(value, name, tags):
-    """filter_block_core_template_part_attributes(): a template part's tagName must be an allowed tag."""
-    if php.empty(value) or name != "tagName":
-        return value
-    if isinstance(value, (list, dict)):
-        raise Unstorable("a core/template-part block's tagName is an array: isset() with an array offset is a TypeError in PHP")
-    return value if isinstance(value, str) and php.array_key(value) in tags else ""
-
-
-def _serialize_block(block: _Block) -> str:
-    content = []
-    index = 0
-    for chunk in block.inner_content:
-        if isinstance(chunk, str):
-            content.append(chunk)
-        else:
-            content.append(_serialize_block(block.inner_blocks[index]))
-            index += 1
-    attrs = block.attrs if isinstance(block.attrs, (dict, list)) else {}
-    return _comment_delimited_block_content(block.name, attrs, "".join(content))
-
-
-def _comment_delimited_block_content(name, attrs, content: str) -> str:
-    """get_comment_delimited_block_content()."""
-    if name is None:
-        return content
-    if name.startswith("core/"):  # strip_core_block_namespace()
-        name = name[5:]
-    serialized = "" if not attrs else _serialize_block_attributes(attrs) + " "
-    if _php_empty_text(content):
-        return f"<!-- wp:{name} {serialized}/-->"
-    return f"<!-- wp:{name} {serialized}-->{content}<!-- /wp:{name} -->"
-
-
-def _serialize_block_attributes(attrs) -> str:
-    """serialize_block_attributes(): wp_json_encode(JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE),
-    then --, <, >, & and \\" as \\u escapes. ('' when PHP cannot encode: INF, from a JSON 1e999.)"""
-    try:
-        encoded = php.json_encode(attrs)
-    except ValueError:
-        encoded = ""
-    encoded = encoded.replace("--", "\\u002d\\u002d").replace("<", "\\u003c").replace(">", "\\u003e")
-    return encoded.replace("&", "\\u0026").replace('\\"', "\\u0022")
+    return kses.wp_kses(php.stripslashes(php.addslashes(text)), kses.DESCRIPTION_TAGS)

@@ -1,4 +1,5 @@
-"""wpscim.wordpress.naming judged by a real WordPress 6.1, on adversarial input.
+"""wpscim.wordpress.naming and userfields (and the kses and PHP ports beneath them) judged by a real
+WordPress 6.1, on adversarial input.
 
 * logins:     naming.sanitize_user(x)  ==  sanitize_user(x, true)
 * titles:     naming.sanitize_title(x) ==  sanitize_title(x)  (raw input, not just logins)
@@ -7,8 +8,8 @@
 * names:      what wp_insert_user() stores for first_name / last_name / nickname / display_name
               == naming.store_name(x); and display_name built from first/last names
 * fields:     what wp_insert_user() stores as user_url / user_email / the description meta
-              == naming.store_url(x) / store_email(x) / store_description(x) (inserted users read
-              back, the stored_user_field op, and random text); naming.is_email(x) == is_email(x)
+              == userfields.store_url(x) / store_email(x) / store_description(x) (inserted users
+              read back, the stored_user_field op, and random text); userfields.is_email(x) == is_email(x)
 
 Every comparison is one batched php call (WordPress loaded once), so the module stays fast.
 Mismatches are collected and reported together, one line each.
@@ -22,7 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wpscim.wordpress import naming
+from wpscim.wordpress import naming, php, userfields
+from wpscim.wordpress.kses import Unstorable
 
 ADVERSARIAL = [
     # accents, ligatures, transliterations (remove_accents() table, en_US rules)
@@ -364,12 +366,12 @@ def test_store_url_matches_wp_insert_user(wp):
     """user_url as wp_insert_user() writes it == store_url(x); refused exactly when url_fits() says so."""
     bad = []
     for x, result, row in _stored_rows(wp, "user_url", URLS, "url"):
-        ours = "" if x in ("", "0") else naming.store_url(x)  # PHP's empty(): "0" is stored as ''
+        ours = "" if x in ("", "0") else userfields.store_url(x)  # PHP's empty(): "0" is stored as ''
         if "error" in result:
-            if result["error"] != "user_url_too_long" or naming.url_fits(ours):
-                bad.append(f"  {x!r}: wordpress refused it ({result['error']}), wpscim {ours!r} (fits: {naming.url_fits(ours)})")
+            if result["error"] != "user_url_too_long" or userfields.url_fits(ours):
+                bad.append(f"  {x!r}: wordpress refused it ({result['error']}), wpscim {ours!r} (fits: {userfields.url_fits(ours)})")
             continue
-        if not naming.url_fits(ours):
+        if not userfields.url_fits(ours):
             bad.append(f"  {x!r}: wordpress stored {row['user']['user_url']!r}, wpscim says it does not fit: {ours!r}")
         if row["user"]["user_url"] != ours:
             bad.append(f"  {x!r}: wordpress {row['user']['user_url']!r}, wpscim {ours!r}")
@@ -381,7 +383,7 @@ def test_store_description_matches_wp_insert_user(wp):
     """The description meta row == store_description(x) (maybe_serialize()d, as update_user_meta() writes it)."""
     inputs = [x for x in DESCRIPTIONS if x not in ("", "0")]
     stored = _stored_rows(wp, "description", inputs, "desc")
-    ours = [naming.store_description(x) for x in inputs]
+    ours = [userfields.store_description(x) for x in inputs]
     serialized = _batch(wp, [("wp_function", {"fn": "maybe_serialize", "input": o}) for o in ours])
     bad = []
     for (x, result, row), mine, raw in zip(stored, ours, serialized):
@@ -397,14 +399,14 @@ def test_store_email_matches_wordpress(wp):
     answers = _filtered(wp, "user_email", EMAILS)
     bad = []
     for x, answer in zip(EMAILS, answers):
-        if naming.store_email(x) != answer["value"]:
-            bad.append(f"  {x!r}: wordpress {answer['value']!r}, wpscim {naming.store_email(x)!r}")
+        if userfields.store_email(x) != answer["value"]:
+            bad.append(f"  {x!r}: wordpress {answer['value']!r}, wpscim {userfields.store_email(x)!r}")
     # is_email() on the raw inputs and on what is stored for them
     checked = EMAILS + [a["value"] for a in answers]
     valid = _batch(wp, [("wp_function", {"fn": "is_email", "input": x}) for x in checked])
     for x, check in zip(checked, valid):
-        if naming.is_email(x) != (check["value"] is not False):
-            bad.append(f"  is_email({x!r}): wordpress {check['value']!r}, wpscim {naming.is_email(x)!r}")
+        if userfields.is_email(x) != (check["value"] is not False):
+            bad.append(f"  is_email({x!r}): wordpress {check['value']!r}, wpscim {userfields.is_email(x)!r}")
     assert not bad, _report(bad)
 
 
@@ -421,7 +423,7 @@ def test_stored_user_field_is_what_wp_insert_user_writes(wp):
             users = _batch(wp, [("get_user", {"id": result["id"]}) for _, result, _ in stored])
         for i, ((x, result, row), answer) in enumerate(zip(stored, answers)):
             if "error" in result:
-                if answer["mb_len"] <= naming.URL_MAX:
+                if answer["mb_len"] <= userfields.URL_MAX:
                     bad.append(f"  {field} {x!r}: refused ({result['error']}), op {answer!r}")
                 continue
             theirs = row["user"]["user_url"] if field == "user_url" else users[i]["description"]
@@ -432,7 +434,7 @@ def test_stored_user_field_is_what_wp_insert_user_writes(wp):
     seen, inputs, expected = set(), [], []
     for x, answer in zip(EMAILS, answers):
         value = answer["value"]
-        if x not in ("", "0") and (value == "" or value.lower() not in seen) and len(value) <= naming.EMAIL_MAX:
+        if x not in ("", "0") and (value == "" or value.lower() not in seen) and len(value) <= userfields.EMAIL_MAX:
             seen.add(value.lower())
             inputs.append(x)
             expected.append(value)
@@ -460,7 +462,7 @@ def test_parse_url_matches_php_for_bracketed_urls(wp):
     bad = []
     for u, answer in zip(inputs, answers):
         theirs = answer["value"] if answer["value"] is False else {k: v for k, v in answer["value"].items() if k in keys}
-        ours = naming._wp_parse_url(u)
+        ours = userfields._wp_parse_url(u)
         ours = False if ours is None else ours
         if theirs != ours:
             bad.append(f"  {u!r}: php {theirs!r}, wpscim {ours!r}")
@@ -491,9 +493,9 @@ def _pieces(pieces):
 def test_fields_match_wordpress_on_random_text(wp, urls, emails, descriptions):
     """Random text, made of the pieces each filter reacts to, judged by WordPress (one php call per example)."""
     inputs = [("user_url", x) for x in urls] + [("user_email", x) for x in emails] + [("description", x) for x in descriptions]
-    inputs = [(field, x) for field, x in inputs if not naming._SURROGATE.search(x)]  # php cannot read those
+    inputs = [(field, x) for field, x in inputs if not php.SURROGATE.search(x)]  # php cannot read those
     answers = _batch(wp, [("stored_user_field", {"field": field, "input": x}) for field, x in inputs])
-    ours = {"user_url": naming.store_url, "user_email": naming.store_email, "description": naming.store_description}
+    ours = {"user_url": userfields.store_url, "user_email": userfields.store_email, "description": userfields.store_description}
     bad = [f"  {field} {x!r}: wordpress {a['value']!r}, wpscim {ours[field](x)!r}"
            for (field, x), a in zip(inputs, answers) if ours[field](x) != a["value"]]
     assert not bad, _report(bad)
@@ -501,10 +503,10 @@ def test_fields_match_wordpress_on_random_text(wp, urls, emails, descriptions):
 
 def test_unstorable_inputs_do_not_crash():
     """Lone surrogates (JSON can carry them; php cannot read them, so no oracle here)."""
-    assert naming.store_email("a\ud800b@example.com") == "ab@example.com"
-    assert naming.store_url("http://a.test/\ud800") == "http://a.test/\ud800"  # wpdb refuses to write this
-    assert naming.store_description("a <\ud800 b") == "a "  # esc_html() of invalid UTF-8 is ''
-    assert naming.store_description('<!-- wp:x {"a":"\\ud800"} /-->') == "<!-- wp:x /-->"  # json_decode() fails
-    assert not naming.is_email("a\ud800@example.com")
-    with pytest.raises(naming.Unstorable):
-        naming.store_description('<!-- wp:template-part {"tagName":["b"]} /-->')
+    assert userfields.store_email("a\ud800b@example.com") == "ab@example.com"
+    assert userfields.store_url("http://a.test/\ud800") == "http://a.test/\ud800"  # wpdb refuses to write this
+    assert userfields.store_description("a <\ud800 b") == "a "  # esc_html() of invalid UTF-8 is ''
+    assert userfields.store_description('<!-- wp:x {"a":"\\ud800"} /-->') == "<!-- wp:x /-->"  # json_decode() fails
+    assert not userfields.is_email("a\ud800@example.com")
+    with pytest.raises(Unstorable):
+        userfields.store_description('<!-- wp:template-part {"tagName":["b"]} /-->')

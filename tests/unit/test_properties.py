@@ -104,8 +104,8 @@ descriptions = (st.text(alphabet=DESCRIPTION_ALPHABET, max_size=20) | st.text(ma
 @settings(max_examples=3000, deadline=None)
 @given(urls, emails, descriptions)
 def test_user_field_fast_paths_agree_with_the_full_filters(url, email, description):
-    from wpscim.wordpress import naming
+    from wpscim.wordpress import userfields
 
-    assert naming.store_url.__wrapped__(url) == naming._store_url(url)
-    assert naming.store_email.__wrapped__(email) == naming._store_email(email)
-    assert naming.store_description.__wrapped__(description) == naming._store_description(description)
+    assert userfields.store_url.__wrapped__(url) == userfields._store_url(url)
+    assert userfields.store_email.__wrapped__(email) == userfields._store_email(email)
+    assert userfields.store_description.__wrapped__(description) == userfields._store_description(description)

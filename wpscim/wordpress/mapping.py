@@ -25,8 +25,9 @@ from wpscim.scim import schemas
 from wpscim.scim.jsontext import dumps_text, loads
 from wpscim.scim.patch import PatchPath, parse_patch_path, seed_from_filter
 from wpscim.scim.resource import primary_email
-from wpscim.wordpress import naming
+from wpscim.wordpress import naming, userfields
 from wpscim.wordpress.errors import Invalid
+from wpscim.wordpress.kses import Unstorable
 from wpscim.wordpress.metavalues import meta_text
 
 TRANSFORMS = ("name", "locale", "lower", "join")
@@ -78,7 +79,7 @@ class Field:
                 return ""
             try:
                 return sanitize(value)
-            except naming.Unstorable:
+            except Unstorable:
                 raise Invalid(f"WordPress cannot store this {self.scim}") from None
         return value
 
@@ -99,7 +100,7 @@ class Field:
 
 WORDPRESS_NAME_FIELDS = ("display_name", "first_name", "last_name", "nickname")
 # The other fields wp_insert_user() filters before storing them (pre_user_url, pre_user_description).
-WORDPRESS_SANITIZED = {"user_url": naming.store_url, "description": naming.store_description}
+WORDPRESS_SANITIZED = {"user_url": userfields.store_url, "description": userfields.store_description}
 
 DEFAULT_FIELDS: tuple[Field, ...] = (
     Field("userName", column="user_login"),  # exact userName in `wpscim_userName` when the login had to differ

@@ -1,37 +1,38 @@
-"""WordPress's naming rules, ported from WordPress 6.1 (wp-includes/formatting.php, kses.php) as it
-runs on PHP 8.2, so rows match what wp_insert_user() writes: logins, nicenames and names, and the
-other fields it filters: user_url, user_email and the description (store_url, store_email,
-store_description). kses's pre_kses filter wp_pre_kses_block_attributes() is ported too
-(blocks.php's block parser and serializer, PHP's json_decode()/json_encode() of block
-attributes), and so is PHP's parse_url() where esc_url() uses it.
+"""Logins, nicenames, titles and names as WordPress 6.1 stores them (wp-includes/formatting.php,
+user.php's wp_insert_user()), so rows match what wp_insert_user() writes.
 
-The ports follow the PHP code step by step, PHP's own semantics included: trim() only strips
-" \\t\\n\\r\\v\\0", regular expressions are byte-oriented (\\s is ASCII whitespace, /i is ASCII case
-folding), strip_tags() is PHP's state machine (a "<" followed by whitespace is text), and the
-pre_user_* name filters run on wp_slash()ed data, as WordPress core's callers pass it.
+* logins: sanitize_user($login, true), and login_candidates(), the unique login wpscim picks for a
+  userName WordPress cannot store verbatim (base, base-2, ... within LOGIN_MAX).
+* titles and nicenames: remove_accents(), sanitize_title() (sanitize_title_with_dashes(..., 'save')
+  with utf8_uri_encode()), and wp_insert_user()'s user_nicename: sanitize_title() of the login's
+  first 50 characters (nicename_base()), then -2, -3 ... while taken (nicename_candidates()).
+* names: what the pre_user_{display_name,first_name,last_name,nickname} filters store (store_name():
+  sanitize_text_field(), wp_filter_kses(), _wp_specialchars(), on wp_slash()ed data as WordPress
+  core's callers pass it, then wp_unslash()), the text a browser shows for a stored name
+  (read_name(): esc_html()), and wp_insert_user()'s default display_name.
+* locales: SCIM's "en-US" is WordPress's "en_US".
+
+PHP semantics kept (see php.py): trim() only strips ASCII whitespace and NUL, regular expressions are
+byte-oriented, strip_tags() is PHP's state machine (a "<" followed by whitespace is text), and "0"
+is false (PHP's empty()).
 
 Environment: like the reference install (Debian's PHP without the intl and mbstring extensions),
 remove_accents() does no Unicode normalisation and sanitize_title() lower-cases ASCII only. With
 those extensions WordPress differs only for non-ASCII input there; logins are ASCII (strict
 sanitize_user), so nicenames do not depend on it.  Locale-specific transliterations of
 remove_accents() (de_*, da_DK, ca, sr_RS, bs_BA: "ä" -> "ae" ...) are not applied: the en_US rules.
-Debian's WordPress 6.1 package carries later security fixes, and so do the ports:
-filter_block_content()'s "--->" rewrite (6.2.1) and its check of a template part's tagName (6.5.5).
 """
 
 from __future__ import annotations
 
 import functools
 import html
-import json
-import math
 import re
-from decimal import Decimal
+
+from wpscim.wordpress import kses, php
 
 LOGIN_MAX = 60
 NICENAME_MAX = 50
-
-_PHP_TRIM = " \t\n\r\x0b\x00"  # what PHP's trim() strips by default (not \f, nothing non-ASCII)
 
 
 def _pairs(text: str) -> dict[str, str]:
@@ -54,179 +55,10 @@ _ACCENTS = _pairs(
     "ế=e Ố=O ố=o Ớ=O ớ=o Ứ=U ứ=u Ạ=A ạ=a Ậ=A ậ=a Ặ=A ặ=a Ẹ=E ẹ=e Ệ=E ệ=e Ị=I ị=i Ọ=O ọ=o Ộ=O ộ=o Ợ=O "
     "ợ=o Ụ=U ụ=u Ự=U ự=u Ỵ=Y ỵ=y ɑ=a Ǖ=U ǖ=u Ǘ=U ǘ=u Ǎ=A ǎ=a Ǐ=I ǐ=i Ǒ=O ǒ=o Ǔ=U ǔ=u Ǚ=U ǚ=u Ǜ=U ǜ=u "
 )
-
-_ALLOWED_ENTITY_NAMES = frozenset((
-    "nbsp iexcl cent pound curren yen brvbar sect uml copy ordf laquo not shy reg macr deg plusmn "
-    "acute micro para middot cedil ordm raquo iquest Agrave Aacute Acirc Atilde Auml Aring AElig "
-    "Ccedil Egrave Eacute Ecirc Euml Igrave Iacute Icirc Iuml ETH Ntilde Ograve Oacute Ocirc Otilde "
-    "Ouml times Oslash Ugrave Uacute Ucirc Uuml Yacute THORN szlig agrave aacute acirc atilde auml "
-    "aring aelig ccedil egrave eacute ecirc euml igrave iacute icirc iuml eth ntilde ograve oacute "
-    "ocirc otilde ouml divide oslash ugrave uacute ucirc uuml yacute thorn yuml quot amp lt gt apos "
-    "OElig oelig Scaron scaron Yuml circ tilde ensp emsp thinsp zwnj zwj lrm rlm ndash mdash lsquo "
-    "rsquo sbquo ldquo rdquo bdquo dagger Dagger permil lsaquo rsaquo euro fnof Alpha Beta Gamma "
-    "Delta Epsilon Zeta Eta Theta Iota Kappa Lambda Mu Nu Xi Omicron Pi Rho Sigma Tau Upsilon Phi Chi "
-    "Psi Omega alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi "
-    "rho sigmaf sigma tau upsilon phi chi psi omega thetasym upsih piv bull hellip prime Prime oline "
-    "frasl weierp image real trade alefsym larr uarr rarr darr harr crarr lArr uArr rArr dArr hArr "
-    "forall part exist empty nabla isin notin ni prod sum minus lowast radic prop infin ang and or "
-    "cap cup int sim cong asymp ne equiv le ge sub sup nsub sube supe oplus otimes perp sdot lceil "
-    "rceil lfloor rfloor lang rang loz spades clubs hearts diams sup1 sup2 sup3 frac14 frac12 frac34 "
-    "there4 "
-).split())
-
 _ACCENTS_TABLE = str.maketrans(_ACCENTS)
 
-# $allowedtags: what wp_kses() keeps in the pre_user_* name filters (context = the filter name).
-_ALLOWED_TAGS: dict[str, frozenset[str]] = {
-    "a": frozenset({"href", "title"}), "abbr": frozenset({"title"}), "acronym": frozenset({"title"}),
-    "b": frozenset(), "blockquote": frozenset({"cite"}), "cite": frozenset(), "code": frozenset(),
-    "del": frozenset({"datetime"}), "em": frozenset(), "i": frozenset(), "q": frozenset({"cite"}),
-    "s": frozenset(), "strike": frozenset(), "strong": frozenset(),
-}
-# wp_kses_allowed_html('pre_user_description'): $allowedtags, and rel on <a>.
-_DESCRIPTION_TAGS = {**_ALLOWED_TAGS, "a": _ALLOWED_TAGS["a"] | {"rel"}}
-# htmlspecialchars(..., double_encode=false) keeps only HTML 4.01 entities: all of the above but &apos;.
-_HTML401_ENTITY_NAMES = _ALLOWED_ENTITY_NAMES - {"apos"}
-_ALLOWED_PROTOCOLS = frozenset(
-    "http https ftp ftps mailto news irc irc6 ircs gopher nntp feed telnet mms rtsp sms svn tel fax xmpp webcal urn".split()
-)
-_URI_ATTRIBUTES = frozenset(
-    "action archive background cite classid codebase data formaction href icon longdesc manifest poster profile src "
-    "usemap xmlns".split()
-)
 
-# --- PHP building blocks -------------------------------------------------------------------------
-
-
-def _trim(text: str, chars: str = _PHP_TRIM) -> str:
-    return text.strip(chars)
-
-
-def _ascii_lower(text: str) -> str:
-    """PHP 8.2 strtolower(): ASCII only, whatever the locale."""
-    return re.sub(r"[A-Z]+", lambda m: m.group(0).lower(), text)
-
-
-def _addslashes(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("'", "\\'").replace('"', '\\"').replace("\0", "\\0")
-
-
-_SLASHED = re.compile(r"\\(.?)", re.S)
-
-
-def _stripslashes(text: str) -> str:
-    return _SLASHED.sub(lambda m: "\0" if m.group(1) == "0" else m.group(1), text)
-
-
-_C_SPACE = b" \t\n\x0b\x0c\r"  # isspace() in the C locale
-
-
-def _strip_tags(text: str) -> str:
-    """PHP's strip_tags() (php_strip_tags_ex without allowed tags), byte for byte."""
-    buf = text.encode("utf-8", "surrogatepass")  # (a lone surrogate from JSON: PHP sees its bytes)
-    n = len(buf)
-    out = bytearray()
-    state = depth = in_q = br = lc = 0
-    is_xml = False
-    p = 0
-    while p < n:
-        c = buf[p]
-        nxt = buf[p + 1] if p + 1 < n else 0
-        prev = buf[p - 1] if p >= 1 else 0
-        if state == 0:  # text
-            if c == 0:
-                pass
-            elif c == 0x3C:  # <
-                if in_q:
-                    pass
-                elif nxt in _C_SPACE:
-                    out.append(c)
-                else:
-                    lc, state = 0x3C, 1
-            elif c == 0x3E:  # >
-                if depth:
-                    depth -= 1
-                elif not in_q:
-                    out.append(c)
-            else:
-                out.append(c)
-        elif state == 1:  # inside a tag
-            if c == 0x3C:
-                if not in_q and nxt not in _C_SPACE:
-                    depth += 1
-            elif c == 0x3E:
-                if depth:
-                    depth -= 1
-                elif not in_q:
-                    lc = 0x3E
-                    if not (is_xml and prev == 0x2D):
-                        in_q = state = 0
-                        is_xml = False
-            elif c in (0x22, 0x27):  # " '
-                if p != 0 and (not in_q or c == in_q):
-                    in_q = 0 if in_q else c
-            elif c == 0x21:  # !
-                if prev == 0x3C:
-                    state, lc = 3, c
-            elif c == 0x3F:  # ?
-                if prev == 0x3C:
-                    br, state = 0, 2
-        elif state == 2:  # <? ... ?>
-            if c == 0x28:
-                if lc not in (0x22, 0x27):
-                    lc = 0x28
-                    br += 1
-            elif c == 0x29:
-                if lc not in (0x22, 0x27):
-                    lc = 0x29
-                    br -= 1
-            elif c == 0x3E:
-                if depth:
-                    depth -= 1
-                elif not in_q and not br and lc != 0x22 and prev == 0x3F:
-                    in_q = state = 0
-            elif c in (0x22, 0x27):
-                if p >= 1 and prev != 0x5C:
-                    if lc == c:
-                        lc = 0
-                    elif lc != 0x5C:
-                        lc = c
-                    if not in_q or c == in_q:
-                        in_q = 0 if in_q else c
-            elif c in (0x6C, 0x4C):  # <?xml switches back to a normal tag
-                if p > 4 and buf[p - 4 : p].lower() == b"<?xm":
-                    state, is_xml = 1, True
-        elif state == 3:  # <! ... >
-            if c == 0x3E:
-                if depth:
-                    depth -= 1
-                elif not in_q:
-                    in_q = state = 0
-            elif c in (0x22, 0x27):
-                if p != 0 and prev != 0x5C and (not in_q or c == in_q):
-                    in_q = 0 if in_q else c
-            elif c == 0x2D:
-                if p >= 2 and buf[p - 2 : p] == b"!-":
-                    state = 4
-            elif c in (0x45, 0x65):  # <!DOCTYPE
-                if p > 6 and buf[p - 6 : p].lower() == b"doctyp":
-                    state = 1
-        else:  # <!-- ... -->
-            if c == 0x3E and not in_q and p >= 2 and buf[p - 2 : p] == b"--":
-                in_q = state = 0
-        p += 1
-    return out.decode("utf-8", "surrogatepass")
-
-
-_SCRIPT_STYLE = re.compile(r"<(script|style)[^>]*?>.*?</\1>", re.I | re.S | re.A)
-
-
-def wp_strip_all_tags(text: str) -> str:
-    return _trim(_strip_tags(_SCRIPT_STYLE.sub("", text)))
-
-
-def strip_all_tags(text: str) -> str:  # the name this module used to export
-    return wp_strip_all_tags(text)
+# --- remove_accents ------------------------------------------------------------------------------
 
 
 def remove_accents(text: str) -> str:
@@ -240,7 +72,7 @@ def remove_accents(text: str) -> str:
 
 # Fast paths: texts made only of characters no step of a WordPress filter changes come out as they
 # went in (or, for a title, only lower-cased and dashed). The usual IdP values (emails, plain names)
-# are such texts. tests/test_properties.py checks each fast path against the full filter, and
+# are such texts. tests/unit/test_properties.py checks each fast path against the full filter, and
 # tests/test_naming_oracle.py judges the full filters against WordPress.
 _PLAIN_LOGIN = re.compile(r"[A-Za-z0-9_.@-]+(?: [A-Za-z0-9_.@-]+)*")
 _PLAIN_TITLE = re.compile(r"[A-Za-z0-9 _.@-]*")
@@ -255,12 +87,12 @@ def sanitize_user(login: str) -> str:
 
 
 def _sanitize_user(login: str) -> str:
-    text = wp_strip_all_tags(login)
+    text = php.wp_strip_all_tags(login)
     text = remove_accents(text)
     text = re.sub(r"%[a-fA-F0-9][a-fA-F0-9]", "", text)  # kill octets
     text = re.sub(r"&.+?;", "", text)  # kill entities
     text = re.sub(r"[^a-zA-Z0-9 _.\-@]", "", text)
-    text = _trim(text)
+    text = php.trim(text)
     return re.sub(r"\s+", " ", text, flags=re.A)
 
 
@@ -303,12 +135,6 @@ _TITLE_WIDE_SPACES = (
 )
 
 
-def _replace_all(text: str, needles, replacement: str) -> str:
-    for needle in needles:  # str_replace() with an array: one needle after the other
-        text = text.replace(needle, replacement)
-    return text
-
-
 def sanitize_title(title: str) -> str:
     """sanitize_title($title) = sanitize_title_with_dashes(remove_accents($title), '', 'save')."""
     if _PLAIN_TITLE.fullmatch(title):
@@ -317,17 +143,17 @@ def sanitize_title(title: str) -> str:
 
 
 def _sanitize_title(title: str) -> str:
-    text = _strip_tags(remove_accents(title))
+    text = php.strip_tags(remove_accents(title))
     text = re.sub(r"%([a-fA-F0-9][a-fA-F0-9])", r"---\1---", text)  # preserve escaped octets
     text = text.replace("%", "")
     text = re.sub(r"---([a-fA-F0-9][a-fA-F0-9])---", r"%\1", text)
     # (mb_strtolower() would run here if PHP had mbstring; see the module docstring)
-    text = _ascii_lower(_utf8_uri_encode(text, 200))
-    text = _replace_all(text, _TITLE_TO_DASH, "-")
-    text = _replace_all(text, _TITLE_ENTITIES_TO_DASH, "-")
+    text = php.strtolower(_utf8_uri_encode(text, 200))
+    text = php.replace_all(text, _TITLE_TO_DASH, "-")
+    text = php.replace_all(text, _TITLE_ENTITIES_TO_DASH, "-")
     text = text.replace("/", "-")
-    text = _replace_all(text, _TITLE_STRIP, "")
-    text = _replace_all(text, _TITLE_WIDE_SPACES, "-")
+    text = php.replace_all(text, _TITLE_STRIP, "")
+    text = php.replace_all(text, _TITLE_WIDE_SPACES, "-")
     text = text.replace("%c3%97", "x")
     text = re.sub(r"&.+?;", "", text)
     text = text.replace(".", "-")
@@ -361,250 +187,25 @@ def login_candidates(base: str):
         suffix += 1
 
 
-# --- names: sanitize_text_field, wp_filter_kses, _wp_specialchars ---------------------------------
-
-
-def _valid_unicode(i: int) -> bool:
-    return i in (0x9, 0xA, 0xD) or 0x20 <= i <= 0xD7FF or 0xE000 <= i <= 0xFFFD or 0x10000 <= i <= 0x10FFFF
-
-
-def _named_entity(m: re.Match) -> str:
-    name = m.group(1)
-    return f"&{name};" if name in _ALLOWED_ENTITY_NAMES else f"&amp;{name};"
-
-
-def _decimal_entity(m: re.Match) -> str:
-    digits = m.group(1)
-    if digits in ("", "0"):  # PHP empty()
-        return ""
-    if _valid_unicode(int(digits)):
-        return f"&#{digits.lstrip('0').rjust(3, '0')};"
-    return f"&amp;#{digits};"
-
-
-def _hex_entity(m: re.Match) -> str:
-    digits = m.group(1)
-    if digits in ("", "0"):
-        return ""
-    if not _valid_unicode(int(digits, 16)):
-        return f"&amp;#x{digits};"
-    return f"&#x{digits.lstrip('0')};"
-
-
-def _normalize_entities(text: str) -> str:
-    """wp_kses_normalize_entities(): every & becomes &amp; unless it starts a known entity."""
-    text = text.replace("&", "&amp;")
-    text = re.sub(r"&amp;([A-Za-z]{2,8}[0-9]{0,2});", _named_entity, text)
-    text = re.sub(r"&amp;#(0*[0-9]{1,7});", _decimal_entity, text)
-    return re.sub(r"&amp;#[Xx](0*[0-9A-Fa-f]{1,6});", _hex_entity, text)
-
-
-_SPECIALCHARS = re.compile(r"&(?:#([xX][0-9a-fA-F]+|[0-9]+);|([A-Za-z0-9]+);)?|[<>\"']")
-
-
-def _htmlspecialchars(text: str, quotes: bool) -> str:
-    """htmlspecialchars($text, ENT_QUOTES or ENT_NOQUOTES, 'UTF-8', double_encode=false)."""
-
-    def one(m: re.Match) -> str:
-        token = m.group(0)
-        if token == "<":
-            return "&lt;"
-        if token == ">":
-            return "&gt;"
-        if token in ("\"", "'"):
-            return token if not quotes else "&quot;" if token == "\"" else "&#039;"
-        number, name = m.group(1), m.group(2)
-        if number is not None:
-            value = int(number[1:], 16) if number[0] in "xX" else int(number)
-            if value <= 0x10FFFF:
-                return token
-        elif name is not None and name in _HTML401_ENTITY_NAMES:
-            return token
-        return "&amp;" + token[1:]
-
-    return _SPECIALCHARS.sub(one, text)
-
-
-_SPECIAL_CHARS = re.compile(r"[&<>\"']")
-_SURROGATE = re.compile("[\ud800-\udfff]")  # a lone surrogate (JSON can carry one): invalid UTF-8 to PHP
-
-
-def _wp_specialchars(text: str, quotes: bool = False) -> str:
-    if not text:
-        return ""
-    if not _SPECIAL_CHARS.search(text):
-        return text
-    return _htmlspecialchars(_normalize_entities(text), quotes)
-
-
-def _esc_html(text: str) -> str:
-    return _wp_specialchars(text, quotes=True)
-
-
-def _pre_kses_less_than(text: str) -> str:
-    """wp_pre_kses_less_than(): a '<' that never gets to a '>' is escaped (esc_html(): its
-    wp_check_invalid_utf8() makes a piece that is not valid UTF-8, a lone surrogate here, '')."""
-
-    def one(m: re.Match) -> str:
-        piece = m.group(0)
-        if ">" in piece:
-            return piece
-        return "" if _SURROGATE.search(piece) else _esc_html(piece)
-
-    return re.sub(r"<[^>]*?((?=<)|>|$)", one, text)
+# --- names: sanitize_text_field, wp_filter_kses, _wp_specialchars --------------------------------
 
 
 def _sanitize_text_field(text: str) -> str:
     """_sanitize_text_fields($text, false): tags stripped, whitespace collapsed, octets removed."""
-    if _SURROGATE.search(text):  # wp_check_invalid_utf8(): invalid UTF-8 becomes ''
+    if php.SURROGATE.search(text):  # wp_check_invalid_utf8(): invalid UTF-8 becomes ''
         return ""
     if "<" in text:
-        text = _pre_kses_less_than(text)
-        text = wp_strip_all_tags(text)
+        text = kses.wp_pre_kses_less_than(text)
+        text = php.wp_strip_all_tags(text)
         text = text.replace("<\n", "&lt;\n")
-    text = _trim(re.sub(r"[\r\n\t ]+", " ", text))
+    text = php.trim(re.sub(r"[\r\n\t ]+", " ", text))
     found = False
     while match := re.search(r"%[a-f0-9]{2}", text, re.I | re.A):
         text = text.replace(match.group(0), "")
         found = True
     if found:
-        text = _trim(re.sub(r" +", " ", text))
+        text = php.trim(re.sub(r" +", " ", text))
     return text
-
-
-def _kses_no_null(text: str, keep_slash_zero: bool = True) -> str:
-    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", text)
-    return text if keep_slash_zero else re.sub(r"\\+0+", "", text)
-
-
-def _kses_decode_entities(text: str) -> str:
-    text = re.sub(r"&#([0-9]+);", lambda m: chr(int(m.group(1)) % 256), text)
-    return re.sub(r"&#[Xx]([0-9A-Fa-f]+);", lambda m: chr(int(m.group(1), 16) % 256), text)
-
-
-def _bad_protocol_once2(scheme: str) -> str:
-    scheme = _kses_no_null(re.sub(r"\s", "", _kses_decode_entities(scheme), flags=re.A), keep_slash_zero=False)
-    scheme = _ascii_lower(scheme)
-    return f"{scheme}:" if scheme in _ALLOWED_PROTOCOLS else ""
-
-
-def _bad_protocol_once(text: str, count: int = 1) -> str:
-    text = re.sub(r"(&#0*58(?![;0-9])|&#x0*3a(?![;a-f0-9]))", r"\1;", text, flags=re.I | re.A)
-    parts = re.split(r":|&#0*58;|&#x0*3a;|&colon;", text, maxsplit=1, flags=re.I | re.A)
-    if len(parts) == 2 and "/?" not in parts[0]:
-        text = _trim(parts[1])
-        protocol = _bad_protocol_once2(parts[0])
-        if protocol == "feed:":
-            if count > 2:
-                return ""
-            text = _bad_protocol_once(text, count + 1)
-            if text in ("", "0"):
-                return text
-        text = protocol + text
-    return text
-
-
-def _bad_protocol(text: str) -> str:
-    text = _kses_no_null(text, keep_slash_zero=False)
-    iterations = 0
-    while True:
-        original = text
-        text = _bad_protocol_once(text)
-        iterations += 1
-        if original == text or iterations >= 6:
-            break
-    return "" if original != text else text
-
-
-_HTML_ERROR = re.compile(r"^(\"[^\"]*(\"|$)|'[^']*('|$)|\S)*\s*", re.A)
-
-
-def _kses_hair(attr: str) -> dict[str, str]:
-    """wp_kses_hair(): attribute name -> its (protocol-checked) 'whole' text, first one wins."""
-    found: dict[str, str] = {}
-    mode, name = 0, ""
-    while attr:
-        working = False
-        if mode == 0:
-            m = re.match(r"[_a-zA-Z][-_a-zA-Z0-9:.]*", attr)
-            if m:
-                name, working, mode, attr = m.group(0), True, 1, attr[m.end() :]
-        elif mode == 1:
-            m = re.match(r"\s*=\s*", attr, re.A)
-            if m:
-                working, mode, attr = True, 2, attr[m.end() :]
-            else:
-                m = re.match(r"\s+", attr, re.A)
-                if m:
-                    working, mode = True, 0
-                    found.setdefault(name, name)
-                    attr = attr[m.end() :]
-        else:
-            for value_re, rest_re, quote in (
-                (r"\"([^\"]*)\"(\s+|/?$)", r"^\"[^\"]*\"(\s+|$)", "\""),
-                (r"'([^']*)'(\s+|/?$)", r"^'[^']*'(\s+|$)", "'"),
-                (r"([^\s\"']+)(\s+|/?$)", r"^[^\s\"']+(\s+|$)", "\""),
-            ):
-                m = re.match(value_re, attr, re.A)
-                if m:
-                    value = m.group(1)
-                    if name.lower() in _URI_ATTRIBUTES:
-                        value = _bad_protocol(value)
-                    found.setdefault(name, f"{name}={quote}{value}{quote}")
-                    working, mode = True, 0
-                    attr = re.sub(rest_re, "", attr, count=1, flags=re.A)
-                    break
-        if not working:  # not well-formed: drop up to the next whitespace and try again
-            attr = _HTML_ERROR.sub("", attr, count=1)
-            mode = 0
-    if mode == 1:
-        found.setdefault(name, name)
-    return found
-
-
-def _kses_attr(element: str, attr: str, tags: dict[str, frozenset[str]]) -> str:
-    slash = " /" if re.search(r"\s*/\s*$", attr, re.A) else ""
-    allowed = tags[element.lower()]
-    if not allowed:
-        return f"<{element}{slash}>"
-    kept = "".join(f" {whole}" for name, whole in _kses_hair(attr).items() if name.lower() in allowed)
-    return f"<{element}{re.sub(r'[<>]', '', kept)}{slash}>"
-
-
-def _kses_split2(piece: str, tags: dict[str, frozenset[str]], blocks: bool) -> str:
-    piece = piece.replace("\\\"", "\"")  # wp_kses_stripslashes()
-    if not piece.startswith("<"):
-        return "&gt;"
-    if piece.startswith("<!--"):
-        piece = piece.replace("<!--", "").replace("-->", "")
-        while (again := _kses(piece, tags, blocks)) != piece:
-            piece = again
-        if piece == "":
-            return ""
-        piece = re.sub(r"-$", "", re.sub(r"--+", "-", piece))
-        return f"<!--{piece}-->"
-    m = re.match(r"<\s*(/\s*)?([a-zA-Z0-9-]+)([^>]*)>?$", piece, re.A)
-    if not m:
-        return ""
-    closing, element, attrs = _trim(m.group(1) or ""), m.group(2), m.group(3)
-    if element.lower() not in tags:
-        return ""
-    if closing:
-        return f"</{element}>"
-    return _kses_attr(element, attrs, tags)
-
-
-def _kses(text: str, tags: dict[str, frozenset[str]] = _ALLOWED_TAGS, blocks: bool = True) -> str:
-    """wp_kses($text, <a pre_user_* filter>): `tags` is what wp_kses_allowed_html() gives for the
-    filter ($allowedtags; _DESCRIPTION_TAGS for pre_user_description), default protocols, and the
-    default pre_kses filters: wp_pre_kses_less_than, then wp_pre_kses_block_attributes (which takes
-    itself off the hook while it runs: `blocks` is False inside it)."""
-    text = _kses_no_null(text)
-    text = _normalize_entities(text)
-    text = _pre_kses_less_than(text)
-    if blocks and "<!--" in text:  # without a "<!--", parse_blocks() and serialize_block() give the text back
-        text = _filter_block_content(text, tags)
-    return re.sub(r"(<!--.*?(-->|$))|(<[^>]*(>|$)|>)", lambda m: _kses_split2(m.group(0), tags, blocks), text)
 
 
 @functools.lru_cache(maxsize=4096)  # pure, and a create asks for the same names several times
@@ -626,18 +227,18 @@ _PLAIN_NAME = re.compile(r"[^\x00-\x20\x7f\\'\"<>&%\ud800-\udfff]+(?: [^\x00-\x2
 
 
 def _store_name(text: str) -> str:
-    text = _sanitize_text_field(_addslashes(text))
-    text = _addslashes(_kses(_stripslashes(text)))  # wp_filter_kses()
-    text = _wp_specialchars(text)
-    return _stripslashes(text)
+    text = _sanitize_text_field(php.addslashes(text))
+    text = php.addslashes(kses.wp_kses(php.stripslashes(text)))  # wp_filter_kses()
+    text = kses.wp_specialchars(text)
+    return php.stripslashes(text)
 
 
 def read_name(stored: str) -> str:
     """The text a browser shows for a stored name: WordPress prints it through esc_html() /
     esc_attr(), which keep its entities (and escape a stray '&', '<' ...), then the browser decodes."""
-    if not _SPECIAL_CHARS.search(stored):
+    if not kses.SPECIAL_CHARS.search(stored):
         return stored  # the common case: nothing to escape or decode
-    return html.unescape(_esc_html(stored))
+    return html.unescape(kses.esc_html(stored))
 
 
 def _php_true(value: str | None) -> bool:
@@ -655,697 +256,12 @@ def default_display_name(login: str, first: str, last: str) -> str:
     return login
 
 
+# --- locales -------------------------------------------------------------------------------------
+
+
 def scim_locale(wp_locale: str) -> str:
     return wp_locale.replace("_", "-")
 
 
 def wp_locale(scim: str) -> str:
     return scim.replace("-", "_")
-
-
-# --- user_url, user_email, description -----------------------------------------------------------
-
-URL_MAX = 100  # wp_insert_user() refuses a user_url whose filtered, slashed value is longer (user_url_too_long)
-
-
-@functools.lru_cache(maxsize=4096)
-def store_url(text: str) -> str:
-    """What wp_insert_user() stores as user_url for `text`, passed slashed as core's callers do: the
-    pre_user_url filters (wp_strip_all_tags, sanitize_url = esc_url($url, null, 'db'),
-    wp_filter_kses), then the row's wp_unslash(). 'example.com' is stored as 'http://example.com',
-    'javascript:alert(1)' as '', 'http://x.test/?a=1&b=2' as 'http://x.test/?a=1&amp;b=2'.
-
-    (wp_insert_user() takes a raw "0" as empty, PHP's empty(): it stores ''. It refuses a value that
-    url_fits() does not accept. A lone surrogate in `text` is kept where PHP would keep its bytes;
-    WordPress's wpdb then refuses to write the row, as it is not valid UTF-8.)"""
-    if _PLAIN_URL.fullmatch(text):
-        return text
-    return _store_url(text)
-
-
-# An http(s) URL of characters no step changes: no markup, quotes, backslashes, spaces, "&" (kses
-# would make it "&amp;"), ";" (";//"), brackets (re-encoded), nor a %0d / %0a that esc_url() strips.
-_PLAIN_URL = re.compile(r"https?://(?!.*%0[adAD])[A-Za-z0-9\-._~:/?#@!$()*+,=%]*")
-
-
-def _store_url(text: str) -> str:
-    url = wp_strip_all_tags(_addslashes(text))
-    url = _esc_url_db(url)
-    return _kses(_stripslashes(url))  # wp_filter_kses(), whose addslashes() the row's wp_unslash() undoes
-
-
-def url_fits(stored: str) -> bool:
-    """Whether wp_insert_user() accepts a user_url that store_url() gave: it measures the filtered
-    value while it is still slashed (mb_strlen($user_url) > 100 is user_url_too_long)."""
-    return len(_addslashes(stored)) <= URL_MAX
-
-
-# esc_url()'s '|[^a-z0-9-~+_.?#=!&;,/:%@$\|*\'()\[\]\x80-\xff]|i' ("0-9-~" is 0-9, "-" and "~";
-# every byte of a non-ASCII character is in \x80-\xff).
-_URL_STRIP = re.compile(r"[^a-zA-Z0-9\-~+_.?#=!&;,/:%@$|*'()\[\]\x80-\U0010ffff]")
-_URL_CRLF = ("%0d", "%0a", "%0D", "%0A")
-_PHP_FILE = re.compile(r"[a-z0-9-]+?\.php", re.I | re.A)
-
-
-def _deep_replace(needles, text: str) -> str:
-    """_deep_replace(): str_replace() with '' until nothing is replaced any more."""
-    while True:
-        replaced = _replace_all(text, needles, "")
-        if replaced == text:
-            return text
-        text = replaced
-
-
-def _esc_url_db(url: str) -> str:
-    """esc_url($url, null, 'db'), i.e. sanitize_url() / esc_url_raw(): no entity normalisation here,
-    that is the display context's."""
-    if url == "":
-        return url
-    url = url.lstrip(_PHP_TRIM).replace(" ", "%20")
-    url = _URL_STRIP.sub("", url)
-    if url == "":
-        return url
-    if _ascii_lower(url[:7]) != "mailto:":  # stripos($url, 'mailto:') !== 0
-        url = _deep_replace(_URL_CRLF, url)
-    url = url.replace(";//", "://")
-    # (_deep_replace() may have emptied it: PHP's $url[0] is then '' with a warning)
-    if ":" not in url and url[:1] not in ("/", "#", "?") and not _PHP_FILE.match(url):
-        url = "http://" + url
-    if "[" in url or "]" in url:
-        url = _encode_brackets(url)
-    if url[0] == "/":
-        return url
-    good = _bad_protocol(url)
-    if _ascii_lower(good) != _ascii_lower(url):
-        return ""
-    return good  # (the clean_url filter: nothing is hooked to it)
-
-
-def _encode_brackets(url: str) -> str:
-    """esc_url(): '[' and ']' after the scheme, user, password, host and port become %5B / %5D."""
-    parsed = _wp_parse_url(url) or {}
-    front = ""
-    if "scheme" in parsed:
-        front += parsed["scheme"] + "://"
-    elif url[0] == "/":
-        front += "//"
-    if "user" in parsed:
-        front += parsed["user"]
-    if "pass" in parsed:
-        front += ":" + parsed["pass"]
-    if "user" in parsed or "pass" in parsed:
-        front += "@"
-    if "host" in parsed:
-        front += parsed["host"]
-    if "port" in parsed:
-        front += f":{parsed['port']}"
-    end_dirty = url.replace(front, "") if front else url  # (PHP's str_replace() with '' does nothing)
-    end_clean = end_dirty.replace("[", "%5B").replace("]", "%5D")
-    return url.replace(end_dirty, end_clean) if end_dirty else url
-
-
-def _wp_parse_url(url: str) -> dict | None:
-    """wp_parse_url(): parse_url(), with placeholders for a '//host' or '/path' URL."""
-    unset: tuple[str, ...] = ()
-    if url[:2] == "//":
-        unset, url = ("scheme",), "placeholder:" + url
-    elif url[:1] == "/":
-        unset, url = ("scheme", "host"), "placeholder://placeholder" + url
-    parts = _parse_url(url)
-    if parts is None:
-        return None
-    for key in unset:
-        parts.pop(key, None)
-    return parts
-
-
-def _isalpha(c: str) -> bool:
-    return "a" <= c <= "z" or "A" <= c <= "Z"
-
-
-def _isdigit(c: str) -> bool:
-    return "0" <= c <= "9"
-
-
-def _strtol_port(digits: str) -> int | None:
-    """ZEND_STRTOL(port_buf) checked as parse_url() does: None when it is no port (0-65535)."""
-    m = re.match(r"[ \t\n\v\f\r]*([+-]?[0-9]+)", digits)
-    if not m:
-        return None
-    port = int(m.group(1))
-    return port if 0 <= port <= 65535 else None
-
-
-def _parse_url(url: str) -> dict | None:
-    """PHP 8.2's parse_url() (php_url_parse_ex2), for the parts esc_url() uses: scheme, user, pass,
-    host, port; None where PHP returns false. Control characters are gone before it runs here
-    (esc_url() stripped them), so php_replace_controlchars() has nothing to do."""
-    ret: dict = {}
-    s, ue = 0, len(url)
-
-    def strcspn(start: int, end: int, chars: str) -> int:
-        for ch in chars:
-            found = url.find(ch, start, end)
-            if found != -1:
-                end = found
-        return end
-
-    e = url.find(":")
-    goto = "parse_host"
-    if e > 0:  # (memchr() found a ':' that is not the first character)
-        p = s
-        bad_scheme = False
-        while p < e:
-            c = url[p]
-            if not _isalpha(c) and not _isdigit(c) and c not in "+.-":
-                if e + 1 < ue and e < strcspn(s, ue, "?#"):
-                    goto = "parse_port"
-                elif s + 1 < ue and url[s] == "/" and url[s + 1] == "/":
-                    s += 2
-                    e = -1
-                    goto = "parse_host"
-                else:
-                    goto = "just_path"
-                bad_scheme = True
-                break
-            p += 1
-        if not bad_scheme:
-            if e + 1 == ue:
-                ret["scheme"] = url[s:e]
-                return ret
-            if url[e + 1] != "/":
-                p = e + 1
-                while p < ue and _isdigit(url[p]):
-                    p += 1
-                if (p == ue or url[p] == "/") and (p - e) < 7:
-                    goto = "parse_port"
-                else:
-                    ret["scheme"] = url[s:e]
-                    s = e + 1
-                    goto = "just_path"
-            else:
-                ret["scheme"] = url[s:e]
-                if e + 2 < ue and url[e + 2] == "/":
-                    s = e + 3
-                    if ret["scheme"].lower() == "file" and e + 3 < ue and url[e + 3] == "/":
-                        if e + 5 < ue and url[e + 5] == ":":
-                            s = e + 4
-                        goto = "just_path"
-                else:
-                    s = e + 1
-                    goto = "just_path"
-    elif e == 0:
-        goto = "parse_port"
-    elif s + 1 < ue and url[s] == "/" and url[s + 1] == "/":
-        s += 2
-    else:
-        goto = "just_path"
-
-    if goto == "parse_port":
-        p = e + 1
-        pp = p
-        while pp < ue and pp - p < 6 and _isdigit(url[pp]):
-            pp += 1
-        if 0 < pp - p < 6 and (pp == ue or url[pp] == "/"):
-            port = _strtol_port(url[p:pp])
-            if port is None:
-                return None
-            ret["port"] = port
-            if s + 1 < ue and url[s] == "/" and url[s + 1] == "/":
-                s += 2
-            goto = "parse_host"
-        elif p == pp and pp == ue:
-            return None
-        elif s + 1 < ue and url[s] == "/" and url[s + 1] == "/":
-            s += 2
-            goto = "parse_host"
-        else:
-            goto = "just_path"
-
-    if goto == "parse_host":
-        e = strcspn(s, ue, "/?#")
-        p = url.rfind("@", s, e)
-        if p != -1:
-            pp = url.find(":", s, p)
-            if pp != -1:
-                ret["user"] = url[s:pp]
-                ret["pass"] = url[pp + 1 : p]
-            else:
-                ret["user"] = url[s:p]
-            s = p + 1
-        if s < ue and url[s] == "[" and url[e - 1] == "]":
-            p = -1  # an IPv6 address: no port scan
-        else:
-            p = url.rfind(":", s, e)
-        if p != -1:
-            if not ret.get("port"):
-                p += 1
-                if e - p > 5:
-                    return None
-                if e - p > 0:
-                    port = _strtol_port(url[p:e])
-                    if port is None:
-                        return None
-                    ret["port"] = port
-                p -= 1
-        else:
-            p = e
-        if p - s < 1:
-            return None
-        ret["host"] = url[s:p]
-    # (just_path: path, query and fragment are not needed by esc_url())
-    return ret
-
-
-@functools.lru_cache(maxsize=4096)
-def store_email(text: str) -> str:
-    """What wp_insert_user() stores as user_email for `text`, passed slashed: the pre_user_email
-    filters (trim, sanitize_email, wp_filter_kses), then the row's wp_unslash(). An address that
-    sanitize_email() cannot repair becomes '' ('a b@example.com' is stored as 'ab@example.com',
-    'x@localhost' as ''); kses escapes a bare '&' in it ('a&b@example.com' -> 'a&amp;b@example.com').
-
-    (wp_insert_user() takes a raw "0" as empty and does not check the address: is_email() is the
-    test its own callers make. wpdb refuses a user_email longer than the column, 100 characters.)"""
-    if len(text) >= 6 and _PLAIN_EMAIL.fullmatch(text):
-        return text
-    return _store_email(text)
-
-
-EMAIL_MAX = 100  # wp_users.user_email is varchar(100): wpdb refuses to write a longer one
-
-# Six characters or more (checked by the caller) of what sanitize_email() keeps and kses leaves alone,
-# one '@', and a domain of two or more labels with no leading or trailing hyphen.
-_PLAIN_EMAIL = re.compile(r"[A-Za-z0-9._+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
-
-
-def _store_email(text: str) -> str:
-    email = _sanitize_email(_trim(_addslashes(text)))
-    return _kses(_stripslashes(email))  # wp_filter_kses(), whose addslashes() the row's wp_unslash() undoes
-
-
-_EMAIL_LOCAL_STRIP = re.compile(r"[^a-zA-Z0-9!#$%&'*+/=?^_`{|}~.\-]")
-_EMAIL_LOCAL = re.compile(r"^[a-zA-Z0-9!#$%&'*+/=?^_`{|}~.\-]+$")  # ("$" also before a final "\n", as in PCRE)
-_EMAIL_SUB = re.compile(r"^[a-z0-9-]+$", re.I | re.A)
-_EMAIL_SUB_STRIP = re.compile(r"[^a-z0-9-]+", re.I | re.A)
-
-
-def _php_strlen(text: str) -> int:
-    return len(text.encode("utf-8", "surrogatepass"))
-
-
-def _sanitize_email(email: str) -> str:
-    """sanitize_email()."""
-    if _php_strlen(email) < 6:
-        return ""
-    if email.find("@", 1) == -1:  # strpos($email, '@', 1): an '@' after the first byte
-        return ""
-    local, domain = email.split("@", 1)
-    local = _EMAIL_LOCAL_STRIP.sub("", local)
-    if local == "":
-        return ""
-    domain = re.sub(r"\.{2,}", "", domain)
-    if domain == "":
-        return ""
-    domain = _trim(domain, _PHP_TRIM + ".")
-    if domain == "":
-        return ""
-    subs = domain.split(".")
-    if len(subs) < 2:
-        return ""
-    kept = [sub for sub in (_EMAIL_SUB_STRIP.sub("", _trim(sub, _PHP_TRIM + "-")) for sub in subs) if sub != ""]
-    if len(kept) < 2:
-        return ""
-    return f"{local}@{'.'.join(kept)}"
-
-
-def is_email(text: str) -> bool:
-    """WordPress's is_email(): whether WordPress (the REST API, the profile screen) accepts `text`
-    as an address. It does not grok IDN domains, quoted local parts nor IP literals."""
-    if _php_strlen(text) < 6 or text.find("@", 1) == -1:
-        return False
-    local, domain = text.split("@", 1)
-    if not _EMAIL_LOCAL.match(local):
-        return False
-    if re.search(r"\.{2,}", domain):
-        return False
-    if _trim(domain, _PHP_TRIM + ".") != domain:
-        return False
-    subs = domain.split(".")
-    if len(subs) < 2:
-        return False
-    return all(_trim(sub, _PHP_TRIM + "-") == sub and _EMAIL_SUB.match(sub) for sub in subs)
-
-
-@functools.lru_cache(maxsize=4096)
-def store_description(text: str) -> str:
-    """The description meta wp_insert_user() stores for `text`, passed slashed: pre_user_description's
-    wp_filter_kses (its tags are $allowedtags and rel on <a>), then update_user_meta()'s
-    wp_unslash(). '<script>x</script>' is stored as 'x', '<a href="javascript:x">' as '<a href="x">'.
-
-    This is the value get_user_meta() reads back: update_user_meta() serializes a text that
-    already looks serialized (maybe_serialize(): 'i:1;' is written as 's:4:"i:1;";').
-    (wp_insert_user() takes a raw "0" as empty. A lone surrogate in `text` may be kept where PHP
-    would keep its bytes; WordPress's wpdb then refuses to write the meta row.)"""
-    if _PLAIN_DESCRIPTION.fullmatch(text):
-        return text
-    return _store_description(text)
-
-
-# No markup, "&" nor control characters that wp_kses_no_null() removes: nothing in wp_kses() applies.
-_PLAIN_DESCRIPTION = re.compile(r"[^<>&\x00-\x08\x0b\x0c\x0e-\x1f]*")
-
-
-def _store_description(text: str) -> str:
-    # wp_filter_kses(wp_slash($text)) = addslashes(wp_kses(stripslashes(addslashes($text)))), unslashed.
-    return _kses(_stripslashes(_addslashes(text)), _DESCRIPTION_TAGS)
-
-
-# --- wp_pre_kses_block_attributes: block comments in kses'd text ---------------------------------
-# filter_block_content() parses the text into blocks (WP_Block_Parser), runs wp_kses() on every
-# string in the blocks' JSON attributes (and on their keys), and serializes the blocks again
-# (serialize_block()). Attributes are PHP arrays here: json_decode($json, true) makes a JSON object
-# an array whose numeric-string keys become integers, and json_encode() writes an array whose keys
-# are 0..n-1 in order as a JSON list.
-
-
-class Unstorable(ValueError):
-    """WordPress itself fails on this input (a PHP fatal error): it stores nothing."""
-
-
-_BLOCK_TOKEN = re.compile(
-    r"<!--\s+(?P<closer>/)?wp:(?P<namespace>[a-z][a-z0-9_-]*/)?(?P<name>[a-z][a-z0-9_-]*)\s+"
-    r"(?P<attrs>{(?:(?:[^}]+|}+(?=})|(?!}\s+/?-->).)*+)?}\s+)?(?P<void>/)?-->",
-    re.S | re.A,
-)
-
-
-class _Block:
-    __slots__ = ("name", "attrs", "inner_blocks", "inner_html", "inner_content")
-
-    def __init__(self, name, attrs, inner_html: str = "", inner_content: list | None = None):
-        self.name = name
-        self.attrs = attrs
-        self.inner_blocks: list[_Block] = []
-        self.inner_html = inner_html
-        self.inner_content: list = inner_content if inner_content is not None else []
-
-
-class _Frame:
-    __slots__ = ("block", "token_start", "token_length", "prev_offset", "leading_html_start")
-
-    def __init__(self, block, token_start, token_length, prev_offset, leading_html_start):
-        self.block, self.token_start, self.token_length = block, token_start, token_length
-        self.prev_offset, self.leading_html_start = prev_offset, leading_html_start
-
-
-def _php_empty_text(text: str) -> bool:
-    return text in ("", "0")
-
-
-class _BlockParser:
-    """WP_Block_Parser, step by step."""
-
-    def parse(self, document: str) -> list[_Block]:
-        self.document, self.offset, self.output, self.stack = document, 0, [], []
-        while self._proceed():
-            pass
-        return self.output
-
-    def _proceed(self) -> bool:
-        token_type, name, attrs, start, length = self._next_token()
-        depth = len(self.stack)
-        leading = self.offset if start is not None and start > self.offset else None
-        if token_type == "no-more-tokens":
-            if depth == 0:
-                self._add_freeform()
-            else:  # an implicit closer for each open block
-                while self.stack:
-                    self._add_block_from_stack()
-            return False
-        if token_type == "void-block":
-            if depth == 0:
-                if leading is not None:
-                    self.output.append(self._freeform(self.document[leading:start]))
-                self.output.append(_Block(name, attrs))
-            else:
-                self._add_inner_block(_Block(name, attrs), start, length)
-            self.offset = start + length
-            return True
-        if token_type == "block-opener":
-            self.stack.append(_Frame(_Block(name, attrs), start, length, start + length, leading))
-            self.offset = start + length
-            return True
-        # block-closer
-        if depth == 0:  # a closer with no opener: the rest is freeform
-            self._add_freeform()
-            return False
-        if depth == 1:
-            self._add_block_from_stack(start)
-            self.offset = start + length
-            return True
-        top = self.stack.pop()
-        html_ = self.document[top.prev_offset : start]
-        top.block.inner_html += html_
-        top.block.inner_content.append(html_)
-        top.prev_offset = start + length
-        self._add_inner_block(top.block, top.token_start, top.token_length, start + length)
-        self.offset = start + length
-        return True
-
-    def _next_token(self):
-        m = _BLOCK_TOKEN.search(self.document, self.offset)
-        if not m:
-            return "no-more-tokens", None, None, None, None
-        name = (m.group("namespace") or "core/") + m.group("name")
-        attrs = _php_json_decode(m.group("attrs")) if m.group("attrs") is not None else {}
-        if m.group("void") is not None:
-            return "void-block", name, attrs, m.start(), m.end() - m.start()
-        if m.group("closer") is not None:
-            return "block-closer", name, None, m.start(), m.end() - m.start()
-        return "block-opener", name, attrs, m.start(), m.end() - m.start()
-
-    @staticmethod
-    def _freeform(inner_html: str) -> _Block:
-        return _Block(None, {}, inner_html, [inner_html])
-
-    def _add_freeform(self) -> None:
-        if len(self.document) - self.offset == 0:
-            return
-        self.output.append(self._freeform(self.document[self.offset :]))
-
-    def _add_inner_block(self, block: _Block, token_start: int, token_length: int, last_offset: int | None = None) -> None:
-        parent = self.stack[-1]
-        parent.block.inner_blocks.append(block)
-        html_ = self.document[parent.prev_offset : token_start]
-        if not _php_empty_text(html_):
-            parent.block.inner_html += html_
-            parent.block.inner_content.append(html_)
-        parent.block.inner_content.append(None)
-        parent.prev_offset = last_offset if last_offset else token_start + token_length
-
-    def _add_block_from_stack(self, end_offset: int | None = None) -> None:
-        top = self.stack.pop()
-        html_ = self.document[top.prev_offset : end_offset] if end_offset is not None else self.document[top.prev_offset :]
-        if not _php_empty_text(html_):
-            top.block.inner_html += html_
-            top.block.inner_content.append(html_)
-        if top.leading_html_start is not None:
-            self.output.append(self._freeform(self.document[top.leading_html_start : top.token_start]))
-        self.output.append(top.block)
-
-
-def _filter_block_content(text: str, tags: dict[str, frozenset[str]]) -> str:
-    """filter_block_content($text, <the kses context>) as wp_pre_kses_block_attributes() runs it."""
-    if "<!--" in text and "--->" in text:
-        text = re.sub(r"<!--(.*?)--->", lambda m: "<!--" + m.group(1).rstrip("-") + "-->", text)
-    out = []
-    for block in _BlockParser().parse(text):
-        _filter_block_kses(block, tags)
-        out.append(_serialize_block(block))
-    return "".join(out)
-
-
-def _filter_block_kses(block: _Block, tags) -> None:
-    block.attrs = _filter_block_kses_value(block.attrs, tags, block.name)
-    for inner in block.inner_blocks:
-        _filter_block_kses(inner, tags)
-
-
-def _filter_block_kses_value(value, tags, block_name):
-    """filter_block_kses_value(): wp_kses() on every string, keys included (the filter that
-    called filter_block_content() is off the hook meanwhile)."""
-    if isinstance(value, list):  # keys 0..n-1: integers, which the filter leaves alone
-        return [_filter_block_kses_value(item, tags, block_name) for item in value]
-    if isinstance(value, dict):
-        value = dict(value)
-        for key, inner in list(value.items()):  # (foreach works on a copy of the array)
-            new_key = _filter_block_kses_value(key, tags, block_name)
-            new_value = _filter_block_kses_value(inner, tags, block_name)
-            if block_name == "core/template-part":
-                new_value = _template_part_attribute(new_value, new_key, tags)
-            if new_key != key:  # (an integer key comes back as it was, a string key as a string)
-                value.pop(key, None)
-            value[_php_key(new_key)] = new_value
-        return value
-    if isinstance(value, str):
-        return _kses(value, tags, blocks=False)
-    return value
-
-
-def _template_part_attribute(value, name, tags):
-    """filter_block_core_template_part_attributes(): a template part's tagName must be an allowed tag."""
-    if _php_empty(value) or name != "tagName":
-        return value
-    if isinstance(value, (list, dict)):
-        raise Unstorable("a core/template-part block's tagName is an array: isset() with an array offset is a TypeError in PHP")
-    return value if isinstance(value, str) and _php_key(value) in tags else ""
-
-
-def _php_empty(value) -> bool:
-    return value in ("", "0") if isinstance(value, str) else not value  # (None, False, 0, 0.0, empty arrays)
-
-
-_PHP_INT_MIN, _PHP_INT_MAX = -(2**63), 2**63 - 1
-
-
-def _php_key(key):
-    """A PHP array key: a string that is a canonical decimal integer in range becomes that integer."""
-    if isinstance(key, str) and re.fullmatch(r"0|-?[1-9][0-9]{0,19}", key, re.A) and _PHP_INT_MIN <= int(key) <= _PHP_INT_MAX:
-        return int(key)
-    return key
-
-
-def _serialize_block(block: _Block) -> str:
-    content = []
-    index = 0
-    for chunk in block.inner_content:
-        if isinstance(chunk, str):
-            content.append(chunk)
-        else:
-            content.append(_serialize_block(block.inner_blocks[index]))
-            index += 1
-    attrs = block.attrs if isinstance(block.attrs, (dict, list)) else {}
-    return _comment_delimited_block_content(block.name, attrs, "".join(content))
-
-
-def _comment_delimited_block_content(name, attrs, content: str) -> str:
-    """get_comment_delimited_block_content()."""
-    if name is None:
-        return content
-    if name.startswith("core/"):  # strip_core_block_namespace()
-        name = name[5:]
-    serialized = "" if not attrs else _serialize_block_attributes(attrs) + " "
-    if _php_empty_text(content):
-        return f"<!-- wp:{name} {serialized}/-->"
-    return f"<!-- wp:{name} {serialized}-->{content}<!-- /wp:{name} -->"
-
-
-def _serialize_block_attributes(attrs) -> str:
-    """serialize_block_attributes(): wp_json_encode(JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE),
-    then --, <, >, & and \\" as \\u escapes. ('' when PHP cannot encode: INF, from a JSON 1e999.)"""
-    try:
-        encoded = _php_json_encode(attrs)
-    except ValueError:
-        encoded = ""
-    encoded = encoded.replace("--", "\\u002d\\u002d").replace("<", "\\u003c").replace(">", "\\u003e")
-    return encoded.replace("&", "\\u0026").replace('\\"', "\\u0022")
-
-
-_JSON_DEPTH = 512  # json_decode()'s and json_encode()'s default depth
-
-
-def _php_json_decode(text: str):
-    """json_decode($text, true): a PHP array (dict with PHP keys; list for a JSON array), or None
-    where PHP fails (invalid JSON, NaN/Infinity, lone surrogates, nesting deeper than 512)."""
-
-    def constant(name):
-        raise ValueError(name)
-
-    def integer(digits: str):
-        if len(digits.lstrip("-")) > 19:
-            return float(digits)  # PHP: an integer beyond PHP_INT_MAX is read as a float
-        value = int(digits)
-        return value if _PHP_INT_MIN <= value <= _PHP_INT_MAX else float(digits)
-
-    def obj(pairs):
-        out: dict = {}
-        for key, value in pairs:
-            out[_php_key(key)] = value
-        return out
-
-    try:
-        value = json.loads(text, object_pairs_hook=obj, parse_int=integer, parse_constant=constant)
-    except (ValueError, RecursionError):
-        return None
-    if _SURROGATE.search(text) or ("\\u" in text and _has_surrogate(value)) or _depth(value) > _JSON_DEPTH:
-        return None
-    return value
-
-
-def _has_surrogate(value) -> bool:
-    if isinstance(value, str):
-        return bool(_SURROGATE.search(value))
-    if isinstance(value, dict):
-        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_surrogate(v) for v in value)
-    return False
-
-
-def _depth(value) -> int:
-    if isinstance(value, dict):
-        return 1 + max((_depth(v) for v in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((_depth(v) for v in value), default=0)
-    return 0
-
-
-_JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_JSON_ESCAPED = re.compile("[\"\\\\\x00-\x1f\u2028\u2029]")
-
-
-def _php_json_string(text: str) -> str:
-    return '"' + _JSON_ESCAPED.sub(lambda m: _JSON_ESCAPES.get(m.group(0)) or f"\\u{ord(m.group(0)):04x}", text) + '"'
-
-
-def _php_json_float(value: float) -> str:
-    """A double as PHP 8 writes it with serialize_precision = -1 (php_gcvt(), 17 digits, shortest)."""
-    if math.isinf(value) or math.isnan(value):
-        raise ValueError("Inf and NaN cannot be JSON encoded")
-    sign = "-" if math.copysign(1.0, value) < 0 else ""
-    if value == 0:
-        return sign + "0"
-    _, digit_tuple, exponent = Decimal(repr(abs(value))).as_tuple()
-    digits = "".join(map(str, digit_tuple))
-    decpt = len(digits) + exponent  # value = 0.<digits> * 10**decpt
-    digits = digits.rstrip("0") or "0"
-    if (decpt < -3) if decpt < 0 else (decpt > 17):
-        power = decpt - 1
-        return f"{sign}{digits[0]}.{digits[1:] or '0'}e{'-' if power < 0 else '+'}{abs(power)}"
-    if decpt < 0:
-        return f"{sign}0.{'0' * -decpt}{digits}"
-    whole = digits[:decpt].ljust(decpt, "0")
-    fraction = digits[decpt:]
-    return f"{sign}{whole or '0'}.{fraction}" if fraction else f"{sign}{whole}"
-
-
-def _php_json_encode(value) -> str:
-    """json_encode($value, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE) of what
-    _php_json_decode() gives (after kses); ValueError where PHP returns false."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return _php_json_float(value)
-    if isinstance(value, str):
-        return _php_json_string(value)
-    if isinstance(value, list):
-        return "[" + ",".join(_php_json_encode(item) for item in value) + "]"
-    if list(value) == list(range(len(value))):  # keys 0..n-1 in order: a list
-        return "[" + ",".join(_php_json_encode(item) for item in value.values()) + "]"
-    return "{" + ",".join(f"{_php_json_string(str(k))}:{_php_json_encode(v)}" for k, v in value.items()) + "}"

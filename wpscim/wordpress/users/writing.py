@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import pymysql
 
-from wpscim.wordpress import mapping, naming, passwords
+from wpscim.wordpress import mapping, naming, passwords, userfields
 from wpscim.wordpress.db import Transaction, locks_missing, refuse_if_any, refused
 from wpscim.scim.jsontext import dumps, loads
 from wpscim.wordpress.errors import Conflict, Invalid
@@ -26,7 +26,7 @@ from wpscim.wordpress.users.claims import Claims
 from wpscim.wordpress.users.reading import UserReader
 
 EMAIL_MAX = 100
-URL_MAX = naming.URL_MAX
+URL_MAX = userfields.URL_MAX
 DISPLAY_MAX = 250
 _NOT_COMPARED = {"schemas", "id", "meta", "groups"}
 # A create sent again answers with the user it made (see UserWriter._replayed) if it began from
@@ -80,12 +80,12 @@ class UserWriter:
         if stored.email:
             # wp_insert_user() stores sanitize_email()'s repair of an address; the e-mail is an identity
             # (unique, matched by IdPs), so one WordPress would store otherwise is refused instead.
-            kept = naming.store_email(stored.email)
+            kept = userfields.store_email(stored.email)
             if "@" not in stored.email or kept != stored.email:
                 raise Invalid(f"'{stored.email}' is not an e-mail address WordPress stores as it is"
                               + (f" (it would store '{kept}')" if kept and kept != stored.email else ""))
         targets = stored.targets
-        if not naming.url_fits(targets.get("user_url", "")):
+        if not userfields.url_fits(targets.get("user_url", "")):
             raise Invalid(f"profileUrl is longer than WordPress's {URL_MAX} characters")
         if len(targets.get("display_name", "")) > DISPLAY_MAX:
             raise Invalid(f"displayName is longer than WordPress's {DISPLAY_MAX} characters")

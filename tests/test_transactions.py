@@ -252,3 +252,15 @@ def test_an_answer_shorter_than_the_awaited_one_is_read_after_a_short_wait(fast_
         assert "SELECT 1; DO 0" not in cursor.conn.answer_sizes
         cursor.execute("SELECT v FROM t WHERE id IN (1, 2) ORDER BY id")  # the connection is in step after the error
         assert cursor.fetchall() == ((5,), (1,))
+
+
+def test_a_round_trip_ending_in_rows_leaves_the_connection_able_to_bind_text(fast_db):
+    """After a round trip whose last result is a row set (read by read_rest), the connection still knows
+    the server's status flags: the next statement's text values are escaped as before, not refused."""
+    with fast_db.reading() as cursor:
+        rows: list = []
+        cursor.run("DO 1; SELECT v FROM t WHERE id = 1", results=rows)
+        assert rows == [((0,),)]
+        cursor.execute("SELECT %s, %s", ("it's", 5))
+        assert cursor.fetchall() == (("it's", 5),)
+

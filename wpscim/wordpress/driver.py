@@ -292,6 +292,7 @@ class FastConnection(PlainConnection):
                     result.connection = None
                 if results is not None:
                     results.append(result.rows)
-            self.server_status = result.server_status
+            if result.server_status is not None:  # a row set's EOF packet leaves it unset (as _read_query_result reads it)
+                self.server_status = result.server_status
             self._result = result
         return first_id

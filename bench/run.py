@@ -61,6 +61,9 @@ def parse_args(argv=None):
     parser.add_argument("--pool-size", type=int, help="wpscim serve --pool-size (default: wpscim's, one per thread)")
     parser.add_argument("--database-url", default=os.environ.get("WPSCIM_BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/"),
                         help="the MySQL/MariaDB server (database part ignored; default mysql://root@127.0.0.1:3306/)")
+    parser.add_argument("--redis-url", default=os.environ.get("WPSCIM_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11"),
+                        help="the Redis the changelog row's server clears, in a database of the bench's own (default "
+                             "redis://127.0.0.1:6379/11; keys under a prefix of the run's own)")
     parser.add_argument("--reuse", action="store_true", help="keep wpscim_bench_<N> after the run and reuse it (reset) next time")
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy; writes bench/out/profile-<N>.md")
     parser.add_argument("--no-index", action="store_true", help="do not apply `wpscim index create` (measure without it)")

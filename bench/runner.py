@@ -132,18 +132,49 @@ def steal_share(before: list[int] | None, after: list[int] | None) -> float | No
 
 
 def local_database_pid(address: DatabaseAddress) -> int | None:
-    """The MySQL/MariaDB server process when it runs on this machine (its CPU is then measured too)."""
+    """The MySQL/MariaDB server process when it runs on this machine (its CPU is then measured too): the
+    one listening on the address's port (or Unix socket) when that can be read from /proc, since a
+    machine may run several (test suites start their own); else the first found."""
     if not address.unix_socket and address.host not in ("127.0.0.1", "localhost", "::1"):
         return None
+    servers = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/comm") as comm:
                     if comm.read().strip() in ("mariadbd", "mysqld"):
-                        return int(entry)
+                        servers.append(int(entry))
             except OSError:
                 continue
-    return None
+    if len(servers) > 1:
+        listening = _listening_inodes(address)
+        for pid in servers:
+            try:
+                links = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+            except OSError:
+                continue
+            if any(f"socket:[{inode}]" in links for inode in listening):
+                return pid
+    return min(servers) if servers else None
+
+
+def _listening_inodes(address: DatabaseAddress) -> set[str]:
+    """Inodes of the sockets listening at the address (TCP port, or Unix socket path)."""
+    inodes = set()
+    if address.unix_socket:
+        with contextlib.suppress(OSError), open("/proc/net/unix") as table:
+            for line in table.readlines()[1:]:
+                fields = line.split()
+                if len(fields) >= 8 and fields[7] == address.unix_socket:
+                    inodes.add(fields[6])
+        return inodes
+    for name in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError), open(f"/proc/net/{name}") as table:
+            for line in table.readlines()[1:]:
+                fields = line.split()
+                if len(fields) >= 10 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == address.port:
+                    inodes.add(fields[9])
+    return inodes
 
 
 # --- InnoDB purge ---------------------------------------------------------------------------------------
@@ -758,10 +789,11 @@ class Bench:
                 side.result.extra["cpu_ms_per_request"] = {part: round(1000 * side.cpu[part] / side.cpu["requests"], 3) for part in parts}
         return measured_from
 
-    def cpu_now(self, server: "Server | None" = None, processes: dict | None = None) -> dict[str, float]:
-        """CPU seconds so far of `server`'s processes (when given), of further `processes` ({part: function
-        returning PIDs}), the database server (if local) and this process, which runs the load generator or
-        the raw-SQL reference."""
+    def cpu_now(self, server: "Server | None | str" = "own", processes: dict | None = None) -> dict[str, float]:
+        """CPU seconds so far of `server`'s processes (default the size's own server; None: no server),
+        of further `processes` ({part: function returning PIDs}), the database server (if local) and this
+        process, which runs the load generator or the raw-SQL reference."""
+        server = self.server if server == "own" else server
         times = os.times()
         now = {"bench": times.user + times.system}
         if server is not None:

@@ -5,18 +5,23 @@
     python bench/run.py --quick                         # CI smoke: 2,000 users, short phases, < 60 s
 
 For each size N it seeds `wpscim_bench_<N>` with N subscribers shaped like wpscim's own rows, starts
-`wpscim serve`, and runs every scenario against wpscim over HTTP and against a raw-SQL reference that
-does the same database work through the same driver, in alternating rounds; then it evaluates the
-targets and writes the table. This file is the command line only; the rest:
+`wpscim serve` (wpscim's defaults, but --no-access-log), and runs every scenario against wpscim over
+HTTP and against a raw-SQL reference that does the same database work through the same driver
+(including the change event wpscim writes in each change's transaction), in alternating rounds; the
+last rows compare wpscim servers with each other (the change log and the Redis invalidation against
+neither, waiting for the companion in a real WordPress, the access log). Then it evaluates the targets
+and writes the tables. This file is the command line only; the rest:
 
 | module | holds |
 | --- | --- |
 | bench/runner.py | one size's setup (seed, token, index, the `wpscim serve` subprocess), alternating phases, Result/percentiles, CPU and hypervisor-steal accounting from /proc, waiting for InnoDB's purge, --profile sampling |
-| bench/scenarios/ | one module per scenario group, each with its HTTP side and its raw-SQL reference side; `SCENARIOS` lists them in run order |
+| bench/scenarios/ | one module per scenario group, each with its HTTP side and its raw-SQL reference side (or a second wpscim server: changelog.py); `SCENARIOS` lists them in run order; events.py is the change event the references write |
 | bench/report.py | the targets and their evaluation, the markdown table, results-<N>.json, profile-<N>.md |
 | bench/httpclient.py | the load generator's HTTP/1.1 client (and why it is hand-written) |
 | bench/wpscim_api.py | every name the bench imports from wpscim |
 | bench/seed.py | seeding and resetting `wpscim_bench_<N>` |
+| bench/wordpress.py | the companion row's WordPress: Debian's 6.1 served by `php -S` for the seeded database (a fresh install's options added), the companion its only mu-plugin |
+| bench/fastpath.py | which driver fast-path parts earn their upkeep: paired runs of the whole fast path, the plain driver and the fast path without each part (a separate tool) |
 | bench/sqltrace.py | which SQL each scenario's request runs, in-process (a separate tool) |
 | bench/client_cost.py | the load generator's CPU per request, HttpClient against http.client (a separate tool) |
 
@@ -26,7 +31,12 @@ server with py-spy during every scenario and writes bench/out/profile-<N>.md (ho
 The figures and the machine states they were measured in: bench/RESULTS.md.
 
 Needs: a MySQL/MariaDB server (`--database-url`, default mysql://root@127.0.0.1:3306/, the user
-must be able to create databases) and wpscim importable by this Python (its venv).
+must be able to create databases) and wpscim importable by this Python (its venv); for the changelog
+rows a Redis server (`--redis-url`, default redis://127.0.0.1:6379/11: a database of the bench's own,
+keys under a prefix of the run's own), for the companion row PHP (php-cli, php-mysql) and Debian's
+WordPress 6.1 (/usr/share/wordpress). Without them those rows say n/a.
+
+    python bench/run.py --only changelog,companion    # the change log's rows alone (and changelog_wake)
 """
 
 from __future__ import annotations
@@ -61,6 +71,9 @@ def parse_args(argv=None):
     parser.add_argument("--pool-size", type=int, help="wpscim serve --pool-size (default: wpscim's, one per thread)")
     parser.add_argument("--database-url", default=os.environ.get("WPSCIM_BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/"),
                         help="the MySQL/MariaDB server (database part ignored; default mysql://root@127.0.0.1:3306/)")
+    parser.add_argument("--redis-url", default=os.environ.get("WPSCIM_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11"),
+                        help="the Redis the changelog row's server clears, in a database of the bench's own (default "
+                             "redis://127.0.0.1:6379/11; keys under a prefix of the run's own)")
     parser.add_argument("--reuse", action="store_true", help="keep wpscim_bench_<N> after the run and reuse it (reset) next time")
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy; writes bench/out/profile-<N>.md")
     parser.add_argument("--no-index", action="store_true", help="do not apply `wpscim index create` (measure without it)")

@@ -5,7 +5,7 @@ For each size N, `Bench(args, N).run(scenarios)`:
 1. seeds `wpscim_bench_<N>` (bench/seed.py; with --reuse a complete seed is reset instead), creates
    a token with `wpscim token create`, applies `wpscim index create` (unless --no-index) and starts
    `python -m wpscim serve` on a free port (`Server`: killed on any exit, also if this process dies:
-   PR_SET_PDEATHSIG);
+   PR_SET_PDEATHSIG), on wpscim's defaults but for `--no-access-log` (`SERVER_OPTIONS`);
 2. runs each scenario (bench/scenarios/). Most go through `Bench.compare()`: the raw-SQL reference
    (`SqlClient`, one PyMySQL connection per client thread, READ COMMITTED, one transaction per
    operation) and wpscim over HTTP (`HttpClient`, bench/httpclient.py, one persistent connection per
@@ -13,7 +13,10 @@ For each size N, `Bench(args, N).run(scenarios)`:
    the row versions earlier writes left (`wait_for_purge`), resets the server's peak RSS, warms both
    sides up, then runs `--rounds` rounds of one phase per side whose order flips every round
    (`phase_order`), so machine noise hits both; a phase (`run_phase`) lasts `--seconds` or until its
-   share of a consumable resource (users to deactivate) is used up;
+   share of a consumable resource (users to deactivate) is used up. `compare(server=…, reference=…)`
+   measures one wpscim server against another instead (`start_server()`: more `wpscim serve`
+   processes on the same database, served alike, with further options); `Bench.alternate()` runs any
+   number of `Side`s in rounds whose order rotates (bench/fastpath.py compares six servers);
 3. accounts CPU over the measured rounds from /proc: wpscim's processes, the database server when it
    runs on this machine, and this process (the load generator or the reference), per request; and
    the share of the machine's CPU time the hypervisor stole (`steal_share`). The server's peak RSS is
@@ -48,6 +51,7 @@ from pathlib import Path
 
 import phpserialize
 import pymysql
+from pymysql.constants import CLIENT
 
 from . import seed as seeding
 from .httpclient import BASE, BenchError, HttpClient  # noqa: F401 (BenchError: the scenarios take it from here)
@@ -128,18 +132,49 @@ def steal_share(before: list[int] | None, after: list[int] | None) -> float | No
 
 
 def local_database_pid(address: DatabaseAddress) -> int | None:
-    """The MySQL/MariaDB server process when it runs on this machine (its CPU is then measured too)."""
+    """The MySQL/MariaDB server process when it runs on this machine (its CPU is then measured too): the
+    one listening on the address's port (or Unix socket) when that can be read from /proc, since a
+    machine may run several (test suites start their own); else the first found."""
     if not address.unix_socket and address.host not in ("127.0.0.1", "localhost", "::1"):
         return None
+    servers = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/comm") as comm:
                     if comm.read().strip() in ("mariadbd", "mysqld"):
-                        return int(entry)
+                        servers.append(int(entry))
             except OSError:
                 continue
-    return None
+    if len(servers) > 1:
+        listening = _listening_inodes(address)
+        for pid in servers:
+            try:
+                links = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+            except OSError:
+                continue
+            if any(f"socket:[{inode}]" in links for inode in listening):
+                return pid
+    return min(servers) if servers else None
+
+
+def _listening_inodes(address: DatabaseAddress) -> set[str]:
+    """Inodes of the sockets listening at the address (TCP port, or Unix socket path)."""
+    inodes = set()
+    if address.unix_socket:
+        with contextlib.suppress(OSError), open("/proc/net/unix") as table:
+            for line in table.readlines()[1:]:
+                fields = line.split()
+                if len(fields) >= 8 and fields[7] == address.unix_socket:
+                    inodes.add(fields[6])
+        return inodes
+    for name in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError), open(f"/proc/net/{name}") as table:
+            for line in table.readlines()[1:]:
+                fields = line.split()
+                if len(fields) >= 10 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == address.port:
+                    inodes.add(fields[9])
+    return inodes
 
 
 # --- InnoDB purge ---------------------------------------------------------------------------------------
@@ -197,26 +232,35 @@ def server_config(args) -> str:
     return f"{args.server} × {args.server_processes}"
 
 
+# Every server the bench starts runs without the access log (a JSON line per request on stderr, on by
+# default): it is measured on its own (bench/scenarios/changelog.py, row access_log).
+SERVER_OPTIONS = ("--no-access-log",)
+
+
 class Server:
-    def __init__(self, url: str, threads: int, pool_size: int | None, log_path: Path, kind: str = "granian", processes: int = 1):
+    def __init__(self, url: str, threads: int, pool_size: int | None, log_path: Path, kind: str = "granian", processes: int = 1,
+                 options: tuple[str, ...] = SERVER_OPTIONS, env: dict | None = None):
         self.url = url
         self.threads = threads
         self.pool_size = pool_size
         self.log_path = log_path
         self.kind = kind
         self.processes = processes
+        self.options = tuple(options)  # further `wpscim serve` options
+        self.env = env  # further environment variables
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self.can_reset_peak = True
 
     def start(self, token: str) -> None:
         args = ["serve", "--database-url", self.url, "--host", "127.0.0.1", "--port", str(self.port), "--threads", str(self.threads),
-                "--processes", str(self.processes), "--server", self.kind]
+                "--processes", str(self.processes), "--server", self.kind, *self.options]
         if self.pool_size:
             args += ["--pool-size", str(self.pool_size)]
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(wpscim_command(*args), stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True, preexec_fn=_die_with_parent)
+                                     start_new_session=True, preexec_fn=_die_with_parent,
+                                     env={**os.environ, **self.env} if self.env else None)
         _cleanups.append(self.stop)
         deadline = time.monotonic() + 60
         while True:
@@ -286,16 +330,19 @@ class Server:
                 self.proc.wait(timeout=10)
         if getattr(self, "_log", None):
             self._log.close()
+        if self.stop in _cleanups:
+            _cleanups.remove(self.stop)
 
 
 # --- the raw-SQL reference's client -----------------------------------------------------------------------
 
 
 class SqlClient:
-    """One PyMySQL connection configured like wpscim's pool (READ COMMITTED, UTC)."""
+    """One PyMySQL connection configured like wpscim's pool (READ COMMITTED, UTC; several statements per
+    round trip allowed, for the change event sent with a transaction's last write: scenarios/events.py)."""
 
     def __init__(self, address: DatabaseAddress):
-        self.conn = pymysql.connect(**address.connect_args())
+        self.conn = pymysql.connect(**address.connect_args(), client_flag=CLIENT.MULTI_STATEMENTS)
         with self.conn.cursor() as cur:
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
             cur.execute("SET time_zone = '+00:00'")
@@ -440,6 +487,22 @@ def run_phase(workers: list[Worker], op, seconds: float, seq: Sequence, cap: int
 
 
 @dataclass
+class Side:
+    """One side of an alternating comparison (Bench.alternate): its clients, what each sends, and the
+    server whose processes' CPU it is charged."""
+
+    name: str
+    workers: list
+    op: object  # op(worker, n)
+    finish: object = None  # finish(worker), after each phase, outside its time
+    server: "Server | None" = None
+    processes: dict = field(default_factory=dict)  # more processes charged to this side: {part: function returning PIDs}
+    seq: Sequence = field(default_factory=Sequence)
+    result: Result = field(default_factory=Result)
+    cpu: Tally = field(default_factory=Tally)
+
+
+@dataclass
 class Row:
     key: str
     title: str
@@ -451,6 +514,7 @@ class Row:
     status: str = "info"
     unit: str = "req/s"
     steal: float | None = None  # the share of CPU time the hypervisor took over the measured rounds
+    labels: tuple[str, str] | None = None  # two wpscim servers compared: (measured, baseline), shown apart
 
     @property
     def ratio(self) -> float | None:
@@ -481,6 +545,7 @@ class Row:
     def to_json(self) -> dict:
         return {"key": self.key, "title": self.title, "clients": self.clients, "peak_rss_kb": self.peak_rss_kb,
                 "target": self.target, "status": self.status, "ratio": self.ratio, "round_ratios": self.round_ratios, "steal": self.steal,
+                "labels": self.labels,
                 "wpscim": self.wpscim.summary() if self.wpscim else None, "raw": self.raw.summary() if self.raw else None}
 
 
@@ -504,9 +569,11 @@ class Bench:
         self.address = bench_address(args.database_url, users)
         self.url = database_url(self.address)
         self.run_id = secrets.token_hex(3)
+        self.actor = f"bench-{self.run_id}"  # the token's name: the actor of wpscim's change events (and the references')
         self.database_pid = local_database_pid(self.address)
         self.result = SizeRun(users)
         self.server: Server | None = None
+        self.servers: dict[str, Server] = {}  # further servers of this size (start_server)
         self._drop = None
         self.token = ""
         # Disjoint user ranges for the writing scenarios (reads use every user): the group members
@@ -542,7 +609,7 @@ class Bench:
             info["database"] = cur.fetchone()[0]
         self.levels = {slug: max([int(c[6:]) for c, on in (d.get("capabilities") or {}).items() if on and c.startswith("level_")] or [0])
                        for slug, d in roles.items()}
-        name = f"bench-{self.run_id}"
+        name = self.actor
         made = subprocess.run(wpscim_command("token", "create", "--name", name, "--database-url", self.url),
                               capture_output=True, text=True, timeout=60)
         if made.returncode != 0:
@@ -564,15 +631,15 @@ class Bench:
         self.server.reset_peak()
         status = self.server.status()
         info.update(server_pid=self.server.proc.pid, server_threads=self.args.server_threads, server=server_config(self.args),
+                    server_options=" ".join(self.server.options),
                     startup_rss_kb=status["VmRSS"], startup_hwm_kb=status["VmHWM"])
         log(f"wpscim pid {self.server.proc.pid} on port {self.server.port}, RSS {status['VmRSS'] / 1024:.1f} MB")
 
     def finish(self) -> None:
-        """Stop the server; drop the database unless --reuse (at once: several sizes need the disk)."""
-        if self.server:
-            self.server.stop()
-            if self.server.stop in _cleanups:
-                _cleanups.remove(self.server.stop)
+        """Stop the servers; drop the database unless --reuse (at once: several sizes need the disk)."""
+        for server in [*self.servers.values(), *([self.server] if self.server else [])]:
+            server.stop()
+        self.servers.clear()
         drop = getattr(self, "_drop", None)
         if drop and drop in _cleanups:
             _cleanups.remove(drop)
@@ -580,14 +647,16 @@ class Bench:
 
     # -- clients --
 
-    def http_client(self) -> HttpClient:
-        return HttpClient(self.server.port, self.token)
+    def http_client(self, server: Server | None = None) -> HttpClient:
+        return HttpClient((server or self.server).port, self.token)
 
     def sql_client(self) -> SqlClient:
         return SqlClient(self.address)
 
-    def http_workers(self, n: int, key: str) -> list[Worker]:
-        return [Worker(i, self.http_client(), random.Random(f"{key}/wpscim/{i}")) for i in range(n)]
+    def http_workers(self, n: int, key: str, server: Server | None = None) -> list[Worker]:
+        """`n` HTTP clients of `server` (default the size's own). Their random numbers are seeded by the
+        scenario only, so two servers compared get the same sequence of requests."""
+        return [Worker(i, self.http_client(server), random.Random(f"{key}/wpscim/{i}")) for i in range(n)]
 
     def sql_workers(self, n: int, key: str) -> list[Worker]:
         return [Worker(i, self.sql_client(), random.Random(f"{key}/raw/{i}")) for i in range(n)]
@@ -631,74 +700,126 @@ class Bench:
     # -- one scenario: the reference and wpscim, alternating --
 
     def compare(self, key: str, title: str, clients: int, http_op, sql_op, cap_per_side: int | None = None,
-                http_finish=None, sql_finish=None, seconds: float | None = None) -> Row:
+                http_finish=None, sql_finish=None, seconds: float | None = None, *, server: "Server | None" = None,
+                reference: "Server | None" = None, labels: tuple[str, str] | None = None, before_phase=None, after_phase=None,
+                processes: dict | None = None) -> Row:
         """Run `sql_op(worker, n)` on `clients` SqlClient threads and `http_op(worker, n)` on as many
         HttpClient threads, in alternating phases; record the Row under `key`. `cap_per_side` bounds
         the requests of a consumable resource (spread over the warm-up and the rounds); `*_finish(worker)`
-        runs in each worker after its phase, outside the phase's time."""
+        runs in each worker after its phase, outside the phase's time.
+
+        Two wpscim servers instead: `server` (default: the size's server) is measured with `http_op`,
+        `reference` (another Server) takes the raw-SQL reference's place with `sql_op` sent over HTTP, and
+        `labels` names the two sides in the table (bench/report.py shows such rows apart).
+        `before_phase(side)` and `after_phase(side, phase)` run around each measured phase (side "wpscim"
+        or "raw"); `processes` ({part: function returning PIDs}) are more processes whose CPU the measured
+        side is charged (e.g. a WordPress it waits for)."""
         args = self.args
-        seconds = seconds or args.seconds
+        server = server or self.server
         waited = wait_for_purge(self.address)
         if waited >= 1:
             log(f"waited {waited:.0f} s for InnoDB to purge earlier writes")
         log(title if "clients)" in title else f"{title} ({clients} clients)")
-        self.server.reset_peak()
-        cpu = {"wpscim": Tally(), "raw": Tally()}  # CPU seconds and requests of the measured rounds
-        phase_cap = cap_per_side // (args.rounds + 1) if cap_per_side else None
-        sides = {
-            "raw": (self.sql_workers(clients, key), sql_op, sql_finish, Sequence(), Result()),
-            "wpscim": (self.http_workers(clients, key), http_op, http_finish, Sequence(), Result()),
-        }
-        try:
-            with self.profiled(key):
-                for name in ("raw", "wpscim"):
-                    workers, op, fin, seq, _ = sides[name]
-                    warm = run_phase(workers, op, args.warmup, seq, phase_cap, fin)
-                    if warm.errors:
-                        log(f"  warm-up {name}: {warm.errors} errors, first: {warm.first_error}")
-                measured_from = cpu_times()
-                for r in range(args.rounds):
-                    for name in phase_order(r):
-                        workers, op, fin, seq, total = sides[name]
-                        before = self.cpu_now()
-                        phase = run_phase(workers, op, seconds, seq, phase_cap, fin)
-                        cpu[name].update({part: after - before[part] for part, after in self.cpu_now().items()})
-                        cpu[name]["requests"] += len(phase.latencies)
-                        total.add(phase)
-                        total.extra.setdefault("round_rates", []).append(round(phase.rate, 2))
-        finally:
-            retried = sum(w.client.retried_503 for w in sides["wpscim"][0])
-            last_503 = next((w.client.last_503 for w in sides["wpscim"][0] if w.client.last_503), b"")
-            for workers, *_ in sides.values():
-                self.close(workers)
-        row = Row(key, title, clients, sides["wpscim"][4], sides["raw"][4], self.server.status()["VmHWM"],
-                  steal=steal_share(measured_from, cpu_times()))
-        for name, used in cpu.items():
-            if used["requests"]:
-                parts = ("server", "database", "bench") if name == "wpscim" else ("database", "bench")
-                sides[name][4].extra["cpu_ms_per_request"] = {part: round(1000 * used[part] / used["requests"], 3)
-                                                              for part in parts if part != "database" or self.database_pid}
-        if retried:
-            row.wpscim.extra["retried_503"] = retried
-            log(f"  wpscim answered 503 {retried} times (retried), e.g. {last_503!r}")
+        sides = [
+            Side("raw", self.http_workers(clients, key, reference) if reference else self.sql_workers(clients, key), sql_op,
+                 sql_finish, reference),
+            Side("wpscim", self.http_workers(clients, key, server), http_op, http_finish, server, processes=processes or {}),
+        ]
+        measured_from = self.alternate(key, sides, seconds or args.seconds, cap_per_side=cap_per_side, before_phase=before_phase,
+                                       after_phase=after_phase)
+        raw, wp = sides
+        row = Row(key, title, clients, wp.result, raw.result, server.status()["VmHWM"],
+                  steal=steal_share(measured_from, cpu_times()), labels=labels)
         self.result.rows[key] = row
-        log(f"  wpscim {row.wpscim.rate:.0f}/s p50 {row.wpscim.pct(50) or 0:.1f} ms, raw {row.raw.rate:.0f}/s, "
+        names = labels or ("wpscim", "raw")
+        log(f"  {names[0]} {row.wpscim.rate:.0f}/s p50 {row.wpscim.pct(50) or 0:.1f} ms, {names[1]} {row.raw.rate:.0f}/s, "
             f"ratio {row.ratio or 0:.2f}" + (f" (rounds {min(row.round_ratios):.2f}–{max(row.round_ratios):.2f})" if row.round_ratios else "")
             + (f", ERRORS {row.wpscim.errors}/{row.raw.errors}: "
                                              f"{row.wpscim.first_error or row.raw.first_error}" if row.wpscim.errors or row.raw.errors else ""))
         if row.cpu_ms("wpscim") is not None:
-            log(f"  CPU per request: wpscim {row.cpu_text('wpscim')}; raw {row.cpu_text('raw')}"
+            log(f"  CPU per request: {names[0]} {row.cpu_text('wpscim')}; {names[1]} {row.cpu_text('raw')}"
                 + (f"; stolen by the hypervisor: {row.steal:.0%} of the machine's CPU time" if row.steal is not None else ""))
         return row
 
-    def cpu_now(self) -> dict[str, float]:
-        """CPU seconds so far of wpscim's processes, the database server (if local) and this process,
-        which runs the load generator or the raw-SQL reference."""
+    def alternate(self, key: str, sides: "list[Side]", seconds: float, cap_per_side: int | None = None, before_phase=None,
+                  after_phase=None, rounds: int | None = None, warmup: float | None = None) -> list[int] | None:
+        """Warm every side up, then run `rounds` (--rounds) rounds of one phase per side, the order rotating
+        by one side each round (two sides: flipping, `phase_order`), so that drift hits all sides alike.
+        Fills each side's Result (with the rate of each round in extra["round_rates"] and the CPU ms per
+        request of its processes in extra["cpu_ms_per_request"]); returns cpu_times() from before the
+        measured rounds. The workers are closed at the end."""
+        args = self.args
+        rounds = rounds or args.rounds
+        warmup = args.warmup if warmup is None else warmup
+        for side in sides:
+            if side.server:
+                side.server.reset_peak()
+        phase_cap = cap_per_side // (rounds + 1) if cap_per_side else None
+        try:
+            with self.profiled(key):
+                for side in sides:
+                    warm = run_phase(side.workers, side.op, warmup, side.seq, phase_cap, side.finish)
+                    if warm.errors:
+                        log(f"  warm-up {side.name}: {warm.errors} errors, first: {warm.first_error}")
+                measured_from = cpu_times()
+                for r in range(rounds):
+                    shift = r % len(sides)
+                    for side in sides[shift:] + sides[:shift]:
+                        if before_phase:
+                            before_phase(side.name)
+                        before = self.cpu_now(side.server, side.processes)
+                        phase = run_phase(side.workers, side.op, seconds, side.seq, phase_cap, side.finish)
+                        side.cpu.update({part: after - before[part] for part, after in self.cpu_now(side.server, side.processes).items()})
+                        side.cpu["requests"] += len(phase.latencies)
+                        side.result.add(phase)
+                        side.result.extra.setdefault("round_rates", []).append(round(phase.rate, 2))
+                        if after_phase:
+                            after_phase(side.name, phase)
+        finally:
+            for side in sides:
+                http = [w.client for w in side.workers if isinstance(w.client, HttpClient)]
+                if any(c.retried_503 for c in http):
+                    side.result.extra["retried_503"] = sum(c.retried_503 for c in http)
+                    log(f"  {side.name}: wpscim answered 503 {side.result.extra['retried_503']} times (retried), e.g. "
+                        f"{next(c.last_503 for c in http if c.last_503)!r}")
+                self.close(side.workers)
+        for side in sides:
+            if side.cpu["requests"]:
+                parts = [*(["server"] if side.server else []), *side.processes, *(["database"] if self.database_pid else []), "bench"]
+                side.result.extra["cpu_ms_per_request"] = {part: round(1000 * side.cpu[part] / side.cpu["requests"], 3) for part in parts}
+        return measured_from
+
+    def cpu_now(self, server: "Server | None | str" = "own", processes: dict | None = None) -> dict[str, float]:
+        """CPU seconds so far of `server`'s processes (default the size's own server; None: no server),
+        of further `processes` ({part: function returning PIDs}), the database server (if local) and this
+        process, which runs the load generator or the raw-SQL reference."""
+        server = self.server if server == "own" else server
         times = os.times()
-        now = {"server": sum(process_cpu(pid) for pid in self.server.pids()), "bench": times.user + times.system}
+        now = {"bench": times.user + times.system}
+        if server is not None:
+            now["server"] = sum(process_cpu(pid) for pid in server.pids())
+        for part, pids in (processes or {}).items():
+            now[part] = sum(process_cpu(pid) for pid in pids())
         if self.database_pid:
             now["database"] = process_cpu(self.database_pid)
         return now
+
+    def start_server(self, name: str, options: tuple[str, ...] = (), env: dict | None = None, access_log: bool = False) -> Server:
+        """Another `wpscim serve` on this size's database, served like the size's own server (same server
+        kind, processes, threads, pool; no access log unless `access_log`) with further `options` and
+        environment; one per `name` (a running one is returned again), stopped at the end of the size or
+        by its stop(). Its log: bench/out/server-<N>-<name>.log."""
+        running = self.servers.get(name)
+        if running and running.proc and running.proc.poll() is None:
+            return running
+        server = Server(self.url, self.args.server_threads, self.args.pool_size, OUT / f"server-{self.users}-{name}.log",
+                        kind=self.args.server, processes=self.args.server_processes,
+                        options=(*(() if access_log else SERVER_OPTIONS), *options), env=env)
+        server.start(self.token)
+        self.servers[name] = server
+        log(f"wpscim ({name}) pid {server.proc.pid} on port {server.port}: wpscim serve {' '.join(server.options)}"
+            + (" " + " ".join(f"{k}={v}" for k, v in env.items()) if env else ""))
+        return server
 
     # -- all --
 

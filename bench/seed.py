@@ -16,7 +16,7 @@ directly (escaping 1.6 M values through PyMySQL would dominate seeding time). 10
 
 The option `wpscim_bench_seed` records the size, so `--reuse` can tell a complete seed from a
 half-finished one; `reset()` undoes what a benchmark run changes (created users, suspensions,
-renames, role changes) so a reused database starts each run in the same state.
+renames, role changes, change events) so a reused database starts each run in the same state.
 """
 
 from __future__ import annotations
@@ -179,6 +179,7 @@ def reset(address: DatabaseAddress, users: int, log=print) -> float:
         cur.execute("UPDATE wp_usermeta SET meta_value = %s WHERE meta_key = 'wpscim_meta.lastModified' AND meta_value <> %s",
                     (LAST_MODIFIED, LAST_MODIFIED))
         cur.execute("DELETE FROM wp_usermeta WHERE meta_key = 'session_tokens'")
+        cur.execute("TRUNCATE TABLE wp_wpscim_events")  # wpscim's and the references' change events
     seconds = time.perf_counter() - started
     log(f"reset the reused seed {address.database} in {seconds:.1f} s")
     return seconds

@@ -28,6 +28,14 @@ def test_bench_quick_runs_every_scenario(mysql_server):
                      "PUT update", "one page of 100 users", "full import", "group PATCH", "server peak RSS"):
         assert scenario in run.stdout, scenario
     assert "| FAIL" in run.stdout or "| PASS" in run.stdout  # targets were evaluated, whatever the outcome
+    # wpscim against wpscim (scripts/test provides Redis, PHP and WordPress, so none of them is n/a): the change
+    # log's target, with the Redis invalidation seen (else the run fails); the companion delivered every event
+    for title, status in (("change log + Redis invalidation vs --no-change-log", ("| PASS (", "| FAIL (")),
+                          ("waking the companion at", ("| info (",)), ("waits for the companion", ("| info (",)),
+                          ("access log on vs off", ("| info (",))):
+        line = next(line for line in run.stdout.splitlines() if title in line)
+        assert any(s in line for s in status) and "not seen" not in line and "n/a" not in line, line
+    assert "DEL for" in next(line for line in run.stdout.splitlines() if "change log + Redis invalidation" in line)
     create = next(line for line in run.stdout.splitlines() if line.startswith("| create (no password)"))
     wpscim_cpu, raw_cpu = create.split(" | ")[7].replace("(", "").replace(")", "").split()
     assert float(wpscim_cpu) > 0 and float(raw_cpu) > 0  # CPU per request of both sides, from /proc

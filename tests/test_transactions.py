@@ -252,3 +252,54 @@ def test_an_answer_shorter_than_the_awaited_one_is_read_after_a_short_wait(fast_
         assert "SELECT 1; DO 0" not in cursor.conn.answer_sizes
         cursor.execute("SELECT v FROM t WHERE id IN (1, 2) ORDER BY id")  # the connection is in step after the error
         assert cursor.fetchall() == ((5,), (1,))
+
+
+def test_a_round_trip_ending_in_rows_leaves_the_connection_able_to_bind_text(fast_db):
+    """After a round trip whose last result is a row set (read by read_rest), the connection still knows
+    the server's status flags: the next statement's text values are escaped as before, not refused."""
+    with fast_db.reading() as cursor:
+        rows: list = []
+        cursor.run("DO 1; SELECT v FROM t WHERE id = 1", results=rows)
+        assert rows == [((0,),)]
+        cursor.execute("SELECT %s, %s", ("it's", 5))
+        assert cursor.fetchall() == (("it's", 5),)
+
+
+_PARTS_CHECK = """
+import json, sys
+from wpscim.wordpress import driver
+from wpscim.wordpress.db import Database, DatabaseAddress
+db = Database(DatabaseAddress(*json.loads(sys.argv[1])), max_connections=1, fast_path=True)
+with db.transaction() as tx:
+    rows = []
+    first = tx.run("CREATE TEMPORARY TABLE p (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT); INSERT INTO p (v) VALUES (%s); "
+                   "SELECT v FROM p; INSERT INTO p (v) VALUES (%s); SELECT COUNT(*) FROM p; DO 1", ["it's \\\\ \\x00", "b"], rows)
+    again = [tx.run("INSERT INTO p (v) VALUES (%s); INSERT INTO p (v) VALUES (%s)", ["c", "d"]) for _ in range(3)]
+print(json.dumps({"off": sorted(driver.FAST_PATH_OFF), "first": first, "rows": [list(map(list, r)) for r in rows], "again": again}))
+"""
+
+
+@pytest.mark.parametrize("off", ["escape", "descriptions", "read_rest", "await", "escape,descriptions,read_rest,await"])
+def test_fast_path_parts_switched_off_for_measurement_answer_alike(off, mysql_server, empty_database):
+    """WPSCIM_FAST_PATH_OFF (bench/fastpath.py) replaces single parts by PyMySQL's code: the answers do not change."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    address = json.dumps([mysql_server["host"], mysql_server["port"], mysql_server["user"], mysql_server["password"], empty_database])
+    answers = {}
+    for parts in ("", off):
+        run = subprocess.run([sys.executable, "-c", _PARTS_CHECK, address], capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "WPSCIM_FAST_PATH_OFF": parts})
+        assert run.returncode == 0, run.stderr[-2000:]
+        answers[parts] = json.loads(run.stdout)
+    assert answers[off]["off"] == sorted(off.split(","))
+    assert {**answers[off], "off": []} == answers[""]
+    assert answers[""]["rows"] == [[["it's \\ \x00"]], [[2]]] and answers[""]["again"] == [3, 5, 7]
+
+
+def test_an_unknown_fast_path_part_is_refused():
+    assert wpscim.wordpress.driver.parts_off(" escape , Read-Rest") == {"escape", "read_rest"}
+    with pytest.raises(ValueError, match="unknown part"):
+        wpscim.wordpress.driver.parts_off("escape,bogus")

@@ -11,13 +11,16 @@ SCENARIOS lists them in run order under the names --only takes:
 | groups_list, group_stream, membership | groups.py | GET /Groups; one group streamed; group PATCH of 100 members |
 | creates | create.py | create without and with password, create vs the uniqueness-checking reference, the hash alone |
 | deactivate, put | updates.py | PATCH active=false; PUT |
+| changelog, companion, access_log | changelog.py | two wpscim servers compared: creates with the change log and the Redis invalidation vs without (target); creates waiting for the companion in a real WordPress vs without; lookups with the access log on vs off |
 
-scim.py holds the SCIM bodies they share. The report's row order (report.ORDER) is not the run order.
+scim.py holds the SCIM bodies they share; events.py the change event the raw-SQL references write, as
+wpscim writes one in each change's transaction. The report's row order (report.ORDER) is not the run
+order.
 """
 
 from __future__ import annotations
 
-from . import create, groups, lookups, pages, updates
+from . import changelog, create, groups, lookups, pages, updates
 
 SCENARIOS = {
     "lookups": lookups.lookups,
@@ -30,4 +33,7 @@ SCENARIOS = {
     "deactivate": updates.deactivate,
     "put": updates.put,
     "membership": groups.membership,
+    "changelog": changelog.changelog,
+    "companion": changelog.companion,
+    "access_log": changelog.access_log,
 }

@@ -4,7 +4,7 @@
 | --- | --- | --- |
 | groups list | GET /Groups?excludedAttributes=members | SELECT the roles options |
 | group stream | GET /Groups/subscriber (every seeded user is a member) | the member query, streamed (unbuffered cursor) |
-| group membership | PATCH /Groups/editor add 100 members, then remove the same 100 | lock the 100 users, read their wp_capabilities/wp_user_level, upsert both (200 rows) |
+| group membership | PATCH /Groups/editor add 100 members, then remove the same 100 | lock the 100 users, read their wp_capabilities/wp_user_level, upsert both (200 rows); the change event (events.py) |
 
 Membership works on the first seeded users, 100 per client (Bench.member_first); each client adds
 its 100 and removes them on the next request, and leaves them as they were after each phase.
@@ -19,6 +19,7 @@ import phpserialize
 import pymysql
 
 from ..runner import PAGE, Bench, BenchError, Result, Row, Worker, log, phase_order
+from . import events
 from .scim import PATCH_SCHEMA
 
 GROUP = "editor"  # the role the membership scenario grants and takes away
@@ -127,9 +128,11 @@ def membership(bench: Bench) -> None:
                     upserts.append((umeta_id, uid, key, phpserialize.dumps(caps).decode()))
                 else:
                     upserts.append((umeta_id, uid, key, str(max([levels.get(r, 0) for r, on in caps.items() if on] or [0]))))
-            cur.execute("INSERT INTO wp_usermeta (umeta_id, user_id, meta_key, meta_value) VALUES "
-                        + ",".join(["(%s, %s, %s, %s)"] * len(upserts)) + " ON DUPLICATE KEY UPDATE meta_value = VALUES(meta_value)",
-                        [v for row in upserts for v in row])
+            events.with_event(cur, "INSERT INTO wp_usermeta (umeta_id, user_id, meta_key, meta_value) VALUES "
+                              + ",".join(["(%s, %s, %s, %s)"] * len(upserts)) + " ON DUPLICATE KEY UPDATE meta_value = VALUES(meta_value)",
+                              [v for row in upserts for v in row],
+                              events.params(bench.actor, "add_members" if add else "remove_members", "Group", GROUP, ["members"],
+                                            {"slug": GROUP, "users": sorted(caps_of)}))
         w.state["added"] = add
 
     def undo(op):

@@ -27,23 +27,26 @@ def lookups_high(bench: Bench) -> None:
     _lookups(bench, bench.args.high_clients, suffix="_high", title_suffix=f" ({bench.args.high_clients} clients)")
 
 
+def http_lookup(bench: Bench, attr: str):
+    """GET /Users?filter=<attr> eq "…" of a random seeded user (attr userName or externalId); also what
+    the rows comparing two wpscim servers send (changelog.py, bench/fastpath.py)."""
+    n, value_of = bench.users, {"userName": seeding.login, "externalId": seeding.external_id}[attr]
+
+    def op(w: Worker, seq: int) -> None:
+        i = w.rng.randint(1, n)
+        payload = w.client.call("GET", "/Users?filter=" + quote(f'{attr} eq "{value_of(i)}"', safe=""))
+        if seq % 50 == 0:
+            doc = json.loads(payload)
+            if doc["totalResults"] != 1 or doc["Resources"][0]["id"] != str(i):
+                raise BenchError(f"{attr} lookup of user {i} returned {payload[:200]!r}")
+    return op
+
+
 def _lookups(bench: Bench, clients: int, suffix: str = "", title_suffix: str = "") -> None:
     n = bench.users
 
     def pick(w: Worker) -> int:
         return w.rng.randint(1, n)
-
-    # -- wpscim --
-
-    def http_by(attr: str, value_of):
-        def op(w: Worker, seq: int) -> None:
-            i = pick(w)
-            payload = w.client.call("GET", "/Users?filter=" + quote(f'{attr} eq "{value_of(i)}"', safe=""))
-            if seq % 50 == 0:
-                doc = json.loads(payload)
-                if doc["totalResults"] != 1 or doc["Resources"][0]["id"] != str(i):
-                    raise BenchError(f"{attr} lookup of user {i} returned {payload[:200]!r}")
-        return op
 
     # -- raw SQL --
 
@@ -64,7 +67,7 @@ def _lookups(bench: Bench, clients: int, suffix: str = "", title_suffix: str = "
             cur.execute("SELECT user_id, meta_key, meta_value FROM wp_usermeta WHERE user_id = %s ORDER BY umeta_id", (row[0],))
             cur.fetchall()
 
-    bench.compare(f"lookup_username{suffix}", "lookup by userName eq" + title_suffix, clients, http_by("userName", seeding.login),
+    bench.compare(f"lookup_username{suffix}", "lookup by userName eq" + title_suffix, clients, http_lookup(bench, "userName"),
                   sql_user_name)
     bench.compare(f"lookup_externalid{suffix}", "lookup by externalId eq" + title_suffix, clients,
-                  http_by("externalId", seeding.external_id), sql_external_id)
+                  http_lookup(bench, "externalId"), sql_external_id)

@@ -17,22 +17,28 @@ import time
 from ..runner import PAGE, Bench, BenchError, Result, Row, Worker, log, phase_order
 
 
-def page(bench: Bench) -> None:
-    """Row page: one random page of 100 users per request."""
+def http_page(bench: Bench):
+    """GET /Users?startIndex=<random>&count=100; also what bench/fastpath.py sends."""
     n = bench.users
 
-    def http_op(w: Worker, seq: int) -> None:
+    def op(w: Worker, seq: int) -> None:
         start = w.rng.randint(1, n - PAGE + 1)
         payload = w.client.call("GET", f"/Users?startIndex={start}&count={PAGE}")
         if seq % 50 == 0 and len(json.loads(payload)["Resources"]) != PAGE:
             raise BenchError(f"page at {start} is short")
+    return op
+
+
+def page(bench: Bench) -> None:
+    """Row page: one random page of 100 users per request."""
+    n = bench.users
 
     def sql_op(w: Worker, seq: int) -> None:
         start = w.rng.randint(1, n - PAGE + 1)
         with w.client.transaction() as cur:
             sql_page(cur, start - 1)
 
-    bench.compare("page", "one page of 100 users", bench.args.clients, http_op, sql_op)
+    bench.compare("page", "one page of 100 users", bench.args.clients, http_page(bench), sql_op)
 
 
 def sql_page(cur, offset: int) -> int:

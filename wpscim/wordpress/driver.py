@@ -16,6 +16,12 @@ is measured to gain):
 It is used only with a PyMySQL release CI has tested it with (`FAST_PATH_TESTED`) and can be
 switched off (`WPSCIM_FAST_PATH=0`, `wpscim serve --no-fast-path`); the plain path is PyMySQL as
 published.
+
+For measurement only, single parts can be switched off while the rest stays on:
+`WPSCIM_FAST_PATH_OFF=escape,descriptions,read_rest,await` (any of the four, comma-separated; read once,
+when this module is imported; bench/fastpath.py uses it to measure what each part gains). A part
+switched off is replaced by PyMySQL's own code for that step; the fast path's other parts and its
+answers are unchanged.
 """
 
 from __future__ import annotations
@@ -47,6 +53,22 @@ CONNECTION_LOST = frozenset({
     4031,  # ER_CLIENT_INTERACTION_TIMEOUT (MySQL 8)
 })
 CONTENTION = frozenset({1205, 1213})  # lock wait timeout, deadlock: InnoDB rolled the transaction back
+
+FAST_PATH_PARTS = ("escape", "descriptions", "read_rest", "await")
+
+
+def parts_off(text: str) -> frozenset[str]:
+    """The fast-path parts WPSCIM_FAST_PATH_OFF names (see the module's docstring); an unknown name is
+    an error, so that a measurement never runs with a part on that it meant to switch off."""
+    names = {name.strip().lower().replace("-", "_") for name in text.split(",") if name.strip()}
+    unknown = names - set(FAST_PATH_PARTS)
+    if unknown:
+        raise ValueError(f"WPSCIM_FAST_PATH_OFF: unknown part(s) {', '.join(sorted(unknown))}; "
+                         f"the parts are {', '.join(FAST_PATH_PARTS)}")
+    return frozenset(names)
+
+
+FAST_PATH_OFF = parts_off(os.environ.get("WPSCIM_FAST_PATH_OFF", ""))
 
 
 def fast_path_wanted() -> bool:
@@ -292,6 +314,45 @@ class FastConnection(PlainConnection):
                     result.connection = None
                 if results is not None:
                     results.append(result.rows)
-            self.server_status = result.server_status
+            if result.server_status is not None:  # a row set's EOF packet leaves it unset (as _read_query_result reads it)
+                self.server_status = result.server_status
             self._result = result
         return first_id
+
+
+# --- single parts switched off, for measurement (WPSCIM_FAST_PATH_OFF) ------------------------------------
+# Each part's own code is replaced by PyMySQL's for that step at import, so the parts left on run exactly
+# the code they run with the whole fast path (no per-call test).
+
+
+def _round_trip_through_nextset(self, cursor, sql: str, params, results: list | None) -> int:
+    """FastConnection.round_trip with the results after the first read through Cursor.nextset(), as the
+    plain path reads them (the part `read_rest` off); answer sizes are still learned for `await`."""
+    self.awaited = max(self.answer_sizes.get(sql, 0) - _ANSWER_MARGIN, 0)
+    self.answer_bytes = 0
+    try:
+        cursor.execute(sql, params)
+    finally:
+        self.awaited = 0
+    first_id = 0
+    while True:
+        first_id = first_id or (cursor.lastrowid or 0)
+        if results is not None and cursor.description:
+            results.append(cursor.fetchall())
+        if not cursor.nextset():
+            break
+    if self.answer_bytes > 0:
+        if len(self.answer_sizes) >= _ANSWERS_KEPT:
+            self.answer_sizes.clear()
+        self.answer_sizes[sql] = self.answer_bytes
+    return first_id
+
+
+if "escape" in FAST_PATH_OFF:
+    del FastCursor._mogrify  # PyMySQL's: Connection.escape() per value
+if "descriptions" in FAST_PATH_OFF:
+    del _Result._get_descriptions  # PyMySQL's: a FieldDescriptorPacket per column, every result
+if "read_rest" in FAST_PATH_OFF:
+    FastConnection.round_trip = _round_trip_through_nextset
+if "await" in FAST_PATH_OFF:
+    FastConnection._await_answer = lambda self, size: None  # read each statement's answer as it comes

@@ -87,8 +87,8 @@ class Admin:
         resp.content_type = "text/html; charset=utf-8"
         for name, value in _HEADERS.items():
             resp.set_header(name, value)
-        context.setdefault("message", None)
-        context.setdefault("error", None)
+        for name in ("message", "error", "page", "reason", "user"):
+            context.setdefault(name, None)
         resp.text = self.templates.get_template(template).render(
             prefix=PREFIX, visitor=visitor, csrf=self.auth.csrf_token(visitor) if visitor else "", version=__version__,
             **context)

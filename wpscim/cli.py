@@ -567,8 +567,11 @@ def mapping_show(mapping_file: str | None) -> None:
 @_database_options
 def mapping_observed(mapping_file: str | None, **params) -> None:
     """Attribute paths the IdPs sent (names only), and where each lands."""
-    user_mapping = _mapping(mapping_file)
+    _mapping(mapping_file)
     opened = _opened(params)
+    file_fields, extension = _mapping_file_entries(mapping_file)
+    user_mapping = SiteSettings(opened.db, opened.site, file_fields=file_fields, file_source=mapping_file,
+                                extension=extension).current().mapping  # with the admin page's entries
     seen = ObservedPaths(opened.db, opened.site).all()
     if not seen:
         click.echo("no attribute paths recorded yet: provision a user from your identity provider first")

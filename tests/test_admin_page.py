@@ -100,29 +100,41 @@ def browser(tmp_path):
 
 
 @pytest.fixture
-def stack(wp, wordpress_server, tmp_path):
-    """WordPress on one port, `wpscim serve --wp-config` on another (no policy flags: the page decides)."""
-    server = wordpress_server(wp, workers=3)
-    config = str(server.site_dir / "wp-config.php")
-    port = free_port()
-    log = tmp_path / "wpscim-serve.log"
-    with log.open("w") as output:
-        process = subprocess.Popen([sys.executable, "-m", "wpscim", "serve", "--wp-config", config, "--host", "127.0.0.1",
-                                    "--port", str(port), "--threads", "4"],
-                                   stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while not _up(base):
-        if process.poll() is not None or time.monotonic() > deadline:
+def start_stack(wp, wordpress_server, tmp_path):
+    """WordPress on one port, `wpscim serve --wp-config` on another (by default no policy flags: the page decides)."""
+    processes = []
+
+    def start(*flags: str, env: dict | None = None):
+        server = wordpress_server(wp, workers=3)
+        config = str(server.site_dir / "wp-config.php")
+        port = free_port()
+        log = tmp_path / f"wpscim-serve-{port}.log"
+        with log.open("w") as output:
+            process = subprocess.Popen([sys.executable, "-m", "wpscim", "serve", "--wp-config", config, "--host", "127.0.0.1",
+                                        "--port", str(port), "--threads", "4", *flags],
+                                       stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       env={**os.environ, **(env or {})})
+        processes.append(process)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while not _up(base):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"wpscim serve did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        return server, base, config
+
+    yield start
+    for process in processes:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
             process.kill()
-            pytest.fail(f"wpscim serve did not start:\n{log.read_text()}")
-        time.sleep(0.1)
-    yield server, base, config
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+
+
+@pytest.fixture
+def stack(start_stack):
+    return start_stack()
 
 
 def _up(base: str) -> bool:
@@ -421,3 +433,47 @@ def test_who_may_open_the_page(stack, wp):
     token = urllib.parse.parse_qs(urllib.parse.urlparse(made.stdout.strip().splitlines()[-1]).query)["token"][0]
     status, headers, _ = _http("POST", base + "/wpscim/admin/link", form={"token": token}, headers={"X-Forwarded-Proto": "https"})
     assert status == 303 and "Secure" in headers["Set-Cookie"]
+
+
+def test_flags_and_the_mapping_file_win_over_the_page(start_stack, wp, tmp_path):
+    mapping = tmp_path / "site.toml"
+    mapping.write_text('[[attribute]]\nscim = "title"\nmeta = "job_title"\n')
+    server, base, config = start_stack("--deprovision", "delete", "--mapping", str(mapping), env={"WPSCIM_NEVER_REMOVE": "editor"})
+    admin_page = base + "/wpscim/admin/"
+    jar = next(h.cookiejar for h in server.login("admin", ADMIN_PASSWORD).handlers if hasattr(h, "cookiejar"))
+    (cookie,) = [c for c in jar if c.name.startswith("wordpress_logged_in_")]
+    signed_in = {"Cookie": f"{cookie.name}={cookie.value}"}
+    status, _, page = _http("GET", admin_page, headers=signed_in)
+    assert status == 200
+    assert re.search(r'value="delete" id="deprovision-delete"\s+checked disabled', page)
+    assert "Set by the command line (<code>--deprovision</code>)" in page
+    assert "Set by the command line (<code>--never-remove</code>)" in page  # from its environment variable
+    assert "--never-grant" not in page and "--reassign-to" not in page  # defaults: the page may change them
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    status, _, page = _http("POST", admin_page, headers=signed_in,
+                            form={"csrf": csrf, "action": "save_settings", "deprovision": "deactivate", "never_grant": ["administrator", "editor"],
+                                  "never_remove": ["subscriber"]})
+    assert status == 200, page
+    (stored,) = wp.sql("SELECT option_value FROM wp_options WHERE option_name = 'wpscim_settings'")[0]
+    assert json.loads(stored) == {"never_grant": ["administrator", "editor"], "reassign_to": None}
+    # The file's entry is fixed on the page, and a page entry for it is refused with the file named.
+    scim = Scim(base + "/scim/v2", _new_token(base, signed_in, csrf))
+    status, user = scim("POST", "/Users", {"userName": "eve@example.com", "title": "Chief"})
+    assert status == 201, user
+    status, _, page = _http("GET", base + "/wpscim/admin/mapping", headers=signed_in)
+    row = re.search(r'<tr class="attribute" data-path="title">(.*?)</tr>', page, re.S).group(1)
+    assert "usermeta job_title" in row and "fixed by the mapping file" in row and "<form" not in row
+    status, _, page = _http("POST", base + "/wpscim/admin/mapping", headers=signed_in,
+                            form={"csrf": csrf, "action": "map", "scim": "title", "target": "new", "new_key": "position"})
+    assert status == 400 and f"title -&gt; job_title is set by the mapping file {mapping}" in page
+    assert wp.sql("SELECT meta_value FROM wp_usermeta WHERE user_id = %s AND meta_key = 'job_title'", (int(user["id"]),)) == [("Chief",)]
+    # The flag still decides: active=false deletes.
+    assert scim("PATCH", f"/Users/{user['id']}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active",
+                                                                                        "value": False}]})[0] in (200, 204)
+    assert wp.sql("SELECT COUNT(*) FROM wp_users WHERE ID = %s", (int(user["id"]),)) == [(0,)]
+
+
+def _new_token(base: str, headers: dict, csrf: str) -> str:
+    status, _, page = _http("POST", base + "/wpscim/admin/", headers=headers, form={"csrf": csrf, "action": "create_token", "name": "idp"})
+    assert status == 200, page
+    return re.search(r'id="new-token-value">([^<]+)<', page).group(1)

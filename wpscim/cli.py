@@ -350,10 +350,10 @@ def token_create(name: str, **params) -> None:
 @token.command("list")
 @_database_options
 def token_list(**params) -> None:
-    """Token names and creation dates."""
+    """Token names, creation dates and last uses (noted at most once a minute)."""
     opened = _opened(params)
     for entry in TokenStore(opened.db, opened.site).list():
-        click.echo(f"{entry['name']}\t{entry['created']}")
+        click.echo(f"{entry['name']}\t{entry['created']}\t{entry['last_used'] or 'never used'}")
 
 
 @token.command("revoke")

@@ -321,8 +321,8 @@ def test_nginx_snippet_passes_nginx_t_and_proxies_scim_to_wpscim(wp, mysql_serve
             assert status == 200 and json.loads(body)["totalResults"] >= 1 and headers["x-request-id"]
             status, _, body = http("GET", site + "/scim/v2/Users")
             assert status == 401 and json.loads(body)["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
-            status, _, body = http("GET", site + "/wpscim/admin/")  # wpscim answers (no admin page in this build yet)
-            assert status == 404 and "no such endpoint: GET /wpscim/admin" in json.loads(body)["detail"]
+            status, _, body = http("GET", site + "/wpscim/admin/")  # wpscim's admin page: its sign-in prompt (no
+            assert status == 401 and b'id="signin"' in body and b"without <code>--wp-config</code>" in body  # salts here)
             for path in ("/healthz", "/metrics", "/", "/wp-login.php"):  # WordPress's, not proxied
                 assert http("GET", site + path)[2] == b"wordpress\n", path
         finally:

@@ -14,15 +14,18 @@ from wpscim.http.health import Health
 from wpscim.http.middleware import BASE, BearerAuth, CanonicalPath, DatabaseGate, RequestId
 from wpscim.http.search import RootSearch
 from wpscim.http.users import UserItem, UsersCollection
-from wpscim.wordpress.status import ServiceStatus
+from wpscim.wordpress.status import ServiceStatus, report
 from wpscim.wordpress.storage import Storage
 
 
 def create_app(storage: Storage, *, access_log: bool = False, metrics_token_sha256: str | None = None,
-               database_requests: int | None = None) -> falcon.App:
+               database_requests: int | None = None, wp_config=None, installation=None) -> falcon.App:
     """`access_log`: a JSON line per request on standard error. `metrics_token_sha256`: serve /metrics to
     the token with this SHA-256 (hex); without it there is no /metrics. `database_requests`: at most
-    this many requests using the database at once (the server's threads less one; see DatabaseGate)."""
+    this many requests using the database at once (the server's threads less one; see DatabaseGate).
+    `wp_config` (a WordPressConfig: its salts let the admin page accept WordPress's login cookie) and
+    `installation` (the site's URL and object cache, for the page's Health) describe the site beyond
+    its database."""
     status = ServiceStatus(storage.db, storage.changes)
     router = CompiledRouter()  # also asked for the route of requests refused before routing (metrics, log)
     observers, metrics = [], None
@@ -58,5 +61,9 @@ def create_app(storage: Storage, *, access_log: bool = False, metrics_token_sha2
     app.add_route("/healthz", Health(status.ping))  # outside BASE: no token
     if metrics is not None:
         app.add_route("/metrics", metrics.endpoint)  # its own token
+    from wpscim import admin  # outside BASE: WordPress's login (or a one-time link), never a bearer token
+
+    admin.install(app, storage, wp_constants=wp_config.constants if wp_config is not None else None,
+                  health=lambda: report(status, storage.site, installation, str(wp_config.path) if wp_config and wp_config.path else None))
     errors.register(app)
     return app

@@ -1,5 +1,5 @@
 """Command line: `wpscim serve`, `token create|list|revoke`, `check`, `upgrade`, `events`, `companion install`,
-`index create|drop|status`, `mapping show|observed|check`. Options are declared with click: each names its environment variable,
+`index create|drop|status`, `mapping show|observed|check`, `admin link`. Options are declared with click: each names its environment variable,
 and values are checked (ranges, choices, switches) before anything runs."""
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ from wpscim.wordpress.db import Database, ensure_database
 from wpscim.wordpress.errors import StorageError
 from wpscim.wordpress.events import GROUP_ACTIONS, USER_ACTIONS, ChangeLog
 from wpscim.wordpress.installation import Installation, discover
-from wpscim.wordpress.mapping import DEFAULT as DEFAULT_MAPPING
-from wpscim.wordpress.mapping_file import MappingError, load_mapping
+from wpscim.wordpress.mapping import DEFAULT as DEFAULT_MAPPING, lands
+from wpscim.wordpress.mapping_file import MappingError, load_mapping, parse_entries
 from wpscim.wordpress.notifier import WordPressNotifier
 from wpscim.wordpress.observed import ObservedPaths
 from wpscim.wordpress.roles import RolePolicy
+from wpscim.wordpress.settings import SiteSettings
 from wpscim.wordpress.site import NoWordPressTables, Site, check_mapping_against_database, detect, init_schema, lookup_index
 from wpscim.wordpress.site import missing_tables, upgrade as upgrade_site
 from wpscim.wordpress.storage import Storage
@@ -211,6 +212,7 @@ def serve(**params) -> None:
         raise click.UsageError("give the metrics token once: --metrics-token or --metrics-token-file")
     params["metrics_token_sha256"] = params["metrics_token_sha256"] or from_file
     user_mapping = _mapping(params["mapping_file"])
+    params["fixed_settings"] = _given(click.get_current_context(), SETTINGS_ON_PAGE)
     opened = _opened(params, params["pool_size"] or params["threads"])
     _require_tables(opened)
     if opened.created_site:
@@ -243,6 +245,16 @@ def serve(**params) -> None:
         serving.gunicorn(params, lambda: build_app(params, _opened(params, params["pool_size"] or params["threads"]), user_mapping))
 
 
+# Settings the admin page may change (wpscim.wordpress.settings); a flag or variable given explicitly wins.
+SETTINGS_ON_PAGE = ("deprovision", "reassign_to", "never_grant", "never_remove")
+
+
+def _given(ctx: click.Context, names) -> list[str]:
+    """The parameters among `names` set on the command line or by their environment variable (not defaults)."""
+    explicit = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+    return [name for name in names if ctx.get_parameter_source(name) in explicit]
+
+
 def _require_tables(opened: _Opened) -> None:
     missing = missing_tables(opened.db, opened.site)
     if missing:
@@ -262,9 +274,12 @@ def build_app(params: dict, opened: _Opened, user_mapping):
     role_policy = RolePolicy(template=params["group_template"], never_grant=roles(params["never_grant"]),
                              never_remove=roles(params["never_remove"]), allow_delete=params["allow_role_delete"],
                              unknown_members=params["unknown_members"], lean_patch_response=params["lean_group_patch"])
-    storage = Storage(db, site, policy, role_policy, user_mapping, change_log=params["change_log"])
+    file_fields, extension = _mapping_file_entries(params.get("mapping_file"))
+    settings = SiteSettings(db, site, policy, role_policy, fixed=frozenset(params.get("fixed_settings") or ()),
+                            file_fields=file_fields, file_source=params.get("mapping_file"), extension=extension)
+    storage = Storage(db, site, policy, role_policy, user_mapping, change_log=params["change_log"], settings=settings)
+    installation = _installation(params, opened)
     if params["change_log"]:
-        installation = _installation(params, opened)
         storage.changes.cleared_on_commit = installation.object_cache != "other"
         notifier = WordPressNotifier(
             db, storage.changes,
@@ -274,8 +289,18 @@ def build_app(params: dict, opened: _Opened, user_mapping):
         storage.changes.listeners.append(notifier)
         notifier.start()
     return create_app(storage, access_log=params.get("access_log", False),
-                      metrics_token_sha256=params.get("metrics_token_sha256"),
+                      metrics_token_sha256=params.get("metrics_token_sha256"), wp_config=opened.config, installation=installation,
                       database_requests=max(1, params["threads"] - 1))
+
+
+def _mapping_file_entries(path: str | None):
+    """The --mapping file's own entries and extension (the admin page's entries go beneath them)."""
+    if not path:
+        return (), None
+    try:
+        return parse_entries(Path(path).read_text(encoding="utf-8"), path)
+    except (MappingError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _installation(params: dict, opened: _Opened) -> Installation:
@@ -326,10 +351,10 @@ def token_create(name: str, **params) -> None:
 @token.command("list")
 @_database_options
 def token_list(**params) -> None:
-    """Token names and creation dates."""
+    """Token names, creation dates and last uses (noted at most once a minute)."""
     opened = _opened(params)
     for entry in TokenStore(opened.db, opened.site).list():
-        click.echo(f"{entry['name']}\t{entry['created']}")
+        click.echo(f"{entry['name']}\t{entry['created']}\t{entry['last_used'] or 'never used'}")
 
 
 @token.command("revoke")
@@ -480,6 +505,38 @@ def index(action: str, **params) -> None:
     click.echo(lookup_index(opened.db, opened.site, action))
 
 
+# --- the admin page -------------------------------------------------------------------------------
+
+
+@main.group()
+def admin() -> None:
+    """wpscim's admin page (/wpscim/admin/): sign-in without WordPress's cookie."""
+
+
+@admin.command("link")
+@_database_options
+@click.option("--url", "base", help="the address the page is reached at, e.g. https://your-site.example (scheme, host, "
+                                    "port) [default: where it was last opened, else http://127.0.0.1:8080]")
+def admin_link(base: str | None, **params) -> None:
+    """Print a one-time sign-in link to the admin page (valid 10 minutes, once), for hosts where WordPress's
+    login cookie cannot reach wpscim. Only a hash of it is stored."""
+    from wpscim.wordpress.admin_access import LINK_SECONDS, AdminAccess
+
+    opened = _opened(params)
+    access = AdminAccess(opened.db, opened.site)
+    if base:
+        if not re.match(r"^https?://[^/\s]+/?$", base):
+            raise click.BadParameter("give the scheme, host and port only, e.g. https://your-site.example", param_hint="--url")
+        base = base.rstrip("/")
+        access.note_admin_url(base + "/wpscim/admin/")  # the companion's menu item links there
+    else:
+        known = access.admin_url()
+        base = known.split("/wpscim/admin", 1)[0] if known else "http://127.0.0.1:8080"
+    token = access.create_link()
+    click.echo(f"one-time sign-in link (valid {LINK_SECONDS // 60} minutes, once):", err=True)
+    click.echo(f"{base}/wpscim/admin/link?token={token}")
+
+
 # --- mapping --------------------------------------------------------------------------------------
 
 
@@ -507,29 +564,16 @@ def mapping_show(mapping_file: str | None) -> None:
     click.echo(f"{'every other attribute':<72} usermeta wpscim_<attribute> (JSON)")
 
 
-def lands(path: str, user_mapping) -> str:
-    """Where an attribute path an IdP sent is stored under `user_mapping`."""
-    fixed = {"username": "users.user_login", "password": "users.user_pass (hashed)", "active": "suspension (wpscim__suspended_pass)",
-             "roles": "{prefix}capabilities", "emails.value": "users.user_email (primary) + usermeta wpscim_emails"}
-    lowered = path.lower()
-    found = user_mapping.by_path.get(lowered)
-    if found is not None:
-        return f"users.{found.column}" if found.column else f"usermeta {found.meta_key}"
-    if lowered.startswith("emails"):
-        return fixed["emails.value"]
-    if lowered in fixed or lowered.split(".")[0] in fixed:
-        return fixed.get(lowered) or fixed[lowered.split(".")[0]]
-    top = path.rsplit(":", 1)[0] if lowered.startswith("urn:") else re.split(r"[.\[]", path)[0]
-    return f"usermeta wpscim_{top} (JSON)"
-
-
 @mapping.command("observed")
 @_option("--mapping", "mapping_file", envvar="WPSCIM_MAPPING", help="mapping file")
 @_database_options
 def mapping_observed(mapping_file: str | None, **params) -> None:
     """Attribute paths the IdPs sent (names only), and where each lands."""
-    user_mapping = _mapping(mapping_file)
+    _mapping(mapping_file)
     opened = _opened(params)
+    file_fields, extension = _mapping_file_entries(mapping_file)
+    user_mapping = SiteSettings(opened.db, opened.site, file_fields=file_fields, file_source=mapping_file,
+                                extension=extension).current().mapping  # with the admin page's entries
     seen = ObservedPaths(opened.db, opened.site).all()
     if not seen:
         click.echo("no attribute paths recorded yet: provision a user from your identity provider first")

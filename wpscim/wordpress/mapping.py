@@ -318,6 +318,22 @@ class Mapping:
         return user
 
 
+def lands(path: str, user_mapping) -> str:
+    """Where an attribute path an IdP sent is stored under `user_mapping`."""
+    fixed = {"username": "users.user_login", "password": "users.user_pass (hashed)", "active": "suspension (wpscim__suspended_pass)",
+             "roles": "{prefix}capabilities", "emails.value": "users.user_email (primary) + usermeta wpscim_emails"}
+    lowered = path.lower()
+    found = user_mapping.by_path.get(lowered)
+    if found is not None:
+        return f"users.{found.column}" if found.column else f"usermeta {found.meta_key}"
+    if lowered.startswith("emails"):
+        return fixed["emails.value"]
+    if lowered in fixed or lowered.split(".")[0] in fixed:
+        return fixed.get(lowered) or fixed[lowered.split(".")[0]]
+    top = path.rsplit(":", 1)[0] if lowered.startswith("urn:") else re.split(r"[.\[]", path)[0]
+    return f"usermeta wpscim_{top} (JSON)"
+
+
 def _derived_names(user: dict, row: dict) -> dict | None:
     """Names for a user stored without any that no SCIM client created or emptied that way (the
     installer's admin, most self-registered users: `name` is not among its unassigned attributes):

@@ -54,6 +54,17 @@ class MappingError(Exception):
     pass
 
 
+# WordPress's own per-user screen state: usermeta keys in use that an attribute should not land in.
+_WORDPRESS_STATE = re.compile(r"(^_|^dismissed_wp_pointers$|^show_welcome_panel$|dashboard_quick_press_last_post_id$|"
+                              r"^community-events-location$|user-settings(-time)?$|^closedpostboxes_|^metaboxhidden_|"
+                              r"^meta-box-order_|^manage.*columnshidden$|^edit_.*_per_page$|^nav_menu_recently_edited$)", re.I)
+
+
+def mappable_meta(key: str) -> bool:
+    """Whether a usermeta key in use is one a mapping may offer as a target (not WordPress's or wpscim's state)."""
+    return bool(key) and len(key) <= 255 and not _PROTECTED_META.search(key) and not _WORDPRESS_STATE.search(key)
+
+
 def _attribute_lines(text: str) -> list[int]:
     """The line number of each [[attribute]] table, in order (tomllib gives values, not positions)."""
     return [n for n, line in enumerate(text.splitlines(), start=1) if re.match(r"\s*\[\[\s*attribute\s*\]\]", line)]
@@ -159,9 +170,40 @@ def _simple_filter(expr) -> bool:
     return isinstance(expr, scim_filter.Logical) and expr.op == "and" and _simple_filter(expr.left) and _simple_filter(expr.right)
 
 
-def parse_mapping(text: str, source: str = "mapping file") -> tuple[Mapping, schemas.Attribute | None]:
-    """The effective mapping (built-in table overridden and extended by the file) and the site's
-    extension schema, or MappingError naming the line and the problem."""
+def check_entries(entries: list, where, extension: schemas.Attribute | None = None) -> list[Field]:
+    """[[attribute]] tables (dicts) checked one by one and together (no path or target twice); `where(i)`
+    names entry i in messages. The same checks for a file and for the admin page's entries."""
+    fields, seen_paths, seen_targets = [], set(), {}
+    for index, entry in enumerate(entries):
+        at = where(index)
+        field = _field(entry, at, extension)
+        key = field.scim.lower()
+        if key in seen_paths:
+            raise MappingError(f"{at}: {field.scim} is mapped twice")
+        if field.target.lower() in seen_targets:
+            raise MappingError(f"{at}: {field.target} is already the target of {seen_targets[field.target.lower()]}")
+        seen_paths.add(key)
+        seen_targets[field.target.lower()] = field.scim
+        fields.append(field)
+    return fields
+
+
+def overlay(*layers: list[Field], source: str = "built-in") -> Mapping:
+    """The built-in table, then each layer's fields in turn: an entry replaces the one before it for the
+    same attribute or the same WordPress target."""
+    fields: dict[str, Field] = {f.scim.lower(): f for f in DEFAULT_FIELDS}
+    for layer in layers:
+        for field in layer:
+            key = field.scim.lower()
+            for old_key, old in list(fields.items()):
+                if old_key == key or (old.target == field.target and old.scim not in SPECIAL):
+                    del fields[old_key]
+            fields[key] = field
+    return Mapping(tuple(fields.values()), source=source)
+
+
+def parse_entries(text: str, source: str = "mapping file") -> tuple[list[Field], schemas.Attribute | None]:
+    """A file's own entries (without the built-in table) and its extension schema."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -174,24 +216,27 @@ def parse_mapping(text: str, source: str = "mapping file") -> tuple[Mapping, sch
     if not isinstance(entries, list):
         raise MappingError(f"{source}: 'attribute' must be an array of tables: [[attribute]]")
     lines = _attribute_lines(text)
-    fields: dict[str, Field] = {f.scim.lower(): f for f in DEFAULT_FIELDS}
-    seen_paths, seen_targets = set(), {}
-    for index, entry in enumerate(entries):
-        where = f"{source}: line {lines[index]}" if index < len(lines) else f"{source}: attribute {index + 1}"
-        field = _field(entry, where, extension)
-        key = field.scim.lower()
-        if key in seen_paths:
-            raise MappingError(f"{where}: {field.scim} is mapped twice")
-        if field.target.lower() in seen_targets:
-            raise MappingError(f"{where}: {field.target} is already the target of {seen_targets[field.target.lower()]}")
-        seen_paths.add(key)
-        seen_targets[field.target.lower()] = field.scim
-        # A file entry replaces the built-in one for the same attribute or the same WordPress target.
-        for old_key, old in list(fields.items()):
-            if old_key == key or (old.target == field.target and old.scim not in SPECIAL):
-                del fields[old_key]
-        fields[key] = field
-    return Mapping(tuple(fields.values()), source=source), extension
+    where = lambda index: f"{source}: line {lines[index]}" if index < len(lines) else f"{source}: attribute {index + 1}"  # noqa: E731
+    return check_entries(entries, where, extension), extension
+
+
+def parse_mapping(text: str, source: str = "mapping file") -> tuple[Mapping, schemas.Attribute | None]:
+    """The effective mapping (built-in table overridden and extended by the file) and the site's
+    extension schema, or MappingError naming the line and the problem."""
+    fields, extension = parse_entries(text, source)
+    return overlay(fields, source=source), extension
+
+
+def entry_of(field: Field) -> dict:
+    """A field as the [[attribute]] table that declares it."""
+    entry = {"scim": field.scim, ("column" if field.column else "meta"): field.target}
+    if field.transform:
+        entry["transform"] = field.transform
+    if field.sources:
+        entry["from"] = list(field.sources)
+    if field.direction != "both":
+        entry["direction"] = field.direction
+    return entry
 
 
 def load_mapping(path: str | Path) -> tuple[Mapping, schemas.Attribute | None]:

@@ -61,3 +61,22 @@ class ObservedPaths:
     def all(self) -> dict[str, str]:
         with self.db.reading() as cursor:
             return self._read(cursor)
+
+    def carriers(self, meta_keys: list[str]) -> dict[str, int]:
+        """How many users hold a non-empty value under each usermeta key: one grouped read through the
+        meta_key index. (The users columns are not counted: that would read every user's row.)"""
+        keys = sorted(set(meta_keys))
+        if not keys:
+            return {}
+        with self.db.reading() as cursor:
+            cursor.execute(
+                f"SELECT meta_key, COUNT(DISTINCT user_id) FROM {self.site.usermeta} WHERE meta_key IN ("
+                + ", ".join(["%s"] * len(keys)) + ") AND meta_value <> '' GROUP BY meta_key", keys)
+            counted = {str(key).lower(): count for key, count in cursor.fetchall()}
+        return {key: counted.get(key.lower(), 0) for key in keys}
+
+    def meta_keys_in_use(self, limit: int = 500) -> list[str]:
+        """The distinct usermeta keys the site's users carry (read from the meta_key index), up to `limit`."""
+        with self.db.reading() as cursor:
+            cursor.execute(f"SELECT DISTINCT meta_key FROM {self.site.usermeta} ORDER BY meta_key LIMIT %s", (int(limit),))
+            return [str(key) for (key,) in cursor.fetchall() if key is not None]

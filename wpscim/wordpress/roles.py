@@ -140,12 +140,19 @@ READ_CACHE_SECONDS = 2.0  # how stale role *names* in a user's `groups` may be; 
 
 
 class RoleStore:
-    def __init__(self, site: Site, policy: RolePolicy = RolePolicy(), guard=None):
+    def __init__(self, site: Site, policy: RolePolicy = RolePolicy(), guard=None, policy_source=None):
+        """`policy_source`: a callable answering the RolePolicy in force (the admin page's settings, read
+        per request); without it `policy` holds."""
         self.site = site
-        self.policy = policy
+        self._policy = policy
+        self._policy_source = policy_source
         self.guard = guard  # administrators.AdministratorGuard: no change leaves the site without an administrator
         self._recent: tuple[float, Roles] | None = None
         self._parsed: tuple[str, dict] | None = None
+
+    @property
+    def policy(self) -> RolePolicy:
+        return self._policy_source() if self._policy_source is not None else self._policy
 
     def recent(self, tx) -> Roles:
         """Role definitions for reading users: parsed at most every READ_CACHE_SECONDS (the option is a

@@ -1,6 +1,10 @@
 """Bearer tokens, stored only as SHA-256 hashes in the site's options table (`wpscim_tokens`), so every
 wpscim instance sharing the database accepts the same tokens. Tokens are 256-bit random values, so a
-fast hash is enough; comparison is constant-time."""
+fast hash is enough; comparison is constant-time.
+
+When a token was last used is kept apart (option `wpscim_tokens_used`: a JSON object from an id — the
+first characters of the token's stored hash — to a UTC time), written by each process at most once a
+minute per token, in one statement (JSON_SET) that needs no lock and never touches the tokens."""
 
 from __future__ import annotations
 
@@ -18,13 +22,24 @@ from wpscim.wordpress.errors import Unavailable
 from wpscim.wordpress.site import Site
 
 OPTION = "wpscim_tokens"
+USED_OPTION = "wpscim_tokens_used"
 CACHE_SECONDS = 2.0  # how long a revocation may take to reach a running instance
 REFRESH_WAIT_SECONDS = 1.0
+USED_EVERY_SECONDS = 60.0  # "last used" is written at most this often per token and process
 log = logging.getLogger("wpscim")
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _use_key(digest: str) -> str:
+    """Where a token's last use is noted: an id from its stored hash (never the token)."""
+    return "t" + digest[:20]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class TokenStore:
@@ -35,6 +50,8 @@ class TokenStore:
         self._cache_lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._refreshing: tuple[threading.Event, float] | None = None
+        self._noted: dict[str, float] = {}  # stored hash -> when this process last wrote its use (monotonic)
+        self._noted_lock = threading.Lock()
 
     def _read(self, cursor) -> list[dict]:
         cursor.execute(f"SELECT option_value FROM {self.site.options} WHERE option_name = %s LIMIT 1", (OPTION,))
@@ -73,8 +90,18 @@ class TokenStore:
         return token
 
     def list(self) -> list[dict]:
+        """Each token's name, creation time and last use ('' when never noted)."""
         with self.db.reading() as cursor:
-            return [{"name": t["name"], "created": t.get("created", "")} for t in self._read(cursor)]
+            tokens = self._read(cursor)
+            cursor.execute(f"SELECT option_value FROM {self.site.options} WHERE option_name = %s LIMIT 1", (USED_OPTION,))
+            row = cursor.fetchone()
+        try:
+            used = json.loads(row[0]) if row else {}
+        except ValueError:
+            used = {}
+        used = used if isinstance(used, dict) else {}
+        return [{"name": t["name"], "created": t.get("created", ""), "last_used": str(used.get(_use_key(t["sha256"])) or "")}
+                for t in tokens]
 
     def revoke(self, name: str) -> bool:
         with self.db.transaction() as cursor:
@@ -134,4 +161,31 @@ class TokenStore:
         for stored in self._current():
             if hmac.compare_digest(stored["sha256"], digest):
                 found = stored["name"]
+        if found is not None:
+            self._note_use(digest)
         return found
+
+    def _note_use(self, digest: str) -> None:
+        """Write the token's last use, unless this process did so less than USED_EVERY_SECONDS ago."""
+        now = time.monotonic()
+        last = self._noted.get(digest)
+        if last is not None and now - last < USED_EVERY_SECONDS:
+            return
+        with self._noted_lock:
+            last = self._noted.get(digest)
+            if last is not None and now - last < USED_EVERY_SECONDS:
+                return
+            self._noted[digest] = now
+        # On a thread of its own: the request never waits for this write (nor for a database that is down).
+        threading.Thread(target=self._write_use, args=(_use_key(digest), _now()), name="wpscim-token-use", daemon=True).start()
+
+    def _write_use(self, key: str, when: str) -> None:
+        try:
+            with self.db.transaction() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no') "
+                    "ON DUPLICATE KEY UPDATE option_value = IF(JSON_VALID(option_value), JSON_SET(option_value, %s, %s), "
+                    "VALUES(option_value))",
+                    (USED_OPTION, json.dumps({key: when}), f"$.{key}", when))
+        except Exception:  # noqa: BLE001 - noting a use must never refuse a request
+            log.warning("could not note when a token was last used", exc_info=True)

@@ -39,10 +39,13 @@ class Policy:
 
 class UserStore:
     def __init__(self, db: Database, site: Site, policy: Policy = Policy(), roles: RoleStore | None = None,
-                 user_mapping: Mapping = mapping.DEFAULT):
+                 user_mapping: Mapping = mapping.DEFAULT, policy_source=None):
+        """`policy_source`: a callable answering the Policy in force (the admin page's settings, read per
+        request); without it `policy` holds."""
         self.db = db
         self.site = site
-        self.policy = policy
+        self._policy = policy
+        self._policy_source = policy_source
         scope = f"{db.address.database}/{site.base_prefix}"
         self.roles = roles or RoleStore(site, guard=AdministratorGuard(site, scope))
         self.mapping = user_mapping
@@ -50,7 +53,11 @@ class UserStore:
         self.finder = UserSearch(self.reader)
         self.claims = Claims(site, scope)
         self.writer = UserWriter(self.reader, self.claims, self.roles, self._check_role_policy)
-        self.deletion = Deletion(site, policy.reassign_to)
+        self.deletion = Deletion(site, lambda: self.policy.reassign_to)
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy_source() if self._policy_source is not None else self._policy
 
     def hash_password(self, password: str) -> str:
         """Hashing is slow by design: callers do it before opening the transaction."""

@@ -45,7 +45,8 @@ def restoration(site: Site, user_id: int) -> list[tuple[str, list]]:
 class Deletion:
     """wp_delete_user() with reassignment: posts and links go to the keeper, then usermeta and the row."""
 
-    def __init__(self, site: Site, reassign_to: int | None):
+    def __init__(self, site: Site, reassign_to):
+        """`reassign_to`: a user ID, None (the lowest-ID administrator), or a callable answering either."""
         self.site = site
         self.reassign_to = reassign_to
         self._content_tables: list[tuple[str, str]] | None = None
@@ -75,8 +76,9 @@ class Deletion:
 
     def keeper(self, tx: Transaction, user_id: int) -> int | None:
         """--reassign-to, else the lowest-ID administrator of this site (on a network, then of the main site)."""
-        if self.reassign_to is not None:
-            return self.reassign_to
+        reassign_to = self.reassign_to() if callable(self.reassign_to) else self.reassign_to
+        if reassign_to is not None:
+            return reassign_to
         keys = [self.site.capabilities_key]
         if self.site.multisite and self.site.blog_id != 1:
             keys.append(f"{self.site.base_prefix}capabilities")

@@ -191,3 +191,41 @@ def test_wordpress_down_during_a_change_hears_of_it_once_when_back(site):
     assert not _login(server, "dave@example.com", "Dave pw 1")  # and the cache is clean
     time.sleep(2)
     assert len(server.hooks()) == 2  # delivered once
+
+
+def test_a_wordpress_that_does_not_answer_is_retried_after_a_growing_pause_not_after_every_change(serve):
+    """A site whose WordPress answers every delivery with a proxy's error page: 30 changes in a row
+    cost a handful of attempts (the first, then after 1, 2, 4 … s), not one each; the changes themselves
+    answer at once."""
+    import http.server
+    import threading
+
+    from conftest import free_port
+
+    attempts = []
+
+    class DeadPhp(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the standard library's name
+            attempts.append(time.monotonic())
+            self.send_response(502)
+            self.end_headers()
+            self.wfile.write(b"<html>502 Bad Gateway</html>")
+
+        def log_message(self, *args):
+            pass
+
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), DeadPhp)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        base, token = serve(extra=("--wp-url", f"http://127.0.0.1:{proxy.server_port}"))
+        scim = Scim(base, token)
+        time.sleep(1.5)  # the first attempt (at start) has failed; the pause has begun
+        before, began = len(attempts), time.monotonic()
+        for i in range(30):
+            assert scim("POST", "/Users", {"userName": f"unheard{i}@example.com"})[0] == 201
+        elapsed = time.monotonic() - began
+        made = len(attempts) - before
+        assert before >= 1, "wpscim never tried the companion: the test proves nothing"
+        assert made <= 2 + elapsed, f"{made} deliveries attempted for 30 changes in {elapsed:.1f} s"
+    finally:
+        proxy.shutdown()

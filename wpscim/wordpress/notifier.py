@@ -20,8 +20,8 @@ import logging
 import threading
 import time
 
-from wpscim.wordpress.events import ChangeLog, Event
 from wpscim.wordpress.errors import StorageError
+from wpscim.wordpress.events import ChangeLog, Event
 
 log = logging.getLogger("wpscim")
 RECLEAR_MINUTES = 10
@@ -46,6 +46,7 @@ class WordPressNotifier:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.failing = False  # the last delivery or clearing failed: retried after a growing pause
         self.last_delivery: dict = {}  # when, and what the companion answered or why it failed (for check/health)
 
     # --- after each commit (in the request) ------------------------------------------------------
@@ -66,6 +67,9 @@ class WordPressNotifier:
             self._wake.set()  # hooks need not delay the answer
 
     def _deliver_and_wait(self) -> None:
+        if self.failing:
+            self._wake.set()
+            return  # WordPress did not answer the last delivery: the next one, after its pause, takes this change too
         deadline = time.monotonic() + self.wait_seconds
         with self._delivered:
             self._wanted += 1
@@ -103,10 +107,14 @@ class WordPressNotifier:
     def _run(self) -> None:
         if self.cache is not None:
             self._reclear_recent()
-        pause, next_purge = 0.0, time.monotonic()
+        pause, retry_at, next_purge = 0.0, 0.0, time.monotonic()
         self._wake.set()  # deliver what waited while wpscim was not running
         while not self._stop.is_set():
-            self._wake.wait(timeout=pause or 60.0)
+            self._wake.wait(timeout=max(0.0, retry_at - time.monotonic()) if pause else 60.0)
+            if pause and time.monotonic() < retry_at:
+                # A commit woke it during the pause after a failure: that does not cut the pause short
+                # (each commit would otherwise cost a connection to a WordPress that is not answering).
+                self._stop.wait(retry_at - time.monotonic())
             self._wake.clear()
             if self._stop.is_set():
                 return
@@ -114,6 +122,8 @@ class WordPressNotifier:
             if self.companion is not None:
                 ok = self._deliver() and ok
             pause = 0.0 if ok else min(max(pause * 2, 1.0), _MAX_PAUSE)
+            retry_at = time.monotonic() + pause
+            self.failing = not ok
             if self.retention_days and time.monotonic() >= next_purge:
                 next_purge = time.monotonic() + 3600
                 try:

@@ -40,7 +40,7 @@ import statistics
 import sys
 import time
 from collections import Counter as Tally
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pymysql
@@ -209,7 +209,7 @@ def table(results: dict, info: dict) -> str:
         "| request | server | req/s ÷ whole fast path's, median (rounds) | req/s (median phase) | server CPU ms/req | database CPU ms/req | errors |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for request, result in results.items():
+    for result in results.values():
         for name, v in result["variants"].items():
             ratio = "1" if name == "whole" else (f"{v['ratio_median']:.3f} ({min(v['ratios']):.3f}–{max(v['ratios']):.3f})" if v["ratios"] else "—")
             database = f"{v['database_cpu_ms']:.3f}" if v["database_cpu_ms"] is not None else "—"
@@ -230,7 +230,7 @@ def main(argv=None) -> int:
         os.environ.pop(name, None)
     OUT.mkdir(exist_ok=True)
     bench = Bench(args, args.users)
-    info = {"users": args.users, "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "clients": args.clients,
+    info = {"users": args.users, "started": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "clients": args.clients,
             "rounds": args.rounds, "seconds": args.seconds, "server": args.server, "threads": args.server_threads,
             "loadavg_before": os.getloadavg()}
     began, cpu_before = time.perf_counter(), cpu_times()

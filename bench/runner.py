@@ -46,7 +46,7 @@ import time
 from collections import Counter as Tally
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import phpserialize
@@ -404,7 +404,7 @@ class Result:
     first_error: str | None = None
     extra: dict = field(default_factory=dict)
 
-    def add(self, other: "Result") -> None:
+    def add(self, other: Result) -> None:
         self.latencies += other.latencies
         self.elapsed += other.elapsed
         self.errors += other.errors
@@ -495,7 +495,7 @@ class Side:
     workers: list
     op: object  # op(worker, n)
     finish: object = None  # finish(worker), after each phase, outside its time
-    server: "Server | None" = None
+    server: Server | None = None
     processes: dict = field(default_factory=dict)  # more processes charged to this side: {part: function returning PIDs}
     seq: Sequence = field(default_factory=Sequence)
     result: Result = field(default_factory=Result)
@@ -700,8 +700,8 @@ class Bench:
     # -- one scenario: the reference and wpscim, alternating --
 
     def compare(self, key: str, title: str, clients: int, http_op, sql_op, cap_per_side: int | None = None,
-                http_finish=None, sql_finish=None, seconds: float | None = None, *, server: "Server | None" = None,
-                reference: "Server | None" = None, labels: tuple[str, str] | None = None, before_phase=None, after_phase=None,
+                http_finish=None, sql_finish=None, seconds: float | None = None, *, server: Server | None = None,
+                reference: Server | None = None, labels: tuple[str, str] | None = None, before_phase=None, after_phase=None,
                 processes: dict | None = None) -> Row:
         """Run `sql_op(worker, n)` on `clients` SqlClient threads and `http_op(worker, n)` on as many
         HttpClient threads, in alternating phases; record the Row under `key`. `cap_per_side` bounds
@@ -741,7 +741,7 @@ class Bench:
                 + (f"; stolen by the hypervisor: {row.steal:.0%} of the machine's CPU time" if row.steal is not None else ""))
         return row
 
-    def alternate(self, key: str, sides: "list[Side]", seconds: float, cap_per_side: int | None = None, before_phase=None,
+    def alternate(self, key: str, sides: list[Side], seconds: float, cap_per_side: int | None = None, before_phase=None,
                   after_phase=None, rounds: int | None = None, warmup: float | None = None) -> list[int] | None:
         """Warm every side up, then run `rounds` (--rounds) rounds of one phase per side, the order rotating
         by one side each round (two sides: flipping, `phase_order`), so that drift hits all sides alike.
@@ -789,7 +789,7 @@ class Bench:
                 side.result.extra["cpu_ms_per_request"] = {part: round(1000 * side.cpu[part] / side.cpu["requests"], 3) for part in parts}
         return measured_from
 
-    def cpu_now(self, server: "Server | None | str" = "own", processes: dict | None = None) -> dict[str, float]:
+    def cpu_now(self, server: Server | None | str = "own", processes: dict | None = None) -> dict[str, float]:
         """CPU seconds so far of `server`'s processes (default the size's own server; None: no server),
         of further `processes` ({part: function returning PIDs}), the database server (if local) and this
         process, which runs the load generator or the raw-SQL reference."""
@@ -826,7 +826,7 @@ class Bench:
     def run(self, scenarios: dict) -> SizeRun:
         """Set up, run `scenarios` (name -> function(bench), in order; only those in --only when given), tear down."""
         info = self.result.info
-        info["started"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        info["started"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         info["loadavg_before"] = os.getloadavg()
         cpu_before = cpu_times()
         began = time.perf_counter()

@@ -131,7 +131,7 @@ class BenchWordPress:
         self.error_log_path = site_dir / "php-errors.log"
 
     @classmethod
-    def start(cls, address: DatabaseAddress, out: Path, site_dir: Path, port: int, timeout: float = 30.0) -> "BenchWordPress":
+    def start(cls, address: DatabaseAddress, out: Path, site_dir: Path, port: int, timeout: float = 30.0) -> BenchWordPress:
         if shutil.which("php") is None:
             raise WordPressUnavailable("no php on PATH (apt-get install php-cli php-mysql)")
         root = docroot(out)

@@ -22,7 +22,8 @@ from wpscim.wordpress.passwords import hash_password, unusable_hash, uses_wp_bcr
 from wpscim.wordpress.site import detect, init_schema
 from wpscim.wordpress.tokens import TokenStore
 
-__all__ = ["Database", "DatabaseAddress", "Storage", "TokenStore", "bench_address", "create_app", "database_url", "detect", "hash_password",
+# (Storage and create_app, loaded on first use by __getattr__ below, are importable but not listed.)
+__all__ = ["Database", "DatabaseAddress", "TokenStore", "bench_address", "database_url", "detect", "hash_password",
            "init_schema", "parse_database_url", "unusable_hash", "uses_wp_bcrypt"]
 
 

@@ -29,10 +29,10 @@ from wordpress_server import DatabaseTarget, WordPressServer, copy_wordpress, se
 
 from wpscim.app import create_app  # noqa: E402
 from wpscim.wordpress.db import Database, DatabaseAddress  # noqa: E402
+from wpscim.wordpress.roles import RolePolicy  # noqa: E402
 from wpscim.wordpress.site import detect, init_schema, upgrade  # noqa: E402
 from wpscim.wordpress.storage import Storage  # noqa: E402
 from wpscim.wordpress.tokens import TokenStore  # noqa: E402
-from wpscim.wordpress.roles import RolePolicy  # noqa: E402
 from wpscim.wordpress.users import Policy  # noqa: E402
 
 ADMIN_PASSWORD = "admin-Passw0rd"
@@ -129,7 +129,7 @@ class WordPressSite:
     def storage(self, policy: Policy = Policy(), role_policy: RolePolicy = RolePolicy(), **kwargs) -> Storage:
         return Storage(self.db, kwargs.pop("site", None) or self.site, policy, role_policy, **kwargs)
 
-    def client(self, policy: Policy = Policy(), role_policy: RolePolicy = RolePolicy(), **kwargs) -> "Api":
+    def client(self, policy: Policy = Policy(), role_policy: RolePolicy = RolePolicy(), **kwargs) -> Api:
         token = TokenStore(self.db, self.site).create(f"test-{secrets.token_hex(4)}")
         return Api(create_app(self.storage(policy, role_policy, **kwargs)), token)
 

@@ -34,7 +34,7 @@ DUMP = shutil.which("mariadb-dump") or shutil.which("mysqldump") or "mariadb-dum
 CLIENT = shutil.which("mariadb") or shutil.which("mysql") or "mariadb"
 SETPRIV = shutil.which("setpriv")
 
-_running: set["PrivateMariaDB"] = set()  # every server still running, killed at interpreter exit
+_running: set[PrivateMariaDB] = set()  # every server still running, killed at interpreter exit
 
 
 def _kill_leftovers() -> None:
@@ -135,7 +135,7 @@ class PrivateMariaDB:
             except pymysql.err.Error:
                 if time.monotonic() > deadline:
                     self.kill()
-                    raise RuntimeError(f"mariadbd did not answer within {timeout} s:\n{self.log_tail()}")
+                    raise RuntimeError(f"mariadbd did not answer within {timeout} s:\n{self.log_tail()}") from None
                 time.sleep(0.05)
 
     def kill(self) -> None:
@@ -196,7 +196,7 @@ class PrivateMariaDB:
         except OSError:
             return "(no error log)"
 
-    def __enter__(self) -> "PrivateMariaDB":
+    def __enter__(self) -> PrivateMariaDB:
         self.start()
         return self
 

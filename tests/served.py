@@ -42,13 +42,13 @@ class Served:
         self.timeout = timeout
         self.process: subprocess.Popen | None = None
 
-    def __enter__(self) -> "Served":
+    def __enter__(self) -> Served:
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def start(self) -> "Served":
+    def start(self) -> Served:
         with self.stdout_path.open("w") as out, self.stderr_path.open("w") as err:
             self.process = subprocess.Popen(self.command, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=self.env,
                                             start_new_session=True)

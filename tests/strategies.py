@@ -6,6 +6,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from wpscim.scim.filter import AttrPath, Compare, Logical, Not, ValuePath
+
 ALPHABET = "aAbBéÉß &%_@.-<>'\"\\zZ0"
 text = st.text(alphabet=ALPHABET, max_size=8)
 ops = st.sampled_from(["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"])

@@ -29,8 +29,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import ADMIN_PASSWORD, free_port
+
 from wpscim.wordpress.site import serialize, unserialize
 
 pytestmark = pytest.mark.browser

@@ -8,6 +8,7 @@ import threading
 
 from conftest import ADMIN_PASSWORD
 from test_users_api import PATCH
+
 from wpscim.wordpress.roles import RolePolicy
 from wpscim.wordpress.users import Policy
 
@@ -65,7 +66,7 @@ def test_two_concurrent_deactivations_never_both_pass(wp, api):
         answers: dict = {}
         barrier = threading.Barrier(2)
 
-        def run(uid):
+        def run(uid, barrier=barrier, answers=answers):
             barrier.wait()
             answers[uid] = api.patch(f"/Users/{uid}", json=deactivate).status_code
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from test_users_api import PATCH, assert_error, create, new_user
 
 

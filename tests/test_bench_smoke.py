@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pymysql
-
 from conftest import database_url
+
 from wpscim.wordpress.db import DatabaseAddress
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,8 +13,8 @@ import urllib.request
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import database_url, free_port
+
 from wpscim import cli
 from wpscim.wordpress.db import parse_database_url
 from wpscim.wordpress.site import Site, detect

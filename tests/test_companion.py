@@ -19,12 +19,11 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import phpserialize
 import pymysql
 import pytest
-
 from companion_client import call, sign
 from conftest import ADMIN_PASSWORD
 from wordpress_server import COMPANION_PHP, RedisTarget, WordPressServer, redis_drop_in, redis_keys, serve_wordpress
@@ -733,7 +732,7 @@ def test_deliver_timing(site, record_property):
 
     def update(uid):
         before = site.writer.snapshot(uid)
-        site.writer.update_user(uid, display_name=f"Timed {uid} {datetime.now(timezone.utc).isoformat()}")
+        site.writer.update_user(uid, display_name=f"Timed {uid} {datetime.now(UTC).isoformat()}")
         site.writer.set_roles(uid, ["editor"])
         site.writer.event("update", "User", uid, {"before": before, "after": site.writer.snapshot(uid)})
 

@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 

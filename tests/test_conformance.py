@@ -30,7 +30,6 @@ from pathlib import Path
 
 import pytest
 
-
 pytestmark = pytest.mark.conformance
 
 TIMEOUT = 900  # seconds for one whole tool run

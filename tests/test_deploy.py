@@ -21,9 +21,8 @@ from pathlib import Path
 import pymysql
 import pytest
 import yaml
-from dockerfile_parse import DockerfileParser
-
 from conftest import database_url, free_port
+from dockerfile_parse import DockerfileParser
 from served import Served, http
 
 REPO = Path(__file__).resolve().parent.parent

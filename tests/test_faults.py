@@ -332,7 +332,7 @@ class Load:
         self.threads: list[threading.Thread] = []
         self.errors: list[BaseException] = []
 
-    def start(self) -> "Load":
+    def start(self) -> Load:
         for index in range(self.clients):
             thread = threading.Thread(target=self._run, args=(index,), name=f"load-{index}", daemon=True)
             thread.start()

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import Api
+
 from wpscim.app import create_app
 from wpscim.wordpress.roles import RolePolicy
-from wpscim.wordpress.tokens import TokenStore
 from wpscim.wordpress.site import serialize, unserialize
+from wpscim.wordpress.tokens import TokenStore
 
 pytestmark = pytest.mark.oracle
 
@@ -255,7 +255,6 @@ def test_members_are_streamed_not_buffered(wp):
     """A role's members (there may be 100,000) are sent as they are read: the first chunk of the answer
     leaves while the server still holds the unbuffered cursor the rest comes from."""
     import falcon.testing
-
     from test_serving import _add_users
 
     ids = _add_users(wp, 3000)  # ~200 KB of members: several 64 KiB chunks

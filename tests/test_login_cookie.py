@@ -17,8 +17,8 @@ import time
 import urllib.parse
 
 import pytest
-
 from conftest import ADMIN_PASSWORD
+
 from wpscim.wordpress import passwords
 from wpscim.wordpress.login_cookie import SAMPLE_PHRASE, LoginCookies, pass_fragment
 from wpscim.wordpress.roles import RoleStore

@@ -10,12 +10,12 @@ import threading
 import time
 
 import pytest
-
 from conftest import Api
+
 from wpscim.app import create_app
+from wpscim.wordpress import tokens
 from wpscim.wordpress.db import Database, DatabaseAddress
 from wpscim.wordpress.storage import Storage
-from wpscim.wordpress import tokens
 from wpscim.wordpress.tokens import TokenStore
 from wpscim.wordpress.users import writing
 
@@ -113,6 +113,10 @@ def test_a_create_whose_commit_answer_is_lost_answers_201_once(proxied, wp, when
     time.sleep(writing.REPLAY_AFTER_SECONDS + 0.2)
     again = api.post("/Users", json=body)
     assert again.status_code == 201 and again.json["id"] == result.json["id"], again.text
+    # The answer sent again writes no event (an event of a create takes its user from LAST_INSERT_ID(),
+    # which would name whichever user this connection inserted last).
+    assert not wp.sql("SELECT id FROM wp_wpscim_events WHERE request_id = %s", (again.headers["X-Request-Id"],))
+    assert len(wp.sql("SELECT id FROM wp_wpscim_events WHERE action = 'create' AND resource_id = %s", (result.json["id"],))) == 1
     assert api.post("/Users", json={**body, "externalId": f"other-{when}"}).status_code == 409
     another_token = Api(api.client.app, TokenStore(wp.db, wp.site).create(f"another-{when}"))
     time.sleep(tokens.CACHE_SECONDS)  # until the app reads the tokens again

@@ -6,11 +6,11 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import Api, database_url
+
 from wpscim.app import create_app
-from wpscim.wordpress.mapping_file import parse_mapping
 from wpscim.scim.schemas import register_extension, unregister_extension
+from wpscim.wordpress.mapping_file import parse_mapping
 from wpscim.wordpress.tokens import TokenStore
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -4,8 +4,8 @@ adding what WordPress's network setup adds (users.spam/deleted, wp_blogs, a seco
 from __future__ import annotations
 
 import pytest
-
 from conftest import Api
+
 from wpscim.app import create_app
 from wpscim.wordpress.site import detect, unserialize, upgrade
 from wpscim.wordpress.tokens import TokenStore

@@ -12,15 +12,15 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pymysql
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
-
 from conftest import database_url, free_port
+from prometheus_client.parser import text_string_to_metric_families
 from served import Served
+
 from wpscim.wordpress.tokens import TokenStore
 
 SCIM_JSON = {"Content-Type": "application/scim+json"}
@@ -297,7 +297,7 @@ def test_access_log_is_one_json_line_per_request_without_secrets(wp, mysql_serve
     for entry, (status, headers, _) in zip(entries, answers):
         assert list(entry) == ["time", "request_id", "token", "method", "path", "route", "query", "status", "duration_ms"]
         assert entry["request_id"] == headers["x-request-id"] and entry["status"] == status
-        arrived = datetime.strptime(entry["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+        arrived = datetime.strptime(entry["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
         assert abs(arrived.timestamp() - time.time()) < 60
         assert isinstance(entry["duration_ms"], float) and entry["duration_ms"] >= 0
     assert [(e["method"], e["path"], e["route"], e["query"], e["token"]) for e in entries] == [

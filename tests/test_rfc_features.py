@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 
-
 from test_concurrency import call
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -15,7 +14,7 @@ GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 def users(api, *names, **extra):
     ids = []
-    for i, name in enumerate(names):
+    for name in names:
         body = {"userName": name, "name": {"familyName": name.split("@")[0][::-1]}, "emails": [{"value": f"{name}@example.com"}], **extra}
         result = api.post("/Users", json=body)
         assert result.status_code == 201, result.text

@@ -14,8 +14,8 @@ import urllib.error
 import urllib.request
 
 import pytest
-
 from conftest import database_url, free_port
+
 from wpscim.wordpress.tokens import TokenStore
 
 MEMBERS = 3000

@@ -15,7 +15,7 @@ from wpscim.wordpress.mapping_file import MappingError, parse_entries
 from wpscim.wordpress.roles import RolePolicy
 from wpscim.wordpress.settings import SiteSettings
 from wpscim.wordpress.storage import Storage
-from wpscim.wordpress.tokens import TokenStore, USED_OPTION
+from wpscim.wordpress.tokens import USED_OPTION, TokenStore
 from wpscim.wordpress.users import Policy
 
 FILE = '[[attribute]]\nscim = "title"\nmeta = "job_title"\n'

@@ -6,12 +6,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from strategies import filters
+
 from wpscim.scim.filter import matches, unparse
 from wpscim.wordpress.mapping import DEFAULT as DEFAULT_MAPPING
 from wpscim.wordpress.query import translate
-
 
 PEOPLE = [
     {"userName": "alice", "name": {"givenName": "Alice", "familyName": "Zé"}, "displayName": "Alice Zé", "externalId": "A1",

@@ -262,6 +262,7 @@ def test_names_that_look_serialized_read_back_as_the_text_wordpress_was_given(wp
 
 def test_a_description_mapped_from_scim_is_filtered_as_wordpress_filters_it(new_wp, tmp_path):
     from conftest import Api
+
     from wpscim.app import create_app
     from wpscim.wordpress.mapping_file import parse_mapping
     from wpscim.wordpress.tokens import TokenStore

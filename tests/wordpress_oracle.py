@@ -130,12 +130,12 @@ class WordPressOracle:
                 check=False,
             )
         except FileNotFoundError as exc:  # php vanished between __init__ and now
-            raise WordPressOracleUnavailable(f"cannot run {self.php}: {exc}; {INSTALL_HINT}", op=op)
+            raise WordPressOracleUnavailable(f"cannot run {self.php}: {exc}; {INSTALL_HINT}", op=op) from exc
         except subprocess.TimeoutExpired as exc:
             raise WordPressOracleError(
                 f"php timed out after {self.timeout}s", op=op,
                 stderr=(exc.stderr or b"").decode("utf-8", "replace"),
-                stdout=(exc.stdout or b"").decode("utf-8", "replace"))
+                stdout=(exc.stdout or b"").decode("utf-8", "replace")) from exc
         stdout = proc.stdout.decode("utf-8", "replace")
         stderr = proc.stderr.decode("utf-8", "replace")
         try:

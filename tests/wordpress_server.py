@@ -70,7 +70,7 @@ if ( ! $wpscim_site_config || ! is_file( $wpscim_site_config ) ) {
 }
 require $wpscim_site_config;
 require_once ABSPATH . 'wp-settings.php';
-""" % {"env": SITE_CONFIG_ENV}
+""" % {"env": SITE_CONFIG_ENV}  # noqa: UP031 - PHP's braces would all need doubling for format()
 
 
 class WordPressServerError(RuntimeError):

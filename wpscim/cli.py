@@ -12,28 +12,29 @@ import os
 import re
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
 from wpscim import __version__
 from wpscim.scim.schemas import register_extension
-from wpscim.wordpress.cache import RedisCache
 from wpscim.wordpress import companion as companion_module
+from wpscim.wordpress.cache import RedisCache
 from wpscim.wordpress.companion import Companion, CompanionUnreachable, ensure_key, home_url
 from wpscim.wordpress.db import Database, ensure_database
 from wpscim.wordpress.errors import StorageError
 from wpscim.wordpress.events import GROUP_ACTIONS, USER_ACTIONS, ChangeLog
 from wpscim.wordpress.installation import Installation, discover
-from wpscim.wordpress.mapping import DEFAULT as DEFAULT_MAPPING, lands
+from wpscim.wordpress.mapping import DEFAULT as DEFAULT_MAPPING
+from wpscim.wordpress.mapping import lands
 from wpscim.wordpress.mapping_file import MappingError, load_mapping, parse_entries
 from wpscim.wordpress.notifier import WordPressNotifier
 from wpscim.wordpress.observed import ObservedPaths
 from wpscim.wordpress.roles import RolePolicy
 from wpscim.wordpress.settings import SiteSettings
-from wpscim.wordpress.site import NoWordPressTables, Site, check_mapping_against_database, detect, init_schema, lookup_index
-from wpscim.wordpress.site import missing_tables, upgrade as upgrade_site
+from wpscim.wordpress.site import NoWordPressTables, Site, check_mapping_against_database, detect, init_schema, lookup_index, missing_tables
+from wpscim.wordpress.site import upgrade as upgrade_site
 from wpscim.wordpress.storage import Storage
 from wpscim.wordpress.tokens import TokenStore
 from wpscim.wordpress.users import Policy
@@ -479,12 +480,12 @@ def _since(text: str | None):
     match = re.fullmatch(r"(\d+)([smhd])", text.strip())
     if match:
         seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
-        return datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(seconds=seconds)
+        return datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=seconds)
     try:
         when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise click.BadParameter(f"{text!r} is neither an ISO date or time nor an age such as 12h") from None
-    return when.astimezone(timezone.utc).replace(tzinfo=None) if when.tzinfo else when
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
 
 
 @main.command()

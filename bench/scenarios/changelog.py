@@ -44,6 +44,7 @@ from ..wordpress import BenchWordPress, WordPressUnavailable
 from .create import http_create
 from .lookups import http_lookup
 
+
 def _created_events(bench: Bench, side: str) -> tuple[int, int]:
     """(events, of which undelivered) of the creates one side of a row made (names new-<run>-<side>…)."""
     pattern = f'%"user_login":"new-{bench.run_id}-{side}%'

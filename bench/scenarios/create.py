@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .. import seed as seeding
 from ..runner import Bench, BenchError, Result, Row, Sequence, Worker, log, run_phase
@@ -58,7 +58,7 @@ def creates(bench: Bench) -> None:
         def op(w: Worker, seq: int) -> None:
             name = new_name(run_id, "c" if checked else "r", seq, pw)
             user_pass = hash_password(PASSWORD, db_version) if pw else seeding.SEED_HASH
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             given = {"nickname": name, "first_name": "New", "last_name": f"User{seq}"}
             meta = [(k, given.get(k, v)) for k, v in SITE_DEFAULTS] + [
                 ("wp_capabilities", seeding.CAPS_SUBSCRIBER), ("wp_user_level", "0"),

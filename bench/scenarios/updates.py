@@ -12,7 +12,7 @@ the warm-up and the rounds. PUT cycles through its range.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .. import seed as seeding
 from ..runner import Bench, Worker
@@ -47,7 +47,7 @@ def deactivate(bench: Bench) -> None:
             cur.execute("UPDATE wp_usermeta SET meta_key = 'wpscim__suspended_application_passwords' "
                         "WHERE user_id = %s AND meta_key = '_application_passwords'", (uid,))
             events.with_event(cur, "UPDATE wp_usermeta SET meta_value = %s WHERE user_id = %s AND meta_key = 'wpscim_meta.lastModified'",
-                              (datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), uid),
+                              (datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), uid),
                               events.params(actor, "deactivate", "User", uid, ["active"], {"before": shot, "after": shot}))
 
     bench.compare("deactivate", "PATCH deactivate (active=false)", bench.args.clients, http_op, sql_op, cap_per_side=size)
@@ -76,7 +76,7 @@ def put(bench: Bench) -> None:
                                   {"before": events.snapshot(i, row, meta, roles),
                                    "after": events.snapshot(i, {**row, "display_name": display}, {**meta, **names}, roles)})
             cur.execute("UPDATE wp_users SET display_name = %s WHERE ID = %s", (display, i))
-            for key, value in (*names.items(), ("wpscim_meta.lastModified", datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))):
+            for key, value in (*names.items(), ("wpscim_meta.lastModified", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))):
                 sql, params = "UPDATE wp_usermeta SET meta_value = %s WHERE user_id = %s AND meta_key = %s", (value, i, key)
                 if key == "wpscim_meta.lastModified":  # the last write carries the event
                     events.with_event(cur, sql, params, event)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-
 from strategies import filters, text
+
 from wpscim.scim.errors import ScimError
 from wpscim.scim.filter import parse, unparse
 from wpscim.scim.patch import apply_patch

@@ -4,7 +4,7 @@ settings and the sign-in checks of wpscim.wordpress, never SQL."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import falcon
 

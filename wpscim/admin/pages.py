@@ -9,9 +9,9 @@ import functools
 import html
 import logging
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 from urllib.parse import parse_qs, urlencode
 
 import falcon
@@ -327,7 +327,7 @@ class Activity:
             if text:
                 try:
                     parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-                    when[name] = parsed.astimezone(timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
+                    when[name] = parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
                 except ValueError:
                     problems.append(f"'{name}' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM).")
         if before and not before.isdigit():

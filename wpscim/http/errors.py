@@ -8,6 +8,8 @@ import functools
 import logging
 import random
 import time
+from collections.abc import Callable
+from typing import Any
 
 import falcon
 
@@ -31,13 +33,13 @@ def as_scim_error(exc: StorageError) -> ScimError:
     return ScimError(500, "internal error; the change was not applied")
 
 
-def retrying(responder):
+def retrying(responder: Callable[..., None]) -> Callable[..., None]:
     """Run a responder again, whole (its whole transaction), when storage says nothing of it was
     committed and a new attempt may succeed: InnoDB chose it as a deadlock victim, a lock wait timed
     out, or its connection was lost before COMMIT. At most ATTEMPTS in all."""
 
     @functools.wraps(responder)
-    def run(self, req, resp, *args, **kwargs):
+    def run(self: object, req: falcon.Request, resp: falcon.Response, *args: Any, **kwargs: Any) -> None:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return responder(self, req, resp, *args, **kwargs)
@@ -51,7 +53,7 @@ def retrying(responder):
     return run
 
 
-def error_response(req, exc: BaseException) -> tuple[int, dict, dict]:
+def error_response(req: falcon.Request, exc: BaseException) -> tuple[int, dict, dict]:
     """(status, SCIM Error body, headers) for any exception a responder raised."""
     if isinstance(exc, StorageError):
         if isinstance(exc, Unavailable):
@@ -73,7 +75,7 @@ def error_response(req, exc: BaseException) -> tuple[int, dict, dict]:
     return 500, ScimError(500, "internal error; the change was not applied").body(), {}
 
 
-def _handle(req, resp, exc: BaseException, params) -> None:
+def _handle(req: falcon.Request, resp: falcon.Response, exc: Exception, params: dict[str, Any]) -> None:
     status, body, headers = error_response(req, exc)
     resp.status = status
     resp.content_type = "application/scim+json"
@@ -84,4 +86,5 @@ def _handle(req, resp, exc: BaseException, params) -> None:
 
 def register(app: falcon.App) -> None:
     # Falcon matches a handler by the exception's class; HTTPError has a default of its own, replaced here.
-    app.add_error_handler((Exception, falcon.HTTPError, ScimError, StorageError), _handle)
+    for kind in (Exception, falcon.HTTPError, ScimError, StorageError):
+        app.add_error_handler(kind, _handle)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 
-from wpscim.wordpress import mapping
 from wpscim.http.errors import retrying
 from wpscim.http.media import Lazy, read_json, write_streamed_json
 from wpscim.scim import filter as scim_filter
@@ -18,6 +17,7 @@ from wpscim.scim.groups import parse_group, plan_group_patch
 from wpscim.scim.listing import ListQuery, list_query, list_response
 from wpscim.scim.projection import project, wants
 from wpscim.scim.versioning import check_if_match, not_modified, version_of
+from wpscim.wordpress import mapping
 from wpscim.wordpress.errors import Unavailable
 from wpscim.wordpress.roles import Roles
 from wpscim.wordpress.storage import Storage

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Union
+from typing import Any
 
 from wpscim.scim.errors import invalid_filter
 
@@ -47,13 +48,13 @@ class Compare:
 @dataclass(frozen=True)
 class Logical:
     op: str  # "and" | "or"
-    left: "Filter"
-    right: "Filter"
+    left: Filter
+    right: Filter
 
 
 @dataclass(frozen=True)
 class Not:
-    expr: "Filter"
+    expr: Filter
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,10 @@ class ValuePath:
     """`emails[type eq "work"]`: some item of a multi-valued attribute satisfies `expr`."""
 
     path: AttrPath
-    expr: "Filter"
+    expr: Filter
 
 
-Filter = Union[Compare, Logical, Not, ValuePath]
+Filter = Compare | Logical | Not | ValuePath
 
 _TOKEN = re.compile(
     r"""\s*(?:

@@ -9,9 +9,8 @@ with `path: "members"` and a value list (only those listed are removed).
 
 from __future__ import annotations
 
-from typing import Any
-
 from dataclasses import dataclass, field
+from typing import Any
 
 from wpscim.scim import filter as scim_filter
 from wpscim.scim.errors import ScimError, bad_request, invalid_path, invalid_value

@@ -8,10 +8,9 @@ every document means what it meant before."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import json
 import re
+from typing import Any
 
 import orjson
 

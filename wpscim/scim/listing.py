@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from dataclasses import dataclass, field
+from typing import Any
 
 from wpscim.scim import filter as scim_filter
 from wpscim.scim.errors import bad_request, invalid_filter, invalid_value

@@ -8,11 +8,10 @@ booleans, a bare or listed manager id, an empty value meaning removal, an empty 
 
 from __future__ import annotations
 
-from typing import Any
-
 import copy
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from wpscim.scim import filter as scim_filter
 from wpscim.scim import schemas

@@ -22,9 +22,10 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlparse
 
 import pymysql
@@ -243,7 +244,7 @@ class Transaction:
     rollback), the rows read FOR UPDATE (`loaded`), and the change events recorded (`record`), which
     are written in the same transaction, before its COMMIT."""
 
-    def __init__(self, db: "Database", conn, journal: Journal | None, actor: str, request_id: str):
+    def __init__(self, db: Database, conn, journal: Journal | None, actor: str, request_id: str):
         self.db = db
         self.conn = conn
         self.cursor = conn.cursor()

@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
 
 from wpscim.scim.jsontext import dumps_text, loads
 from wpscim.wordpress.metavalues import meta_text

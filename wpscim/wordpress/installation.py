@@ -28,7 +28,7 @@ class RedisSettings:
     timeout: float = 1.0
 
     @classmethod
-    def from_constants(cls, constants: dict) -> "RedisSettings":
+    def from_constants(cls, constants: dict) -> RedisSettings:
         password = constants.get("WP_REDIS_PASSWORD")
         username = constants.get("WP_REDIS_USERNAME")
         if isinstance(password, (list, tuple)):  # ['username', 'password']

@@ -185,8 +185,8 @@ class LoginCookies:
             if salt is None:
                 return None
             fragment = pass_fragment(user_pass or "", self.site.db_version)
-            key = hmac.new(salt.encode("utf-8"), f"{username}|{fragment}|{expiration}|{token}".encode("utf-8"), hashlib.md5).hexdigest()
-            expected = hmac.new(key.encode(), f"{username}|{expiration}|{token}".encode("utf-8"), hashlib.sha256).hexdigest()
+            key = hmac.new(salt.encode("utf-8"), f"{username}|{fragment}|{expiration}|{token}".encode(), hashlib.md5).hexdigest()
+            expected = hmac.new(key.encode(), f"{username}|{expiration}|{token}".encode(), hashlib.sha256).hexdigest()
             if not hmac.compare_digest(expected.encode(), mac.encode("utf-8", "surrogatepass")):
                 return None
             session.execute(f"SELECT meta_key, meta_value FROM {self.site.usermeta} WHERE user_id = %s AND meta_key IN "

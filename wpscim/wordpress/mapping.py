@@ -20,8 +20,8 @@ from datetime import datetime
 from functools import cached_property
 
 from wpscim.scim import filter as scim_filter
-from wpscim.scim.filter import find_key
 from wpscim.scim import schemas
+from wpscim.scim.filter import find_key
 from wpscim.scim.jsontext import dumps_text, loads
 from wpscim.scim.patch import PatchPath, parse_patch_path, seed_from_filter
 from wpscim.scim.resource import primary_email

@@ -31,10 +31,10 @@ import re
 import tomllib
 from pathlib import Path
 
-from wpscim.wordpress.mapping import DEFAULT_FIELDS, DIRECTIONS, SPECIAL, TRANSFORMS, Field, Mapping
 from wpscim.scim import filter as scim_filter
 from wpscim.scim import schemas
 from wpscim.scim.patch import parse_patch_path
+from wpscim.wordpress.mapping import DEFAULT_FIELDS, DIRECTIONS, SPECIAL, TRANSFORMS, Field, Mapping
 
 COLUMNS = ("display_name", "user_url")  # users columns a mapping may write (login, email, password are wpscim's)
 # MySQL compares meta keys without case: a key that differs from one of these only in case is theirs too.

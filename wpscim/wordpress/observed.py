@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from wpscim.wordpress.db import Database
 from wpscim.wordpress.site import Site
@@ -34,7 +34,7 @@ class ObservedPaths:
         try:
             with self.db.transaction() as cursor:
                 current = self._read(cursor, for_update=True)
-                today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+                today = datetime.now(UTC).strftime("%Y-%m-%d")
                 current.update({path: today for path in new})
                 cursor.execute(
                     f"INSERT INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no') "

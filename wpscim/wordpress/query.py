@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from wpscim.scim import filter as scim_filter
+from wpscim.scim import schemas
 from wpscim.wordpress import mapping
 from wpscim.wordpress.mapping import SUSPENDED_PASS_META, USERNAME_META, Mapping
 from wpscim.wordpress.metavalues import meta_value
-from wpscim.scim import filter as scim_filter
-from wpscim.scim import schemas
 from wpscim.wordpress.site import Site
 
 ANY = ("1=1", [], False)

@@ -14,13 +14,13 @@ import json
 import logging
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
+from wpscim.wordpress import naming
 from wpscim.wordpress.errors import Conflict, Invalid, NotFound
 from wpscim.wordpress.events import Event
-from wpscim.wordpress import naming
 from wpscim.wordpress.site import Site, serialize, unserialize
 
 log = logging.getLogger("wpscim")
@@ -76,7 +76,7 @@ class Roles:
     def _user_level(self, caps: dict) -> int:
         allcaps: dict = {}
         for role in self.held(caps):
-            allcaps.update((self.definitions[role].get("capabilities") or {}))
+            allcaps.update(self.definitions[role].get("capabilities") or {})
         allcaps.update({k: v for k, v in caps.items() if k not in self.definitions})
         levels = [int(m.group(1)) for cap, granted in allcaps.items() if granted and (m := _LEVEL.match(str(cap)))]
         return max(levels, default=0)
@@ -133,7 +133,7 @@ def _caps_like(slug: str) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 READ_CACHE_SECONDS = 2.0  # how stale role *names* in a user's `groups` may be; writes always read fresh

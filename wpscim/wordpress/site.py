@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import phpserialize
 
 from wpscim.wordpress.db import Database
+
 _PREFIX = re.compile(r"^[A-Za-z0-9_]+$")
 
 # wp_db_version thresholds for version-dependent usermeta defaults.
@@ -140,7 +141,7 @@ def init_schema(db: Database, base_prefix: str) -> bool:
     return True
 
 
-def upgrade(db: Database, site: "Site") -> list[str]:
+def upgrade(db: Database, site: Site) -> list[str]:
     """`wpscim upgrade`: create what this version of wpscim needs beside WordPress's tables (its
     change log) where it is missing. Idempotent; returns what it created."""
     created = []
@@ -153,7 +154,7 @@ def upgrade(db: Database, site: "Site") -> list[str]:
     return created
 
 
-def missing_tables(db: Database, site: "Site") -> list[str]:
+def missing_tables(db: Database, site: Site) -> list[str]:
     """wpscim's own tables this site lacks (`wpscim upgrade` creates them)."""
     table = f"{site.prefix}wpscim_events"
     with db.reading() as cursor:

@@ -4,9 +4,11 @@ work (a Transaction whose change events go to the site's change log) and read se
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 from wpscim.wordpress.administrators import AdministratorGuard
-from wpscim.wordpress.db import Database
+from wpscim.wordpress.db import Database, Session, Transaction
 from wpscim.wordpress.events import ChangeLog
 from wpscim.wordpress.mapping import DEFAULT, Mapping
 from wpscim.wordpress.observed import ObservedPaths
@@ -14,6 +16,9 @@ from wpscim.wordpress.roles import RolePolicy, RoleStore
 from wpscim.wordpress.site import Site
 from wpscim.wordpress.tokens import TokenStore
 from wpscim.wordpress.users import Policy, UserStore
+
+if TYPE_CHECKING:
+    from wpscim.wordpress.settings import SiteSettings
 
 
 def lock_scope(db: Database, site: Site) -> str:
@@ -23,7 +28,7 @@ def lock_scope(db: Database, site: Site) -> str:
 
 class Storage:
     def __init__(self, db: Database, site: Site, policy: Policy = Policy(), role_policy: RolePolicy = RolePolicy(),
-                 user_mapping: Mapping = DEFAULT, change_log: bool = True, settings=None):
+                 user_mapping: Mapping = DEFAULT, change_log: bool = True, settings: SiteSettings | None = None):
         """`settings`: a wpscim.wordpress.settings.SiteSettings, when the site's own settings (the admin
         page's) decide the policies and the mapping, read per request; without it the arguments do."""
         self.db = db
@@ -36,7 +41,7 @@ class Storage:
         self.roles = RoleStore(site, role_policy, guard,
                                policy_source=(lambda: settings.current().role_policy) if settings is not None else None)
         self._users_lock = threading.Lock()
-        self._users_version = None
+        self._users_version: object = None
         if settings is not None:
             current = settings.current()
             user_mapping, self._users_version = current.mapping, current.mapping_version
@@ -58,9 +63,9 @@ class Storage:
                         self._users_version = current.mapping_version
         return self._users
 
-    def transaction(self, actor: str = "", request_id: str = ""):
+    def transaction(self, actor: str = "", request_id: str = "") -> AbstractContextManager[Transaction]:
         """One request's unit of work (wpscim.wordpress.db.Transaction), its events in the change log."""
         return self.db.transaction(self.journal, actor, request_id)
 
-    def reading(self, unbuffered: bool = False):
+    def reading(self, unbuffered: bool = False) -> AbstractContextManager[Session]:
         return self.db.reading(unbuffered)

@@ -15,7 +15,7 @@ import logging
 import secrets
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from wpscim.wordpress.db import Database
 from wpscim.wordpress.errors import Unavailable
@@ -39,7 +39,7 @@ def _use_key(digest: str) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class TokenStore:
@@ -83,7 +83,7 @@ class TokenStore:
             tokens = self._read(cursor)
             if any(t["name"] == name for t in tokens):
                 raise ValueError(f"a token named '{name}' exists already (revoke it first)")
-            created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             tokens.append({"name": name, "sha256": _digest(token), "created": created})
             self._write(cursor, tokens)
         self._cache = None

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 from wpscim.scim import filter as scim_filter
 from wpscim.wordpress import mapping, passwords
+from wpscim.wordpress.administrators import AdministratorGuard
 from wpscim.wordpress.db import Database, Session, Transaction
 from wpscim.wordpress.errors import Invalid
 from wpscim.wordpress.events import Event, user_snapshot
 from wpscim.wordpress.mapping import Mapping
-from wpscim.wordpress.administrators import AdministratorGuard
 from wpscim.wordpress.roles import RoleStore, administers, parse_caps
 from wpscim.wordpress.site import Site
 from wpscim.wordpress.users.claims import Claims

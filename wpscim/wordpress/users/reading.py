@@ -8,7 +8,7 @@ from datetime import datetime
 
 from wpscim.wordpress.mapping import USERNAME_META, Mapping
 from wpscim.wordpress.metavalues import meta_value
-from wpscim.wordpress.roles import RoleStore, Roles, parse_caps
+from wpscim.wordpress.roles import Roles, RoleStore, parse_caps
 from wpscim.wordpress.site import Site
 
 PLAIN_READ_MAX = 10  # up to this many users are read as plain rows, more as packed rows (see UserReader.load_raw)

@@ -7,14 +7,14 @@ import functools
 import hashlib
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 import pymysql
 
+from wpscim.scim.jsontext import dumps, loads
 from wpscim.wordpress import mapping, naming, passwords, userfields
 from wpscim.wordpress.db import Transaction, locks_missing, refuse_if_any, refused
-from wpscim.scim.jsontext import dumps, loads
 from wpscim.wordpress.errors import Conflict, Invalid
 from wpscim.wordpress.events import Event, user_snapshot
 from wpscim.wordpress.mapping import SUSPENDED_PASS_META, USERNAME_META, StoredUser
@@ -150,7 +150,7 @@ class UserWriter:
         if wanted:
             self._check_role_policy(wanted, [])
         caps = {slug: True for slug in (wanted or [roles.default_role])}
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         # With nothing left to do (no suspension), the insert's round trip also commits and releases the locks.
         suspend = user.get("active") is False
         take, lock_params, locks = tx.take_locks(self.claims.lock_names(stored.user_name, stored.email, base))
@@ -174,6 +174,8 @@ class UserWriter:
                 replayed = self._replayed(tx, stored, retry)
                 if replayed is None:
                     raise
+                if not suspend:
+                    tx.events.remove(event)  # nothing was created: no event (nor its LAST_INSERT_ID())
                 return replayed
             insert = self._insert(user, stored, values, login, nicename, caps, roles, now, password_hash)
             event.detail = {"after": user_snapshot(None, insert.row, insert.meta, list(caps)), **retry}
@@ -308,7 +310,7 @@ class UserWriter:
             writes.append((f"UPDATE {self.site.users} SET " + ", ".join(f"`{c}` = %s" for c in columns) + " WHERE ID = %s",
                            [*columns.values(), uid]))
         wanted = self._wordpress_meta(values, login)
-        own = self._own_meta(user, stored, values, login, datetime.now(timezone.utc), names_derived)
+        own = self._own_meta(user, stored, values, login, datetime.now(UTC), names_derived)
         stale = [
             k for k in meta
             if k.startswith(mapping.RESIDUE_PREFIX) and k not in own

@@ -1,7 +1,7 @@
 """wpscim.wordpress.naming and userfields (and the kses and PHP ports beneath them) judged by a real
 WordPress 6.1, on adversarial input.
 
-* logins:     naming.sanitize_user(x)  ==  sanitize_user(x, true)
+* logins:     naming.sanitize_user(x)  ==  sanitize_user(x, true); with strict=False, sanitize_user(x)
 * titles:     naming.sanitize_title(x) ==  sanitize_title(x)  (raw input, not just logins)
 * nicenames:  what wp_insert_user() stores as user_nicename for a (sanitized) login, collisions
               included, == naming.nicename_candidates(naming.nicename_base(login)) allocation
@@ -80,6 +80,14 @@ def _batch(wp, calls):
 
 def _report(mismatches: list[str]) -> str:
     return f"{len(mismatches)} mismatch(es) with WordPress:\n" + "\n".join(mismatches)
+
+
+def test_sanitize_user_not_strict_matches_wordpress(wp):
+    """The login a cookie names is looked up as WP_User::get_data_by('login') does: sanitize_user($x)."""
+    answers = _batch(wp, [("wp_function", {"fn": "sanitize_user", "input": x, "extra": [False]}) for x in ADVERSARIAL])
+    bad = [f"  {x!r}: wordpress {a['value']!r}, wpscim {naming.sanitize_user(x, strict=False)!r}"
+           for x, a in zip(ADVERSARIAL, answers) if naming.sanitize_user(x, strict=False) != a["value"]]
+    assert not bad, _report(bad)
 
 
 def test_sanitize_user_strict_matches_wordpress(wp):

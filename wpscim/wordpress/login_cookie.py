@@ -62,16 +62,6 @@ def _php_text(value) -> str:
     return str(value)
 
 
-def _sanitize_login(login: str) -> str:
-    """sanitize_user($login) without `strict`, as WP_User::get_data_by('login') applies it."""
-    text = naming.wp_strip_all_tags(login)
-    text = naming.remove_accents(text)
-    text = re.sub(r"%[a-fA-F0-9][a-fA-F0-9]", "", text)
-    text = re.sub(r"&.+?;", "", text)
-    text = text.strip(" \t\n\r\0\x0b")
-    return re.sub(r"\s+", " ", text)
-
-
 def pass_fragment(user_pass: str, db_version: int) -> str:
     """The part of the password hash a login cookie is bound to."""
     if passwords.uses_wp_bcrypt(db_version) and not user_pass.startswith(("$P$", "$2y$")):
@@ -176,7 +166,7 @@ class LoginCookies:
             return None
         with self.db.reading() as session:
             session.execute(f"SELECT ID, user_login, user_pass, display_name FROM {self.site.users} WHERE user_login = %s LIMIT 1",
-                            (_sanitize_login(username),))
+                            (naming.sanitize_user(username, strict=False),))
             row = session.fetchone()
             if row is None:
                 return None

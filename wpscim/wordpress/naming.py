@@ -79,19 +79,21 @@ _PLAIN_TITLE = re.compile(r"[A-Za-z0-9 _.@-]*")
 _TITLE_DASHES = re.compile(r"[ -]+")
 
 
-def sanitize_user(login: str) -> str:
-    """sanitize_user($login, strict=true): ASCII letters, digits, space and _ . - @ only."""
+def sanitize_user(login: str, strict: bool = True) -> str:
+    """sanitize_user($login, $strict): strict keeps ASCII letters, digits, space and _ . - @ only (as
+    wp_insert_user); not strict is how WP_User::get_data_by('login') looks a login up."""
     if _PLAIN_LOGIN.fullmatch(login):
         return login
-    return _sanitize_user(login)
+    return _sanitize_user(login, strict)
 
 
-def _sanitize_user(login: str) -> str:
+def _sanitize_user(login: str, strict: bool = True) -> str:
     text = php.wp_strip_all_tags(login)
     text = remove_accents(text)
     text = re.sub(r"%[a-fA-F0-9][a-fA-F0-9]", "", text)  # kill octets
     text = re.sub(r"&.+?;", "", text)  # kill entities
-    text = re.sub(r"[^a-zA-Z0-9 _.\-@]", "", text)
+    if strict:
+        text = re.sub(r"[^a-zA-Z0-9 _.\-@]", "", text)
     text = php.trim(text)
     return re.sub(r"\s+", " ", text, flags=re.A)
 

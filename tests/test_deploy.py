@@ -76,6 +76,95 @@ def test_dockerfile_lints_clean_and_is_built_as_promised(tmp_path):
     assert "!wpscim/" in context and "!docker/wp-config.php" in context
 
 
+def _answers(url: str) -> bool:
+    try:
+        return http("GET", url, timeout=2)[0] == 200
+    except OSError:
+        return False
+
+
+def test_a_wheel_built_from_what_the_image_copies_installs_and_serves(mysql_server, tmp_path):
+    """The build stage's COPY sources (each let through by .dockerignore) make a wheel; installed alone
+    (away from this checkout), it creates a new site's tables, serves SCIM and the admin page with its
+    templates, creates the lookup index and carries the companion plugin."""
+    parsed = DockerfileParser(str(DOCKERFILE))
+    second_stage = [i for i in parsed.structure if i["instruction"] == "FROM"][1]["startline"]
+    allowed = (REPO / ".dockerignore").read_text().split()
+    source = tmp_path / "src"
+    source.mkdir()
+    for instruction in parsed.structure:
+        if instruction["instruction"] != "COPY" or instruction["startline"] > second_stage:
+            continue
+        *names, _ = instruction["value"].split()
+        for name in names:
+            assert f"!{name}" in allowed or f"!{name}/" in allowed, f"COPY {name}: .dockerignore keeps it out of the build context"
+            if (REPO / name).is_dir():
+                shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(REPO / name, source / name)
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    built = subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "wheels"), str(source)],
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stdout + built.stderr
+    wheel = next((tmp_path / "wheels").glob("wpscim-*.whl"))
+    site = tmp_path / "site"
+    installed = subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], capture_output=True, text=True,
+                               timeout=300)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    # The wheel's wpscim, not this checkout's: run away from it, the wheel first on the path (the
+    # dependencies come from this test run's environment).
+    env = {**os.environ, "PYTHONPATH": str(site)}
+
+    def wpscim(*args: str, **kwargs) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "wpscim", *args], capture_output=True, text=True, cwd=tmp_path, env=env,
+                              timeout=60, **kwargs)
+
+    where = subprocess.run([sys.executable, "-c", "import wpscim, importlib.resources as r; print(wpscim.__file__); "
+                            "print(r.files('wpscim.companion').joinpath('wpscim-companion.php').is_file())"],
+                           capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60)
+    assert where.stdout.split() == [str(site / "wpscim" / "__init__.py"), "True"], where.stdout + where.stderr
+
+    name = f"wpscim_wheel_{secrets.token_hex(4)}"
+    with pymysql.connect(**mysql_server, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}`")
+    try:
+        url = database_url(mysql_server, name)
+        port = free_port()
+        log = tmp_path / "serve.log"
+        with log.open("w") as output:
+            process = subprocess.Popen([sys.executable, "-m", "wpscim", "serve", "--init-schema", "--database-url", url,
+                                        "--host", "127.0.0.1", "--port", str(port)],
+                                       stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp_path, env=env)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while not _answers(base + "/healthz"):
+                assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+            token = re.search(r"shown once.*\n(\S+)", log.read_text())[1]
+            auth = {"Authorization": f"Bearer {token}"}
+            status, _, body = http("POST", base + "/scim/v2/Users", headers={**auth, "Content-Type": "application/scim+json"},
+                                   data=json.dumps({"userName": "wheel@example.com"}).encode())
+            assert status == 201 and json.loads(body)["userName"] == "wheel@example.com", body
+            status, _, page = http("GET", base + "/wpscim/admin/")
+            assert status == 401 and b"<html" in page, page  # the sign-in prompt, from the wheel's templates
+            assert http("GET", base + "/wpscim/admin/static/admin.css")[0] == 200
+        finally:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        indexed = wpscim("index", "create", "--database-url", url)
+        assert indexed.returncode == 0, indexed.stdout + indexed.stderr
+        with pymysql.connect(**mysql_server, database=name) as conn, conn.cursor() as cur:
+            cur.execute("SHOW TABLES LIKE 'wp_wpscim_events'")
+            assert cur.fetchall(), "the change log's table (sql/ in the wheel) was not created"
+    finally:
+        with pymysql.connect(**mysql_server, autocommit=True) as conn, conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE `{name}`")
+
+
 def _image_environment(parsed: DockerfileParser) -> dict[str, str]:
     """The final stage's ENV, with the image's paths mapped to this machine: the virtualenv in /opt/wpscim
     is this test run's, and every file the Dockerfile COPYs from the repository is read where it is."""

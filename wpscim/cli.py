@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -603,6 +604,11 @@ def worker_app():
     (a worker is a fresh process: it opens its own connection pool)."""
     from wpscim.serving import SERVE_PARAMS
 
+    # granian installs the worker's own SIGTERM handler only once this returns; until then the worker
+    # runs the handler it inherited from its parent, and a SIGTERM (serve stopping while this worker
+    # starts) was lost: serve then waited for the worker. Nothing is served yet, so it may just leave.
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, lambda *_: os._exit(0))
     params = json.loads(os.environ[SERVE_PARAMS])
     user_mapping = _mapping(params["mapping_file"])
     return build_app(params, _opened(params, params["pool_size"] or params["threads"]), user_mapping)

@@ -34,8 +34,10 @@ def granian(params: dict) -> None:
     os.environ[SERVE_PARAMS] = json.dumps(params)
     # Requests run on `threads` Python threads per worker; the Rust side parses HTTP, so a request costs
     # the interpreter only the app's own work. Streamed bodies (a role's members) are sent as produced.
+    # On SIGTERM workers finish the requests in flight; one still busy after 30 s is killed (as gunicorn's).
     Granian("wpscim.cli:worker_app", factory=True, interface=Interfaces.WSGI, address=params["host"], port=params["port"],
-            workers=params["processes"], blocking_threads=params["threads"], websockets=False, log_access=False).serve()
+            workers=params["processes"], blocking_threads=params["threads"], websockets=False, log_access=False,
+            workers_kill_timeout=30).serve()
 
 
 def gunicorn(params: dict, make_app) -> None:

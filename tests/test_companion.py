@@ -28,27 +28,10 @@ from companion_client import call, sign
 from conftest import ADMIN_PASSWORD
 from wordpress_server import COMPANION_PHP, RedisTarget, WordPressServer, redis_drop_in, redis_keys, serve_wordpress
 
+from wpscim.wordpress.site import upgrade
+
 pytestmark = pytest.mark.companion
 
-OUTBOX_DDL = """
-CREATE TABLE IF NOT EXISTS `{prefix}wpscim_events` (
-  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
-  created_at DATETIME(6) NOT NULL,
-  actor VARCHAR(100) NOT NULL DEFAULT '',
-  request_id VARCHAR(64) NOT NULL DEFAULT '',
-  action VARCHAR(32) NOT NULL,
-  resource_type VARCHAR(16) NOT NULL,
-  resource_id VARCHAR(191) NOT NULL,
-  attributes TEXT NOT NULL,
-  detail LONGTEXT NOT NULL,
-  cleared_at DATETIME(6) NULL,
-  delivered_at DATETIME(6) NULL,
-  PRIMARY KEY (id),
-  KEY wpscim_resource (resource_type, resource_id),
-  KEY wpscim_pending (delivered_at),
-  KEY wpscim_request (request_id)
-) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci
-"""
 
 USER_LEVELS = {"administrator": 10, "editor": 7, "author": 2, "contributor": 1, "subscriber": 0}
 SNAPSHOT_FIELDS = ("ID", "user_login", "user_email", "user_nicename", "display_name", "user_url", "user_registered")
@@ -223,7 +206,7 @@ class Site:
 def _make_site(wp, wordpress_server, object_cache: bool) -> Site:
     writer = Writer(lambda: pymysql.connect(**wp.server, database=wp.name, autocommit=True, charset="utf8mb4"), wp.prefix,
                     wp.site.db_version)
-    writer.sql(OUTBOX_DDL.format(prefix=wp.prefix))
+    upgrade(wp.db, wp.site)  # the change log, as `wpscim upgrade` creates it
     key = secrets.token_hex(32)
     writer.sql(f"INSERT INTO {wp.prefix}options (option_name, option_value, autoload) VALUES ('wpscim_companion_key', %s, 'no')",
                (key,))

@@ -141,6 +141,11 @@ def round_trip(cursor, sql: str, params: tuple | list = (), results: list | None
     if conn.fast:
         return conn.round_trip(cursor, sql, params, results)
     cursor.execute(sql, params)
+    return _read_through_nextset(cursor, results)
+
+
+def _read_through_nextset(cursor, results: list | None) -> int:
+    """The rest of a round trip PyMySQL's way: each result after the first through Cursor.nextset()."""
     first_id = 0
     while True:
         first_id = first_id or (cursor.lastrowid or 0)
@@ -334,13 +339,7 @@ def _round_trip_through_nextset(self, cursor, sql: str, params, results: list | 
         cursor.execute(sql, params)
     finally:
         self.awaited = 0
-    first_id = 0
-    while True:
-        first_id = first_id or (cursor.lastrowid or 0)
-        if results is not None and cursor.description:
-            results.append(cursor.fetchall())
-        if not cursor.nextset():
-            break
+    first_id = _read_through_nextset(cursor, results)
     if self.answer_bytes > 0:
         if len(self.answer_sizes) >= _ANSWERS_KEPT:
             self.answer_sizes.clear()

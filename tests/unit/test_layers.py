@@ -97,8 +97,11 @@ def _private_names_of_wpscim() -> set[str]:
     return {n for n in names if n.startswith("_")}
 
 
+PUBLIC_UNDERSCORED = {"_exit"}  # os._exit: the standard library's documented way out of a process
+
+
 def test_only_the_driver_module_touches_private_names_of_other_libraries():
-    own = _private_names_of_wpscim()
+    own = _private_names_of_wpscim() | PUBLIC_UNDERSCORED
     users = {}
     for name, tree in TREES.items():
         foreign = sorted({node.attr for node in ast.walk(tree)
@@ -140,7 +143,7 @@ def test_the_layer_table_names_every_module():
     design = (ROOT / "docs" / "design.md").read_text(encoding="utf-8")
     table = "\n".join(line for line in design.splitlines() if line.startswith("| `"))
     missing = []
-    for name, path in MODULES.items():
+    for path in MODULES.values():
         relative = path.relative_to(PACKAGE)
         if path.name == "__init__.py" or path.name == "__main__.py":
             continue

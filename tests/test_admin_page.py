@@ -179,8 +179,12 @@ def _click_and_wait(element) -> None:
 
     driver = element.parent
     page = driver.find_element("tag name", "html")
-    element.click()
+    # Clicked from the page's own script: chromedriver's native click, right after a navigation, now and
+    # then failed with "Node with given id does not belong to the document" for an element just found.
+    driver.execute_script("arguments[0].click();", element)
     WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+    # The new page whole (its elements found later belong to it, not to one still being replaced).
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def _hostile_role(wp) -> None:
@@ -193,7 +197,7 @@ def _hostile_role(wp) -> None:
 
 def test_site_owner_manages_provisioning_from_the_page(stack, wp, browser, screenshots):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     server, base, config = stack
     admin_page = base + "/wpscim/admin/"
@@ -204,8 +208,12 @@ def test_site_owner_manages_provisioning_from_the_page(stack, wp, browser, scree
     assert "redirect_to=" + urllib.parse.quote(admin_page, safe="") in prompt.get_attribute("href")
     _shot(browser, screenshots, "signin")
     _click_and_wait(prompt)
+    # wp-login.php's wp_attempt_focus() moves the focus to the login field 200 ms after load: typing
+    # before it ran sent the rest of the password there. Wait for it, then type.
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script("return document.activeElement && document.activeElement.id") == "user_login")
     browser.find_element(By.ID, "user_login").send_keys("admin")
     browser.find_element(By.ID, "user_pass").send_keys(ADMIN_PASSWORD)
+    assert browser.find_element(By.ID, "user_pass").get_attribute("value") == ADMIN_PASSWORD
     _click_and_wait(browser.find_element(By.ID, "wp-submit"))
     assert browser.current_url == admin_page, browser.current_url
     assert browser.find_element(By.ID, "who").text == "admin"

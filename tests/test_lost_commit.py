@@ -113,7 +113,7 @@ def test_a_create_whose_commit_answer_is_lost_answers_201_once(proxied, wp, when
     time.sleep(writing.REPLAY_AFTER_SECONDS + 0.2)
     again = api.post("/Users", json=body)
     assert again.status_code == 201 and again.json["id"] == result.json["id"], again.text
-    # The answer sent again writes no event (an event of a create takes its user from LAST_INSERT_ID(),
+    # The answer sent again writes no event (an event of a create takes its user from @wpscim_user,
     # which would name whichever user this connection inserted last).
     assert not wp.sql("SELECT id FROM wp_wpscim_events WHERE request_id = %s", (again.headers["X-Request-Id"],))
     assert len(wp.sql("SELECT id FROM wp_wpscim_events WHERE action = 'create' AND resource_id = %s", (result.json["id"],))) == 1

@@ -175,7 +175,7 @@ class UserWriter:
                 if replayed is None:
                     raise
                 if not suspend:
-                    tx.events.remove(event)  # nothing was created: no event (nor its LAST_INSERT_ID())
+                    tx.events.remove(event)  # nothing was created: no event (its @wpscim_user would be stale)
                 return replayed
             insert = self._insert(user, stored, values, login, nicename, caps, roles, now, password_hash)
             event.detail = {"after": user_snapshot(None, insert.row, insert.meta, list(caps)), **retry}
@@ -211,9 +211,9 @@ class UserWriter:
 
     def _insert(self, user: dict, stored: StoredUser, values: dict, login: str, nicename: str, caps: dict, roles: Roles,
                 now: datetime, password_hash: str | None) -> _Insert:
-        """The users row and its usermeta in one round trip: the meta rows take the new ID from
-        LAST_INSERT_ID(), which within a statement is the previous statement's value (MySQL and
-        MariaDB alike)."""
+        """The users row and its usermeta in one round trip: the new ID is kept in `@wpscim_user` right
+        after the users row (LAST_INSERT_ID() changes with the next insert), and the meta rows and the
+        change event (wpscim.wordpress.events) take it from there."""
         # WordPress's default from the names; its non-strict session cuts it to the column's 250 characters.
         display = values.get("display_name") or naming.store_name(
             naming.default_display_name(login, values.get("first_name", ""), values.get("last_name", ""))
@@ -229,8 +229,8 @@ class UserWriter:
         rows += [(key, meta_value(text)) for key, text in self._own_meta(user, stored, values, login, now).items()]
         sql = (f"INSERT INTO {self.site.users} (user_login, user_pass, user_nicename, user_email, user_url, "
                "user_registered, user_activation_key, display_name) VALUES (%s, %s, %s, %s, %s, %s, '', %s); "
-               f"INSERT INTO {self.site.usermeta} (user_id, meta_key, meta_value) VALUES "
-               + ", ".join(["(LAST_INSERT_ID(), %s, %s)"] * len(rows)))
+               f"SET @wpscim_user = LAST_INSERT_ID(); INSERT INTO {self.site.usermeta} (user_id, meta_key, meta_value) VALUES "
+               + ", ".join(["(@wpscim_user, %s, %s)"] * len(rows)))
         params = [login, password_hash or passwords.unusable_hash(self.site.db_version), nicename, stored.email,
                   values.get("user_url", ""), now.strftime("%Y-%m-%d %H:%M:%S"), display, *(v for row in rows for v in row)]
         row = {"user_login": login, "user_nicename": nicename, "user_email": stored.email, "user_url": values.get("user_url", ""),

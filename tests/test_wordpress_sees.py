@@ -229,3 +229,69 @@ def test_a_wordpress_that_does_not_answer_is_retried_after_a_growing_pause_not_a
         assert made <= 2 + elapsed, f"{made} deliveries attempted for 30 changes in {elapsed:.1f} s"
     finally:
         proxy.shutdown()
+
+
+def test_redis_down_during_a_change_answers_at_once_and_clears_the_cache_when_back(serve, wp, tmp_path):
+    """The Redis Object Cache drop-in's Redis restarts: the next change finds its keys gone at once (the
+    connection Redis closed is replaced). Redis stops: changes still answer at once (the database is
+    the truth), their events stay uncleared, and once Redis is back the stale keys are deleted in the
+    background and the events marked cleared."""
+    import redis
+    from conftest import free_port
+
+    port = free_port()
+
+    def start_redis() -> subprocess.Popen:
+        process = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+                                    "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=port, socket_timeout=2)
+        for _ in range(100):
+            try:
+                client.ping()
+                return process
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        pytest.fail("redis-server did not start")
+
+    def stop_redis(process: subprocess.Popen) -> None:
+        process.terminate()
+        process.wait(timeout=10)
+
+    def rename(uid: int, name: str) -> int:
+        return scim("PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "name.givenName",
+                                                                                   "value": name}]})[0]
+
+    def uncleared(uid: int) -> int:
+        return wp.sql("SELECT COUNT(*) FROM wp_wpscim_events WHERE resource_id = %s AND cleared_at IS NULL", (str(uid),))[0][0]
+
+    process = start_redis()
+    try:
+        # One request thread: the restart below closes the very connection the next change is sent on.
+        base, token = serve(extra=("--redis-url", f"redis://127.0.0.1:{port}/0", "--redis-prefix", "t:", "--threads", "1"))
+        scim = Scim(base, token)
+        cache = redis.Redis(port=port, socket_timeout=2)
+        cache.set("t:wp:users:last_changed", "stale")
+        status, erin = scim("POST", "/Users", {"userName": "erin@example.com", "name": {"givenName": "Erin"}})
+        assert status == 201 and not cache.exists("t:wp:users:last_changed")  # cleared before the answer
+        uid = int(erin["id"])
+
+        stop_redis(process)
+        process = start_redis()
+        cache.set(f"t:wp:user_meta:{uid}", "stale")
+        assert rename(uid, "Erin A") == 200 and not cache.exists(f"t:wp:user_meta:{uid}")
+        assert uncleared(uid) == 0
+
+        stop_redis(process)
+        began = time.monotonic()
+        assert rename(uid, "Erina") == 200 and rename(uid, "Erinna") == 200
+        assert time.monotonic() - began < 5
+        assert uncleared(uid) == 2
+        process = start_redis()
+        cache.set(f"t:wp:users:{uid}", "a copy cached while wpscim could not clear it")
+        deadline = time.monotonic() + 20
+        while cache.exists(f"t:wp:users:{uid}") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not cache.exists(f"t:wp:users:{uid}"), "the stale key was not deleted once Redis was back"
+        assert uncleared(uid) == 0
+    finally:
+        stop_redis(process)

@@ -35,6 +35,14 @@ require_once ABSPATH . 'wp-settings.php';
 """
 
 
+def test_version_is_the_packages():
+    from wpscim import __version__
+
+    result = CliRunner().invoke(cli.main, ["--version"])
+    assert result.exit_code == 0 and result.output == f"wpscim, version {__version__}\n", result.output
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", __version__)
+
+
 def test_wp_config_is_read(tmp_path):
     path = tmp_path / "wp-config.php"
     path.write_text(WP_CONFIG)

@@ -231,13 +231,13 @@ def test_a_wordpress_that_does_not_answer_is_retried_after_a_growing_pause_not_a
         proxy.shutdown()
 
 
-def test_redis_down_during_a_change_answers_at_once_and_clears_the_cache_when_back(serve, wp, tmp_path):
+def test_redis_down_during_a_change_answers_at_once_and_clears_the_cache_when_back(serve, wp, mysql_server, tmp_path):
     """The Redis Object Cache drop-in's Redis restarts: the next change finds its keys gone at once (the
     connection Redis closed is replaced). Redis stops: changes still answer at once (the database is
-    the truth), their events stay uncleared, and once Redis is back the stale keys are deleted in the
-    background and the events marked cleared."""
+    the truth), their events stay uncleared, `wpscim check` says so, and once Redis is back the stale
+    keys are deleted in the background and the events marked cleared."""
     import redis
-    from conftest import free_port
+    from conftest import database_url, free_port
 
     port = free_port()
 
@@ -264,10 +264,17 @@ def test_redis_down_during_a_change_answers_at_once_and_clears_the_cache_when_ba
     def uncleared(uid: int) -> int:
         return wp.sql("SELECT COUNT(*) FROM wp_wpscim_events WHERE resource_id = %s AND cleared_at IS NULL", (str(uid),))[0][0]
 
+    def check() -> str:
+        checked = _wpscim("check", "--database-url", database_url(mysql_server, wp.name), "--redis-url", redis_url,
+                          "--redis-prefix", "t:")
+        assert checked.returncode == 0, checked.stderr
+        return checked.stdout
+
+    redis_url = f"redis://127.0.0.1:{port}/0"
     process = start_redis()
     try:
         # One request thread: the restart below closes the very connection the next change is sent on.
-        base, token = serve(extra=("--redis-url", f"redis://127.0.0.1:{port}/0", "--redis-prefix", "t:", "--threads", "1"))
+        base, token = serve(extra=("--redis-url", redis_url, "--redis-prefix", "t:", "--threads", "1"))
         scim = Scim(base, token)
         cache = redis.Redis(port=port, socket_timeout=2)
         cache.set("t:wp:users:last_changed", "stale")
@@ -286,6 +293,8 @@ def test_redis_down_during_a_change_answers_at_once_and_clears_the_cache_when_ba
         assert rename(uid, "Erina") == 200 and rename(uid, "Erinna") == 200
         assert time.monotonic() - began < 5
         assert uncleared(uid) == 2
+        said = check()
+        assert "; NOT REACHABLE" in said and "; 2 whose caches are not known clean" in said, said
         process = start_redis()
         cache.set(f"t:wp:users:{uid}", "a copy cached while wpscim could not clear it")
         deadline = time.monotonic() + 20
@@ -293,5 +302,31 @@ def test_redis_down_during_a_change_answers_at_once_and_clears_the_cache_when_ba
             time.sleep(0.2)
         assert not cache.exists(f"t:wp:users:{uid}"), "the stale key was not deleted once Redis was back"
         assert uncleared(uid) == 0
+        said = check()
+        assert "; reachable" in said and "; 0 whose caches are not known clean" in said, said
     finally:
         stop_redis(process)
+
+
+def test_events_older_than_the_retention_are_deleted(serve, wp, monkeypatch):
+    """`--event-retention-days`: events older than that are deleted (at start, then hourly), oldest
+    first in small transactions; newer ones stay."""
+    from wpscim.wordpress import events
+
+    def add(days_ago: int, count: int) -> None:
+        for _ in range(count):
+            wp.sql("INSERT INTO wp_wpscim_events (created_at, actor, request_id, action, resource_type, resource_id, attributes, "
+                   "detail) VALUES (UTC_TIMESTAMP(6) - INTERVAL %s DAY, 'test', '', 'update', 'User', '1', '[]', '{}')", (days_ago,))
+
+    add(100, 5)
+    add(20, 2)
+    add(0, 1)
+    monkeypatch.setattr(events, "_PURGE_BATCH", 2)  # several batches, the last one short
+    assert events.ChangeLog(wp.site).purge(wp.db, 90) == 5
+    assert sorted(days for (days,) in wp.sql("SELECT DATEDIFF(UTC_TIMESTAMP(), created_at) FROM wp_wpscim_events")) == [0, 20, 20]
+    # `wpscim serve` purges by itself when it starts (and every hour).
+    serve(extra=("--event-retention-days", "10"))
+    deadline = time.monotonic() + 20
+    while wp.sql("SELECT COUNT(*) FROM wp_wpscim_events")[0][0] != 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [days for (days,) in wp.sql("SELECT DATEDIFF(UTC_TIMESTAMP(), created_at) FROM wp_wpscim_events")] == [0]

@@ -140,6 +140,35 @@ def test_a_create_waiting_too_long_for_a_named_lock_answers_503_and_writes_nothi
     assert api.post("/Users", json={"userName": "held@example.com"}).status_code == 201
 
 
+def test_a_change_waiting_too_long_for_a_row_lock_answers_503_and_writes_nothing(wp, api):
+    """Another session holds the user's row (a long transaction of some plugin): the change waits at
+    most innodb_lock_wait_timeout (LOCK_TIMEOUT_SECONDS) per attempt, answers 503 with Retry-After,
+    writes nothing, and succeeds once the row is free."""
+    import time
+
+    import pymysql
+
+    from wpscim.wordpress.db import LOCK_TIMEOUT_SECONDS
+
+    uid = api.post("/Users", json={"userName": "rowlocked@example.com", "name": {"givenName": "Rowan"}}).json["id"]
+    rename = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+              "Operations": [{"op": "replace", "path": "name.givenName", "value": "Rowena"}]}
+    holder = pymysql.connect(**wp.server, database=wp.name)
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("SELECT ID FROM wp_users WHERE ID = %s FOR UPDATE", (uid,))
+        began = time.monotonic()
+        result = api.patch(f"/Users/{uid}", json=rename)
+        waited = time.monotonic() - began
+        assert result.status_code == 503 and result.headers["retry-after"], result.text
+        assert LOCK_TIMEOUT_SECONDS <= waited < 3 * LOCK_TIMEOUT_SECONDS + 5, waited
+    finally:
+        holder.rollback()
+        holder.close()
+    assert wp.sql("SELECT meta_value FROM wp_usermeta WHERE user_id = %s AND meta_key = 'first_name'", (uid,)) == [("Rowan",)]
+    assert api.patch(f"/Users/{uid}", json=rename).status_code == 200
+
+
 @pytest.mark.parametrize("n", [16])
 def test_parallel_reads_while_writing(live_server, n):
     base, token = live_server

@@ -304,6 +304,8 @@ def test_redis_down_during_a_change_answers_at_once_and_clears_the_cache_when_ba
         assert uncleared(uid) == 0
         said = check()
         assert "; reachable" in said and "; 0 whose caches are not known clean" in said, said
+        log = serve.logs[-1].read_text()
+        assert "could not clear WordPress's cache in Redis" in log and "cleared WordPress's cache in Redis for" in log, log
     finally:
         stop_redis(process)
 

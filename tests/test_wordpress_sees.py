@@ -139,6 +139,35 @@ def test_every_change_is_what_wordpress_sees_and_hears(site, wp):
     assert len(server.hooks()) == len(hooks)  # nothing twice
 
 
+def test_a_group_is_what_wordpress_sees_and_hears(site):
+    """A group is a role: created with a member, renamed, its member removed — after each 2xx WordPress's
+    own role list and the user's roles say so (through its object cache), and the hooks fire once each."""
+    kind, server, scim = site
+    status, dan = scim("POST", "/Users", {"userName": "dan@example.com"})
+    assert status == 201
+    uid = int(dan["id"])
+    status, group = scim("POST", "/Groups", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Support Desk",
+                                             "members": [{"value": str(uid)}]})
+    assert status == 201, group
+    slug = group["id"]
+    assert server.probe("roles")["roles"][slug] == "Support Desk"
+    assert slug in server.probe("get_user", id=uid)["roles"]
+    status, _ = scim("PATCH", f"/Groups/{slug}", {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"displayName": "Support Team"}}]})
+    assert status == 200 and server.probe("roles")["roles"][slug] == "Support Team"
+    status, _ = scim("PATCH", f"/Groups/{slug}", {"schemas": [PATCH], "Operations": [{"op": "remove", "path": f'members[value eq "{uid}"]'}]})
+    assert status == 200 and slug not in server.probe("get_user", id=uid)["roles"]
+    hooks = _hooks(server, 7)
+    names = [hook["hook"] for hook in hooks]
+    assert names == ["add_user_role", "set_user_role", "user_register",  # the user
+                     "wpscim_group_created", "add_user_role",  # the group, with its member
+                     "wpscim_group_updated",  # renamed
+                     "remove_user_role"], names
+    assert hooks[4]["args"] == hooks[6]["args"] == [uid, slug]
+    assert hooks[5]["args"][0]["before"]["name"] == "Support Desk" and hooks[5]["args"][0]["after"]["name"] == "Support Team"
+    time.sleep(1.5)
+    assert len(server.hooks()) == len(hooks)  # nothing twice
+
+
 def test_wpscim_events_tells_the_whole_life_of_a_user_and_a_group_and_no_secret(plain_site, serve, wp):
     kind, server, scim = plain_site
     status, erin = scim("POST", "/Users", {"userName": "erin@example.com", "password": "Erin secret 1", "externalId": "e-1"})

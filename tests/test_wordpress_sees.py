@@ -269,6 +269,7 @@ def test_redis_down_during_a_change_answers_at_once_and_clears_the_cache_when_ba
     from conftest import database_url, free_port
 
     port = free_port()
+    redis_url = f"redis://127.0.0.1:{port}/0"
 
     def start_redis() -> subprocess.Popen:
         process = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
@@ -299,7 +300,6 @@ def test_redis_down_during_a_change_answers_at_once_and_clears_the_cache_when_ba
         assert checked.returncode == 0, checked.stderr
         return checked.stdout
 
-    redis_url = f"redis://127.0.0.1:{port}/0"
     process = start_redis()
     try:
         # One request thread: the restart below closes the very connection the next change is sent on.

@@ -7,12 +7,16 @@ URL, salts and Redis itself; `wpscim companion install` puts the companion in pl
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from datetime import timedelta
 
 import pytest
 
@@ -166,6 +170,68 @@ def test_a_group_is_what_wordpress_sees_and_hears(site):
     assert hooks[5]["args"][0]["before"]["name"] == "Support Desk" and hooks[5]["args"][0]["after"]["name"] == "Support Team"
     time.sleep(1.5)
     assert len(server.hooks()) == len(hooks)  # nothing twice
+
+
+def _admin_page(where: list[str], root: str, path: str) -> str:
+    """A page of the admin page (`/wpscim/admin/<path>`), signed in with a one-time link (`wpscim admin
+    link` with the database options `where`), as a site owner without a WordPress login would."""
+    made = _wpscim("admin", "link", *where, "--url", root)
+    assert made.returncode == 0, made.stderr
+    token = urllib.parse.parse_qs(urllib.parse.urlparse(made.stdout.strip().splitlines()[-1]).query)["token"][0]
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        opener.open(urllib.request.Request(root + "/wpscim/admin/link", data=urllib.parse.urlencode({"token": token}).encode()),
+                    timeout=30)
+        raise AssertionError("the one-time link did not redirect to the page")
+    except urllib.error.HTTPError as answer:
+        assert answer.code == 303, answer.code
+        cookie = answer.headers["Set-Cookie"].split(";")[0]
+    try:
+        with opener.open(urllib.request.Request(f"{root}/wpscim/admin/{path}", headers={"Cookie": cookie}), timeout=30) as answer:
+            return answer.read().decode()
+    except urllib.error.HTTPError as answer:
+        return answer.read().decode()
+
+
+def _admin_health(config: str, root: str) -> dict[str, tuple[str, str]]:
+    """The admin page's Health, as {fact: (text, "good" | "bad" | "")}."""
+    page = _admin_page(["--wp-config", config], root, "health")
+    rows = re.findall(r'<tr><th>([^<]*)</th><td class="([^"]*)">([^<]*)</td></tr>', page)
+    assert rows, page
+    return {html.unescape(name): (html.unescape(text), good) for name, good, text in rows}
+
+
+def test_the_admin_health_page_says_what_clears_the_cache_and_whether_the_companion_answers(site, serve):
+    """What the site owner reads on Health, on each kind of site: which object cache and who clears it,
+    whether the companion answers, and the changes WordPress has not heard of while it does not."""
+    kind, server, scim = site
+    root = scim.base.removesuffix("/scim/v2")
+    facts = _admin_health(serve.config, root)
+    cache = {"plain": "none persistent (nothing to clear)", "redis": "the Redis Object Cache drop-in, cleared by wpscim",
+             "companion-cleared": "a persistent object cache only WordPress can clear (the companion does)"}[kind]
+    assert facts["Object cache"][0] == cache, facts
+    assert facts["Companion"][0].startswith(f"answering at {server.url}") and facts["Companion"][1] == "good", facts
+    assert facts["Change log"][1] == "good", facts  # nothing waits for WordPress
+
+    server.pause()  # WordPress is down
+    assert scim("POST", "/Users", {"userName": "erin@example.com"})[0] == 201
+    facts = _admin_health(serve.config, root)
+    assert facts["Companion"][0].startswith("not answering") and facts["Companion"][1] == "bad", facts
+    assert "; 1 waiting for WordPress's hooks (the oldest since " in facts["Change log"][0] and facts["Change log"][1] == "bad", facts
+    uncleared = "; 1 whose caches are not known clean" if kind == "companion-cleared" else "; 0 whose caches are not known clean"
+    assert facts["Change log"][0].endswith(uncleared), facts  # only the companion can clear that cache
+
+    server.restart()
+    deadline = time.monotonic() + 45
+    while (facts := _admin_health(serve.config, root))["Change log"][1] != "good" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert facts["Change log"][0].endswith("; 0 waiting for WordPress's hooks; 0 whose caches are not known clean"), facts
+    assert facts["Companion"][1] == "good", facts
 
 
 def test_wpscim_events_tells_the_whole_life_of_a_user_and_a_group_and_no_secret(plain_site, serve, wp):
@@ -337,6 +403,65 @@ def test_redis_down_during_a_change_answers_at_once_and_clears_the_cache_when_ba
         assert "could not clear WordPress's cache in Redis" in log and "cleared WordPress's cache in Redis for" in log, log
     finally:
         stop_redis(process)
+
+
+def test_concurrent_changes_share_the_companions_deliveries(wp, wordpress_server, serve):
+    """On a site whose cache only WordPress can clear, each change waits for a delivery that began after
+    its commit; changes made at once share one (a PHP bootstrap per change would cap wpscim at PHP's
+    speed). 24 creates sent together: every one answered 201 once WordPress had cleaned its cache, and
+    far fewer deliveries than creates."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, server, scim = _serve_site("companion-cleared", wp, wordpress_server, serve)
+    assert scim("POST", "/Users", {"userName": "first@example.com"})[0] == 201  # the first delivery: at start
+    before = server.server_log().count("wpscim-companion=deliver")
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda i: scim("POST", "/Users", {"userName": f"crowd{i}@example.com"}), range(24)))
+    assert [status for status, _ in answers] == [201] * 24
+    deliveries = server.server_log().count("wpscim-companion=deliver") - before
+    assert 1 <= deliveries <= 12, f"{deliveries} deliveries for 24 creates"
+    # Each answer came after a delivery that covered it: the events are delivered and cleared.
+    assert wp.sql("SELECT COUNT(*) FROM wp_wpscim_events WHERE delivered_at IS NULL OR cleared_at IS NULL")[0][0] == 0
+    created = sorted(int(user["id"]) for _, user in answers)
+    registered = [int(hook["args"][0]) for hook in _hooks(server, 3 * 25) if hook["hook"] == "user_register"]
+    assert sorted(registered)[-24:] == created and len(registered) == 25  # once each (and the first user's)
+
+
+def test_the_trail_is_filtered_by_time(serve, wp, mysql_server):
+    """`wpscim events --since` and the admin page's Activity (From/Before, UTC dates) show the events of
+    that time and no others."""
+    from conftest import database_url
+
+    def add(days_ago: int, action: str, user: str) -> None:
+        wp.sql("INSERT INTO wp_wpscim_events (created_at, actor, request_id, action, resource_type, resource_id, attributes, "
+               "detail) VALUES (UTC_TIMESTAMP(6) - INTERVAL %s DAY, 'test', %s, %s, 'User', %s, '[]', '{}')",
+               (days_ago, f"req-{user}", action, user))
+
+    add(40, "create", "7001")
+    add(10, "update", "7002")
+    add(0, "delete", "7003")
+    where = ["--database-url", database_url(mysql_server, wp.name)]
+    listed = _wpscim("events", *where, "--since", "30d", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert [json.loads(line)["resource_id"] for line in listed.stdout.splitlines()] == ["7002", "7003"]  # oldest first
+    assert [json.loads(line)["resource_id"] for line in _wpscim("events", *where, "--since", "1d", "--format", "json")
+            .stdout.splitlines()] == ["7003"]
+
+    base, _ = serve()
+    root = base.removesuffix("/scim/v2")
+    today = wp.sql("SELECT DATE(UTC_TIMESTAMP())")[0][0]
+
+    def shown(query: str) -> list[str]:
+        page = _admin_page(where, root, "activity?" + query)
+        return re.findall(r'<td class="what">User (\d+)', page)
+
+    assert shown("") == ["7003", "7002", "7001"]
+    assert shown(f"since={today - timedelta(days=30)}") == ["7003", "7002"]
+    assert shown(f"since={today - timedelta(days=30)}&until={today}") == ["7002"]  # before today
+    assert shown(f"until={today - timedelta(days=20)}") == ["7001"]
+    assert shown(f"since={today + timedelta(days=1)}") == []
+    refused = _admin_page(where, root, "activity?since=yesterday")
+    assert "'since' is not a date" in html.unescape(refused) and 'class="event"' not in refused
 
 
 def test_events_older_than_the_retention_are_deleted(serve, wp, monkeypatch):

@@ -14,7 +14,7 @@ It seeds `wpscim_bench_<N>` as bench/run.py does (bench/runner.py: Bench) and se
 | whole | the fast path as wpscim runs it |
 | control | the same, on a second server: what two identical servers differ by (the noise floor a part's gain must clear) |
 | plain | `--no-fast-path`: PyMySQL as published |
-| escape, descriptions, read_rest, await | the fast path with that one part switched off: `WPSCIM_FAST_PATH_OFF=<part>` (wpscim/wordpress/driver.py) |
+| escape, descriptions | the fast path with that one part switched off: `WPSCIM_FAST_PATH_OFF=<part>` (wpscim/wordpress/driver.py) |
 
 For each request (create: POST /Users of a new user; lookup: GET /Users?filter=userName eq …; page:
 GET /Users?startIndex=…&count=100), after a warm-up of every server, each round runs one adjacent pair
@@ -52,7 +52,7 @@ from bench.scenarios.create import http_create  # noqa: E402
 from bench.scenarios.lookups import http_lookup  # noqa: E402
 from bench.scenarios.pages import http_page  # noqa: E402
 
-PARTS = ("escape", "descriptions", "read_rest", "await")  # wpscim.wordpress.driver.FAST_PATH_PARTS
+PARTS = ("escape", "descriptions")  # wpscim.wordpress.driver.FAST_PATH_PARTS
 VARIANTS = {
     "whole": "whole fast path",
     "control": "whole fast path, a second server (the noise floor)",

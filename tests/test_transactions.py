@@ -4,10 +4,6 @@ replaced without the request noticing. Real MariaDB/MySQL, real deadlocks and KI
 
 from __future__ import annotations
 
-import fcntl
-import socket
-import struct
-import termios
 import threading
 import time
 
@@ -158,8 +154,9 @@ def _version(mysql_server, database: str) -> str:
 
 @pytest.mark.parametrize("first_id", [7, 300, 70_000, 20_000_000])  # IDs of 1, 3, 4 and 9 bytes on the wire
 def test_a_round_trip_reports_its_first_new_id_its_rows_and_its_errors(db, first_id):
-    """A round trip's answer, read by the fast path (FastConnection.read_rest) or by PyMySQL's nextset(),
-    gives the first new ID and the row sets, for every size of ID, with row sets in between and after an error."""
+    """A round trip's answer, read through PyMySQL's nextset() (with the fast path's result objects or
+    PyMySQL's), gives the first new ID and the row sets, for every size of ID, with row sets in between
+    and after an error."""
     with db.transaction() as cursor:
         cursor.execute(f"CREATE TABLE a (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT) AUTO_INCREMENT = {first_id}")
     with db.transaction() as cursor:
@@ -204,58 +201,8 @@ def test_column_definitions_parsed_once_read_as_pymysql_reads_them(fast_db, mysq
             assert (cursor.cursor.description, tuple(cursor.fetchall())) == (description, rows), sql
 
 
-def _received_now(cursor) -> int:
-    """Bytes waiting in the connection's socket (FIONREAD)."""
-    return struct.unpack("i", fcntl.ioctl(cursor.conn._sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
-
-
-def test_a_write_round_trip_is_awaited_whole_once_its_size_is_known(fast_db, monkeypatch):
-    """The fast path learns the size of a round trip without row sets (its OK packets) and next time
-    sleeps until all of it is in, instead of waking for each statement's result (_await_answer)."""
-    monkeypatch.setattr(wpscim.wordpress.driver, "ANSWER_WAIT_MS", 5000)  # longer than the statements' pause
-    slow = "DO 0; DO SLEEP(0.3); UPDATE t SET v = v + 1 WHERE id = 1"  # results 0.3 s apart
-    with fast_db.transaction() as cursor:
-        conn = cursor.conn
-        if conn._sock.family == socket.AF_UNIX:
-            pytest.skip("Unix sockets ignore SO_RCVLOWAT in poll(); wpscim does not wait there")
-        cursor.run(slow)
-        size = conn.answer_sizes[slow]
-        assert size > 11 + 11 + 11  # two bare OK packets, then one with "Rows matched: …"
-        seen = []
-        real_await = conn._await_answer
-
-        def await_then_look(size):
-            real_await(size)
-            seen.append(_received_now(cursor))
-
-        conn._await_answer = await_then_look
-        cursor.run(slow)
-        # Woken once the whole answer was in; without the mark it would wake on the first 11 bytes.
-        assert seen and seen[0] >= size - 10, (seen, size)
-        assert conn._sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT) == 1  # reset for PyMySQL's own reads
-
-
-def test_an_answer_shorter_than_the_awaited_one_is_read_after_a_short_wait(fast_db):
-    """An error ends a round trip early, with fewer bytes than the learned answer: the wait gives up
-    after _ANSWER_WAIT_MS and the error is read and raised as before. Round trips with row sets or
-    errors teach nothing."""
-    sql = "UPDATE t SET v = %s WHERE id = 1; UPDATE t SET v = v + 1 WHERE id = 2"
-    with fast_db.transaction() as cursor:
-        cursor.run(sql, (5,))
-        learned = cursor.conn.answer_sizes[sql]
-        began = time.monotonic()
-        with pytest.raises(pymysql.err.IntegrityError):  # v is NOT NULL
-            cursor.run(sql, (None,))
-        assert time.monotonic() - began < 1
-        assert cursor.conn.answer_sizes[sql] == learned
-        cursor.run("SELECT 1; DO 0", results=[])
-        assert "SELECT 1; DO 0" not in cursor.conn.answer_sizes
-        cursor.execute("SELECT v FROM t WHERE id IN (1, 2) ORDER BY id")  # the connection is in step after the error
-        assert cursor.fetchall() == ((5,), (1,))
-
-
 def test_a_round_trip_ending_in_rows_leaves_the_connection_able_to_bind_text(fast_db):
-    """After a round trip whose last result is a row set (read by read_rest), the connection still knows
+    """After a round trip whose last result is a row set (read by _Result), the connection still knows
     the server's status flags: the next statement's text values are escaped as before, not refused."""
     with fast_db.reading() as cursor:
         rows: list = []
@@ -279,7 +226,7 @@ print(json.dumps({"off": sorted(driver.FAST_PATH_OFF), "first": first, "rows": [
 """
 
 
-@pytest.mark.parametrize("off", ["escape", "descriptions", "read_rest", "await", "escape,descriptions,read_rest,await"])
+@pytest.mark.parametrize("off", ["escape", "descriptions", "escape,descriptions"])
 def test_fast_path_parts_switched_off_for_measurement_answer_alike(off, mysql_server, empty_database):
     """WPSCIM_FAST_PATH_OFF (bench/fastpath.py) replaces single parts by PyMySQL's code: the answers do not change."""
     import json
@@ -300,6 +247,8 @@ def test_fast_path_parts_switched_off_for_measurement_answer_alike(off, mysql_se
 
 
 def test_an_unknown_fast_path_part_is_refused():
-    assert wpscim.wordpress.driver.parts_off(" escape , Read-Rest") == {"escape", "read_rest"}
+    assert wpscim.wordpress.driver.parts_off(" escape , Descriptions") == {"escape", "descriptions"}
     with pytest.raises(ValueError, match="unknown part"):
         wpscim.wordpress.driver.parts_off("escape,bogus")
+    with pytest.raises(ValueError, match="unknown part"):
+        wpscim.wordpress.driver.parts_off("await")  # a part that was measured and removed (docs/design.md)

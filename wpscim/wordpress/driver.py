@@ -7,18 +7,14 @@ is measured to gain):
 - `FastCursor._mogrify` binds text values with one `str.translate` each instead of a call per value
   through `Connection.escape()` (a create binds about forty);
 - `_Result` parses each statement's column definitions once per connection instead of into an
-  object per column for every result;
-- `FastConnection.read_rest` reads the OK packets after a multi-statement round trip's first result
-  itself instead of through `Cursor.nextset()` (some thirty Python calls each);
-- `FastConnection._await_answer` sleeps until a write round trip's whole answer is in
-  (`SO_RCVLOWAT`) instead of waking for each statement's result.
+  object per column for every result.
 
 It is used only with a PyMySQL release CI has tested it with (`FAST_PATH_TESTED`) and can be
 switched off (`WPSCIM_FAST_PATH=0`, `wpscim serve --no-fast-path`); the plain path is PyMySQL as
 published.
 
 For measurement only, single parts can be switched off while the rest stays on:
-`WPSCIM_FAST_PATH_OFF=escape,descriptions,read_rest,await` (any of the four, comma-separated; read once,
+`WPSCIM_FAST_PATH_OFF=escape,descriptions` (either or both, comma-separated; read once,
 when this module is imported; bench/fastpath.py uses it to measure what each part gains). A part
 switched off is replaced by PyMySQL's own code for that step; the fast path's other parts and its
 answers are unchanged.
@@ -28,7 +24,6 @@ from __future__ import annotations
 
 import os
 import select
-import socket
 
 import pymysql
 from pymysql.connections import TEXT_TYPES
@@ -36,9 +31,6 @@ from pymysql.constants import CLIENT, FIELD_TYPE, SERVER_STATUS
 
 FAST_PATH_TESTED = ((1, 2, 4),)  # PyMySQL releases whose internals the fast path was tested against
 _DESCRIPTIONS_KEPT = 256  # per connection; wpscim sends a few dozen distinct column lists
-_ANSWERS_KEPT = 256  # per connection: answer sizes of write round trips, by statement text
-_ANSWER_MARGIN = 10  # bytes: an answer a few digits shorter than the last one still wakes its reader once
-ANSWER_WAIT_MS = 5  # longest wait for a whole answer; a shorter one (an error) is then read as it comes
 
 # Errors of the connection itself (as opposed to the statement): the server is gone, restarted, killed
 # the session or did not answer in time.
@@ -54,7 +46,7 @@ CONNECTION_LOST = frozenset({
 })
 CONTENTION = frozenset({1205, 1213})  # lock wait timeout, deadlock: InnoDB rolled the transaction back
 
-FAST_PATH_PARTS = ("escape", "descriptions", "read_rest", "await")
+FAST_PATH_PARTS = ("escape", "descriptions")
 
 
 def parts_off(text: str) -> frozenset[str]:
@@ -137,15 +129,7 @@ def round_trip(cursor, sql: str, params: tuple | list = (), results: list | None
     """Run a multi-statement round trip to its end (raising the error of any statement); returns the
     first AUTO_INCREMENT value one of its statements generated, if any. The rows of each statement
     that returns rows are appended to `results`."""
-    conn = cursor.connection
-    if conn.fast:
-        return conn.round_trip(cursor, sql, params, results)
     cursor.execute(sql, params)
-    return _read_through_nextset(cursor, results)
-
-
-def _read_through_nextset(cursor, results: list | None) -> int:
-    """The rest of a round trip PyMySQL's way: each result after the first through Cursor.nextset()."""
     first_id = 0
     while True:
         first_id = first_id or (cursor.lastrowid or 0)
@@ -183,16 +167,7 @@ class FastCursor(pymysql.cursors.Cursor):
 class _Result(pymysql.connections.MySQLResult):
     """PyMySQL's result, with each distinct list of column definitions parsed once per connection. The
     server sends the definitions before every result set, byte for byte the same for the same
-    statement, and PyMySQL parses each into an object (some forty Python calls per column). It also
-    counts the bytes of OK packets for FastConnection.round_trip."""
-
-    def _read_ok_packet(self, packet):
-        self.connection.count_answer(packet)
-        super()._read_ok_packet(packet)
-
-    def _read_result_packet(self, first_packet):
-        self.connection.answer_bytes = -1  # row sets vary in size: such round trips are not awaited whole
-        super()._read_result_packet(first_packet)
+    statement, and PyMySQL parses each into an object (some forty Python calls per column)."""
 
     def _get_descriptions(self):
         conn = self.connection
@@ -233,16 +208,10 @@ class FastConnection(PlainConnection):
 
     def __init__(self, *args, **kwargs):
         self.descriptions: dict = {}  # see _Result
-        self.answer_sizes: dict[str, int] = {}  # see round_trip
-        self.answer_bytes = 0  # bytes of the OK packets read since round_trip began; -1 after a row set
-        self.awaited = 0  # bytes to wait for before reading the next answer
         super().__init__(*args, **kwargs)
 
     def _read_query_result(self, unbuffered=False):
         """PyMySQL 1.2's, reading results as _Result."""
-        if self.awaited:
-            self._await_answer(self.awaited)
-            self.awaited = 0
         self._result = None
         result = _Result(self)
         if unbuffered:
@@ -254,104 +223,12 @@ class FastConnection(PlainConnection):
             self.server_status = result.server_status
         return result.affected_rows
 
-    def count_answer(self, ok_packet) -> None:
-        if self.answer_bytes >= 0:
-            self.answer_bytes += len(ok_packet.get_all_data()) + 4  # + the packet header
-
-    def _await_answer(self, size: int) -> None:
-        """Sleep until `size` bytes of the answer are in (SO_RCVLOWAT), or ANSWER_WAIT_MS. MariaDB sends
-        each statement's result as it completes: a create's six woke the request's thread about five
-        times, each wake-up costing both processes CPU. Unix sockets ignore the mark in poll()."""
-        sock = self._sock
-        if sock is None or sock.family == socket.AF_UNIX or not hasattr(select, "poll"):
-            return
-        try:
-            poller = select.poll()
-            poller.register(sock, select.POLLIN)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, size)
-            try:
-                poller.poll(ANSWER_WAIT_MS)
-            finally:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, 1)
-        except OSError:
-            pass  # a broken connection: the read that follows reports it
-
-    def round_trip(self, cursor, sql: str, params, results: list | None) -> int:
-        """The answer of a round trip without row sets is the same size each time (its OK packets), so
-        the connection learns it per statement text and next time waits for all of it at once."""
-        self.awaited = max(self.answer_sizes.get(sql, 0) - _ANSWER_MARGIN, 0)
-        self.answer_bytes = 0
-        try:
-            cursor.execute(sql, params)
-        finally:
-            self.awaited = 0
-        if results is not None and cursor.description:
-            results.append(cursor.fetchall())
-        first_id = cursor.lastrowid
-        later_id = self.read_rest(results)
-        if self.answer_bytes > 0:
-            if len(self.answer_sizes) >= _ANSWERS_KEPT:
-                self.answer_sizes.clear()
-            self.answer_sizes[sql] = self.answer_bytes
-        return first_id or later_id
-
-    def read_rest(self, results: list | None = None) -> int:
-        """The remaining results of a multi-statement round trip; returns the first AUTO_INCREMENT value
-        among them. Their OK packets are read here; row sets go through PyMySQL and are appended to
-        `results`."""
-        result, first_id = self._result, 0
-        while result is not None and result.has_next:
-            self._result = None  # as PyMySQL leaves it when the next statement's error is raised
-            packet = self._read_packet()
-            if packet.is_ok_packet():  # header, affected rows, insert ID, status flags (warnings, message)
-                self.count_answer(packet)
-                packet.advance(1)
-                packet.read_length_encoded_integer()
-                insert_id = packet.read_length_encoded_integer()
-                first_id = first_id or insert_id
-                result.server_status = packet.read_uint16()
-                result.has_next = result.server_status & SERVER_STATUS.SERVER_MORE_RESULTS_EXISTS
-            else:
-                result = _Result(self)
-                try:
-                    result._read_result_packet(packet)
-                finally:
-                    result.connection = None
-                if results is not None:
-                    results.append(result.rows)
-            if result.server_status is not None:  # a row set's EOF packet leaves it unset (as _read_query_result reads it)
-                self.server_status = result.server_status
-            self._result = result
-        return first_id
-
 
 # --- single parts switched off, for measurement (WPSCIM_FAST_PATH_OFF) ------------------------------------
-# Each part's own code is replaced by PyMySQL's for that step at import, so the parts left on run exactly
-# the code they run with the whole fast path (no per-call test).
-
-
-def _round_trip_through_nextset(self, cursor, sql: str, params, results: list | None) -> int:
-    """FastConnection.round_trip with the results after the first read through Cursor.nextset(), as the
-    plain path reads them (the part `read_rest` off); answer sizes are still learned for `await`."""
-    self.awaited = max(self.answer_sizes.get(sql, 0) - _ANSWER_MARGIN, 0)
-    self.answer_bytes = 0
-    try:
-        cursor.execute(sql, params)
-    finally:
-        self.awaited = 0
-    first_id = _read_through_nextset(cursor, results)
-    if self.answer_bytes > 0:
-        if len(self.answer_sizes) >= _ANSWERS_KEPT:
-            self.answer_sizes.clear()
-        self.answer_sizes[sql] = self.answer_bytes
-    return first_id
-
+# Each part's own code is replaced by PyMySQL's for that step at import, so the part left on runs exactly
+# the code it runs with the whole fast path (no per-call test).
 
 if "escape" in FAST_PATH_OFF:
     del FastCursor._mogrify  # PyMySQL's: Connection.escape() per value
 if "descriptions" in FAST_PATH_OFF:
     del _Result._get_descriptions  # PyMySQL's: a FieldDescriptorPacket per column, every result
-if "read_rest" in FAST_PATH_OFF:
-    FastConnection.round_trip = _round_trip_through_nextset
-if "await" in FAST_PATH_OFF:
-    FastConnection._await_answer = lambda self, size: None  # read each statement's answer as it comes

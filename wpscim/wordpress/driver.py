@@ -76,8 +76,6 @@ def fast_path_supported() -> bool:
 class PlainConnection(pymysql.connections.Connection):
     """PyMySQL's connection as published."""
 
-    fast = False
-
 
 def connection_lost(error: BaseException) -> bool:
     """Whether `error` means the connection (not the statement) failed: it cannot be used again."""
@@ -204,7 +202,7 @@ def _parse_descriptions(conn, packets: tuple[bytes, ...]) -> tuple[tuple, tuple,
 
 
 class FastConnection(PlainConnection):
-    fast = True
+    """PyMySQL's connection, reading results as _Result."""
 
     def __init__(self, *args, **kwargs):
         self.descriptions: dict = {}  # see _Result

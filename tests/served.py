@@ -19,11 +19,19 @@ from pathlib import Path
 import pytest
 
 
-def http(method: str, url: str, *, headers: dict | None = None, data: bytes | None = None, timeout: float = 15):
-    """(status, headers with lower-case names, body) for any answer, errors included."""
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def http(method: str, url: str, *, headers: dict | None = None, data: bytes | None = None, timeout: float = 15,
+         follow_redirects: bool = True):
+    """(status, headers with lower-case names, body) for any answer, errors included; a redirect itself
+    when `follow_redirects` is false."""
     request = urllib.request.Request(url, method=method, data=data, headers=headers or {})
+    opener = urllib.request.build_opener() if follow_redirects else urllib.request.build_opener(_NoRedirect)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with opener.open(request, timeout=timeout) as response:
             return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
     except urllib.error.HTTPError as error:
         return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()

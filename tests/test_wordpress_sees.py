@@ -19,6 +19,7 @@ import urllib.request
 from datetime import timedelta
 
 import pytest
+from served import http
 
 pytestmark = pytest.mark.companion
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -172,35 +173,26 @@ def test_a_group_is_what_wordpress_sees_and_hears(site):
     assert len(server.hooks()) == len(hooks)  # nothing twice
 
 
-def _admin_page(where: list[str], root: str, path: str) -> str:
-    """A page of the admin page (`/wpscim/admin/<path>`), signed in with a one-time link (`wpscim admin
-    link` with the database options `where`), as a site owner without a WordPress login would."""
+def _admin_session(where: list[str], root: str) -> dict[str, str]:
+    """The Cookie header of a session on the admin page, started with a one-time link (`wpscim admin link`
+    with the database options `where`), as a site owner without a WordPress login would."""
     made = _wpscim("admin", "link", *where, "--url", root)
     assert made.returncode == 0, made.stderr
     token = urllib.parse.parse_qs(urllib.parse.urlparse(made.stdout.strip().splitlines()[-1]).query)["token"][0]
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
-
-    opener = urllib.request.build_opener(NoRedirect)
-    try:
-        opener.open(urllib.request.Request(root + "/wpscim/admin/link", data=urllib.parse.urlencode({"token": token}).encode()),
-                    timeout=30)
-        raise AssertionError("the one-time link did not redirect to the page")
-    except urllib.error.HTTPError as answer:
-        assert answer.code == 303, answer.code
-        cookie = answer.headers["Set-Cookie"].split(";")[0]
-    try:
-        with opener.open(urllib.request.Request(f"{root}/wpscim/admin/{path}", headers={"Cookie": cookie}), timeout=30) as answer:
-            return answer.read().decode()
-    except urllib.error.HTTPError as answer:
-        return answer.read().decode()
+    status, headers, _ = http("POST", root + "/wpscim/admin/link", data=urllib.parse.urlencode({"token": token}).encode(),
+                              follow_redirects=False)
+    assert status == 303, status
+    return {"Cookie": headers["set-cookie"].split(";")[0]}
 
 
-def _admin_health(config: str, root: str) -> dict[str, tuple[str, str]]:
+def _admin_page(session: dict[str, str], root: str, path: str) -> str:
+    """A page of the admin page (`/wpscim/admin/<path>`), whatever its status."""
+    return http("GET", f"{root}/wpscim/admin/{path}", headers=session, timeout=30)[2].decode()
+
+
+def _admin_health(session: dict[str, str], root: str) -> dict[str, tuple[str, str]]:
     """The admin page's Health, as {fact: (text, "good" | "bad" | "")}."""
-    page = _admin_page(["--wp-config", config], root, "health")
+    page = _admin_page(session, root, "health")
     rows = re.findall(r'<tr><th>([^<]*)</th><td class="([^"]*)">([^<]*)</td></tr>', page)
     assert rows, page
     return {html.unescape(name): (html.unescape(text), good) for name, good, text in rows}
@@ -211,7 +203,8 @@ def test_the_admin_health_page_says_what_clears_the_cache_and_whether_the_compan
     whether the companion answers, and the changes WordPress has not heard of while it does not."""
     kind, server, scim = site
     root = scim.base.removesuffix("/scim/v2")
-    facts = _admin_health(serve.config, root)
+    session = _admin_session(["--wp-config", serve.config], root)
+    facts = _admin_health(session, root)
     cache = {"plain": "none persistent (nothing to clear)", "redis": "the Redis Object Cache drop-in, cleared by wpscim",
              "companion-cleared": "a persistent object cache only WordPress can clear (the companion does)"}[kind]
     assert facts["Object cache"][0] == cache, facts
@@ -220,7 +213,7 @@ def test_the_admin_health_page_says_what_clears_the_cache_and_whether_the_compan
 
     server.pause()  # WordPress is down
     assert scim("POST", "/Users", {"userName": "erin@example.com"})[0] == 201
-    facts = _admin_health(serve.config, root)
+    facts = _admin_health(session, root)
     assert facts["Companion"][0].startswith("not answering") and facts["Companion"][1] == "bad", facts
     assert "; 1 waiting for WordPress's hooks (the oldest since " in facts["Change log"][0] and facts["Change log"][1] == "bad", facts
     uncleared = "; 1 whose caches are not known clean" if kind == "companion-cleared" else "; 0 whose caches are not known clean"
@@ -228,7 +221,7 @@ def test_the_admin_health_page_says_what_clears_the_cache_and_whether_the_compan
 
     server.restart()
     deadline = time.monotonic() + 45
-    while (facts := _admin_health(serve.config, root))["Change log"][1] != "good" and time.monotonic() < deadline:
+    while (facts := _admin_health(session, root))["Change log"][1] != "good" and time.monotonic() < deadline:
         time.sleep(0.5)
     assert facts["Change log"][0].endswith("; 0 waiting for WordPress's hooks; 0 whose caches are not known clean"), facts
     assert facts["Companion"][1] == "good", facts
@@ -451,8 +444,10 @@ def test_the_trail_is_filtered_by_time(serve, wp, mysql_server):
     root = base.removesuffix("/scim/v2")
     today = wp.sql("SELECT DATE(UTC_TIMESTAMP())")[0][0]
 
+    session = _admin_session(where, root)
+
     def shown(query: str) -> list[str]:
-        page = _admin_page(where, root, "activity?" + query)
+        page = _admin_page(session, root, "activity?" + query)
         return re.findall(r'<td class="what">User (\d+)', page)
 
     assert shown("") == ["7003", "7002", "7001"]
@@ -460,7 +455,7 @@ def test_the_trail_is_filtered_by_time(serve, wp, mysql_server):
     assert shown(f"since={today - timedelta(days=30)}&until={today}") == ["7002"]  # before today
     assert shown(f"until={today - timedelta(days=20)}") == ["7001"]
     assert shown(f"since={today + timedelta(days=1)}") == []
-    refused = _admin_page(where, root, "activity?since=yesterday")
+    refused = _admin_page(session, root, "activity?since=yesterday")
     assert "'since' is not a date" in html.unescape(refused) and 'class="event"' not in refused
 
 

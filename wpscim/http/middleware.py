@@ -73,25 +73,34 @@ def route_template(req, router) -> str | None:
 
 class DatabaseGate:
     """At most `slots` requests whose resource `uses_database` are answered at once: one fewer than the
-    server's request threads. When the database stalls, the requests waiting on it (up to the read
-    timeout) hold those slots; a thread stays free for discovery, /healthz and /metrics, and a request
-    beyond the slots gets 503 after WAIT_SECONDS instead of queueing behind the stalled ones. Unloaded,
-    no request waits here; under load, a request waits for one of the others to end."""
+    server's request threads, so a thread stays free for discovery, /healthz and /metrics.
 
-    WAIT_SECONDS = 0.25
+    A request beyond the slots waits while the database is moving (some request left the gate within
+    the last STUCK_SECONDS), up to QUEUE_SECONDS: a burst of an identity provider's requests is queued,
+    not refused. When the slots are held and none has been given back for STUCK_SECONDS (the database
+    stalls and the requests holding them wait out the read timeout), it gets 503 at once instead of
+    queueing behind the stalled ones."""
+
+    STUCK_SECONDS = 0.25
+    QUEUE_SECONDS = 10.0
 
     def __init__(self, slots: int):
         self._slots = threading.BoundedSemaphore(slots)
+        self._last_release = time.monotonic()
 
     def process_resource(self, req, resp, resource, params) -> None:
         if not getattr(resource, "uses_database", False):
             return
-        if not self._slots.acquire(timeout=self.WAIT_SECONDS):
-            raise ScimError(503, "every request thread that may use the database is busy; retry shortly",
-                            headers={"Retry-After": "1"})
+        give_up = time.monotonic() + self.QUEUE_SECONDS
+        while not self._slots.acquire(timeout=self.STUCK_SECONDS):
+            now = time.monotonic()
+            if now - self._last_release >= self.STUCK_SECONDS or now >= give_up:
+                raise ScimError(503, "every request thread that may use the database is busy; retry shortly",
+                                headers={"Retry-After": "1"})
         req.context.gate_held = True
 
     def process_response(self, req, resp, resource, req_succeeded) -> None:
         if req.context.get("gate_held"):
             req.context.gate_held = False
+            self._last_release = time.monotonic()
             self._slots.release()

@@ -1,0 +1,103 @@
+"""DatabaseGate: a burst beyond the slots is queued while the database moves, refused when it is stuck."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import falcon.testing
+import pytest
+
+from wpscim.http.middleware import DatabaseGate
+from wpscim.scim.errors import ScimError
+
+
+class UsesDatabase:
+    uses_database = True
+
+
+def enter(gate: DatabaseGate):
+    """One request through the gate's door; returns it (to leave with `leave`) or raises the 503."""
+    req, resp = falcon.testing.create_req(), falcon.Response()
+    gate.process_resource(req, resp, UsesDatabase(), {})
+    return req, resp
+
+
+def leave(gate: DatabaseGate, request) -> None:
+    gate.process_response(*request, UsesDatabase(), True)
+
+
+def churn(gate: DatabaseGate, slots: int, seconds: float, hold: float) -> list[threading.Thread]:
+    """`slots` clients that each hold a slot for `hold` s, leave and come straight back, for `seconds`,
+    started `hold / slots` apart: a database that is busy but moving (some request leaves every
+    `hold / slots` s). All slots are held when this returns."""
+    ready = threading.Semaphore(0)
+
+    def client():
+        request, until = enter(gate), time.monotonic() + seconds
+        ready.release()
+        while True:
+            time.sleep(hold)
+            leave(gate, request)
+            if time.monotonic() >= until:
+                return
+            request = enter(gate)
+
+    threads = []
+    for _ in range(slots):
+        threads.append(threading.Thread(target=client, daemon=True))
+        threads[-1].start()
+        ready.acquire()
+        time.sleep(hold / slots)
+    return threads
+
+
+def test_requests_beyond_the_slots_get_503_promptly_when_none_leaves():
+    gate = DatabaseGate(1)
+    held = enter(gate)
+    started = time.monotonic()
+    with pytest.raises(ScimError) as refused:
+        enter(gate)
+    waited = time.monotonic() - started
+    assert refused.value.status == 503 and refused.value.headers == {"Retry-After": "1"}
+    assert DatabaseGate.STUCK_SECONDS <= waited < DatabaseGate.STUCK_SECONDS + 0.5
+    leave(gate, held)
+    leave(gate, enter(gate))  # the slot is free again
+
+
+def test_a_burst_waits_for_a_slot_while_requests_keep_leaving():
+    gate = DatabaseGate(4)
+    hold = 2 * DatabaseGate.STUCK_SECONDS  # longer than a stuck request may hold every slot
+    clients = churn(gate, 4, seconds=5 * hold, hold=hold)
+    started = time.monotonic()
+    leave(gate, enter(gate))  # no 503: one of the four leaves every hold / 4 s
+    waited = time.monotonic() - started
+    for client in clients:
+        client.join()
+    assert waited < gate.QUEUE_SECONDS
+
+
+def test_the_queue_is_bounded_even_while_requests_keep_leaving():
+    gate = DatabaseGate(1)
+    gate.QUEUE_SECONDS = 3 * DatabaseGate.STUCK_SECONDS
+    stop = threading.Event()
+    holder = enter(gate)
+
+    def keep_leaving():  # the slot changes hands among others only: leave and take it back at once
+        request = holder
+        while not stop.is_set():
+            time.sleep(0.05)
+            gate._last_release = time.monotonic()
+        leave(gate, request)
+
+    thread = threading.Thread(target=keep_leaving, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(ScimError) as refused:
+            enter(gate)
+    finally:
+        stop.set()
+        thread.join()
+    assert refused.value.status == 503
+    assert gate.QUEUE_SECONDS <= time.monotonic() - started < gate.QUEUE_SECONDS + 0.5

@@ -73,17 +73,21 @@ def main() -> None:
     n = own.users
 
     def lookup(w: Worker, seq: int) -> None:
-        w.client.call("GET", f'/Users?filter=userName%20eq%20%22{seeding.login(w.rng.randint(1, n))}%22')
+        w.client.call("GET", f"/Users?filter=userName%20eq%20%22{seeding.login(w.rng.randint(1, n))}%22")
 
     def create(w: Worker, seq: int) -> None:
         name = f"cost-{bench.run_id}-{w.state['kind']}{seq}@example.com"
-        w.client.call("POST", "/Users", user_body(name, name, "New", f"User{seq}", f"00c{bench.run_id}{w.state['kind']}{seq}"), expect=(201,))
+        w.client.call(
+            "POST", "/Users", user_body(name, name, "New", f"User{seq}", f"00c{bench.run_id}{w.state['kind']}{seq}"), expect=(201,)
+        )
 
     def page(w: Worker, seq: int) -> None:
         w.client.call("GET", f"/Users?startIndex={w.rng.randint(1, n - PAGE + 1)}&count={PAGE}")
 
-    lines = ["| request | client | req/s | load generator CPU µs/req | wpscim CPU µs/req | database CPU µs/req |",
-             "| --- | --- | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| request | client | req/s | load generator CPU µs/req | wpscim CPU µs/req | database CPU µs/req |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
     try:
         bench.prepare()
         for title, op in (("lookup by userName", lookup), ("create", create), ("page of 100", page)):
@@ -91,12 +95,14 @@ def main() -> None:
             used = {kind: Tally() for kind in CLIENTS}
             sides = {}
             for k, (kind, make) in enumerate(CLIENTS.items()):
-                workers = [Worker(i, make(bench.server.port, bench.token), random.Random(f"{title}/{kind}/{i}"), {"kind": "hp"[k]})
-                           for i in range(own.clients)]
+                workers = [
+                    Worker(i, make(bench.server.port, bench.token), random.Random(f"{title}/{kind}/{i}"), {"kind": "hp"[k]})
+                    for i in range(own.clients)
+                ]
                 sides[kind] = (workers, Sequence())
                 run_phase(workers, op, 0.3, sides[kind][1], None)  # warm-up: connections, caches
             for r in range(own.rounds):
-                for kind in (list(CLIENTS) if r % 2 == 0 else list(CLIENTS)[::-1]):
+                for kind in list(CLIENTS) if r % 2 == 0 else list(CLIENTS)[::-1]:
                     workers, seq = sides[kind]
                     before = bench.cpu_now()
                     phase = run_phase(workers, op, own.seconds, seq, None)
@@ -109,10 +115,14 @@ def main() -> None:
                 Bench.close(workers)
                 u = used[kind]
                 per = {part: 1e6 * u[part] / u["requests"] for part in ("bench", "server", "database")}
-                lines.append(f"| {title} | {kind} | {u['requests'] / u['seconds']:.0f} | {per['bench']:.0f} | {per['server']:.0f} | "
-                             f"{per['database']:.0f} |")
-                log(f"  {kind}: {u['requests'] / u['seconds']:.0f}/s, load generator {per['bench']:.0f} µs, wpscim {per['server']:.0f} µs, "
-                    f"database {per['database']:.0f} µs per request")
+                lines.append(
+                    f"| {title} | {kind} | {u['requests'] / u['seconds']:.0f} | {per['bench']:.0f} | {per['server']:.0f} | "
+                    f"{per['database']:.0f} |"
+                )
+                log(
+                    f"  {kind}: {u['requests'] / u['seconds']:.0f}/s, load generator {per['bench']:.0f} µs, wpscim {per['server']:.0f} µs, "
+                    f"database {per['database']:.0f} µs per request"
+                )
     finally:
         bench.finish()
     print("\n".join(lines))

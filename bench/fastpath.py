@@ -67,23 +67,35 @@ REQUESTS = {
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description="Paired runs of wpscim with the whole driver fast path, without it, and "
-                                                 "without each of its parts.")
+    parser = argparse.ArgumentParser(
+        description="Paired runs of wpscim with the whole driver fast path, without it, and without each of its parts."
+    )
     parser.add_argument("--users", type=lambda v: int(v.replace("_", "")), default=10000, help="seeded users (default 10000)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients per server (default 4)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds (default 5); each runs a pair of phases per variant")
     parser.add_argument("--seconds", type=float, default=2.0, help="length of one phase (default 2)")
     parser.add_argument("--warmup", type=float, default=0.5, help="warm-up per server and request, seconds (default 0.5)")
-    parser.add_argument("--only", type=lambda v: [x for x in v.split(",") if x], default=list(REQUESTS),
-                        help=f"requests to measure (comma-separated, default all: {', '.join(REQUESTS)})")
-    parser.add_argument("--variants", type=lambda v: [x for x in v.split(",") if x], default=[v for v in VARIANTS if v != "whole"],
-                        help=f"variants compared with the whole fast path (default all: {', '.join(v for v in VARIANTS if v != 'whole')})")
+    parser.add_argument(
+        "--only",
+        type=lambda v: [x for x in v.split(",") if x],
+        default=list(REQUESTS),
+        help=f"requests to measure (comma-separated, default all: {', '.join(REQUESTS)})",
+    )
+    parser.add_argument(
+        "--variants",
+        type=lambda v: [x for x in v.split(",") if x],
+        default=[v for v in VARIANTS if v != "whole"],
+        help=f"variants compared with the whole fast path (default all: {', '.join(v for v in VARIANTS if v != 'whole')})",
+    )
     parser.add_argument("--server", choices=["granian", "gunicorn"], default="granian", help="wpscim serve --server (default granian)")
     parser.add_argument("--server-processes", type=int, default=1, help="wpscim serve --processes (default 1)")
     parser.add_argument("--server-threads", type=int, default=4, help="wpscim serve --threads (default 4)")
     parser.add_argument("--pool-size", type=int, help="wpscim serve --pool-size (default: wpscim's)")
-    parser.add_argument("--database-url", default=os.environ.get("WPSCIM_BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/"),
-                        help="the MySQL/MariaDB server (default mysql://root@127.0.0.1:3306/)")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("WPSCIM_BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/"),
+        help="the MySQL/MariaDB server (default mysql://root@127.0.0.1:3306/)",
+    )
     parser.add_argument("--reuse", action="store_true", help="keep wpscim_bench_<N> after the run and reuse it (reset) next time")
     parser.add_argument("--no-index", action="store_true", help="do not apply `wpscim index create`")
     args = parser.parse_args(argv)
@@ -123,8 +135,10 @@ def variant_servers(bench: Bench, names: list[str]) -> dict:
             except OSError:
                 continue
             if env.get("WPSCIM_FAST_PATH_OFF", "") != wanted or env.get("WPSCIM_FAST_PATH", "1") not in ("1", "true", "yes", "on"):
-                raise SystemExit(f"server {name} (pid {pid}) runs with WPSCIM_FAST_PATH_OFF={env.get('WPSCIM_FAST_PATH_OFF')!r}, "
-                                 f"WPSCIM_FAST_PATH={env.get('WPSCIM_FAST_PATH')!r}")
+                raise SystemExit(
+                    f"server {name} (pid {pid}) runs with WPSCIM_FAST_PATH_OFF={env.get('WPSCIM_FAST_PATH_OFF')!r}, "
+                    f"WPSCIM_FAST_PATH={env.get('WPSCIM_FAST_PATH')!r}"
+                )
         command = open(f"/proc/{server.proc.pid}/cmdline").read().split("\0")
         if ("--no-fast-path" in command) != (name == "plain"):
             raise SystemExit(f"server {name} was started as {' '.join(command)}")
@@ -186,12 +200,15 @@ def measure(bench: Bench, request: str, servers: dict, args) -> dict:
         used = cpu[name]
         n = used["requests"] or 1
         out["variants"][name] = {
-            "label": VARIANTS[name], "rates": [round(x, 1) for x in rates[name]],
+            "label": VARIANTS[name],
+            "rates": [round(x, 1) for x in rates[name]],
             "ratios": [round(x, 4) for x in ratios.get(name, [])],
             "ratio_median": statistics.median(ratios[name]) if ratios.get(name) else 1.0,
-            "server_cpu_ms": round(1000 * used["server"] / n, 4), "database_cpu_ms": round(1000 * used.get("database", 0) / n, 4)
-            if bench.database_pid else None,
-            "requests": used["requests"], "errors": errors[name], "first_error": first_error.get(name),
+            "server_cpu_ms": round(1000 * used["server"] / n, 4),
+            "database_cpu_ms": round(1000 * used.get("database", 0) / n, 4) if bench.database_pid else None,
+            "requests": used["requests"],
+            "errors": errors[name],
+            "first_error": first_error.get(name),
         }
     return out
 
@@ -204,23 +221,33 @@ def table(results: dict, info: dict) -> str:
         f"wpscim ({info['server']}) × {info['threads']} threads, --no-access-log, one server per variant; {info['clients']} clients; "
         f"{info['rounds']} rounds of one pair of {info['seconds']:g} s phases per variant; run {info['seconds_run']} s; load average "
         f"before/after {info['loadavg_before'][0]:.1f}/{info['loadavg_after'][0]:.1f}"
-        + (f"; CPU time stolen by the hypervisor {info['steal']:.0%}" if info.get("steal") is not None else "") + ".",
+        + (f"; CPU time stolen by the hypervisor {info['steal']:.0%}" if info.get("steal") is not None else "")
+        + ".",
         "",
         "| request | server | req/s ÷ whole fast path's, median (rounds) | req/s (median phase) | server CPU ms/req | database CPU ms/req | errors |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for result in results.values():
         for name, v in result["variants"].items():
-            ratio = "1" if name == "whole" else (f"{v['ratio_median']:.3f} ({min(v['ratios']):.3f}–{max(v['ratios']):.3f})" if v["ratios"] else "—")
+            ratio = (
+                "1"
+                if name == "whole"
+                else (f"{v['ratio_median']:.3f} ({min(v['ratios']):.3f}–{max(v['ratios']):.3f})" if v["ratios"] else "—")
+            )
             database = f"{v['database_cpu_ms']:.3f}" if v["database_cpu_ms"] is not None else "—"
-            lines.append(f"| {result['title']} | {v['label']} | {ratio} | {statistics.median(v['rates']) if v['rates'] else 0:.0f} | "
-                         f"{v['server_cpu_ms']:.3f} | {database} | {v['errors'] or ''} |")
+            lines.append(
+                f"| {result['title']} | {v['label']} | {ratio} | {statistics.median(v['rates']) if v['rates'] else 0:.0f} | "
+                f"{v['server_cpu_ms']:.3f} | {database} | {v['errors'] or ''} |"
+            )
         if result.get("steal") is not None:
             lines.append(f"| | (CPU time stolen by the hypervisor during these rounds: {result['steal']:.0%}) | | | | | |")
-    lines += ["", "A ratio below 1: the server without that part answered fewer requests per second than the whole fast path "
-              "in the same pairs of adjacent phases, i.e. the part gains 1/ratio − 1. The plain driver's ratio is the whole "
-              "fast path's gain; the control (the whole fast path on a second server) shows what two identical servers differ by. CPU: over all of a server's measured phases, per request (the whole fast path's over its "
-              "phases of every pair)."]
+    lines += [
+        "",
+        "A ratio below 1: the server without that part answered fewer requests per second than the whole fast path "
+        "in the same pairs of adjacent phases, i.e. the part gains 1/ratio − 1. The plain driver's ratio is the whole "
+        "fast path's gain; the control (the whole fast path on a second server) shows what two identical servers differ by. CPU: over all of a server's measured phases, per request (the whole fast path's over its "
+        "phases of every pair).",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -230,9 +257,16 @@ def main(argv=None) -> int:
         os.environ.pop(name, None)
     OUT.mkdir(exist_ok=True)
     bench = Bench(args, args.users)
-    info = {"users": args.users, "started": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "clients": args.clients,
-            "rounds": args.rounds, "seconds": args.seconds, "server": args.server, "threads": args.server_threads,
-            "loadavg_before": os.getloadavg()}
+    info = {
+        "users": args.users,
+        "started": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "clients": args.clients,
+        "rounds": args.rounds,
+        "seconds": args.seconds,
+        "server": args.server,
+        "threads": args.server_threads,
+        "loadavg_before": os.getloadavg(),
+    }
     began, cpu_before = time.perf_counter(), cpu_times()
     results = {}
     try:

@@ -56,13 +56,13 @@ class HttpClient:
         self.sock.sendall(request)
         while (end := self.buffer.find(b"\r\n\r\n")) < 0:
             self._fill()
-        head, self.buffer = self.buffer[:end].lower(), self.buffer[end + 4:]
+        head, self.buffer = self.buffer[:end].lower(), self.buffer[end + 4 :]
         status = int(head[9:12])  # b"http/1.1 201 created"
         if b"\r\ntransfer-encoding: chunked" in head:
             body = self._chunked()
         else:
             at = head.find(b"\r\ncontent-length:")
-            length = int(head[at + 17:].split(b"\r\n", 1)[0]) if at >= 0 else 0
+            length = int(head[at + 17 :].split(b"\r\n", 1)[0]) if at >= 0 else 0
             while len(self.buffer) < length:
                 self._fill()
             body, self.buffer = self.buffer[:length], self.buffer[length:]
@@ -84,8 +84,8 @@ class HttpClient:
             size = int(self.buffer[:end].split(b";")[0], 16)
             while len(self.buffer) < end + 2 + size + 2:
                 self._fill()
-            parts.append(self.buffer[end + 2:end + 2 + size])
-            self.buffer = self.buffer[end + 2 + size + 2:]
+            parts.append(self.buffer[end + 2 : end + 2 + size])
+            self.buffer = self.buffer[end + 2 + size + 2 :]
             if size == 0:
                 return b"".join(parts)
 

@@ -25,9 +25,27 @@ from collections import Counter as Tally
 from .runner import OUT, Result, Row, SizeRun, log, server_config
 
 # The table's row order (the scenarios run in another: scenarios.SCENARIOS).
-ORDER = ["create", "create_checked", "create_password", "hash", "lookup_username", "lookup_externalid", "deactivate", "put", "page", "import",
-         "membership", "lookup_username_high", "lookup_externalid_high", "groups_list", "group_stream",
-         "changelog", "changelog_wake", "companion", "access_log"]
+ORDER = [
+    "create",
+    "create_checked",
+    "create_password",
+    "hash",
+    "lookup_username",
+    "lookup_externalid",
+    "deactivate",
+    "put",
+    "page",
+    "import",
+    "membership",
+    "lookup_username_high",
+    "lookup_externalid_high",
+    "groups_list",
+    "group_stream",
+    "changelog",
+    "changelog_wake",
+    "companion",
+    "access_log",
+]
 CHANGELOG_TARGET = 0.85  # creates/s with the change log and the Redis invalidation over creates/s with neither
 
 
@@ -37,8 +55,7 @@ CHANGELOG_TARGET = 0.85  # creates/s with the change log and the Redis invalidat
 def whole_run_peak(run: SizeRun) -> int:
     """Peaks are reset before each scenario, so the run's peak is the largest scenario peak (of the size's
     own server: rows comparing two other servers are left out)."""
-    return max([r.peak_rss_kb or 0 for k, r in run.rows.items() if k != "memory" and not r.labels]
-               + [run.info.get("startup_hwm_kb", 0)])
+    return max([r.peak_rss_kb or 0 for k, r in run.rows.items() if k != "memory" and not r.labels] + [run.info.get("startup_hwm_kb", 0)])
 
 
 def evaluate(run: SizeRun, clients: int, high: int, others: dict[int, int]) -> None:
@@ -110,15 +127,24 @@ def _two_servers(rows: dict) -> None:
         row.target = f"ratio ≥ {CHANGELOG_TARGET}, keys deleted in Redis"
         if row.wpscim:
             c = row.wpscim.extra.get("redis", {})
-            seen = (c.get("phases") and c.get("sentinel_deleted") == c["phases"] and c.get("del_calls", 0) >= c.get("creates", 1)
-                    and c.get("events", 0) >= c.get("creates", 1) and c.get("baseline_events") == 0)
+            seen = (
+                c.get("phases")
+                and c.get("sentinel_deleted") == c["phases"]
+                and c.get("del_calls", 0) >= c.get("creates", 1)
+                and c.get("events", 0) >= c.get("creates", 1)
+                and c.get("baseline_events") == 0
+            )
             if not seen:
-                row.status = (f"FAIL (not seen: {c.get('del_calls')} DEL calls for {c.get('creates')} creates, key deleted in "
-                              f"{c.get('sentinel_deleted')}/{c.get('phases')} phases, {c.get('events')} events, baseline "
-                              f"{c.get('baseline_events')})")
+                row.status = (
+                    f"FAIL (not seen: {c.get('del_calls')} DEL calls for {c.get('creates')} creates, key deleted in "
+                    f"{c.get('sentinel_deleted')}/{c.get('phases')} phases, {c.get('events')} events, baseline "
+                    f"{c.get('baseline_events')})"
+                )
             else:
-                row.status = (f"{'PASS' if (row.ratio or 0) >= CHANGELOG_TARGET else 'FAIL'} ({c['del_calls']} DEL for {c['creates']} "
-                              f"creates, key deleted in {c['sentinel_deleted']}/{c['phases']} phases)")
+                row.status = (
+                    f"{'PASS' if (row.ratio or 0) >= CHANGELOG_TARGET else 'FAIL'} ({c['del_calls']} DEL for {c['creates']} "
+                    f"creates, key deleted in {c['sentinel_deleted']}/{c['phases']} phases)"
+                )
     row = rows.get("changelog_wake")
     if row:
         row.target = "info (what waking an unanswering companion adds)"
@@ -134,9 +160,12 @@ def _two_servers(rows: dict) -> None:
             if c.get("undelivered") or not c.get("events"):
                 row.status = f"FAIL (not seen: {c.get('undelivered')} of {c.get('events')} events undelivered)"
             else:
-                row.status = (f"info ({c.get('creates', 0) / max(c.get('measured', 0), 1):.1f} creates per delivery; all {c['events']} "
-                              f"events delivered; {c.get('waits_timed_out', 0)} waits timed out"
-                              + (f"; WordPress {wordpress:.2f} CPU ms/create" if wordpress is not None else "") + ")")
+                row.status = (
+                    f"info ({c.get('creates', 0) / max(c.get('measured', 0), 1):.1f} creates per delivery; all {c['events']} "
+                    f"events delivered; {c.get('waits_timed_out', 0)} waits timed out"
+                    + (f"; WordPress {wordpress:.2f} CPU ms/create" if wordpress is not None else "")
+                    + ")"
+                )
     row = rows.get("access_log")
     if row:
         row.target = "info (what the access log costs)"
@@ -146,8 +175,11 @@ def _two_servers(rows: dict) -> None:
             if lines < requests:
                 row.status = f"FAIL (not seen: {lines} access log lines for {requests} requests)"
             else:
-                row.status = "info (" + (f"server CPU {1000 * (on - off):+.0f} µs/request; " if on is not None and off is not None else "") \
-                             + f"{lines} lines)"
+                row.status = (
+                    "info ("
+                    + (f"server CPU {1000 * (on - off):+.0f} µs/request; " if on is not None and off is not None else "")
+                    + f"{lines} lines)"
+                )
 
 
 # --- the table ------------------------------------------------------------------------------------------
@@ -173,8 +205,13 @@ def table(run: SizeRun, server_kind: str, server_processes: int) -> str:
         "",
         f"{info.get('started', '')}, {os.cpu_count()} CPUs, {platform.python_implementation()} {platform.python_version()}, "
         f"{info.get('database', '?')}; wpscim ({server_kind}) {server_processes} process(es) × {info.get('server_threads')} threads"
-        + (f", {info['server_options']}" if info.get("server_options") else "") + "; "
-        + (f"seeded in {info['seed_seconds']} s" if info.get("seed_seconds") is not None else f"reused seed (reset in {info.get('reset_seconds')} s)")
+        + (f", {info['server_options']}" if info.get("server_options") else "")
+        + "; "
+        + (
+            f"seeded in {info['seed_seconds']} s"
+            if info.get("seed_seconds") is not None
+            else f"reused seed (reset in {info.get('reset_seconds')} s)"
+        )
         + f"; run {info.get('seconds', '?')} s; load average before/after "
         f"{info.get('loadavg_before', (0,))[0]:.1f}/{info.get('loadavg_after', (0,))[0]:.1f}; "
         + (f"CPU time stolen by the hypervisor {info['steal']:.0%}; " if info.get("steal") is not None else "")
@@ -202,25 +239,35 @@ def table(run: SizeRun, server_kind: str, server_processes: int) -> str:
         cpu = "—"
         if row.cpu_ms("wpscim") and row.cpu_ms("raw"):
             cpu = f"{sum(row.cpu_ms('wpscim').values()):.2f} ({sum(row.cpu_ms('raw').values()):.2f})"
-        target.append(f"| {row.title} | {clients} | {_rate(w)}{unit if w else ''} | {_rate(r)}{unit if r else ''} | {ratio} | {p50} | {p99} | "
-                      f"{cpu} | {rss} | {row.target} | {row.status} |")
+        target.append(
+            f"| {row.title} | {clients} | {_rate(w)}{unit if w else ''} | {_rate(r)}{unit if r else ''} | {ratio} | {p50} | {p99} | "
+            f"{cpu} | {rss} | {row.target} | {row.status} |"
+        )
     if pairs:
-        pairs = ["", "wpscim against wpscim: two servers on the same database, alternating phases (bench/scenarios/changelog.py); "
-                 "the measured server's figures first, the baseline's in the second column and in parentheses.", "",
-                 "| comparison | clients | measured req/s | baseline req/s | ratio (rounds) | p50 ms measured (baseline) | "
-                 "p99 ms measured (baseline) | CPU ms/req measured (baseline) | measured server peak RSS | target | pass/fail |",
-                 "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |", *pairs]
+        pairs = [
+            "",
+            "wpscim against wpscim: two servers on the same database, alternating phases (bench/scenarios/changelog.py); "
+            "the measured server's figures first, the baseline's in the second column and in parentheses.",
+            "",
+            "| comparison | clients | measured req/s | baseline req/s | ratio (rounds) | p50 ms measured (baseline) | "
+            "p99 ms measured (baseline) | CPU ms/req measured (baseline) | measured server peak RSS | target | pass/fail |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+            *pairs,
+        ]
     return "\n".join(header + lines + pairs) + "\n"
 
 
 def legend(sizes: int) -> str:
     """What the columns mean, under the tables."""
-    return ("\nratio = wpscim req/s ÷ raw-SQL req/s over all rounds, in parentheses the lowest and highest of single rounds (adjacent phases); p50/p99 are per request (per page for the import, per whole response for the "
-            "stream), the raw reference's in parentheses. CPU ms/req: CPU time of wpscim's processes, the database server (when it runs on "
-            "this machine) and the benchmark process (load generator or reference) over the measured rounds, per request; "
-            "results-<N>.json has the parts (the companion row's measured side also WordPress's php processes). Every server the bench "
-            "starts runs with --no-access-log (the access_log row measures the log). Memory is compared with " +
-            ("the other sizes of this run." if sizes > 1 else "earlier results-<N>.json of other sizes, if any.") + "\n")
+    return (
+        "\nratio = wpscim req/s ÷ raw-SQL req/s over all rounds, in parentheses the lowest and highest of single rounds (adjacent phases); p50/p99 are per request (per page for the import, per whole response for the "
+        "stream), the raw reference's in parentheses. CPU ms/req: CPU time of wpscim's processes, the database server (when it runs on "
+        "this machine) and the benchmark process (load generator or reference) over the measured rounds, per request; "
+        "results-<N>.json has the parts (the companion row's measured side also WordPress's php processes). Every server the bench "
+        "starts runs with --no-access-log (the access_log row measures the log). Memory is compared with "
+        + ("the other sizes of this run." if sizes > 1 else "earlier results-<N>.json of other sizes, if any.")
+        + "\n"
+    )
 
 
 # --- files ----------------------------------------------------------------------------------------------
@@ -261,8 +308,12 @@ def publish(runs: list[SizeRun], args, started: float) -> int:
     print(text)
     (OUT / "latest.md").write_text(text)
     log(f"done in {time.perf_counter() - started:.0f} s; table in {OUT / 'latest.md'}")
-    failed = [row for run in runs for row in run.rows.values()
-              if row.status.startswith("FAIL (") and ("errors" in row.status or "not seen" in row.status)]
+    failed = [
+        row
+        for run in runs
+        for row in run.rows.values()
+        if row.status.startswith("FAIL (") and ("errors" in row.status or "not seen" in row.status)
+    ]
     return 1 if failed else 0
 
 
@@ -270,8 +321,12 @@ def write_profile(run: SizeRun) -> None:
     """bench/out/profile-<N>.md: the hottest frames of each scenario's py-spy samples (--profile)."""
     if not run.profiles:
         return
-    lines = [f"# py-spy profile of wpscim, {run.users:,} users", "",
-             "Samples of non-idle server threads during each scenario (raw-SQL phases leave the server idle).", ""]
+    lines = [
+        f"# py-spy profile of wpscim, {run.users:,} users",
+        "",
+        "Samples of non-idle server threads during each scenario (raw-SQL phases leave the server idle).",
+        "",
+    ]
     for key, stacks in run.profiles.items():
         total = sum(stacks.values())
         lines += [f"## {key} ({total} samples)", ""]

@@ -55,8 +55,10 @@ from bench.scenarios import SCENARIOS  # noqa: E402
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description="wpscim HTTP throughput and latency next to a raw-SQL reference.",
-                                     epilog="See bench/scenarios/ for what every scenario measures.")
+    parser = argparse.ArgumentParser(
+        description="wpscim HTTP throughput and latency next to a raw-SQL reference.",
+        epilog="See bench/scenarios/ for what every scenario measures.",
+    )
     parser.add_argument("--users", help="seeded users, one size or several separated by commas (default 10000; --quick: 2000)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
     parser.add_argument("--high-clients", type=int, default=16, help="concurrent clients of the second lookup run (default 16)")
@@ -69,17 +71,27 @@ def parse_args(argv=None):
     parser.add_argument("--server-processes", type=int, default=1, help="wpscim serve --processes (default 1)")
     parser.add_argument("--server-threads", type=int, default=4, help="wpscim serve --threads (default 4, wpscim's default)")
     parser.add_argument("--pool-size", type=int, help="wpscim serve --pool-size (default: wpscim's, one per thread)")
-    parser.add_argument("--database-url", default=os.environ.get("WPSCIM_BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/"),
-                        help="the MySQL/MariaDB server (database part ignored; default mysql://root@127.0.0.1:3306/)")
-    parser.add_argument("--redis-url", default=os.environ.get("WPSCIM_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11"),
-                        help="the Redis the changelog row's server clears, in a database of the bench's own (default "
-                             "redis://127.0.0.1:6379/11; keys under a prefix of the run's own)")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("WPSCIM_BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/"),
+        help="the MySQL/MariaDB server (database part ignored; default mysql://root@127.0.0.1:3306/)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("WPSCIM_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11"),
+        help="the Redis the changelog row's server clears, in a database of the bench's own (default "
+        "redis://127.0.0.1:6379/11; keys under a prefix of the run's own)",
+    )
     parser.add_argument("--reuse", action="store_true", help="keep wpscim_bench_<N> after the run and reuse it (reset) next time")
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy; writes bench/out/profile-<N>.md")
     parser.add_argument("--no-index", action="store_true", help="do not apply `wpscim index create` (measure without it)")
     parser.add_argument("--quick", action="store_true", help="CI smoke run: small sizes and short phases (< 60 s)")
-    parser.add_argument("--only", type=lambda v: set(v.split(",")), default=set(),
-                        help=f"run only these scenarios (comma-separated: {', '.join(SCENARIOS)})")
+    parser.add_argument(
+        "--only",
+        type=lambda v: set(v.split(",")),
+        default=set(),
+        help=f"run only these scenarios (comma-separated: {', '.join(SCENARIOS)})",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     args.sizes = [int(s.replace("_", "")) for s in (args.users or ("2000" if quick else "10000")).split(",") if s.strip()]

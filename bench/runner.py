@@ -238,8 +238,17 @@ SERVER_OPTIONS = ("--no-access-log",)
 
 
 class Server:
-    def __init__(self, url: str, threads: int, pool_size: int | None, log_path: Path, kind: str = "granian", processes: int = 1,
-                 options: tuple[str, ...] = SERVER_OPTIONS, env: dict | None = None):
+    def __init__(
+        self,
+        url: str,
+        threads: int,
+        pool_size: int | None,
+        log_path: Path,
+        kind: str = "granian",
+        processes: int = 1,
+        options: tuple[str, ...] = SERVER_OPTIONS,
+        env: dict | None = None,
+    ):
         self.url = url
         self.threads = threads
         self.pool_size = pool_size
@@ -253,14 +262,34 @@ class Server:
         self.can_reset_peak = True
 
     def start(self, token: str) -> None:
-        args = ["serve", "--database-url", self.url, "--host", "127.0.0.1", "--port", str(self.port), "--threads", str(self.threads),
-                "--processes", str(self.processes), "--server", self.kind, *self.options]
+        args = [
+            "serve",
+            "--database-url",
+            self.url,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--threads",
+            str(self.threads),
+            "--processes",
+            str(self.processes),
+            "--server",
+            self.kind,
+            *self.options,
+        ]
         if self.pool_size:
             args += ["--pool-size", str(self.pool_size)]
         self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(wpscim_command(*args), stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True, preexec_fn=_die_with_parent,
-                                     env={**os.environ, **self.env} if self.env else None)
+        self.proc = subprocess.Popen(
+            wpscim_command(*args),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+            env={**os.environ, **self.env} if self.env else None,
+        )
         _cleanups.append(self.stop)
         deadline = time.monotonic() + 60
         while True:
@@ -421,9 +450,16 @@ class Result:
         return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000
 
     def summary(self) -> dict:
-        return {"requests": len(self.latencies), "elapsed_s": round(self.elapsed, 4), "rate": round(self.rate, 2),
-                "p50_ms": self.pct(50), "p99_ms": self.pct(99), "errors": self.errors, "first_error": self.first_error,
-                **self.extra}
+        return {
+            "requests": len(self.latencies),
+            "elapsed_s": round(self.elapsed, 4),
+            "rate": round(self.rate, 2),
+            "p50_ms": self.pct(50),
+            "p99_ms": self.pct(99),
+            "errors": self.errors,
+            "first_error": self.first_error,
+            **self.extra,
+        }
 
 
 def phase_order(round_number: int) -> tuple[str, str]:
@@ -543,10 +579,20 @@ class Row:
         return f"{sum(parts.values()):.2f} (" + " + ".join(f"{name} {value:.2f}" for name, value in parts.items()) + ")"
 
     def to_json(self) -> dict:
-        return {"key": self.key, "title": self.title, "clients": self.clients, "peak_rss_kb": self.peak_rss_kb,
-                "target": self.target, "status": self.status, "ratio": self.ratio, "round_ratios": self.round_ratios, "steal": self.steal,
-                "labels": self.labels,
-                "wpscim": self.wpscim.summary() if self.wpscim else None, "raw": self.raw.summary() if self.raw else None}
+        return {
+            "key": self.key,
+            "title": self.title,
+            "clients": self.clients,
+            "peak_rss_kb": self.peak_rss_kb,
+            "target": self.target,
+            "status": self.status,
+            "ratio": self.ratio,
+            "round_ratios": self.round_ratios,
+            "steal": self.steal,
+            "labels": self.labels,
+            "wpscim": self.wpscim.summary() if self.wpscim else None,
+            "raw": self.raw.summary() if self.raw else None,
+        }
 
 
 @dataclass
@@ -607,32 +653,48 @@ class Bench:
             roles = phpserialize.loads(cur.fetchone()[0].encode(), decode_strings=True)
             cur.execute("SELECT VERSION()")
             info["database"] = cur.fetchone()[0]
-        self.levels = {slug: max([int(c[6:]) for c, on in (d.get("capabilities") or {}).items() if on and c.startswith("level_")] or [0])
-                       for slug, d in roles.items()}
+        self.levels = {
+            slug: max([int(c[6:]) for c, on in (d.get("capabilities") or {}).items() if on and c.startswith("level_")] or [0])
+            for slug, d in roles.items()
+        }
         name = self.actor
-        made = subprocess.run(wpscim_command("token", "create", "--name", name, "--database-url", self.url),
-                              capture_output=True, text=True, timeout=60)
+        made = subprocess.run(
+            wpscim_command("token", "create", "--name", name, "--database-url", self.url), capture_output=True, text=True, timeout=60
+        )
         if made.returncode != 0:
             raise RuntimeError(f"wpscim token create failed: {made.stderr.strip()}")
         self.token = made.stdout.strip().splitlines()[-1]
         if not self.args.no_index:  # the optional (meta_key, meta_value) index externalId lookups need
-            indexed = subprocess.run(wpscim_command("index", "create", "--database-url", self.url),
-                                     capture_output=True, text=True, timeout=600)
+            indexed = subprocess.run(
+                wpscim_command("index", "create", "--database-url", self.url), capture_output=True, text=True, timeout=600
+            )
             if indexed.returncode != 0:
                 raise RuntimeError(f"wpscim index create failed: {indexed.stderr.strip()}")
         info["lookup_index"] = "no (--no-index)" if self.args.no_index else "yes (wpscim index create)"
         if self.args.reuse:
-            _cleanups.append(lambda: subprocess.run(wpscim_command("token", "revoke", name, "--database-url", self.url),
-                                                    capture_output=True, timeout=60))
+            _cleanups.append(
+                lambda: subprocess.run(wpscim_command("token", "revoke", name, "--database-url", self.url), capture_output=True, timeout=60)
+            )
         OUT.mkdir(exist_ok=True)
-        self.server = Server(self.url, self.args.server_threads, self.args.pool_size, OUT / f"server-{self.users}.log",
-                             kind=self.args.server, processes=self.args.server_processes)
+        self.server = Server(
+            self.url,
+            self.args.server_threads,
+            self.args.pool_size,
+            OUT / f"server-{self.users}.log",
+            kind=self.args.server,
+            processes=self.args.server_processes,
+        )
         self.server.start(self.token)
         self.server.reset_peak()
         status = self.server.status()
-        info.update(server_pid=self.server.proc.pid, server_threads=self.args.server_threads, server=server_config(self.args),
-                    server_options=" ".join(self.server.options),
-                    startup_rss_kb=status["VmRSS"], startup_hwm_kb=status["VmHWM"])
+        info.update(
+            server_pid=self.server.proc.pid,
+            server_threads=self.args.server_threads,
+            server=server_config(self.args),
+            server_options=" ".join(self.server.options),
+            startup_rss_kb=status["VmRSS"],
+            startup_hwm_kb=status["VmHWM"],
+        )
         log(f"wpscim pid {self.server.proc.pid} on port {self.server.port}, RSS {status['VmRSS'] / 1024:.1f} MB")
 
     def finish(self) -> None:
@@ -678,9 +740,25 @@ class Bench:
         spy = Path(sys.executable).with_name("py-spy")
         spy = str(spy) if spy.exists() else "py-spy"
         path = OUT / f"pyspy-{self.users}-{key}.txt"
-        proc = subprocess.Popen([spy, "record", "--pid", str(self.server.proc.pid), "--rate", "200", "--format", "raw",
-                                 "--nonblocking", "--subprocesses", "--output", str(path)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        proc = subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--pid",
+                str(self.server.proc.pid),
+                "--rate",
+                "200",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "--subprocesses",
+                "--output",
+                str(path),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
         stop = lambda: (proc.poll() is None and proc.send_signal(signal.SIGINT), proc.wait(timeout=30))  # noqa: E731
         _cleanups.append(stop)
         time.sleep(0.5)
@@ -699,10 +777,25 @@ class Bench:
 
     # -- one scenario: the reference and wpscim, alternating --
 
-    def compare(self, key: str, title: str, clients: int, http_op, sql_op, cap_per_side: int | None = None,
-                http_finish=None, sql_finish=None, seconds: float | None = None, *, server: Server | None = None,
-                reference: Server | None = None, labels: tuple[str, str] | None = None, before_phase=None, after_phase=None,
-                processes: dict | None = None) -> Row:
+    def compare(
+        self,
+        key: str,
+        title: str,
+        clients: int,
+        http_op,
+        sql_op,
+        cap_per_side: int | None = None,
+        http_finish=None,
+        sql_finish=None,
+        seconds: float | None = None,
+        *,
+        server: Server | None = None,
+        reference: Server | None = None,
+        labels: tuple[str, str] | None = None,
+        before_phase=None,
+        after_phase=None,
+        processes: dict | None = None,
+    ) -> Row:
         """Run `sql_op(worker, n)` on `clients` SqlClient threads and `http_op(worker, n)` on as many
         HttpClient threads, in alternating phases; record the Row under `key`. `cap_per_side` bounds
         the requests of a consumable resource (spread over the warm-up and the rounds); `*_finish(worker)`
@@ -721,28 +814,59 @@ class Bench:
             log(f"waited {waited:.0f} s for InnoDB to purge earlier writes")
         log(title if "clients)" in title else f"{title} ({clients} clients)")
         sides = [
-            Side("raw", self.http_workers(clients, key, reference) if reference else self.sql_workers(clients, key), sql_op,
-                 sql_finish, reference),
+            Side(
+                "raw",
+                self.http_workers(clients, key, reference) if reference else self.sql_workers(clients, key),
+                sql_op,
+                sql_finish,
+                reference,
+            ),
             Side("wpscim", self.http_workers(clients, key, server), http_op, http_finish, server, processes=processes or {}),
         ]
-        measured_from = self.alternate(key, sides, seconds or args.seconds, cap_per_side=cap_per_side, before_phase=before_phase,
-                                       after_phase=after_phase)
+        measured_from = self.alternate(
+            key, sides, seconds or args.seconds, cap_per_side=cap_per_side, before_phase=before_phase, after_phase=after_phase
+        )
         raw, wp = sides
-        row = Row(key, title, clients, wp.result, raw.result, server.status()["VmHWM"],
-                  steal=steal_share(measured_from, cpu_times()), labels=labels)
+        row = Row(
+            key,
+            title,
+            clients,
+            wp.result,
+            raw.result,
+            server.status()["VmHWM"],
+            steal=steal_share(measured_from, cpu_times()),
+            labels=labels,
+        )
         self.result.rows[key] = row
         names = labels or ("wpscim", "raw")
-        log(f"  {names[0]} {row.wpscim.rate:.0f}/s p50 {row.wpscim.pct(50) or 0:.1f} ms, {names[1]} {row.raw.rate:.0f}/s, "
-            f"ratio {row.ratio or 0:.2f}" + (f" (rounds {min(row.round_ratios):.2f}–{max(row.round_ratios):.2f})" if row.round_ratios else "")
-            + (f", ERRORS {row.wpscim.errors}/{row.raw.errors}: "
-                                             f"{row.wpscim.first_error or row.raw.first_error}" if row.wpscim.errors or row.raw.errors else ""))
+        log(
+            f"  {names[0]} {row.wpscim.rate:.0f}/s p50 {row.wpscim.pct(50) or 0:.1f} ms, {names[1]} {row.raw.rate:.0f}/s, "
+            f"ratio {row.ratio or 0:.2f}"
+            + (f" (rounds {min(row.round_ratios):.2f}–{max(row.round_ratios):.2f})" if row.round_ratios else "")
+            + (
+                f", ERRORS {row.wpscim.errors}/{row.raw.errors}: {row.wpscim.first_error or row.raw.first_error}"
+                if row.wpscim.errors or row.raw.errors
+                else ""
+            )
+        )
         if row.cpu_ms("wpscim") is not None:
-            log(f"  CPU per request: {names[0]} {row.cpu_text('wpscim')}; {names[1]} {row.cpu_text('raw')}"
-                + (f"; stolen by the hypervisor: {row.steal:.0%} of the machine's CPU time" if row.steal is not None else ""))
+            log(
+                f"  CPU per request: {names[0]} {row.cpu_text('wpscim')}; {names[1]} {row.cpu_text('raw')}"
+                + (f"; stolen by the hypervisor: {row.steal:.0%} of the machine's CPU time" if row.steal is not None else "")
+            )
         return row
 
-    def alternate(self, key: str, sides: list[Side], seconds: float, cap_per_side: int | None = None, before_phase=None,
-                  after_phase=None, rounds: int | None = None, warmup: float | None = None) -> list[int] | None:
+    def alternate(
+        self,
+        key: str,
+        sides: list[Side],
+        seconds: float,
+        cap_per_side: int | None = None,
+        before_phase=None,
+        after_phase=None,
+        rounds: int | None = None,
+        warmup: float | None = None,
+    ) -> list[int] | None:
         """Warm every side up, then run `rounds` (--rounds) rounds of one phase per side, the order rotating
         by one side each round (two sides: flipping, `phase_order`), so that drift hits all sides alike.
         Fills each side's Result (with the rate of each round in extra["round_rates"] and the CPU ms per
@@ -780,8 +904,10 @@ class Bench:
                 http = [w.client for w in side.workers if isinstance(w.client, HttpClient)]
                 if any(c.retried_503 for c in http):
                     side.result.extra["retried_503"] = sum(c.retried_503 for c in http)
-                    log(f"  {side.name}: wpscim answered 503 {side.result.extra['retried_503']} times (retried), e.g. "
-                        f"{next(c.last_503 for c in http if c.last_503)!r}")
+                    log(
+                        f"  {side.name}: wpscim answered 503 {side.result.extra['retried_503']} times (retried), e.g. "
+                        f"{next(c.last_503 for c in http if c.last_503)!r}"
+                    )
                 self.close(side.workers)
         for side in sides:
             if side.cpu["requests"]:
@@ -812,13 +938,22 @@ class Bench:
         running = self.servers.get(name)
         if running and running.proc and running.proc.poll() is None:
             return running
-        server = Server(self.url, self.args.server_threads, self.args.pool_size, OUT / f"server-{self.users}-{name}.log",
-                        kind=self.args.server, processes=self.args.server_processes,
-                        options=(*(() if access_log else SERVER_OPTIONS), *options), env=env)
+        server = Server(
+            self.url,
+            self.args.server_threads,
+            self.args.pool_size,
+            OUT / f"server-{self.users}-{name}.log",
+            kind=self.args.server,
+            processes=self.args.server_processes,
+            options=(*(() if access_log else SERVER_OPTIONS), *options),
+            env=env,
+        )
         server.start(self.token)
         self.servers[name] = server
-        log(f"wpscim ({name}) pid {server.proc.pid} on port {server.port}: wpscim serve {' '.join(server.options)}"
-            + (" " + " ".join(f"{k}={v}" for k, v in env.items()) if env else ""))
+        log(
+            f"wpscim ({name}) pid {server.proc.pid} on port {server.port}: wpscim serve {' '.join(server.options)}"
+            + (" " + " ".join(f"{k}={v}" for k, v in env.items()) if env else "")
+        )
         return server
 
     # -- all --

@@ -92,8 +92,7 @@ def connect(address: DatabaseAddress, database: str | None = None):
 def seeded_size(address: DatabaseAddress) -> int | None:
     """The size recorded by a complete seed of `address.database`, or None."""
     with connect(address) as conn, conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = 'wp_options'",
-                    (address.database,))
+        cur.execute("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = 'wp_options'", (address.database,))
         if cur.fetchone() is None:
             return None
         cur.execute(f"SELECT option_value FROM `{address.database}`.wp_options WHERE option_name = %s", (SEED_MARKER,))
@@ -168,16 +167,24 @@ def reset(address: DatabaseAddress, users: int, log=print) -> float:
         cur.execute("DELETE FROM wp_users WHERE ID > %s", (users,))
         cur.execute("DELETE FROM wp_usermeta WHERE meta_key LIKE 'wpscim\\_\\_%%'")
         cur.execute("UPDATE wp_users SET user_pass = %s WHERE user_pass <> %s", (SEED_HASH, SEED_HASH))
-        cur.execute("UPDATE wp_users SET display_name = CONCAT('Given', ID, ' Family', ID) "
-                    "WHERE display_name <> CONCAT('Given', ID, ' Family', ID)")
+        cur.execute(
+            "UPDATE wp_users SET display_name = CONCAT('Given', ID, ' Family', ID) WHERE display_name <> CONCAT('Given', ID, ' Family', ID)"
+        )
         for key, prefix in (("first_name", "Given"), ("last_name", "Family")):
-            cur.execute(f"UPDATE wp_usermeta SET meta_value = CONCAT('{prefix}', user_id) "
-                        f"WHERE meta_key = %s AND meta_value <> CONCAT('{prefix}', user_id)", (key,))
-        cur.execute("UPDATE wp_usermeta SET meta_value = %s WHERE meta_key = %s AND meta_value <> %s",
-                    (CAPS_SUBSCRIBER, site.capabilities_key, CAPS_SUBSCRIBER))
+            cur.execute(
+                f"UPDATE wp_usermeta SET meta_value = CONCAT('{prefix}', user_id) "
+                f"WHERE meta_key = %s AND meta_value <> CONCAT('{prefix}', user_id)",
+                (key,),
+            )
+        cur.execute(
+            "UPDATE wp_usermeta SET meta_value = %s WHERE meta_key = %s AND meta_value <> %s",
+            (CAPS_SUBSCRIBER, site.capabilities_key, CAPS_SUBSCRIBER),
+        )
         cur.execute("UPDATE wp_usermeta SET meta_value = '0' WHERE meta_key = %s AND meta_value <> '0'", (site.user_level_key,))
-        cur.execute("UPDATE wp_usermeta SET meta_value = %s WHERE meta_key = 'wpscim_meta.lastModified' AND meta_value <> %s",
-                    (LAST_MODIFIED, LAST_MODIFIED))
+        cur.execute(
+            "UPDATE wp_usermeta SET meta_value = %s WHERE meta_key = 'wpscim_meta.lastModified' AND meta_value <> %s",
+            (LAST_MODIFIED, LAST_MODIFIED),
+        )
         cur.execute("DELETE FROM wp_usermeta WHERE meta_key = 'session_tokens'")
         cur.execute("TRUNCATE TABLE wp_wpscim_events")  # wpscim's and the references' change events
     seconds = time.perf_counter() - started

@@ -61,20 +61,46 @@ def main() -> None:
     n, i = args.users, args.users // 2
     stamp = time.time_ns()
     members = [{"value": str(k)} for k in range(1, 101)]
-    user = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": f"trace{stamp}@example.com",
-            "name": {"givenName": "Trace", "familyName": "User"}, "emails": [{"value": f"trace{stamp}@example.com", "primary": True}],
-            "displayName": "Trace User", "externalId": f"trace{stamp}", "active": True}
-    put = {"schemas": user["schemas"], "userName": seeding.login(i + 1), "name": {"givenName": "Traced", "familyName": "Put"},
-           "emails": [{"value": seeding.email(i + 1), "primary": True, "type": "work"}], "externalId": seeding.external_id(i + 1)}
+    user = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": f"trace{stamp}@example.com",
+        "name": {"givenName": "Trace", "familyName": "User"},
+        "emails": [{"value": f"trace{stamp}@example.com", "primary": True}],
+        "displayName": "Trace User",
+        "externalId": f"trace{stamp}",
+        "active": True,
+    }
+    put = {
+        "schemas": user["schemas"],
+        "userName": seeding.login(i + 1),
+        "name": {"givenName": "Traced", "familyName": "Put"},
+        "emails": [{"value": seeding.email(i + 1), "primary": True, "type": "work"}],
+        "externalId": seeding.external_id(i + 1),
+    }
     requests = [
         ("create (no password)", "POST", "/scim/v2/Users", user),
         ("lookup userName eq", "GET", "/scim/v2/Users?filter=" + quote(f'userName eq "{seeding.login(i)}"'), None),
         ("lookup externalId eq", "GET", "/scim/v2/Users?filter=" + quote(f'externalId eq "{seeding.external_id(i)}"'), None),
-        ("PATCH deactivate", "PATCH", f"/scim/v2/Users/{i + 2}", {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]}),
+        (
+            "PATCH deactivate",
+            "PATCH",
+            f"/scim/v2/Users/{i + 2}",
+            {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]},
+        ),
         ("PUT update", "PUT", f"/scim/v2/Users/{i + 1}", put),
         ("page of 100", "GET", f"/scim/v2/Users?startIndex={n // 2}&count=100", None),
-        ("group PATCH add 100", "PATCH", "/scim/v2/Groups/editor", {"schemas": [PATCH], "Operations": [{"op": "add", "path": "members", "value": members}]}),
-        ("group PATCH remove 100", "PATCH", "/scim/v2/Groups/editor", {"schemas": [PATCH], "Operations": [{"op": "remove", "path": "members", "value": members}]}),
+        (
+            "group PATCH add 100",
+            "PATCH",
+            "/scim/v2/Groups/editor",
+            {"schemas": [PATCH], "Operations": [{"op": "add", "path": "members", "value": members}]},
+        ),
+        (
+            "group PATCH remove 100",
+            "PATCH",
+            "/scim/v2/Groups/editor",
+            {"schemas": [PATCH], "Operations": [{"op": "remove", "path": "members", "value": members}]},
+        ),
         ("GET /Groups?excludedAttributes=members", "GET", "/scim/v2/Groups?excludedAttributes=members", None),
     ]
     global trace
@@ -82,12 +108,15 @@ def main() -> None:
     for title, method, path, body in requests:
         trace = []
         began = time.perf_counter()
-        result = client.simulate_request(method, path, body=json.dumps(body) if body else None,
-                                         headers={"Content-Type": "application/scim+json"} if body else None)
+        result = client.simulate_request(
+            method, path, body=json.dumps(body) if body else None, headers={"Content-Type": "application/scim+json"} if body else None
+        )
         total = (time.perf_counter() - began) * 1000
         done, trace = trace, None
         in_db = sum(t for _, t in done) * 1000
-        print(f"\n## {title}: HTTP {result.status_code}, {len(done)} statements (+ ping, BEGIN, COMMIT), {in_db:.1f} ms in execute(), {total:.1f} ms total")
+        print(
+            f"\n## {title}: HTTP {result.status_code}, {len(done)} statements (+ ping, BEGIN, COMMIT), {in_db:.1f} ms in execute(), {total:.1f} ms total"
+        )
         for statement, seconds in sorted(done, key=lambda x: -x[1]):
             text = " ".join(str(statement).split())
             print(f"  {seconds * 1000:7.2f} ms  {text[:220]}{'…' if len(text) > 220 else ''}")

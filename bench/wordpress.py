@@ -96,11 +96,13 @@ def install_options(out: Path, address: DatabaseAddress) -> list[tuple[str, str,
         cur.execute(f"CREATE DATABASE `{INSTALL_DATABASE}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
         try:
             oracle = _tests_module("wordpress_oracle").WordPressOracle(
-                address.host, address.port, address.user, address.password, INSTALL_DATABASE, abspath=str(WORDPRESS_SOURCE))
-            oracle.install(admin_login="admin", admin_email="admin@example.com", admin_password=secrets.token_hex(16),
-                           title="wpscim bench")
-            cur.execute(f"SELECT option_name, option_value, autoload FROM `{INSTALL_DATABASE}`.wp_options "
-                        "WHERE option_name NOT LIKE '\\_%%transient\\_%%' ORDER BY option_id")
+                address.host, address.port, address.user, address.password, INSTALL_DATABASE, abspath=str(WORDPRESS_SOURCE)
+            )
+            oracle.install(admin_login="admin", admin_email="admin@example.com", admin_password=secrets.token_hex(16), title="wpscim bench")
+            cur.execute(
+                f"SELECT option_name, option_value, autoload FROM `{INSTALL_DATABASE}`.wp_options "
+                "WHERE option_name NOT LIKE '\\_%%transient\\_%%' ORDER BY option_id"
+            )
             rows = [tuple(row) for row in cur.fetchall()]
         except Exception as exc:  # php or WordPress missing, or the install failed
             raise WordPressUnavailable(f"could not install WordPress into a scratch database: {exc}") from exc
@@ -146,36 +148,73 @@ class BenchWordPress:
         if address.unix_socket:
             host += f":{address.unix_socket}"
         config = site_dir / "wp-config.php"
-        config.write_text("\n".join([
-            "<?php",
-            "// The bench's WordPress (bench/wordpress.py), loaded by the copy's wp-config.php.",
-            f"define( 'DB_NAME', {_php(address.database)} );",
-            f"define( 'DB_USER', {_php(address.user)} );",
-            f"define( 'DB_PASSWORD', {_php(address.password or '')} );",
-            f"define( 'DB_HOST', {_php(host)} );",
-            "define( 'DB_CHARSET', 'utf8mb4' );",
-            "define( 'DB_COLLATE', '' );",
-            *[f"define( '{name}', {_php(SALT + name)} );" for name in
-              ("AUTH_KEY", "SECURE_AUTH_KEY", "LOGGED_IN_KEY", "NONCE_KEY", "AUTH_SALT", "SECURE_AUTH_SALT", "LOGGED_IN_SALT", "NONCE_SALT")],
-            "$table_prefix = 'wp_';",
-            f"defined( 'ABSPATH' ) || define( 'ABSPATH', {_php(str(root) + '/')} );",
-            f"define( 'WP_CONTENT_DIR', {_php(str(content))} );",
-            "define( 'DISABLE_WP_CRON', true );",
-            "define( 'WP_HTTP_BLOCK_EXTERNAL', true );",
-            "define( 'AUTOMATIC_UPDATER_DISABLED', true );",
-            "define( 'WP_AUTO_UPDATE_CORE', false );",
-            "define( 'WP_DEBUG', false );",
-            "",
-        ]))
+        config.write_text(
+            "\n".join(
+                [
+                    "<?php",
+                    "// The bench's WordPress (bench/wordpress.py), loaded by the copy's wp-config.php.",
+                    f"define( 'DB_NAME', {_php(address.database)} );",
+                    f"define( 'DB_USER', {_php(address.user)} );",
+                    f"define( 'DB_PASSWORD', {_php(address.password or '')} );",
+                    f"define( 'DB_HOST', {_php(host)} );",
+                    "define( 'DB_CHARSET', 'utf8mb4' );",
+                    "define( 'DB_COLLATE', '' );",
+                    *[
+                        f"define( '{name}', {_php(SALT + name)} );"
+                        for name in (
+                            "AUTH_KEY",
+                            "SECURE_AUTH_KEY",
+                            "LOGGED_IN_KEY",
+                            "NONCE_KEY",
+                            "AUTH_SALT",
+                            "SECURE_AUTH_SALT",
+                            "LOGGED_IN_SALT",
+                            "NONCE_SALT",
+                        )
+                    ],
+                    "$table_prefix = 'wp_';",
+                    f"defined( 'ABSPATH' ) || define( 'ABSPATH', {_php(str(root) + '/')} );",
+                    f"define( 'WP_CONTENT_DIR', {_php(str(content))} );",
+                    "define( 'DISABLE_WP_CRON', true );",
+                    "define( 'WP_HTTP_BLOCK_EXTERNAL', true );",
+                    "define( 'AUTOMATIC_UPDATER_DISABLED', true );",
+                    "define( 'WP_AUTO_UPDATE_CORE', false );",
+                    "define( 'WP_DEBUG', false );",
+                    "",
+                ]
+            )
+        )
         url = f"http://127.0.0.1:{port}"
         added = prepare_site(out, address, url)
         error_log = site_dir / "php-errors.log"
         env = dict(os.environ, WPSCIM_WP_SITE_CONFIG=str(config), PHP_CLI_SERVER_WORKERS=str(WORKERS))
-        command = ["php", "-S", f"127.0.0.1:{port}", "-t", str(root), "-d", "display_errors=0", "-d", "log_errors=1",
-                   "-d", f"error_log={error_log}", "-d", "opcache.enable_cli=1", "-d", "memory_limit=256M"]
+        command = [
+            "php",
+            "-S",
+            f"127.0.0.1:{port}",
+            "-t",
+            str(root),
+            "-d",
+            "display_errors=0",
+            "-d",
+            "log_errors=1",
+            "-d",
+            f"error_log={error_log}",
+            "-d",
+            "opcache.enable_cli=1",
+            "-d",
+            "memory_limit=256M",
+        ]
         with (site_dir / "php-server.log").open("wb") as output:
-            process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       cwd=str(site_dir), start_new_session=True)
+            process = subprocess.Popen(
+                command,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=str(site_dir),
+                start_new_session=True,
+            )
         wp = cls(url, process, site_dir)
         wp.options_added = added
         deadline = time.monotonic() + timeout

@@ -23,15 +23,27 @@ from wpscim.wordpress.site import detect, init_schema
 from wpscim.wordpress.tokens import TokenStore
 
 # (Storage and create_app, loaded on first use by __getattr__ below, are importable but not listed.)
-__all__ = ["Database", "DatabaseAddress", "TokenStore", "bench_address", "database_url", "detect", "hash_password",
-           "init_schema", "parse_database_url", "unusable_hash", "uses_wp_bcrypt"]
+__all__ = [
+    "Database",
+    "DatabaseAddress",
+    "TokenStore",
+    "bench_address",
+    "database_url",
+    "detect",
+    "hash_password",
+    "init_schema",
+    "parse_database_url",
+    "unusable_hash",
+    "uses_wp_bcrypt",
+]
 
 
 def bench_address(server_url: str, users: int) -> DatabaseAddress:
     """The database `wpscim_bench_<users>` on the server that `server_url` names (its database part ignored)."""
     server = parse_database_url(server_url)
-    return DatabaseAddress(server.host, server.port, server.user, server.password, f"wpscim_bench_{users}",
-                           server.unix_socket, server.charset)
+    return DatabaseAddress(
+        server.host, server.port, server.user, server.password, f"wpscim_bench_{users}", server.unix_socket, server.charset
+    )
 
 
 def database_url(address: DatabaseAddress) -> str:

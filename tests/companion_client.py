@@ -61,8 +61,9 @@ class CompanionAnswer:
         return self.status == 200 and self.body.get("ok") is True
 
 
-def call(home_url: str, action: str, key: str | bytes | None, body: bytes = b"", *, timeout: float = 60.0,
-         headers: dict[str, str] | None = None) -> CompanionAnswer:
+def call(
+    home_url: str, action: str, key: str | bytes | None, body: bytes = b"", *, timeout: float = 60.0, headers: dict[str, str] | None = None
+) -> CompanionAnswer:
     """POSTs one signed call (``key=None`` sends no signature headers; ``headers`` replace or add some)."""
     url = home_url.rstrip("/") + "/?wpscim-companion=" + action
     sent = {"Content-Type": "application/json"}

@@ -228,9 +228,18 @@ def database_url(server: dict, database: str) -> str:
 
 
 def _serve_flags(policy: Policy, role_policy: RolePolicy) -> list[str]:
-    flags = ["--deprovision", policy.deprovision, "--group-template", role_policy.template,
-             "--never-grant", ",".join(sorted(role_policy.never_grant)), "--never-remove", ",".join(sorted(role_policy.never_remove)),
-             "--unknown-members", role_policy.unknown_members]
+    flags = [
+        "--deprovision",
+        policy.deprovision,
+        "--group-template",
+        role_policy.template,
+        "--never-grant",
+        ",".join(sorted(role_policy.never_grant)),
+        "--never-remove",
+        ",".join(sorted(role_policy.never_remove)),
+        "--unknown-members",
+        role_policy.unknown_members,
+    ]
     if policy.reassign_to is not None:
         flags += ["--reassign-to", str(policy.reassign_to)]
     if role_policy.allow_delete:
@@ -246,8 +255,9 @@ def serve(wp, mysql_server, tmp_path):
     loopback port; returns (base_url, token)."""
     processes = []
 
-    def start(policy: Policy = Policy(), role_policy: RolePolicy = RolePolicy(), *, where: list[str] | None = None,
-              extra: tuple[str, ...] = ()) -> tuple[str, str]:
+    def start(
+        policy: Policy = Policy(), role_policy: RolePolicy = RolePolicy(), *, where: list[str] | None = None, extra: tuple[str, ...] = ()
+    ) -> tuple[str, str]:
         """`where`: the database options (default --database-url of `wp`); `extra`: more options."""
         token = TokenStore(wp.db, wp.site).create(f"live-{secrets.token_hex(4)}")
         port = free_port()
@@ -255,9 +265,25 @@ def serve(wp, mysql_server, tmp_path):
         start.logs.append(log)
         with log.open("w") as output:  # the child keeps its own copy of the descriptor
             process = subprocess.Popen(
-                [sys.executable, "-m", "wpscim", "serve", *(where or ["--database-url", database_url(mysql_server, wp.name)]),
-                 "--host", "127.0.0.1", "--port", str(port), "--threads", "16", *_serve_flags(policy, role_policy), *extra],
-                stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                [
+                    sys.executable,
+                    "-m",
+                    "wpscim",
+                    "serve",
+                    *(where or ["--database-url", database_url(mysql_server, wp.name)]),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--threads",
+                    "16",
+                    *_serve_flags(policy, role_policy),
+                    *extra,
+                ],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         processes.append(process)
         base = f"http://127.0.0.1:{port}/scim/v2"
         deadline = time.monotonic() + 30
@@ -309,10 +335,17 @@ def wordpress_server(wordpress_docroot, tmp_path):
     servers: list[WordPressServer] = []
 
     def start(site: WordPressSite, *, object_cache: bool = False, mu_plugins=(), workers: int = 4) -> WordPressServer:
-        database = DatabaseTarget(site.server["host"], int(site.server["port"]), site.server["user"],
-                                  site.server["password"], site.name, site.prefix)
-        server = serve_wordpress(wordpress_docroot, tmp_path / f"site-{len(servers)}", database,
-                                 object_cache=object_cache, mu_plugins=mu_plugins, workers=workers)
+        database = DatabaseTarget(
+            site.server["host"], int(site.server["port"]), site.server["user"], site.server["password"], site.name, site.prefix
+        )
+        server = serve_wordpress(
+            wordpress_docroot,
+            tmp_path / f"site-{len(servers)}",
+            database,
+            object_cache=object_cache,
+            mu_plugins=mu_plugins,
+            workers=workers,
+        )
         servers.append(server)
         return server
 

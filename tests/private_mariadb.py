@@ -56,9 +56,15 @@ class PrivateMariaDB:
 
     # Small enough for a test (the default redo log is 96 MiB); durable commits, as in production
     # (innodb_flush_log_at_trx_commit = 1 is the default: a COMMIT that answered survives SIGKILL).
-    SERVER_OPTIONS = ("--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M", "--innodb-flush-log-at-trx-commit=1",
-                      "--skip-log-bin", "--max-connections=300", "--character-set-server=utf8mb4",
-                      "--collation-server=utf8mb4_unicode_520_ci")
+    SERVER_OPTIONS = (
+        "--innodb-buffer-pool-size=64M",
+        "--innodb-log-file-size=16M",
+        "--innodb-flush-log-at-trx-commit=1",
+        "--skip-log-bin",
+        "--max-connections=300",
+        "--character-set-server=utf8mb4",
+        "--collation-server=utf8mb4_unicode_520_ci",
+    )
 
     def __init__(self, base: Path, port: int | None = None):
         self.base = Path(base)
@@ -94,12 +100,18 @@ class PrivateMariaDB:
     def install(self) -> None:
         """A fresh datadir (mariadb-install-db); root authenticates with its (empty) password."""
         self.base.mkdir(parents=True, exist_ok=True)
-        command = [INSTALL_DB, "--no-defaults", f"--datadir={self.datadir}", "--auth-root-authentication-method=normal",
-                   "--skip-test-db", "--skip-name-resolve", *self.SERVER_OPTIONS]
+        command = [
+            INSTALL_DB,
+            "--no-defaults",
+            f"--datadir={self.datadir}",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+            "--skip-name-resolve",
+            *self.SERVER_OPTIONS,
+        ]
         if os.geteuid() == 0:
             command.append("--user=root")
-        result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                timeout=120)
+        result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=120)
         if result.returncode != 0:
             raise RuntimeError(f"mariadb-install-db failed ({result.returncode}):\n{result.stdout.decode(errors='replace')[-4000:]}")
 
@@ -110,9 +122,18 @@ class PrivateMariaDB:
             raise RuntimeError("this MariaDB is running already")
         if not (self.datadir / "mysql").is_dir():
             self.install()
-        command = [MARIADBD, "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}", f"--socket={self.socket}",
-                   "--bind-address=127.0.0.1", f"--pid-file={self.pid_file}", f"--log-error={self.error_log}",
-                   "--skip-name-resolve", *self.SERVER_OPTIONS]
+        command = [
+            MARIADBD,
+            "--no-defaults",
+            f"--datadir={self.datadir}",
+            f"--port={self.port}",
+            f"--socket={self.socket}",
+            "--bind-address=127.0.0.1",
+            f"--pid-file={self.pid_file}",
+            f"--log-error={self.error_log}",
+            "--skip-name-resolve",
+            *self.SERVER_OPTIONS,
+        ]
         if os.geteuid() == 0:
             command.append("--user=root")  # mariadbd refuses to run as root otherwise
         if SETPRIV and threading.current_thread() is threading.main_thread():
@@ -208,16 +229,29 @@ def copy_database(source: dict, source_name: str, target: PrivateMariaDB, target
     """Copy database `source_name` of the server `source` (host/port/user/password) into a new database
     `target_name` on `target`: mariadb-dump piped into the mariadb client."""
     target.sql(f"CREATE DATABASE `{target_name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci")
-    dump = [DUMP, "--no-defaults", f"--host={source['host']}", f"--port={source['port']}", f"--user={source['user']}",
-            "--single-transaction", "--skip-lock-tables", "--skip-triggers", "--no-create-db", source_name]
+    dump = [
+        DUMP,
+        "--no-defaults",
+        f"--host={source['host']}",
+        f"--port={source['port']}",
+        f"--user={source['user']}",
+        "--single-transaction",
+        "--skip-lock-tables",
+        "--skip-triggers",
+        "--no-create-db",
+        source_name,
+    ]
     load = [CLIENT, "--no-defaults", "--host=127.0.0.1", f"--port={target.port}", "--user=root", target_name]
     env = {**os.environ, "MYSQL_PWD": source.get("password") or ""}
     dumper = subprocess.Popen(dump, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
-    loaded = subprocess.run(load, stdin=dumper.stdout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env={**os.environ, "MYSQL_PWD": ""}, timeout=300)
+    loaded = subprocess.run(
+        load, stdin=dumper.stdout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "MYSQL_PWD": ""}, timeout=300
+    )
     dumper.stdout.close()
     dump_errors = dumper.stderr.read().decode(errors="replace")
     dumper.wait(timeout=60)
     if dumper.returncode != 0 or loaded.returncode != 0:
-        raise RuntimeError(f"copying {source_name} failed: dump {dumper.returncode} {dump_errors[-2000:]}; "
-                           f"load {loaded.returncode} {loaded.stdout.decode(errors='replace')[-2000:]}")
+        raise RuntimeError(
+            f"copying {source_name} failed: dump {dumper.returncode} {dump_errors[-2000:]}; "
+            f"load {loaded.returncode} {loaded.stdout.decode(errors='replace')[-2000:]}"
+        )

@@ -24,8 +24,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def http(method: str, url: str, *, headers: dict | None = None, data: bytes | None = None, timeout: float = 15,
-         follow_redirects: bool = True):
+def http(
+    method: str, url: str, *, headers: dict | None = None, data: bytes | None = None, timeout: float = 15, follow_redirects: bool = True
+):
     """(status, headers with lower-case names, body) for any answer, errors included; a redirect itself
     when `follow_redirects` is false."""
     request = urllib.request.Request(url, method=method, data=data, headers=headers or {})
@@ -38,8 +39,16 @@ def http(method: str, url: str, *, headers: dict | None = None, data: bytes | No
 
 
 class Served:
-    def __init__(self, command: list[str], port: int, log_dir: Path, env: dict | None = None, name: str = "wpscim",
-                 ready_path: str = "/healthz", timeout: float = 40):
+    def __init__(
+        self,
+        command: list[str],
+        port: int,
+        log_dir: Path,
+        env: dict | None = None,
+        name: str = "wpscim",
+        ready_path: str = "/healthz",
+        timeout: float = 40,
+    ):
         self.command = command
         self.port = port
         self.origin = f"http://127.0.0.1:{port}"
@@ -58,8 +67,9 @@ class Served:
 
     def start(self) -> Served:
         with self.stdout_path.open("w") as out, self.stderr_path.open("w") as err:
-            self.process = subprocess.Popen(self.command, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=self.env,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                self.command, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=self.env, start_new_session=True
+            )
         deadline = time.monotonic() + self.timeout
         while True:
             if self.process.poll() is not None:

@@ -88,12 +88,20 @@ def browser(tmp_path):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                     f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1280,1500"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--window-size=1280,1500",
+    ):
         options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log")),
-                              options=options)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log")), options=options)
     driver.set_page_load_timeout(60)
     yield driver
     driver.quit()
@@ -110,10 +118,27 @@ def start_stack(wp, wordpress_server, tmp_path):
         port = free_port()
         log = tmp_path / f"wpscim-serve-{port}.log"
         with log.open("w") as output:
-            process = subprocess.Popen([sys.executable, "-m", "wpscim", "serve", "--wp-config", config, "--host", "127.0.0.1",
-                                        "--port", str(port), "--threads", "4", *flags],
-                                       stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       env={**os.environ, **(env or {})})
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "wpscim",
+                    "serve",
+                    "--wp-config",
+                    config,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--threads",
+                    "4",
+                    *flags,
+                ],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, **(env or {})},
+            )
         processes.append(process)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -210,7 +235,9 @@ def test_site_owner_manages_provisioning_from_the_page(stack, wp, browser, scree
     _click_and_wait(prompt)
     # wp-login.php's wp_attempt_focus() moves the focus to the login field 200 ms after load: typing
     # before it ran sent the rest of the password there. Wait for it, then type.
-    WebDriverWait(browser, 10).until(lambda d: d.execute_script("return document.activeElement && document.activeElement.id") == "user_login")
+    WebDriverWait(browser, 10).until(
+        lambda d: d.execute_script("return document.activeElement && document.activeElement.id") == "user_login"
+    )
     browser.find_element(By.ID, "user_login").send_keys("admin")
     browser.find_element(By.ID, "user_pass").send_keys(ADMIN_PASSWORD)
     assert browser.find_element(By.ID, "user_pass").get_attribute("value") == ADMIN_PASSWORD
@@ -249,7 +276,9 @@ def test_site_owner_manages_provisioning_from_the_page(stack, wp, browser, scree
     _submit(browser.find_element(By.ID, "create-token"))
     spare = Scim(base + "/scim/v2", browser.find_element(By.ID, "new-token-value").text)
     assert spare("GET", "/Users?count=1")[0] == 200
-    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "tr.token") if r.find_element(By.CSS_SELECTOR, ".token-name").text == "spare")
+    row = next(
+        r for r in browser.find_elements(By.CSS_SELECTOR, "tr.token") if r.find_element(By.CSS_SELECTOR, ".token-name").text == "spare"
+    )
     _click_and_wait(row.find_element(By.CSS_SELECTOR, "button.revoke"))
     assert "revoked" in browser.find_element(By.ID, "message").text
     deadline = time.monotonic() + 5  # a revocation reaches every process within the token cache's seconds
@@ -258,8 +287,10 @@ def test_site_owner_manages_provisioning_from_the_page(stack, wp, browser, scree
         time.sleep(0.2)
     assert scim("GET", "/Users?count=1")[0] == 200
     browser.get(admin_page)
-    used = {r.find_element(By.CSS_SELECTOR, ".token-name").text: r.find_element(By.CSS_SELECTOR, ".last-used").text
-            for r in browser.find_elements(By.CSS_SELECTOR, "tr.token")}
+    used = {
+        r.find_element(By.CSS_SELECTOR, ".token-name").text: r.find_element(By.CSS_SELECTOR, ".last-used").text
+        for r in browser.find_elements(By.CSS_SELECTOR, "tr.token")
+    }
     assert "spare" not in used and used["old"] == "never" and used["okta"].endswith("UTC"), used
     # The hostile role's name is listed, as text.
     names = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#never_grant .role-name")]
@@ -267,9 +298,17 @@ def test_site_owner_manages_provisioning_from_the_page(stack, wp, browser, scree
     _no_script_ran(browser)
 
     # Provision a user with an attribute the built-in table keeps as JSON, and one path carrying markup.
-    status, user = scim("POST", "/Users", {"userName": "dana@example.com", "name": {"givenName": "Dana", "familyName": "Lee"},
-                                           "emails": [{"value": "dana@example.com", "primary": True}], "title": "Engineer",
-                                           "phoneNumbers": [{"value": "+1 555 0100", "type": XSS_TYPE}]})
+    status, user = scim(
+        "POST",
+        "/Users",
+        {
+            "userName": "dana@example.com",
+            "name": {"givenName": "Dana", "familyName": "Lee"},
+            "emails": [{"value": "dana@example.com", "primary": True}],
+            "title": "Engineer",
+            "phoneNumbers": [{"value": "+1 555 0100", "type": XSS_TYPE}],
+        },
+    )
     assert status == 201, user
     uid = int(user["id"])
     assert wp.sql("SELECT meta_value FROM wp_usermeta WHERE user_id = %s AND meta_key = 'wpscim_title'", (uid,)) == [('"Engineer"',)]
@@ -293,14 +332,18 @@ def test_site_owner_manages_provisioning_from_the_page(stack, wp, browser, scree
     Select(nick.find_element(By.CSS_SELECTOR, "select.target")).select_by_value("new")
     nick.find_element(By.CSS_SELECTOR, "input.new-key").send_keys("wp_capabilities")
     _submit(nick.find_element(By.CSS_SELECTOR, "form.map-form"))
-    assert "meta 'wp_capabilities' holds WordPress's or wpscim's own state and cannot be mapped" in browser.find_element(By.ID, "error").text
-    status, _ = scim("PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "title",
-                                                                                  "value": "Staff Engineer"}]})
+    assert (
+        "meta 'wp_capabilities' holds WordPress's or wpscim's own state and cannot be mapped" in browser.find_element(By.ID, "error").text
+    )
+    status, _ = scim(
+        "PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "title", "value": "Staff Engineer"}]}
+    )
     assert status == 200
     assert wp.sql("SELECT meta_value FROM wp_usermeta WHERE user_id = %s AND meta_key = 'job_title'", (uid,)) == [("Staff Engineer",)]
     assert scim("GET", f"/Users/{uid}")[1]["title"] == "Staff Engineer"
-    assert not wp.sql("SELECT 1 FROM wp_usermeta WHERE user_id = %s AND meta_key = 'wp_capabilities' AND meta_value LIKE '%%Dana%%'",
-                      (uid,))
+    assert not wp.sql(
+        "SELECT 1 FROM wp_usermeta WHERE user_id = %s AND meta_key = 'wp_capabilities' AND meta_value LIKE '%%Dana%%'", (uid,)
+    )
 
     # Deprovisioning: switched to delete on the page; active=false then deletes the user.
     browser.get(admin_page)
@@ -315,9 +358,22 @@ def test_site_owner_manages_provisioning_from_the_page(stack, wp, browser, scree
     assert wp.sql("SELECT COUNT(*) FROM wp_users WHERE ID = %s", (uid,)) == [(0,)]
 
     # Activity: newest first, filtered by user and action, paged by id.
-    status, _ = scim("POST", "/Bulk", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
-        {"method": "POST", "path": "/Users", "bulkId": f"b{n}", "data": {"userName": f"bulk{n}@example.com", "displayName": f"Bulk {n}"}}
-        for n in range(52)]})
+    status, _ = scim(
+        "POST",
+        "/Bulk",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": [
+                {
+                    "method": "POST",
+                    "path": "/Users",
+                    "bulkId": f"b{n}",
+                    "data": {"userName": f"bulk{n}@example.com", "displayName": f"Bulk {n}"},
+                }
+                for n in range(52)
+            ],
+        },
+    )
     assert status == 200
     browser.get(base + "/wpscim/admin/activity")
     events = browser.find_elements(By.CSS_SELECTOR, "tr.event")
@@ -332,14 +388,17 @@ def test_site_owner_manages_provisioning_from_the_page(stack, wp, browser, scree
     actions = [e.find_element(By.CSS_SELECTOR, ".action").text for e in browser.find_elements(By.CSS_SELECTOR, "tr.event")]
     assert actions == ["delete", "update", "create"], actions
     browser.get(base + "/wpscim/admin/activity?action=delete")
-    assert [e.find_element(By.CSS_SELECTOR, ".what").text for e in browser.find_elements(By.CSS_SELECTOR, "tr.event")] == \
-        [f"User {uid}: Dana Lee (dana@example.com)"]
+    assert [e.find_element(By.CSS_SELECTOR, ".what").text for e in browser.find_elements(By.CSS_SELECTOR, "tr.event")] == [
+        f"User {uid}: Dana Lee (dana@example.com)"
+    ]
     _no_script_ran(browser)
 
     # Health.
     browser.get(base + "/wpscim/admin/health")
-    facts = {row.find_element(By.TAG_NAME, "th").text: row.find_element(By.TAG_NAME, "td").text
-             for row in browser.find_elements(By.CSS_SELECTOR, "table.facts tr")}
+    facts = {
+        row.find_element(By.TAG_NAME, "th").text: row.find_element(By.TAG_NAME, "td").text
+        for row in browser.find_elements(By.CSS_SELECTOR, "table.facts tr")
+    }
     assert facts["Database"].startswith("answers") and "db_version 53496" in facts["WordPress"], facts
     assert "absent" in facts["Lookup index"] and facts["wpscim"]
     _shot(browser, screenshots, "health")
@@ -402,8 +461,11 @@ def test_who_may_open_the_page(stack, wp):
 
     # A subscriber's valid cookie: 403.
     wp.oracle.insert_user({"user_login": "sam", "user_pass": "Sam pw 123", "user_email": "sam@example.com", "role": "subscriber"})
-    sam = next(c for c in next(h.cookiejar for h in server.login("sam", "Sam pw 123").handlers if hasattr(h, "cookiejar"))
-               if c.name.startswith("wordpress_logged_in_"))
+    sam = next(
+        c
+        for c in next(h.cookiejar for h in server.login("sam", "Sam pw 123").handlers if hasattr(h, "cookiejar"))
+        if c.name.startswith("wordpress_logged_in_")
+    )
     status, _, page = _http("GET", admin_page, headers={"Cookie": f"{sam.name}={sam.value}"})
     assert status == 403 and 'id="refused"' in page and "sam" in page
 
@@ -413,8 +475,9 @@ def test_who_may_open_the_page(stack, wp):
     assert _http("GET", base + "/scim/v2/Users", headers={"Authorization": f"Bearer {bearer}"})[0] == 200
 
     # The one-time link: used once, it starts wpscim's own session (cookie scoped to the page).
-    made = subprocess.run([sys.executable, "-m", "wpscim", "admin", "link", "--wp-config", config, "--url", base],
-                          capture_output=True, text=True, timeout=60)
+    made = subprocess.run(
+        [sys.executable, "-m", "wpscim", "admin", "link", "--wp-config", config, "--url", base], capture_output=True, text=True, timeout=60
+    )
     assert made.returncode == 0, made.stderr
     link = made.stdout.strip().splitlines()[-1]
     assert link.startswith(base + "/wpscim/admin/link?token=")
@@ -426,8 +489,13 @@ def test_who_may_open_the_page(stack, wp):
     status, headers, _ = _http("POST", base + "/wpscim/admin/link", form={"token": token})
     assert status == 303 and headers["Location"].endswith("/wpscim/admin/")
     set_cookie = headers["Set-Cookie"]
-    assert set_cookie.startswith("wpscim_admin=") and "HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie \
-        and "Path=/wpscim/admin/" in set_cookie and "Secure" not in set_cookie  # plain HTTP here
+    assert (
+        set_cookie.startswith("wpscim_admin=")
+        and "HttpOnly" in set_cookie
+        and "SameSite=Lax" in set_cookie
+        and "Path=/wpscim/admin/" in set_cookie
+        and "Secure" not in set_cookie
+    )  # plain HTTP here
     session = {"Cookie": set_cookie.split(";")[0]}
     status, _, page = _http("GET", admin_page, headers=session)
     assert status == 200 and "one-time link" in page
@@ -436,8 +504,9 @@ def test_who_may_open_the_page(stack, wp):
     forged = session["Cookie"][:-3] + "AAA"
     assert _http("GET", admin_page, headers={"Cookie": forged})[0] == 401
     # Over HTTPS (as the site's proxy says), the session cookie is Secure.
-    made = subprocess.run([sys.executable, "-m", "wpscim", "admin", "link", "--wp-config", config],
-                          capture_output=True, text=True, timeout=60)
+    made = subprocess.run(
+        [sys.executable, "-m", "wpscim", "admin", "link", "--wp-config", config], capture_output=True, text=True, timeout=60
+    )
     token = urllib.parse.parse_qs(urllib.parse.urlparse(made.stdout.strip().splitlines()[-1]).query)["token"][0]
     status, headers, _ = _http("POST", base + "/wpscim/admin/link", form={"token": token}, headers={"X-Forwarded-Proto": "https"})
     assert status == 303 and "Secure" in headers["Set-Cookie"]
@@ -458,9 +527,18 @@ def test_flags_and_the_mapping_file_win_over_the_page(start_stack, wp, tmp_path)
     assert "Set by the command line (<code>--never-remove</code>)" in page  # from its environment variable
     assert "--never-grant" not in page and "--reassign-to" not in page  # defaults: the page may change them
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-    status, _, page = _http("POST", admin_page, headers=signed_in,
-                            form={"csrf": csrf, "action": "save_settings", "deprovision": "deactivate", "never_grant": ["administrator", "editor"],
-                                  "never_remove": ["subscriber"]})
+    status, _, page = _http(
+        "POST",
+        admin_page,
+        headers=signed_in,
+        form={
+            "csrf": csrf,
+            "action": "save_settings",
+            "deprovision": "deactivate",
+            "never_grant": ["administrator", "editor"],
+            "never_remove": ["subscriber"],
+        },
+    )
     assert status == 200, page
     (stored,) = wp.sql("SELECT option_value FROM wp_options WHERE option_name = 'wpscim_settings'")[0]
     assert json.loads(stored) == {"never_grant": ["administrator", "editor"], "reassign_to": None}
@@ -471,13 +549,18 @@ def test_flags_and_the_mapping_file_win_over_the_page(start_stack, wp, tmp_path)
     status, _, page = _http("GET", base + "/wpscim/admin/mapping", headers=signed_in)
     row = re.search(r'<tr class="attribute" data-path="title">(.*?)</tr>', page, re.S).group(1)
     assert "usermeta job_title" in row and "fixed by the mapping file" in row and "<form" not in row
-    status, _, page = _http("POST", base + "/wpscim/admin/mapping", headers=signed_in,
-                            form={"csrf": csrf, "action": "map", "scim": "title", "target": "new", "new_key": "position"})
+    status, _, page = _http(
+        "POST",
+        base + "/wpscim/admin/mapping",
+        headers=signed_in,
+        form={"csrf": csrf, "action": "map", "scim": "title", "target": "new", "new_key": "position"},
+    )
     assert status == 400 and f"title -&gt; job_title is set by the mapping file {mapping}" in page
     assert wp.sql("SELECT meta_value FROM wp_usermeta WHERE user_id = %s AND meta_key = 'job_title'", (int(user["id"]),)) == [("Chief",)]
     # The flag still decides: active=false deletes.
-    assert scim("PATCH", f"/Users/{user['id']}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active",
-                                                                                        "value": False}]})[0] in (200, 204)
+    assert scim("PATCH", f"/Users/{user['id']}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": False}]})[
+        0
+    ] in (200, 204)
     assert wp.sql("SELECT COUNT(*) FROM wp_users WHERE ID = %s", (int(user["id"]),)) == [(0,)]
 
 

@@ -31,8 +31,9 @@ def test_the_last_administrator_cannot_be_taken_away(wp):
     _refused(api.put("/Groups/administrator", json={"displayName": "Administrator", "members": []}))
     _refused(api.patch("/Groups/administrator", json={"Operations": [{"op": "remove", "path": 'members[value eq "1"]'}]}))
     _refused(api.patch("/Groups/administrator", json={"Operations": [{"op": "replace", "path": "members", "value": []}]}))
-    _refused(api.patch("/Users/1", json={"schemas": [PATCH], "Operations": [{"op": "replace", "path": "roles",
-                                                                             "value": [{"value": "editor"}]}]}))
+    _refused(
+        api.patch("/Users/1", json={"schemas": [PATCH], "Operations": [{"op": "replace", "path": "roles", "value": [{"value": "editor"}]}]})
+    )
     _refused(api.delete("/Groups/administrator"))
     _admin_intact(wp)
     assert not wp.sql("SELECT 1 FROM wp_wpscim_events WHERE resource_id = '1' OR resource_id = 'administrator'")
@@ -43,14 +44,17 @@ def test_the_last_administrator_cannot_be_taken_away(wp):
 
 
 def test_one_of_two_administrators_may_go_but_not_both(wp, api):
-    second = wp.oracle.insert_user({"user_login": "admin2", "user_email": "a2@example.com", "user_pass": "Second pw 1",
-                                    "role": "administrator"})["id"]
+    second = wp.oracle.insert_user(
+        {"user_login": "admin2", "user_email": "a2@example.com", "user_pass": "Second pw 1", "role": "administrator"}
+    )["id"]
     deactivate = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]}
     assert api.patch(f"/Users/{second}", json=deactivate).status_code == 200
     assert not wp.oracle.authenticate("admin2", "Second pw 1")["ok"]
     _refused(api.patch("/Users/1", json=deactivate))  # admin2 is an administrator who cannot log in
-    assert api.patch(f"/Users/{second}", json={"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": True}}]}
-                     ).status_code == 200
+    assert (
+        api.patch(f"/Users/{second}", json={"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": True}}]}).status_code
+        == 200
+    )
     assert api.patch("/Users/1", json=deactivate).status_code == 200
     assert not wp.oracle.authenticate("admin", ADMIN_PASSWORD)["ok"] and wp.oracle.authenticate("admin2", "Second pw 1")["ok"]
     _refused(api.delete(f"/Users/{second}"))
@@ -59,8 +63,9 @@ def test_one_of_two_administrators_may_go_but_not_both(wp, api):
 def test_two_concurrent_deactivations_never_both_pass(wp, api):
     """The check and the change are serialised by a lock held to the COMMIT: of two administrators
     deactivated at once, one stays."""
-    second = wp.oracle.insert_user({"user_login": "admin2", "user_email": "a2@example.com", "user_pass": "Second pw 1",
-                                    "role": "administrator"})["id"]
+    second = wp.oracle.insert_user(
+        {"user_login": "admin2", "user_email": "a2@example.com", "user_pass": "Second pw 1", "role": "administrator"}
+    )["id"]
     deactivate = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]}
     for _ in range(5):
         answers: dict = {}
@@ -76,8 +81,11 @@ def test_two_concurrent_deactivations_never_both_pass(wp, api):
         for thread in threads:
             thread.join()
         assert sorted(answers.values()) == [200, 409], answers
-        able = [uid for uid, login, pw in ((1, "admin", ADMIN_PASSWORD), (second, "admin2", "Second pw 1"))
-                if wp.oracle.authenticate(login, pw)["ok"]]
+        able = [
+            uid
+            for uid, login, pw in ((1, "admin", ADMIN_PASSWORD), (second, "admin2", "Second pw 1"))
+            if wp.oracle.authenticate(login, pw)["ok"]
+        ]
         assert len(able) == 1
         for uid in (1, second):
             api.patch(f"/Users/{uid}", json={"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": True}}]})

@@ -14,11 +14,15 @@ def _counts(wp) -> tuple[int, int]:
     return wp.sql("SELECT COUNT(*) FROM wp_users")[0][0], wp.sql("SELECT COUNT(*) FROM wp_usermeta")[0][0]
 
 
-@pytest.mark.parametrize("body", [
-    b"[" * 100_000,  # used to be a 500 (RecursionError)
-    ('{"a":' * 5_000 + "1" + "}" * 5_000).encode(),
-    json.dumps({"userName": "deep", "x": json.loads("[" * 40 + "]" * 40)}).encode(),  # valid JSON, deeper than any SCIM body
-], ids=["100k-brackets", "5k-objects", "40-levels"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000,  # used to be a 500 (RecursionError)
+        ('{"a":' * 5_000 + "1" + "}" * 5_000).encode(),
+        json.dumps({"userName": "deep", "x": json.loads("[" * 40 + "]" * 40)}).encode(),  # valid JSON, deeper than any SCIM body
+    ],
+    ids=["100k-brackets", "5k-objects", "40-levels"],
+)
 def test_bodies_nested_too_deep_are_refused(api, wp, body):
     before = _counts(wp)
     for method, path in (("POST", "/Users"), ("PUT", "/Users/1"), ("PATCH", "/Users/1"), ("POST", "/Bulk"), ("POST", "/Groups")):
@@ -36,8 +40,9 @@ def test_a_password_longer_than_wordpress_accepts_is_refused(api, wp):
     assert _counts(wp) == before
     user = create(api, user_name="fits@example.com", password="x" * 4_096)
     assert wp.oracle.authenticate("fits@example.com", "x" * 4_096)["ok"]
-    patched = api.patch(f"/Users/{user['id']}", json={"schemas": [PATCH], "Operations": [{"op": "replace", "path": "password",
-                                                                                          "value": "y" * 5_000}]})
+    patched = api.patch(
+        f"/Users/{user['id']}", json={"schemas": [PATCH], "Operations": [{"op": "replace", "path": "password", "value": "y" * 5_000}]}
+    )
     assert_error(patched, 400, "invalidValue")
     assert wp.oracle.authenticate("fits@example.com", "x" * 4_096)["ok"]
 
@@ -70,7 +75,7 @@ def test_a_put_without_active_leaves_a_suspended_user_suspended_and_reading_so(a
     assert put.json["active"] is False
     assert api.get(f"/Users/{user['id']}").json["active"] is False
     assert not wp.oracle.authenticate("sleeper@example.com", "Sleeper pw 1")["ok"]
-    for expression, found in (('active eq false', True), ('active eq true', False), ('active pr', True), ('active ne true', True)):
+    for expression, found in (("active eq false", True), ("active eq true", False), ("active pr", True), ("active ne true", True)):
         listed = api.get("/Users", params={"filter": f'userName eq "sleeper@example.com" and {expression}'}).json
         assert listed["totalResults"] == (1 if found else 0), expression
         scanned = api.get("/Users", params={"filter": expression, "count": 1000}).json  # through SQL, not the lookup path

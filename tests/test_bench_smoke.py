@@ -21,18 +21,35 @@ def test_bench_quick_runs_every_scenario(mysql_server):
     url = database_url(mysql_server, "")
     run = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--database-url", url],
-        capture_output=True, text=True, timeout=600, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    for scenario in ("create (no password)", "vs raw SQL that also checks uniqueness", "lookup by userName eq", "lookup by externalId eq", "PATCH deactivate",
-                     "PUT update", "one page of 100 users", "full import", "group PATCH", "server peak RSS"):
+    for scenario in (
+        "create (no password)",
+        "vs raw SQL that also checks uniqueness",
+        "lookup by userName eq",
+        "lookup by externalId eq",
+        "PATCH deactivate",
+        "PUT update",
+        "one page of 100 users",
+        "full import",
+        "group PATCH",
+        "server peak RSS",
+    ):
         assert scenario in run.stdout, scenario
     assert "| FAIL" in run.stdout or "| PASS" in run.stdout  # targets were evaluated, whatever the outcome
     # wpscim against wpscim (scripts/test provides Redis, PHP and WordPress, so none of them is n/a): the change
     # log's target, with the Redis invalidation seen (else the run fails); the companion delivered every event
-    for title, status in (("change log + Redis invalidation vs --no-change-log", ("| PASS (", "| FAIL (")),
-                          ("waking the companion at", ("| info (",)), ("waits for the companion", ("| info (",)),
-                          ("access log on vs off", ("| info (",))):
+    for title, status in (
+        ("change log + Redis invalidation vs --no-change-log", ("| PASS (", "| FAIL (")),
+        ("waking the companion at", ("| info (",)),
+        ("waits for the companion", ("| info (",)),
+        ("access log on vs off", ("| info (",)),
+    ):
         line = next(line for line in run.stdout.splitlines() if title in line)
         assert any(s in line for s in status) and "not seen" not in line and "n/a" not in line, line
     assert "DEL for" in next(line for line in run.stdout.splitlines() if "change log + Redis invalidation" in line)
@@ -60,8 +77,9 @@ def test_bench_waits_for_purge_of_one_large_delete(mysql_server, empty_database)
         for _ in range(17):  # 131,072 rows, each in two indexes
             cur.execute("INSERT INTO rows_to_purge (v) SELECT MD5(id + RAND()) FROM rows_to_purge")
         cur.execute("DELETE FROM rows_to_purge")  # one transaction: one entry in the history list
-        bench.wait_for_purge(DatabaseAddress(mysql_server["host"], mysql_server["port"], mysql_server["user"],
-                                             mysql_server["password"], empty_database))
+        bench.wait_for_purge(
+            DatabaseAddress(mysql_server["host"], mysql_server["port"], mysql_server["user"], mysql_server["password"], empty_database)
+        )
         cur.execute("SHOW ENGINE INNODB STATUS")
         purge = next(line for line in cur.fetchone()[2].splitlines() if line.startswith("Purge done"))
     assert not purge.endswith("state: running"), purge

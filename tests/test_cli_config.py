@@ -93,8 +93,9 @@ def _serve_settings(*args: str, env: dict | None = None) -> tuple[int, dict | No
 
     cli.serve.callback = capture
     try:
-        result = CliRunner().invoke(cli.main, ["serve", *args], env={**{k: None for k in os.environ if k.startswith("WPSCIM_")},
-                                                                    **(env or {})})
+        result = CliRunner().invoke(
+            cli.main, ["serve", *args], env={**{k: None for k in os.environ if k.startswith("WPSCIM_")}, **(env or {})}
+        )
     finally:
         cli.serve.callback = real
     return result.exit_code, seen or None, result.output
@@ -107,8 +108,10 @@ def test_the_environment_is_read_as_the_command_line_is():
     assert settings["port"] == 9191  # the command line wins
 
 
-@pytest.mark.parametrize("value, expected", [("", False), ("0", False), ("false", False), ("Off", False),
-                                             ("1", True), ("true", True), (" YES ", True), ("on", True)])
+@pytest.mark.parametrize(
+    "value, expected",
+    [("", False), ("0", False), ("false", False), ("Off", False), ("1", True), ("true", True), (" YES ", True), ("on", True)],
+)
 def test_switches_from_the_environment_read_words_not_presence(value, expected):
     code, settings, output = _serve_settings(env={"WPSCIM_LEAN_GROUP_PATCH": value, "WPSCIM_ALLOW_ROLE_DELETE": value})
     assert code == 0, output
@@ -125,11 +128,13 @@ def test_a_switch_set_to_an_unknown_word_stops_with_its_name():
 def test_settings_from_the_environment_and_the_command_line_are_checked():
     code, settings, _ = _serve_settings(env={"WPSCIM_PORT": " 9090 ", "WPSCIM_REASSIGN_TO": ""})
     assert (settings["port"], settings["reassign_to"], settings["threads"], settings["pool_size"]) == (9090, None, 4, None)
-    for name, option, value, message in [("WPSCIM_THREADS", "--threads", "four", "'four' is not a valid integer"),
-                                         ("WPSCIM_PROCESSES", "--processes", "0", "0 is not in the range x>=1"),
-                                         ("WPSCIM_PORT", "--port", "99999", "99999 is not in the range 1<=x<=65535"),
-                                         ("WPSCIM_DEPROVISION", "--deprovision", "Delete", "'Delete' is not one of 'deactivate', 'delete'"),
-                                         ("WPSCIM_SERVER", "--server", "waitress", "'waitress' is not one of")]:
+    for name, option, value, message in [
+        ("WPSCIM_THREADS", "--threads", "four", "'four' is not a valid integer"),
+        ("WPSCIM_PROCESSES", "--processes", "0", "0 is not in the range x>=1"),
+        ("WPSCIM_PORT", "--port", "99999", "99999 is not in the range 1<=x<=65535"),
+        ("WPSCIM_DEPROVISION", "--deprovision", "Delete", "'Delete' is not one of 'deactivate', 'delete'"),
+        ("WPSCIM_SERVER", "--server", "waitress", "'waitress' is not one of"),
+    ]:
         code, settings, output = _serve_settings(env={name: value})
         assert code == 2 and settings is None, (name, output)
         assert option in output and message in output, output
@@ -141,8 +146,15 @@ def test_settings_from_the_environment_and_the_command_line_are_checked():
 def test_every_serve_setting_has_its_environment_variable_in_the_help():
     """--help is complete by construction: each option says which variable sets it."""
     text = CliRunner().invoke(cli.main, ["serve", "--help"], terminal_width=200).output
-    for name in ("WPSCIM_DATABASE_URL", "WPSCIM_WP_CONFIG", "WPSCIM_PORT", "WPSCIM_DEPROVISION", "WPSCIM_NEVER_GRANT",
-                 "WPSCIM_LEAN_GROUP_PATCH", "WPSCIM_FAST_PATH"):
+    for name in (
+        "WPSCIM_DATABASE_URL",
+        "WPSCIM_WP_CONFIG",
+        "WPSCIM_PORT",
+        "WPSCIM_DEPROVISION",
+        "WPSCIM_NEVER_GRANT",
+        "WPSCIM_LEAN_GROUP_PATCH",
+        "WPSCIM_FAST_PATH",
+    ):
         assert name in text, name
 
 
@@ -183,7 +195,10 @@ def test_serve_on_an_empty_database_creates_schema_and_first_token(mysql_server,
     env = {**os.environ, "WPSCIM_DATABASE_URL": database_url(mysql_server, empty_database)}
     process = subprocess.Popen(
         [sys.executable, "-m", "wpscim", "serve", "--init-schema", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         lines = [process.stdout.readline() for _ in range(3)]
@@ -200,7 +215,9 @@ def test_serve_on_an_empty_database_creates_schema_and_first_token(mysql_server,
                 time.sleep(0.1)
         assert body is not None and body["totalResults"] == 0
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/scim/v2/Users", method="POST", data=b'{"userName": "first", "password": "First pw 1"}',
+            f"http://127.0.0.1:{port}/scim/v2/Users",
+            method="POST",
+            data=b'{"userName": "first", "password": "First pw 1"}',
             headers={"Authorization": f"Bearer {token}"},
         )
         with urllib.request.urlopen(request, timeout=5) as response:
@@ -223,8 +240,12 @@ def test_a_revoked_token_stays_revoked(mysql_server, wp):
     _wpscim("token", "create", "--name", "only", "--database-url", url)
     assert _wpscim("token", "revoke", "only", "--database-url", url).returncode == 0
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "wpscim", "serve", "--database-url", url, "--port", str(port), "--init-schema"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wpscim", "serve", "--database-url", url, "--port", str(port), "--init-schema"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -260,7 +281,9 @@ def test_detect_refuses_a_database_without_wordpress(empty_database, mysql_serve
     from wpscim.wordpress.db import Database, DatabaseAddress
     from wpscim.wordpress.site import NoWordPressTables
 
-    db = Database(DatabaseAddress(mysql_server["host"], mysql_server["port"], mysql_server["user"], mysql_server["password"], empty_database))
+    db = Database(
+        DatabaseAddress(mysql_server["host"], mysql_server["port"], mysql_server["user"], mysql_server["password"], empty_database)
+    )
     with pytest.raises(NoWordPressTables, match="--init-schema"):
         detect(db, "wp_")
     with pytest.raises(ValueError):
@@ -273,15 +296,32 @@ def test_serve_with_two_processes(mysql_server, wp, server):
     port = free_port()
     token = _wpscim("token", "create", "--name", "procs", "--database-url", database_url(mysql_server, wp.name)).stdout.splitlines()[-1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "wpscim", "serve", "--database-url", database_url(mysql_server, wp.name), "--port", str(port),
-         "--processes", "2", "--server", server], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "wpscim",
+            "serve",
+            "--database-url",
+            database_url(mysql_server, wp.name),
+            "--port",
+            str(port),
+            "--processes",
+            "2",
+            "--server",
+            server,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         answered = 0
         deadline = time.monotonic() + 30  # two workers import wpscim each: slow on a busy 2-core machine
         while time.monotonic() < deadline:
             try:
-                request = urllib.request.Request(f"http://127.0.0.1:{port}/scim/v2/Users?count=1",
-                                                 headers={"Authorization": f"Bearer {token}"})
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/scim/v2/Users?count=1", headers={"Authorization": f"Bearer {token}"}
+                )
                 with urllib.request.urlopen(request, timeout=5) as response:
                     answered += json.loads(response.read())["totalResults"] == 1
                 if answered >= 5:

@@ -60,13 +60,25 @@ class Writer:
         return hash_password(password, self.db_version)
 
     def create_user(self, login: str, password: str, roles=("subscriber",), *, first: str = "", last: str = "") -> int:
-        self.sql(f"INSERT INTO {self.p}users (user_login, user_pass, user_nicename, user_email, user_url, user_registered, "
-                 "user_activation_key, user_status, display_name) VALUES (%s, %s, %s, %s, '', UTC_TIMESTAMP(), '', 0, %s)",
-                 (login, self.hash_password(password), login.lower(), f"{login}@example.com", f"{first} {last}".strip() or login))
+        self.sql(
+            f"INSERT INTO {self.p}users (user_login, user_pass, user_nicename, user_email, user_url, user_registered, "
+            "user_activation_key, user_status, display_name) VALUES (%s, %s, %s, %s, '', UTC_TIMESTAMP(), '', 0, %s)",
+            (login, self.hash_password(password), login.lower(), f"{login}@example.com", f"{first} {last}".strip() or login),
+        )
         uid = self.sql("SELECT LAST_INSERT_ID()")[0][0]
-        for key, value in (("nickname", login), ("first_name", first), ("last_name", last), ("description", ""),
-                           ("rich_editing", "true"), ("syntax_highlighting", "true"), ("comment_shortcuts", "false"),
-                           ("admin_color", "fresh"), ("use_ssl", "0"), ("show_admin_bar_front", "true"), ("locale", "")):
+        for key, value in (
+            ("nickname", login),
+            ("first_name", first),
+            ("last_name", last),
+            ("description", ""),
+            ("rich_editing", "true"),
+            ("syntax_highlighting", "true"),
+            ("comment_shortcuts", "false"),
+            ("admin_color", "fresh"),
+            ("use_ssl", "0"),
+            ("show_admin_bar_front", "true"),
+            ("locale", ""),
+        ):
             self.set_meta(uid, key, value)
         self.set_roles(uid, roles)
         return uid
@@ -97,8 +109,13 @@ class Writer:
         row = self.sql(f"SELECT {', '.join(SNAPSHOT_FIELDS)} FROM {self.p}users WHERE ID = %s", (uid,))[0]
         snap = dict(zip(SNAPSHOT_FIELDS, row))
         snap["user_registered"] = snap["user_registered"].strftime("%Y-%m-%d %H:%M:%S")
-        meta = dict(self.sql(f"SELECT meta_key, meta_value FROM {self.p}usermeta WHERE user_id = %s "
-                             "AND meta_key IN ('first_name', 'last_name', 'nickname')", (uid,)))
+        meta = dict(
+            self.sql(
+                f"SELECT meta_key, meta_value FROM {self.p}usermeta WHERE user_id = %s "
+                "AND meta_key IN ('first_name', 'last_name', 'nickname')",
+                (uid,),
+            )
+        )
         snap.update({key: meta.get(key, "") for key in ("first_name", "last_name", "nickname")})
         snap["roles"] = self.roles(uid)
         return snap
@@ -107,17 +124,25 @@ class Writer:
         """wpscim's suspension: the real hash set aside in usermeta, an unusable one in its place."""
         from wpscim.wordpress.passwords import unusable_hash
 
-        self.sql(f"INSERT INTO {self.p}usermeta (user_id, meta_key, meta_value) SELECT ID, 'wpscim__suspended_pass', user_pass "
-                 f"FROM {self.p}users WHERE ID = %s", (uid,))
-        self.sql(f"UPDATE {self.p}users SET user_pass = %s, user_activation_key = '' WHERE ID = %s",
-                 (unusable_hash(self.db_version), uid))
+        self.sql(
+            f"INSERT INTO {self.p}usermeta (user_id, meta_key, meta_value) SELECT ID, 'wpscim__suspended_pass', user_pass "
+            f"FROM {self.p}users WHERE ID = %s",
+            (uid,),
+        )
+        self.sql(f"UPDATE {self.p}users SET user_pass = %s, user_activation_key = '' WHERE ID = %s", (unusable_hash(self.db_version), uid))
         self.sql(f"DELETE FROM {self.p}usermeta WHERE user_id = %s AND meta_key = 'session_tokens'", (uid,))
-        self.sql(f"UPDATE {self.p}usermeta SET meta_key = 'wpscim__suspended_application_passwords' WHERE user_id = %s "
-                 "AND meta_key = '_application_passwords'", (uid,))
+        self.sql(
+            f"UPDATE {self.p}usermeta SET meta_key = 'wpscim__suspended_application_passwords' WHERE user_id = %s "
+            "AND meta_key = '_application_passwords'",
+            (uid,),
+        )
 
     def reactivate(self, uid: int) -> None:
-        self.sql(f"UPDATE {self.p}users SET user_pass = (SELECT meta_value FROM {self.p}usermeta WHERE user_id = %s "
-                 "AND meta_key = 'wpscim__suspended_pass' ORDER BY umeta_id LIMIT 1) WHERE ID = %s", (uid, uid))
+        self.sql(
+            f"UPDATE {self.p}users SET user_pass = (SELECT meta_value FROM {self.p}usermeta WHERE user_id = %s "
+            "AND meta_key = 'wpscim__suspended_pass' ORDER BY umeta_id LIMIT 1) WHERE ID = %s",
+            (uid, uid),
+        )
         self.sql(f"DELETE FROM {self.p}usermeta WHERE user_id = %s AND meta_key = 'wpscim__suspended_pass'", (uid,))
 
     def delete_user(self, uid: int, reassign: int | None) -> None:
@@ -127,10 +152,12 @@ class Writer:
         self.sql(f"DELETE FROM {self.p}users WHERE ID = %s", (uid,))
 
     def create_post(self, author: int, title: str) -> int:
-        self.sql(f"INSERT INTO {self.p}posts (post_author, post_date, post_date_gmt, post_content, post_title, post_excerpt, "
-                 "post_status, post_name, to_ping, pinged, post_modified, post_modified_gmt, post_content_filtered, post_type) "
-                 "VALUES (%s, NOW(), UTC_TIMESTAMP(), '', %s, '', 'publish', %s, '', '', NOW(), UTC_TIMESTAMP(), '', 'post')",
-                 (author, title, title.lower().replace(" ", "-")))
+        self.sql(
+            f"INSERT INTO {self.p}posts (post_author, post_date, post_date_gmt, post_content, post_title, post_excerpt, "
+            "post_status, post_name, to_ping, pinged, post_modified, post_modified_gmt, post_content_filtered, post_type) "
+            "VALUES (%s, NOW(), UTC_TIMESTAMP(), '', %s, '', 'publish', %s, '', '', NOW(), UTC_TIMESTAMP(), '', 'post')",
+            (author, title, title.lower().replace(" ", "-")),
+        )
         return self.sql("SELECT LAST_INSERT_ID()")[0][0]
 
     # --- roles -------------------------------------------------------------------------------
@@ -139,8 +166,10 @@ class Writer:
         return phpserialize.loads(value.encode(), decode_strings=True, array_hook=dict)
 
     def _store_role_definitions(self, roles: dict) -> None:
-        self.sql(f"UPDATE {self.p}options SET option_value = %s WHERE option_name = %s",
-                 (phpserialize.dumps(roles).decode(), f"{self.p}user_roles"))
+        self.sql(
+            f"UPDATE {self.p}options SET option_value = %s WHERE option_name = %s",
+            (phpserialize.dumps(roles).decode(), f"{self.p}user_roles"),
+        )
 
     def create_role(self, slug: str, name: str, caps: dict) -> None:
         roles = self._role_definitions()
@@ -159,10 +188,11 @@ class Writer:
 
     # --- the outbox --------------------------------------------------------------------------
     def event(self, action: str, resource_type: str, resource_id, detail: dict, attributes=(), *, actor: str = "okta") -> int:
-        self.sql(f"INSERT INTO {self.p}wpscim_events (created_at, actor, request_id, action, resource_type, resource_id, "
-                 "attributes, detail) VALUES (UTC_TIMESTAMP(6), %s, %s, %s, %s, %s, %s, %s)",
-                 (actor, secrets.token_hex(8), action, resource_type, str(resource_id), json.dumps(list(attributes)),
-                  json.dumps(detail)))
+        self.sql(
+            f"INSERT INTO {self.p}wpscim_events (created_at, actor, request_id, action, resource_type, resource_id, "
+            "attributes, detail) VALUES (UTC_TIMESTAMP(6), %s, %s, %s, %s, %s, %s, %s)",
+            (actor, secrets.token_hex(8), action, resource_type, str(resource_id), json.dumps(list(attributes)), json.dumps(detail)),
+        )
         return self.sql("SELECT LAST_INSERT_ID()")[0][0]
 
     def events(self) -> list[dict]:
@@ -204,12 +234,12 @@ class Site:
 
 
 def _make_site(wp, wordpress_server, object_cache: bool) -> Site:
-    writer = Writer(lambda: pymysql.connect(**wp.server, database=wp.name, autocommit=True, charset="utf8mb4"), wp.prefix,
-                    wp.site.db_version)
+    writer = Writer(
+        lambda: pymysql.connect(**wp.server, database=wp.name, autocommit=True, charset="utf8mb4"), wp.prefix, wp.site.db_version
+    )
     upgrade(wp.db, wp.site)  # the change log, as `wpscim upgrade` creates it
     key = secrets.token_hex(32)
-    writer.sql(f"INSERT INTO {wp.prefix}options (option_name, option_value, autoload) VALUES ('wpscim_companion_key', %s, 'no')",
-               (key,))
+    writer.sql(f"INSERT INTO {wp.prefix}options (option_name, option_value, autoload) VALUES ('wpscim_companion_key', %s, 'no')", (key,))
     server = wordpress_server(wp, object_cache=object_cache, mu_plugins=[COMPANION_PHP])
     return Site(wp, server, writer, key)
 
@@ -262,6 +292,7 @@ def _userdata_without_password(args: list) -> dict:
 
 # --- the server and the cache ------------------------------------------------------------------
 
+
 def test_served_wordpress_logs_in_through_wp_login(plain_site):
     """The fixture's WordPress serves wp-login.php on its URL: cookies and redirects land in wp-admin."""
     opener = plain_site.server.login("admin", ADMIN_PASSWORD)
@@ -299,12 +330,19 @@ def test_missing_redis_drop_in_fails(tmp_path, monkeypatch, wp):
 
 # --- the endpoint's protocol ---------------------------------------------------------------------
 
+
 def test_status_answers_a_signed_call(site):
     site.writer.event("update", "User", 1, {"before": site.writer.snapshot(1), "after": site.writer.snapshot(1)})
     answer = site.status()
     assert answer.status == 200
-    assert answer.body == {"ok": True, "companion": "0.1.0", "wp_version": "6.1.9", "object_cache": site.redis,
-                           "pending": 1, "outbox": True}
+    assert answer.body == {
+        "ok": True,
+        "companion": "0.1.0",
+        "wp_version": "6.1.9",
+        "object_cache": site.redis,
+        "pending": 1,
+        "outbox": True,
+    }
     assert site.writer.events()[0]["delivered_at"] is None  # status delivers nothing
 
 
@@ -322,7 +360,9 @@ def test_refuses_unsigned_badly_signed_and_stale_calls(site):
         "no signature": call(url, "deliver", None, body, headers={"X-Wpscim-Timestamp": str(now)}),
         "other key": call(url, "deliver", None, body, headers=signed(now, key=secrets.token_hex(32))),
         "other body": call(url, "deliver", None, body, headers=signed(now, signed_body=b'{"hello": 2}')),
-        "upper-case hex": call(url, "deliver", None, body, headers={**signed(now), "X-Wpscim-Signature": sign(site.key, now, body).upper()}),
+        "upper-case hex": call(
+            url, "deliver", None, body, headers={**signed(now), "X-Wpscim-Signature": sign(site.key, now, body).upper()}
+        ),
         # Measured from the clock at the call (the calls before it take time): just beyond the 300 s allowed.
         "305 s old": call(url, "deliver", None, body, headers=signed(int(time.time()) - 305)),
         "305 s ahead": call(url, "deliver", None, body, headers=signed(int(time.time()) + 305)),
@@ -340,12 +380,14 @@ def test_refuses_unsigned_badly_signed_and_stale_calls(site):
     assert site.writer.events()[0]["delivered_at"] is None
     assert site.hooks() == []
     # Within 300 s is accepted.
-    site.writer.sql(f"INSERT INTO {site.wp.prefix}options (option_name, option_value, autoload) "
-                    "VALUES ('wpscim_companion_key', %s, 'no')", (site.key,))
+    site.writer.sql(
+        f"INSERT INTO {site.wp.prefix}options (option_name, option_value, autoload) VALUES ('wpscim_companion_key', %s, 'no')", (site.key,)
+    )
     assert call(url, "status", None, headers=signed(int(time.time()) - 290, signed_body=b"")).ok
 
 
 # --- users -------------------------------------------------------------------------------------
+
 
 def test_create_fires_user_register_after_the_roles(site):
     one = site.writer.create_user("frank", "Frank-pass-1", roles=["author"], first="Frank", last="Smith")
@@ -364,9 +406,17 @@ def test_create_fires_user_register_after_the_roles(site):
         ("user_register", [two]),
     ]
     assert _userdata_without_password(hooks[2][1]) == {
-        "user_login": "frank", "user_nicename": "frank", "user_url": "", "user_email": "frank@example.com",
-        "display_name": "Frank Smith", "nickname": "frank", "first_name": "Frank", "last_name": "Smith",
-        "user_registered": site.writer.snapshot(one)["user_registered"], "role": "author"}
+        "user_login": "frank",
+        "user_nicename": "frank",
+        "user_url": "",
+        "user_email": "frank@example.com",
+        "display_name": "Frank Smith",
+        "nickname": "frank",
+        "first_name": "Frank",
+        "last_name": "Smith",
+        "user_registered": site.writer.snapshot(one)["user_registered"],
+        "role": "author",
+    }
     assert "role" not in _userdata_without_password(hooks[5][1])  # two roles: no single role, as core has
     assert site.authenticate("frank", "Frank-pass-1") == {"ok": True, "error": None, "codes": [], "user_id": one}
     assert site.can(two, "edit_others_posts") and site.can(one, "publish_posts") and not site.can(one, "edit_others_posts")
@@ -380,8 +430,7 @@ def test_update_rename_and_role_change(site):
     assert site.authenticate("dave", "Dave-pass-1")["ok"]
     assert site.user(login="dave")["ID"] == uid and not site.can(uid, "edit_posts")
     before = site.writer.snapshot(uid)
-    site.writer.update_user(uid, user_login="david", user_email="david@example.com", user_nicename="david",
-                            display_name="David")
+    site.writer.update_user(uid, user_login="david", user_email="david@example.com", user_nicename="david", display_name="David")
     site.writer.set_roles(uid, ["editor"])
     after = site.writer.snapshot(uid)
     event = site.writer.event("update", "User", uid, {"before": before, "after": after}, ["userName", "emails", "roles"])
@@ -398,7 +447,12 @@ def test_update_rename_and_role_change(site):
     assert site.user(email="dave@example.com") == {"exists": False}
     seen = site.user(id=uid)
     assert (seen["user_login"], seen["user_email"], seen["user_nicename"], seen["display_name"], seen["roles"]) == (
-        "david", "david@example.com", "david", "David", ["editor"])
+        "david",
+        "david@example.com",
+        "david",
+        "David",
+        ["editor"],
+    )
     assert site.can(uid, "edit_others_posts")
 
     hooks = site.hooks()
@@ -408,12 +462,26 @@ def test_update_rename_and_role_change(site):
     profile_id, old_user, userdata = hooks[3][1]
     assert profile_id == uid
     assert (old_user["class"], old_user["ID"], old_user["user_login"], old_user["user_email"], old_user["roles"]) == (
-        "WP_User", uid, "dave", "dave@example.com", ["subscriber"])
+        "WP_User",
+        uid,
+        "dave",
+        "dave@example.com",
+        ["subscriber"],
+    )
     assert old_user["first_name"] == "Dave" and old_user["has_pass"] is False
     assert _userdata_without_password([userdata]) == {
-        "ID": uid, "user_login": "david", "user_nicename": "david", "user_url": "", "user_email": "david@example.com",
-        "display_name": "David", "nickname": "dave", "first_name": "Dave", "last_name": "",
-        "user_registered": after["user_registered"], "role": "editor"}
+        "ID": uid,
+        "user_login": "david",
+        "user_nicename": "david",
+        "user_url": "",
+        "user_email": "david@example.com",
+        "display_name": "David",
+        "nickname": "dave",
+        "first_name": "Dave",
+        "last_name": "",
+        "user_registered": after["user_registered"],
+        "role": "editor",
+    }
     _assert_nothing_more(site)
 
 
@@ -493,6 +561,7 @@ def test_delete_without_reassign(site):
 
 # --- suspension ---------------------------------------------------------------------------------
 
+
 def test_suspended_user_cannot_log_in_or_reset_even_with_the_old_hash_cached(site):
     uid = site.writer.create_user("hank", "Hank-pass-1")
     other = site.writer.create_user("ivy", "Ivy-pass-1")
@@ -505,8 +574,12 @@ def test_suspended_user_cannot_log_in_or_reset_even_with_the_old_hash_cached(sit
     else:
         assert cached != hashlib.sha256(real_hash.encode()).hexdigest()
 
-    assert site.authenticate("hank", "Hank-pass-1") == {"ok": False, "error": "wpscim_suspended",
-                                                        "codes": ["wpscim_suspended"], "user_id": None}
+    assert site.authenticate("hank", "Hank-pass-1") == {
+        "ok": False,
+        "error": "wpscim_suspended",
+        "codes": ["wpscim_suspended"],
+        "user_id": None,
+    }
     assert site.authenticate("hank@example.com", "Hank-pass-1")["error"] == "wpscim_suspended"
     for login in ("hank", "hank@example.com"):
         assert site.server.probe("lost_password", login=login) == {"sent": False, "error": "no_password_reset", "mails": []}
@@ -524,8 +597,7 @@ def test_suspended_user_application_password_is_refused(site):
 
     def me():
         token = base64.b64encode(f"paul:{password}".encode()).decode()
-        answer = site.server.request("GET", "/", params={"rest_route": "/wp/v2/users/me"},
-                                     headers={"Authorization": f"Basic {token}"})
+        answer = site.server.request("GET", "/", params={"rest_route": "/wp/v2/users/me"}, headers={"Authorization": f"Basic {token}"})
         return answer.status, answer.json()
 
     status, body = me()
@@ -539,6 +611,7 @@ def test_suspended_user_application_password_is_refused(site):
 
 
 # --- groups -------------------------------------------------------------------------------------
+
 
 def test_group_lifecycle_and_membership(site):
     slug = "scim-team"
@@ -565,8 +638,13 @@ def test_group_lifecycle_and_membership(site):
 
     site.server.reset_hooks()
     site.writer.rename_role(slug, "SCIM Team (renamed)")
-    site.writer.event("update", "Group", slug, {"before": {"slug": slug, "name": "SCIM Team"},
-                                                "after": {"slug": slug, "name": "SCIM Team (renamed)"}}, ["displayName"])
+    site.writer.event(
+        "update",
+        "Group",
+        slug,
+        {"before": {"slug": slug, "name": "SCIM Team"}, "after": {"slug": slug, "name": "SCIM Team (renamed)"}},
+        ["displayName"],
+    )
     site.writer.set_roles(u2, ["subscriber"])
     removed = site.writer.event("remove_members", "Group", slug, {"slug": slug, "users": [u2]}, ["members"])
     _assert_delivered(site, site.deliver(), 2, removed)
@@ -589,6 +667,7 @@ def test_group_lifecycle_and_membership(site):
 
 # --- robustness ---------------------------------------------------------------------------------
 
+
 def test_a_throwing_listener_does_not_stop_the_batch(site):
     site.server.probe("throw", hooks="add_user_role,user_register")
     one = site.writer.create_user("liam", "Liam-pass-1", roles=["author"])
@@ -598,8 +677,13 @@ def test_a_throwing_listener_does_not_stop_the_batch(site):
 
     _assert_delivered(site, site.deliver(), 2, last)
     assert [(name, args[0]) for name, args in site.hooks()] == [
-        ("add_user_role", one), ("set_user_role", one), ("user_register", one),
-        ("add_user_role", two), ("set_user_role", two), ("user_register", two)]
+        ("add_user_role", one),
+        ("set_user_role", one),
+        ("user_register", one),
+        ("add_user_role", two),
+        ("set_user_role", two),
+        ("user_register", two),
+    ]
     log = site.server.error_log()
     for uid in (one, two):
         for hook in ("add_user_role", "user_register"):
@@ -636,8 +720,10 @@ def test_concurrent_delivers_never_deliver_an_event_twice(site):
     fired: dict[int, list[str]] = {}
     for entry in site.server.hooks():
         fired.setdefault(entry["event_id"], []).append(entry["hook"])
-    assert fired == {event_id: (["add_user_role", "set_user_role", "user_register"] if action == "create" else ["profile_update"])
-                     for event_id, action in expected.items()}
+    assert fired == {
+        event_id: (["add_user_role", "set_user_role", "user_register"] if action == "create" else ["profile_update"])
+        for event_id, action in expected.items()
+    }
     _assert_nothing_more(site)
 
 
@@ -663,12 +749,16 @@ def test_events_of_unknown_kinds_are_logged_and_delivered(plain_site):
     site = plain_site
     first = site.writer.event("merge", "User", 1, {})
     site.writer.event("create", "Device", "x", {})
-    site.writer.sql(f"INSERT INTO {site.wp.prefix}wpscim_events (created_at, action, resource_type, resource_id, attributes, detail) "
-                    "VALUES (UTC_TIMESTAMP(6), 'update', 'User', '1', '[]', 'not json')")
+    site.writer.sql(
+        f"INSERT INTO {site.wp.prefix}wpscim_events (created_at, action, resource_type, resource_id, attributes, detail) "
+        "VALUES (UTC_TIMESTAMP(6), 'update', 'User', '1', '[]', 'not json')"
+    )
     last = site.writer.sql("SELECT LAST_INSERT_ID()")[0][0]
     _assert_delivered(site, site.deliver(), 3, last)
     log = site.server.error_log()
-    assert "unknown action 'merge'" in log and "unknown resource type 'Device'" in log and f"event {last}: detail is not a JSON object" in log
+    assert (
+        "unknown action 'merge'" in log and "unknown resource type 'Device'" in log and f"event {last}: detail is not a JSON object" in log
+    )
     assert first < last
 
 
@@ -682,6 +772,7 @@ def test_outbox_table_missing(plain_site):
 
 # --- admin menu ----------------------------------------------------------------------------------
 
+
 def test_admin_menu_links_to_wpscim(plain_site):
     site = plain_site
     admin = site.server.login("admin", ADMIN_PASSWORD)
@@ -690,8 +781,10 @@ def test_admin_menu_links_to_wpscim(plain_site):
     assert "SCIM provisioning" in page and "wpscim_admin_url" in page
     assert "users.php?page=wpscim-provisioning" in page  # the item under Users
 
-    site.writer.sql(f"INSERT INTO {site.wp.prefix}options (option_name, option_value, autoload) "
-                    "VALUES ('wpscim_admin_url', 'http://127.0.0.1:9/wpscim/admin', 'yes')")
+    site.writer.sql(
+        f"INSERT INTO {site.wp.prefix}options (option_name, option_value, autoload) "
+        "VALUES ('wpscim_admin_url', 'http://127.0.0.1:9/wpscim/admin', 'yes')"
+    )
     cookies = [handler for handler in admin.handlers if isinstance(handler, urllib.request.HTTPCookieProcessor)]
     no_follow = urllib.request.build_opener(*cookies, _NoRedirect())
     with pytest.raises(urllib.error.HTTPError) as redirect:
@@ -706,6 +799,7 @@ def test_admin_menu_links_to_wpscim(plain_site):
 
 
 # --- timing -------------------------------------------------------------------------------------
+
 
 def test_deliver_timing(site, record_property):
     """How long one deliver call takes for 1 and for 100 pending update events (reported, loosely bounded)."""

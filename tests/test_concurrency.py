@@ -55,9 +55,7 @@ def test_parallel_creates_differing_only_in_case_or_sharing_an_email(live_server
     names = ["Case@Example.com", "case@example.com", "CASE@EXAMPLE.COM", "cAsE@example.com"] * 2
     results = parallel(8, lambda i: call(base, token, "POST", "/Users", {"userName": names[i]}))
     assert sorted(s for s, _ in results) == [201] + [409] * 7
-    shared = parallel(
-        8, lambda i: call(base, token, "POST", "/Users", {"userName": f"u{i}", "emails": [{"value": "Shared@example.com"}]})
-    )
+    shared = parallel(8, lambda i: call(base, token, "POST", "/Users", {"userName": f"u{i}", "emails": [{"value": "Shared@example.com"}]}))
     assert sorted(s for s, _ in shared) == [201] + [409] * 7
     assert wp.sql("SELECT COUNT(*) FROM wp_users WHERE user_email = 'shared@example.com'")[0][0] == 1
 
@@ -77,7 +75,13 @@ def test_many_distinct_parallel_creates_never_deadlock(live_server, wp):
     base, token = live_server
     results = parallel(
         32,
-        lambda i: call(base, token, "POST", "/Users", {"userName": f"user{i}@example.com", "emails": [{"value": f"user{i}@example.com"}], "password": "pw-12345"}),
+        lambda i: call(
+            base,
+            token,
+            "POST",
+            "/Users",
+            {"userName": f"user{i}@example.com", "emails": [{"value": f"user{i}@example.com"}], "password": "pw-12345"},
+        ),
     )
     assert [s for s, _ in results] == [201] * 32, [b for s, b in results if s != 201][:2]
     assert wp.sql("SELECT COUNT(*) FROM wp_users")[0][0] == 33
@@ -90,7 +94,13 @@ def test_parallel_updates_of_one_user_leave_a_consistent_row(live_server, wp):
     path = f"/Users/{user['id']}"
     results = parallel(
         12,
-        lambda i: call(base, token, "PATCH", path, {"Operations": [{"op": "replace", "value": {"displayName": f"Name {i}", "title": f"T{i}", "active": i % 2 == 0}}]}),
+        lambda i: call(
+            base,
+            token,
+            "PATCH",
+            path,
+            {"Operations": [{"op": "replace", "value": {"displayName": f"Name {i}", "title": f"T{i}", "active": i % 2 == 0}}]},
+        ),
     )
     assert [s for s, _ in results] == [200] * 12
     final = call(base, token, "GET", path)[1]
@@ -101,9 +111,11 @@ def test_parallel_updates_of_one_user_leave_a_consistent_row(live_server, wp):
 
 def test_a_failure_mid_create_leaves_no_half_written_user(wp, api):
     # A real database error after the users row is in: a trigger refuses one of its usermeta rows.
-    wp.sql("CREATE TRIGGER wpscim_test_fail BEFORE INSERT ON wp_usermeta FOR EACH ROW BEGIN "
-           "IF NEW.meta_value = 'simulated-disk-full' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'disk full (simulated)'; "
-           "END IF; END")
+    wp.sql(
+        "CREATE TRIGGER wpscim_test_fail BEFORE INSERT ON wp_usermeta FOR EACH ROW BEGIN "
+        "IF NEW.meta_value = 'simulated-disk-full' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'disk full (simulated)'; "
+        "END IF; END"
+    )
     before = wp.sql("SELECT COUNT(*) FROM wp_users")[0][0]
     try:
         result = api.post("/Users", json={"userName": "half", "name": {"givenName": "simulated-disk-full"}})
@@ -151,8 +163,10 @@ def test_a_change_waiting_too_long_for_a_row_lock_answers_503_and_writes_nothing
     from wpscim.wordpress.db import LOCK_TIMEOUT_SECONDS
 
     uid = api.post("/Users", json={"userName": "rowlocked@example.com", "name": {"givenName": "Rowan"}}).json["id"]
-    rename = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-              "Operations": [{"op": "replace", "path": "name.givenName", "value": "Rowena"}]}
+    rename = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "name.givenName", "value": "Rowena"}],
+    }
     holder = pymysql.connect(**wp.server, database=wp.name)
     try:
         with holder.cursor() as cursor:
@@ -172,10 +186,12 @@ def test_a_change_waiting_too_long_for_a_row_lock_answers_503_and_writes_nothing
 @pytest.mark.parametrize("n", [16])
 def test_parallel_reads_while_writing(live_server, n):
     base, token = live_server
+
     def work(i):
         if i % 2:
             return call(base, token, "POST", "/Users", {"userName": f"rw{i}"})[0]
         return call(base, token, "GET", "/Users?count=5")[0]
+
     assert set(parallel(n, work)) <= {200, 201}
 
 
@@ -185,6 +201,8 @@ def test_password_hashing_is_ready_before_the_first_request():
     import subprocess
     import sys
 
-    check = ("import wpscim.wordpress.passwords, passlib.utils.binary as binary; "
-             "raise SystemExit(0 if type(binary.h64) is binary.Base64Engine else 1)")
+    check = (
+        "import wpscim.wordpress.passwords, passlib.utils.binary as binary; "
+        "raise SystemExit(0 if type(binary.h64) is binary.Base64Engine else 1)"
+    )
     assert subprocess.run([sys.executable, "-c", check], timeout=60).returncode == 0

@@ -58,7 +58,10 @@ def _tool(name: str) -> str:
 
 def _run(argv: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        argv, capture_output=True, text=True, timeout=TIMEOUT,
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
         env={**os.environ, "NO_COLOR": "1", "PYTHONIOENCODING": "utf-8", **(env or {})},
     )
 
@@ -113,9 +116,7 @@ def test_scim2_tester_reports_no_failure(live_server):
         )
 
     failing = [r for r in results if r["status"] != "SUCCESS"]
-    report = "\n".join(
-        f"{r['status']} {r['check']}: " + " | ".join(_clip(line) for line in r["lines"]) for r in failing
-    )
+    report = "\n".join(f"{r['status']} {r['check']}: " + " | ".join(_clip(line) for line in r["lines"]) for r in failing)
     counts = {status: sum(r["status"] == status for r in results) for status in SCIM2_TESTER_STATUSES}
     if failing or proc.returncode != 0:
         pytest.fail(
@@ -145,12 +146,10 @@ def test_scim_sanity_strict_probe_passes(serve):
     results = report["results"]
 
     bad = [
-        r for r in results
-        if r["status"] in ("fail", "error", "warn") or (r["status"] == "skip" and r["name"] not in AGENT_EXTENSION_SKIPS)
+        r for r in results if r["status"] in ("fail", "error", "warn") or (r["status"] == "skip" and r["name"] not in AGENT_EXTENSION_SKIPS)
     ]
     lines = "\n".join(
-        f"{r['status'].upper()} [{r.get('phase', '')}] {r['name']}: {_clip(r.get('message', '') + ' ' + r.get('details', ''))}"
-        for r in bad
+        f"{r['status'].upper()} [{r.get('phase', '')}] {r['name']}: {_clip(r.get('message', '') + ' ' + r.get('details', ''))}" for r in bad
     )
     issues = "\n".join(f"  {i['priority']} {i['title']}: {i['fix']}" for i in report.get("issues", []))
     if bad or proc.returncode != 0:

@@ -32,8 +32,13 @@ UNIT = REPO / "deploy" / "wpscim.service"
 NGINX_SNIPPET = REPO / "deploy" / "nginx-wpscim.conf"
 VENV_BIN = Path(sys.executable).parent
 IMAGE_VENV = "/opt/wpscim"  # where the Dockerfile installs wpscim; here, this test run's virtualenv
-WORDPRESS_DB_VARIABLES = ("WORDPRESS_DB_HOST", "WORDPRESS_DB_USER", "WORDPRESS_DB_PASSWORD_FILE", "WORDPRESS_DB_NAME",
-                          "WORDPRESS_TABLE_PREFIX")
+WORDPRESS_DB_VARIABLES = (
+    "WORDPRESS_DB_HOST",
+    "WORDPRESS_DB_USER",
+    "WORDPRESS_DB_PASSWORD_FILE",
+    "WORDPRESS_DB_NAME",
+    "WORDPRESS_TABLE_PREFIX",
+)
 
 
 def _tool(name: str) -> str:
@@ -53,8 +58,9 @@ def test_dockerfile_lints_clean_and_is_built_as_promised(tmp_path):
     linted = _hadolint(DOCKERFILE)
     assert linted.returncode == 0 and not linted.stdout.strip(), linted.stdout + linted.stderr
     broken = tmp_path / "Dockerfile"
-    broken.write_text(DOCKERFILE.read_text().replace("USER 10001:10001", "USER root")
-                      .replace("RUN groupadd", "RUN apt-get install curl && groupadd", 1))
+    broken.write_text(
+        DOCKERFILE.read_text().replace("USER 10001:10001", "USER root").replace("RUN groupadd", "RUN apt-get install curl && groupadd", 1)
+    )
     failed = _hadolint(broken)
     assert failed.returncode != 0 and "DL3002" in failed.stdout and "DL3008" in failed.stdout, failed.stdout
 
@@ -69,7 +75,9 @@ def test_dockerfile_lints_clean_and_is_built_as_promised(tmp_path):
     assert parsed.cmd == '["wpscim", "serve"]' and not [i for i in final if i["instruction"] == "ENTRYPOINT"]
     healthcheck = next(i["value"] for i in final if i["instruction"] == "HEALTHCHECK")
     assert "/healthz" in healthcheck and "curl" not in healthcheck and "wget" not in healthcheck
-    build = " ".join(i["value"] for i in parsed.structure if i["instruction"] in ("COPY", "RUN") and i["startline"] < stages[1]["startline"])
+    build = " ".join(
+        i["value"] for i in parsed.structure if i["instruction"] in ("COPY", "RUN") and i["startline"] < stages[1]["startline"]
+    )
     assert "COPY wpscim ./wpscim" in " ".join(f"COPY {i['value']}" for i in parsed.structure if i["instruction"] == "COPY")
     assert "pip install --no-cache-dir --disable-pip-version-check /src" in build  # the package from the repository
     context = (REPO / ".dockerignore").read_text()
@@ -103,25 +111,41 @@ def test_a_wheel_built_from_what_the_image_copies_installs_and_serves(mysql_serv
             else:
                 shutil.copy2(REPO / name, source / name)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    built = subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "wheels"), str(source)],
-                           capture_output=True, text=True, timeout=300)
+    built = subprocess.run(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "wheels"), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert built.returncode == 0, built.stdout + built.stderr
     wheel = next((tmp_path / "wheels").glob("wpscim-*.whl"))
     site = tmp_path / "site"
-    installed = subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], capture_output=True, text=True,
-                               timeout=300)
+    installed = subprocess.run(
+        [*pip, "install", "--no-deps", "--target", str(site), str(wheel)], capture_output=True, text=True, timeout=300
+    )
     assert installed.returncode == 0, installed.stdout + installed.stderr
     # The wheel's wpscim, not this checkout's: run away from it, the wheel first on the path (the
     # dependencies come from this test run's environment).
     env = {**os.environ, "PYTHONPATH": str(site)}
 
     def wpscim(*args: str, **kwargs) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "wpscim", *args], capture_output=True, text=True, cwd=tmp_path, env=env,
-                              timeout=60, **kwargs)
+        return subprocess.run(
+            [sys.executable, "-m", "wpscim", *args], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60, **kwargs
+        )
 
-    where = subprocess.run([sys.executable, "-c", "import wpscim, importlib.resources as r; print(wpscim.__file__); "
-                            "print(r.files('wpscim.companion').joinpath('wpscim-companion.php').is_file())"],
-                           capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60)
+    where = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import wpscim, importlib.resources as r; print(wpscim.__file__); "
+            "print(r.files('wpscim.companion').joinpath('wpscim-companion.php').is_file())",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
     assert where.stdout.split() == [str(site / "wpscim" / "__init__.py"), "True"], where.stdout + where.stderr
 
     name = f"wpscim_wheel_{secrets.token_hex(4)}"
@@ -132,9 +156,26 @@ def test_a_wheel_built_from_what_the_image_copies_installs_and_serves(mysql_serv
         port = free_port()
         log = tmp_path / "serve.log"
         with log.open("w") as output:
-            process = subprocess.Popen([sys.executable, "-m", "wpscim", "serve", "--init-schema", "--database-url", url,
-                                        "--host", "127.0.0.1", "--port", str(port)],
-                                       stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp_path, env=env)
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "wpscim",
+                    "serve",
+                    "--init-schema",
+                    "--database-url",
+                    url,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=tmp_path,
+                env=env,
+            )
         try:
             base = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 30
@@ -143,8 +184,12 @@ def test_a_wheel_built_from_what_the_image_copies_installs_and_serves(mysql_serv
                 time.sleep(0.1)
             token = re.search(r"shown once.*\n(\S+)", log.read_text())[1]
             auth = {"Authorization": f"Bearer {token}"}
-            status, _, body = http("POST", base + "/scim/v2/Users", headers={**auth, "Content-Type": "application/scim+json"},
-                                   data=json.dumps({"userName": "wheel@example.com"}).encode())
+            status, _, body = http(
+                "POST",
+                base + "/scim/v2/Users",
+                headers={**auth, "Content-Type": "application/scim+json"},
+                data=json.dumps({"userName": "wheel@example.com"}).encode(),
+            )
             assert status == 201 and json.loads(body)["userName"] == "wheel@example.com", body
             status, _, page = http("GET", base + "/wpscim/admin/")
             assert status == 401 and b"<html" in page, page  # the sign-in prompt, from the wheel's templates
@@ -185,7 +230,7 @@ def _image_environment(parsed: DockerfileParser) -> dict[str, str]:
 
 
 def _exec_form(value: str) -> list[str]:
-    return json.loads(value[value.index("["):])
+    return json.loads(value[value.index("[") :])
 
 
 @pytest.fixture
@@ -205,8 +250,11 @@ def test_the_images_command_serves_wordpress_with_composes_settings(wp, mysql_se
     the local MariaDB: `wpscim upgrade` (the compose one-shot), then the image's command, then /healthz,
     the image's health check, a SCIM request with a token made as the README says, and /metrics."""
     parsed = DockerfileParser(str(DOCKERFILE))
-    services = yaml.safe_load(subprocess.run([_tool("docker-compose"), "-f", str(COMPOSE), "config"], capture_output=True,
-                                             text=True, check=True, timeout=120).stdout)["services"]
+    services = yaml.safe_load(
+        subprocess.run(
+            [_tool("docker-compose"), "-f", str(COMPOSE), "config"], capture_output=True, text=True, check=True, timeout=120
+        ).stdout
+    )["services"]
     user, password = database_user
     secrets_dir = tmp_path / "run-secrets"
     secrets_dir.mkdir()
@@ -221,8 +269,12 @@ def test_the_images_command_serves_wordpress_with_composes_settings(wp, mysql_se
             env[name] = value.replace("/run/secrets/", f"{secrets_dir}/")  # compose mounts its secrets there
         # The compose network's names are this machine's: the database is the local MariaDB, the port a free one.
         assert env["WORDPRESS_DB_HOST"] == "db" and env["WORDPRESS_DB_NAME"] == "wordpress"
-        env.update(WORDPRESS_DB_HOST=f"{mysql_server['host']}:{mysql_server['port']}", WORDPRESS_DB_USER=user,
-                   WORDPRESS_DB_NAME=wp.name, WPSCIM_PORT=str(port))
+        env.update(
+            WORDPRESS_DB_HOST=f"{mysql_server['host']}:{mysql_server['port']}",
+            WORDPRESS_DB_USER=user,
+            WORDPRESS_DB_NAME=wp.name,
+            WPSCIM_PORT=str(port),
+        )
         return env
 
     port = free_port()
@@ -236,8 +288,9 @@ def test_the_images_command_serves_wordpress_with_composes_settings(wp, mysql_se
     assert upgraded.returncode == 0 and "created" in upgraded.stdout, upgraded.stdout + upgraded.stderr
 
     env = environment("wpscim")
-    token = subprocess.run(["wpscim", "token", "create", "--name", "okta"], env=env, capture_output=True, text=True,
-                           timeout=60, check=True).stdout.splitlines()[-1]  # `docker compose exec wpscim wpscim token create …`
+    token = subprocess.run(
+        ["wpscim", "token", "create", "--name", "okta"], env=env, capture_output=True, text=True, timeout=60, check=True
+    ).stdout.splitlines()[-1]  # `docker compose exec wpscim wpscim token create …`
     with Served(command, port, tmp_path, env=env, name="image") as served:
         out = served.stdout()
         assert f"database mysql://{user}@{mysql_server['host']}:{mysql_server['port']}/{wp.name}, table prefix wp_" in out, out
@@ -246,13 +299,16 @@ def test_the_images_command_serves_wordpress_with_composes_settings(wp, mysql_se
         status, _, body = served.get("/healthz")
         assert (status, body) == (200, b'{"status":"ok"}')
         healthcheck = next(i["value"] for i in parsed.structure if i["instruction"] == "HEALTHCHECK")
-        probe = _exec_form(healthcheck[healthcheck.index("CMD"):])
+        probe = _exec_form(healthcheck[healthcheck.index("CMD") :])
         assert subprocess.run(probe, env=env, timeout=30).returncode == 0
         status, _, body = served.get("/scim/v2/Users?filter=userName%20eq%20%22admin%22", headers={"Authorization": f"Bearer {token}"})
         assert status == 200 and json.loads(body)["totalResults"] == 1
-        created = served.request("POST", "/scim/v2/Users", headers={"Authorization": f"Bearer {token}",
-                                                                     "Content-Type": "application/scim+json"},
-                                 data=json.dumps({"userName": "from.docker", "password": "Docker pw 1"}).encode())
+        created = served.request(
+            "POST",
+            "/scim/v2/Users",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
+            data=json.dumps({"userName": "from.docker", "password": "Docker pw 1"}).encode(),
+        )
         assert created[0] == 201
         assert served.get("/metrics", headers={"Authorization": f"Bearer {metrics_token}"})[0] == 200
     assert wp.sql("SELECT COUNT(*) FROM wp_users WHERE user_login = 'from.docker'") == [(1,)]
@@ -277,8 +333,9 @@ def test_compose_file_validates_and_gives_wpscim_wordpresss_settings(tmp_path):
 
     wordpress, wpscim, upgrade = services["wordpress"], services["wpscim"], services["wpscim-upgrade"]
     for service in (wpscim, upgrade, services["wordpress-setup"]):
-        assert {n: service["environment"][n] for n in WORDPRESS_DB_VARIABLES} == \
-               {n: wordpress["environment"][n] for n in WORDPRESS_DB_VARIABLES}
+        assert {n: service["environment"][n] for n in WORDPRESS_DB_VARIABLES} == {
+            n: wordpress["environment"][n] for n in WORDPRESS_DB_VARIABLES
+        }
         assert "db_password" in [s["source"] for s in service["secrets"]]
     assert wordpress["environment"]["WORDPRESS_DB_PASSWORD_FILE"] == "/run/secrets/db_password"
     assert services["db"]["environment"]["MARIADB_PASSWORD_FILE"] == "/run/secrets/db_password"
@@ -315,13 +372,17 @@ def _unit_problems(text: str, directory: Path) -> list[str]:
     directory.mkdir(parents=True, exist_ok=True)
     unit = directory / "wpscim.service"
     unit.write_text(text.replace(f"{IMAGE_VENV}/bin/", f"{VENV_BIN}/"))
-    verify = subprocess.run([_tool("systemd-analyze"), "verify", str(unit)], capture_output=True, text=True, timeout=120,
-                            cwd=directory)
+    verify = subprocess.run([_tool("systemd-analyze"), "verify", str(unit)], capture_output=True, text=True, timeout=120, cwd=directory)
     problems = [line for line in (verify.stdout + verify.stderr).splitlines() if "wpscim" in line]
     if verify.returncode != 0:
         problems.append(f"systemd-analyze verify exited with {verify.returncode}")
-    security = subprocess.run([_tool("systemd-analyze"), "security", "--offline=yes", "--threshold=20", "--no-pager", str(unit)],
-                              capture_output=True, text=True, timeout=120, cwd=directory)
+    security = subprocess.run(
+        [_tool("systemd-analyze"), "security", "--offline=yes", "--threshold=20", "--no-pager", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=directory,
+    )
     if security.returncode != 0:  # --threshold is in tenths: 20 is an exposure of 2.0 (this unit: 1.5, "OK")
         problems.append(f"exposure above 2.0: {security.stdout.strip().splitlines()[-1:]}")
     return problems
@@ -330,16 +391,27 @@ def _unit_problems(text: str, directory: Path) -> list[str]:
 def test_systemd_unit_verifies_and_is_sandboxed(tmp_path):
     text = UNIT.read_text()
     assert _unit_problems(text, tmp_path / "unit") == []
-    for directive in ("DynamicUser=yes", "ProtectSystem=strict", "NoNewPrivileges=yes", "PrivateTmp=yes", "ProtectHome=yes",
-                      "SupplementaryGroups=www-data", "ExecStartPre=/opt/wpscim/bin/wpscim upgrade",
-                      "ExecStart=/opt/wpscim/bin/wpscim serve", "WPSCIM_WP_CONFIG=/var/www/html/wp-config.php"):
+    for directive in (
+        "DynamicUser=yes",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=yes",
+        "PrivateTmp=yes",
+        "ProtectHome=yes",
+        "SupplementaryGroups=www-data",
+        "ExecStartPre=/opt/wpscim/bin/wpscim upgrade",
+        "ExecStart=/opt/wpscim/bin/wpscim serve",
+        "WPSCIM_WP_CONFIG=/var/www/html/wp-config.php",
+    ):
         assert re.search(rf"^{re.escape(directive)}", text, re.M) or directive in text, directive
     # Broken copies are caught: an unknown directive, a bad value, a missing program, the sandbox removed.
     assert _unit_problems(text.replace("ProtectSystem=strict", "ProtectSystm=strict"), tmp_path / "typo")
     assert _unit_problems(text.replace("ProtectHome=yes", "ProtectHome=sometimes"), tmp_path / "value")
     assert _unit_problems(text.replace("ExecStart=/opt/wpscim/bin/wpscim", "ExecStart=/opt/wpscim/bin/wpscimd"), tmp_path / "exec")
-    unsandboxed = "\n".join(line for line in text.splitlines()
-                            if not line.startswith(("Protect", "Private", "Restrict", "SystemCall", "Capability", "DynamicUser")))
+    unsandboxed = "\n".join(
+        line
+        for line in text.splitlines()
+        if not line.startswith(("Protect", "Private", "Restrict", "SystemCall", "Capability", "DynamicUser"))
+    )
     assert _unit_problems(unsandboxed, tmp_path / "open")
 
 
@@ -352,8 +424,8 @@ def _nginx_conf(directory: Path, snippet: Path, port: int) -> Path:
     conf = directory / "nginx.conf"
     temp = " ".join(f"{kind}_temp_path {directory / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     conf.write_text(f"""worker_processes 1;
-pid {directory / 'nginx.pid'};
-error_log {directory / 'error.log'};
+pid {directory / "nginx.pid"};
+error_log {directory / "error.log"};
 events {{ worker_connections 64; }}
 http {{
     access_log off;
@@ -370,8 +442,9 @@ http {{
 
 
 def _nginx_test(conf: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([_tool("nginx"), "-t", "-q", "-c", str(conf), "-e", str(conf.parent / "error.log")],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [_tool("nginx"), "-t", "-q", "-c", str(conf), "-e", str(conf.parent / "error.log")], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_nginx_snippet_passes_nginx_t_and_proxies_scim_to_wpscim(wp, mysql_server, tmp_path):
@@ -393,8 +466,12 @@ def test_nginx_snippet_passes_nginx_t_and_proxies_scim_to_wpscim(wp, mysql_serve
     token = TokenStore(wp.db, wp.site).create("behind-nginx")
     command = [sys.executable, "-m", "wpscim", "serve", "--database-url", database_url(mysql_server, wp.name), "--port", str(wpscim_port)]
     with Served(command, wpscim_port, tmp_path, name="wpscim"):
-        nginx = subprocess.Popen([_tool("nginx"), "-c", str(conf), "-e", str(conf.parent / "error.log"), "-g", "daemon off;"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        nginx = subprocess.Popen(
+            [_tool("nginx"), "-c", str(conf), "-e", str(conf.parent / "error.log"), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         try:
             site = f"http://127.0.0.1:{nginx_port}"
             deadline = time.monotonic() + 20

@@ -91,8 +91,14 @@ def private_wp(mysql_server, wordpress_template, tmp_path):
 
 
 def _wpscim(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "wpscim", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          stdin=subprocess.DEVNULL, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "wpscim", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        timeout=120,
+    )
 
 
 class Wpscim:
@@ -107,9 +113,27 @@ class Wpscim:
         self.log = site.tmp / f"wpscim-{server}-{self.port}.log"
         with self.log.open("w") as output:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "wpscim", "serve", "--database-url", site.url, "--host", "127.0.0.1",
-                 "--port", str(self.port), "--server", server, "--threads", str(threads)],
-                stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "wpscim",
+                    "serve",
+                    "--database-url",
+                    site.url,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--server",
+                    server,
+                    "--threads",
+                    str(threads),
+                ],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 30
         while True:
             if self.process.poll() is not None:
@@ -152,10 +176,13 @@ class Wpscim:
         index = 0
         while index < len(lines) and len(blocks) < limit:
             if lines[index].startswith("Traceback"):
-                block = lines[max(0, index - 1):index + 1]
+                block = lines[max(0, index - 1) : index + 1]
                 index += 1
-                while index < len(lines) and (lines[index].startswith((" ", "\t")) or not lines[index].strip()
-                                              or lines[index].startswith(("During handling", "The above exception", "Traceback"))):
+                while index < len(lines) and (
+                    lines[index].startswith((" ", "\t"))
+                    or not lines[index].strip()
+                    or lines[index].startswith(("During handling", "The above exception", "Traceback"))
+                ):
                     block.append(lines[index])
                     index += 1
                 if index < len(lines):
@@ -219,8 +246,10 @@ class Outcome:
         return self.body.get("detail", "") if isinstance(self.body, dict) else ""
 
     def describe(self) -> str:
-        return (f"{self.method} {self.path} -> {self.label} after {self.elapsed:.2f} s (request {self.request_id or '-'}): "
-                f"{json.dumps(self.body)[:300] if self.body is not None else ''}")
+        return (
+            f"{self.method} {self.path} -> {self.label} after {self.elapsed:.2f} s (request {self.request_id or '-'}): "
+            f"{json.dumps(self.body)[:300] if self.body is not None else ''}"
+        )
 
 
 def well_formed_503(outcome: Outcome) -> str | None:
@@ -237,9 +266,16 @@ def well_formed_503(outcome: Outcome) -> str | None:
 def why_503(outcome: Outcome) -> str:
     """Which of wpscim's 503s this is (for the counts)."""
     detail = outcome.detail()
-    for needle, name in (("during COMMIT", "outcome-unknown"), ("not answering", "breaker-open"), ("busy", "busy"),
-                         ("is unavailable", "unavailable"), ("refused the connection", "refused"), ("could not save", "refused-statement"),
-                         ("concurrent", "contention"), ("before the change was saved", "lost-before-commit")):
+    for needle, name in (
+        ("during COMMIT", "outcome-unknown"),
+        ("not answering", "breaker-open"),
+        ("busy", "busy"),
+        ("is unavailable", "unavailable"),
+        ("refused the connection", "refused"),
+        ("could not save", "refused-statement"),
+        ("concurrent", "contention"),
+        ("before the change was saved", "lost-before-commit"),
+    ):
         if needle in detail:
             return name
     return "503-other"
@@ -291,9 +327,15 @@ class Client:
 def new_user(tag: str, password: bool = False) -> dict:
     """A create as Okta sends it: userName = email, externalId, names."""
     user_name = f"{tag}-{secrets.token_hex(3)}@example.com"
-    body = {"schemas": [CORE], "userName": user_name, "externalId": str(uuid.uuid4()),
-            "name": {"givenName": "Fault", "familyName": tag.title()}, "displayName": f"Fault {tag}",
-            "emails": [{"value": user_name, "type": "work", "primary": True}], "active": True}
+    body = {
+        "schemas": [CORE],
+        "userName": user_name,
+        "externalId": str(uuid.uuid4()),
+        "name": {"givenName": "Fault", "familyName": tag.title()},
+        "displayName": f"Fault {tag}",
+        "emails": [{"value": user_name, "type": "work", "primary": True}],
+        "active": True,
+    }
     if password:
         body["password"] = "Pw-" + secrets.token_hex(8)
     return body
@@ -385,16 +427,31 @@ class Load:
                     outcome = self._record(self.client.request("get", "GET", f"/Users/{user_id}"))
                 elif choice < 0.82:
                     kind = "deactivate" if active else "reactivate"
-                    outcome = self._record(self.client.request(kind, "PATCH", f"/Users/{user_id}", {
-                        "schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": not active}]}))
+                    outcome = self._record(
+                        self.client.request(
+                            kind,
+                            "PATCH",
+                            f"/Users/{user_id}",
+                            {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": not active}]},
+                        )
+                    )
                     if outcome.ok:
                         mine[pick] = (user_id, user_name, not active)
                 else:
                     adding = user_id not in in_group
-                    operation = ({"op": "add", "path": "members", "value": [{"value": user_id}]} if adding
-                                 else {"op": "remove", "path": f'members[value eq "{user_id}"]'})
-                    outcome = self._record(self.client.request("group-add" if adding else "group-remove", "PATCH", f"/Groups/{GROUP}",
-                                                               {"schemas": [PATCH_OP], "Operations": [operation]}))
+                    operation = (
+                        {"op": "add", "path": "members", "value": [{"value": user_id}]}
+                        if adding
+                        else {"op": "remove", "path": f'members[value eq "{user_id}"]'}
+                    )
+                    outcome = self._record(
+                        self.client.request(
+                            "group-add" if adding else "group-remove",
+                            "PATCH",
+                            f"/Groups/{GROUP}",
+                            {"schemas": [PATCH_OP], "Operations": [operation]},
+                        )
+                    )
                     if outcome.ok:
                         (in_group.add if adding else in_group.discard)(user_id)
                 self._backoff(outcome)
@@ -454,8 +511,9 @@ class Findings:
             pytest.fail("\n".join(shown) + more + log, pytrace=False)
 
 
-def check_answers(outcomes: list[Outcome], findings: Findings, allowed: frozenset = frozenset({200, 201, 204, 503}),
-                  site: PrivateSite | None = None) -> None:
+def check_answers(
+    outcomes: list[Outcome], findings: Findings, allowed: frozenset = frozenset({200, 201, 204, 503}), site: PrivateSite | None = None
+) -> None:
     """No 500 and no cut or hung request; every error is a well-formed 503 (409 is checked per create).
     With `site`, a cut answer says whether its request's change was committed."""
     committed = committed_requests(site) if site is not None else {}
@@ -494,12 +552,15 @@ def check_creates(creates: list[Create], site: PrivateSite, findings: Findings, 
         retried = len(create.attempts) > 1
         endings[f"{final.label}{' after 503 or a cut answer' if retried else ''}"] += 1
         if final.status == 409:
-            earlier = [(a.request_id, why_503(a) if a.status == 503 else a.label, bool(committed.get(a.request_id)))
-                       for a in create.attempts[:-1]]
+            earlier = [
+                (a.request_id, why_503(a) if a.status == 503 else a.label, bool(committed.get(a.request_id))) for a in create.attempts[:-1]
+            ]
             logged = served.log_lines(*(a.request_id for a in create.attempts[:1] if a.request_id)) if served else []
-            findings.add(f"409 for the client's own create of {create.user_name} (attempt {len(create.attempts)}; earlier attempts "
-                         f"[request id, answer, committed]: {earlier}): {final.describe()}"
-                         + (f"\n    server log for the first attempt: {logged}" if logged else ""))
+            findings.add(
+                f"409 for the client's own create of {create.user_name} (attempt {len(create.attempts)}; earlier attempts "
+                f"[request id, answer, committed]: {earlier}): {final.describe()}"
+                + (f"\n    server log for the first attempt: {logged}" if logged else "")
+            )
         if final.status == 503 or final.error is not None:
             endings["create given up at the end of the test"] += 1
     return endings
@@ -511,8 +572,11 @@ def check_steady(outcomes: list[Outcome], up_at: float, until: float, findings: 
     window = [o for o in outcomes if o.needs_database and up_at + RECOVERY_SECONDS <= o.started < until]
     failed = [o for o in window if not o.ok and o.status != 409]
     findings.check(bool(window), f"{what}: no request was sent in the window {RECOVERY_SECONDS} s after the database answered again")
-    findings.check(not failed, f"{what}: {len(failed)} of {len(window)} requests sent {RECOVERY_SECONDS} s or more after the database "
-                               f"answered again failed, e.g. " + "; ".join(o.describe() for o in failed[:3]))
+    findings.check(
+        not failed,
+        f"{what}: {len(failed)} of {len(window)} requests sent {RECOVERY_SECONDS} s or more after the database "
+        f"answered again failed, e.g. " + "; ".join(o.describe() for o in failed[:3]),
+    )
     return len(window)
 
 
@@ -536,12 +600,20 @@ def reference_users(client: Client, tag: str) -> dict[str, str]:
         made.append((state, outcome.body["id"]))
     for state, user_id in made:
         if state != "created":
-            result = client.request("deactivate", "PATCH", f"/Users/{user_id}", {
-                "schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": False}]})
+            result = client.request(
+                "deactivate",
+                "PATCH",
+                f"/Users/{user_id}",
+                {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": False}]},
+            )
             assert result.status == 200, result.describe()
         if state == "reactivated":
-            result = client.request("reactivate", "PATCH", f"/Users/{user_id}", {
-                "schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": True}]})
+            result = client.request(
+                "reactivate",
+                "PATCH",
+                f"/Users/{user_id}",
+                {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": True}]},
+            )
             assert result.status == 200, result.describe()
     return {state: user_id for state, user_id in made}
 
@@ -560,7 +632,8 @@ def check_database(site: PrivateSite, creates: list[Create], references: dict[st
     keys = meta_keys(site)
     events = defaultdict(list)
     for resource_id, request_id in site.sql(
-            "SELECT resource_id, request_id FROM wp_wpscim_events WHERE action = 'create' AND resource_type = 'User'"):
+        "SELECT resource_id, request_id FROM wp_wpscim_events WHERE action = 'create' AND resource_type = 'User'"
+    ):
         events[int(resource_id)].append(request_id)
     expected = {state: keys[int(user_id)] for state, user_id in (references or {}).items()}
     active_sets = {expected["created"], expected["reactivated"]} if expected else set()
@@ -579,12 +652,16 @@ def check_database(site: PrivateSite, creates: list[Create], references: dict[st
         if not expected:
             pass  # no reference users: only the rows' existence is checked
         elif wanted is not None and found != wanted:
-            findings.add(f"user {user_id} {users[user_id][0]}: usermeta keys {sorted(found ^ wanted)} differ from a deactivated "
-                         "user created normally")
+            findings.add(
+                f"user {user_id} {users[user_id][0]}: usermeta keys {sorted(found ^ wanted)} differ from a deactivated "
+                "user created normally"
+            )
         elif wanted is None and found not in active_sets:
             closest = min(active_sets, key=lambda s: len(s ^ found))
-            findings.add(f"user {user_id} {users[user_id][0]}: usermeta keys differ from a user created normally: "
-                         f"missing {sorted(closest - found)}, extra {sorted(found - closest)}")
+            findings.add(
+                f"user {user_id} {users[user_id][0]}: usermeta keys differ from a user created normally: "
+                f"missing {sorted(closest - found)}, extra {sorted(found - closest)}"
+            )
         if len(events.get(user_id, [])) != 1:
             findings.add(f"user {user_id} {users[user_id][0]}: {len(events.get(user_id, []))} create events (want 1)")
 
@@ -610,13 +687,19 @@ def check_database(site: PrivateSite, creates: list[Create], references: dict[st
                 findings.add(f"201 for {create.user_name}: externalId stored as {external}")
             # The create's own event: written by this attempt, or by an earlier attempt of the same create
             # whose answer was lost (503: outcome unknown) and which this one was answered with.
-            own = {a.request_id for a in create.attempts[:create.attempts.index(attempt) + 1]}
+            own = {a.request_id for a in create.attempts[: create.attempts.index(attempt) + 1]}
             if events.get(user_id) and not (len(events[user_id]) == 1 and events[user_id][0] in own):
-                findings.add(f"201 for {create.user_name} (request {attempt.request_id}): its create event was written by "
-                             f"request(s) {events[user_id]}")
+                findings.add(
+                    f"201 for {create.user_name} (request {attempt.request_id}): its create event was written by "
+                    f"request(s) {events[user_id]}"
+                )
     ours = {login for login, _ in users.values()} & {c.user_name for c in creates}
-    return {"users": len(users), "announced 201": announced, "created by the load (in the database)": len(ours),
-            "creates whose client never saw 201 but committed": len(ours - {c.user_name for c in creates if c.final and c.final.status == 201})}
+    return {
+        "users": len(users),
+        "announced 201": announced,
+        "created by the load (in the database)": len(ours),
+        "creates whose client never saw 201 but committed": len(ours - {c.user_name for c in creates if c.final and c.final.status == 201}),
+    }
 
 
 def phase_counts(outcomes: list[Outcome], boundaries: list[tuple[str, float]]) -> dict[str, Counter]:
@@ -681,9 +764,12 @@ def test_the_fault_checks_catch_what_they_look_for(private_wp, wpscim_serve):
     private_wp.sql("DELETE FROM wp_usermeta WHERE user_id = %s", (no_meta,))
     private_wp.sql("INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES (999999, 'nickname', 'orphan')")
     private_wp.sql("DELETE FROM wp_wpscim_events WHERE action = 'create' AND resource_id = %s", (str(no_event),))
-    private_wp.sql("INSERT INTO wp_users (user_login, user_pass, user_nicename, user_email, user_url, user_registered, "
-                   "user_activation_key, display_name) SELECT user_login, user_pass, 'dup', 'dup@example.com', '', user_registered, '', "
-                   "display_name FROM wp_users WHERE ID = %s", (duplicate,))
+    private_wp.sql(
+        "INSERT INTO wp_users (user_login, user_pass, user_nicename, user_email, user_url, user_registered, "
+        "user_activation_key, display_name) SELECT user_login, user_pass, 'dup', 'dup@example.com', '', user_registered, '', "
+        "display_name FROM wp_users WHERE ID = %s",
+        (duplicate,),
+    )
     damaged = Findings()
     check_database(private_wp, load.creates, references, damaged)
     text = "\n".join(damaged.problems)
@@ -698,9 +784,13 @@ def test_the_fault_checks_catch_what_they_look_for(private_wp, wpscim_serve):
     wrong = Findings()
     check_answers([fake, cut, bare], wrong)
     assert len(wrong.problems) == 3, wrong.problems
-    own = Create({"userName": "own@example.com"}, [
-        Outcome("create", "POST", "/Users", 0.0, 0.1, 503, {"detail": "lost during COMMIT"}, {"retry-after": "5"}),
-        Outcome("create", "POST", "/Users", 1.0, 1.1, 409, {"detail": "exists"}, {})])
+    own = Create(
+        {"userName": "own@example.com"},
+        [
+            Outcome("create", "POST", "/Users", 0.0, 0.1, 503, {"detail": "lost during COMMIT"}, {"retry-after": "5"}),
+            Outcome("create", "POST", "/Users", 1.0, 1.1, 409, {"detail": "exists"}, {}),
+        ],
+    )
     conflicted = Findings()
     check_creates([own], private_wp, conflicted)
     assert conflicted.problems and "409 for the client's own create" in conflicted.problems[0], conflicted.problems
@@ -716,8 +806,10 @@ def wait_for_statement(site: PrivateSite, prefixes: tuple[str, ...], timeout: fl
     condition = " OR ".join(["INFO LIKE %s"] * len(prefixes))
     with site.server.connect() as conn, conn.cursor() as cur:
         while time.monotonic() < deadline:
-            cur.execute(f"SELECT LEFT(INFO, 60) FROM information_schema.PROCESSLIST WHERE USER = %s AND ({condition}) LIMIT 1",
-                        (DB_USER, *(p + "%" for p in prefixes)))
+            cur.execute(
+                f"SELECT LEFT(INFO, 60) FROM information_schema.PROCESSLIST WHERE USER = %s AND ({condition}) LIMIT 1",
+                (DB_USER, *(p + "%" for p in prefixes)),
+            )
             row = cur.fetchone()
             if row:
                 return row[0]
@@ -727,9 +819,13 @@ def wait_for_statement(site: PrivateSite, prefixes: tuple[str, ...], timeout: fl
 # The moments of the kill, one per cycle: at a random time, or the instant one of wpscim's sessions runs a
 # create's last statements (all sent in one round trip): the event insert just before its COMMIT, the COMMIT
 # itself, or the lock release just after it (the commit done, its answer not yet read).
-KILL_MOMENTS = [("random", ()), ("before COMMIT", ("INSERT INTO `wp_wpscim_events`",)),
-                ("COMMIT or just after", ("COMMIT", "DO RELEASE_ALL_LOCKS")), ("random", ()),
-                ("COMMIT or just after", ("COMMIT", "DO RELEASE_ALL_LOCKS"))]
+KILL_MOMENTS = [
+    ("random", ()),
+    ("before COMMIT", ("INSERT INTO `wp_wpscim_events`",)),
+    ("COMMIT or just after", ("COMMIT", "DO RELEASE_ALL_LOCKS")),
+    ("random", ()),
+    ("COMMIT or just after", ("COMMIT", "DO RELEASE_ALL_LOCKS")),
+]
 
 
 def test_mariadb_killed_under_load_recovers_without_500_or_409_or_half_written_users(private_wp, wpscim_serve):
@@ -756,13 +852,25 @@ def test_mariadb_killed_under_load_recovers_without_500_or_409_or_half_written_u
             up_at = time.monotonic()
             first = load.wait_success(up_at, RECOVERY_SECONDS + 15)
             recovered_at = first.ended if first else time.monotonic()
-            cycles.append({"cycle": number, "moment": moment, "caught": caught, "killed": killed_at, "up": up_at,
-                           "killed at": wall(killed_at), "up at": wall(up_at),
-                           "recovered": recovered_at, "recovery_s": round(recovered_at - up_at, 2) if first else None,
-                           "down_s": round(up_at - killed_at, 2)})
-            findings.check(first is not None and recovered_at - up_at <= RECOVERY_SECONDS,
-                           f"cycle {number}: no request succeeded within {RECOVERY_SECONDS} s of the database answering again "
-                           f"({'first success after ' + format(recovered_at - up_at, '.1f') + ' s' if first else 'none at all'})")
+            cycles.append(
+                {
+                    "cycle": number,
+                    "moment": moment,
+                    "caught": caught,
+                    "killed": killed_at,
+                    "up": up_at,
+                    "killed at": wall(killed_at),
+                    "up at": wall(up_at),
+                    "recovered": recovered_at,
+                    "recovery_s": round(recovered_at - up_at, 2) if first else None,
+                    "down_s": round(up_at - killed_at, 2),
+                }
+            )
+            findings.check(
+                first is not None and recovered_at - up_at <= RECOVERY_SECONDS,
+                f"cycle {number}: no request succeeded within {RECOVERY_SECONDS} s of the database answering again "
+                f"({'first success after ' + format(recovered_at - up_at, '.1f') + ' s' if first else 'none at all'})",
+            )
             load.wait_count(len([o for o in load.outcomes if o.ok]) + 10, timeout=20)
         time.sleep(max(0.0, cycles[-1]["up"] + RECOVERY_SECONDS + 5 - time.monotonic()))  # the steady window after the last
         steady_until = time.monotonic()
@@ -775,8 +883,10 @@ def test_mariadb_killed_under_load_recovers_without_500_or_409_or_half_written_u
     steady = check_steady(outcomes, cycles[-1]["up"], steady_until, findings, f"after cycle {cycles[-1]['cycle']}")
     for cycle in cycles:
         during = [o for o in outcomes if cycle["killed"] <= o.started and o.ended < cycle["up"] and o.needs_database]
-        findings.check(any(o.status == 503 for o in during),
-                       f"cycle {cycle['cycle']}: no 503 while the database was down ({len(during)} answers): the kill did not hit the load")
+        findings.check(
+            any(o.status == 503 for o in during),
+            f"cycle {cycle['cycle']}: no 503 while the database was down ({len(during)} answers): the kill did not hit the load",
+        )
         for o in during:
             if o.ok:
                 findings.add(f"cycle {cycle['cycle']}: a request sent while the database was down succeeded: {o.describe()}")
@@ -785,17 +895,25 @@ def test_mariadb_killed_under_load_recovers_without_500_or_409_or_half_written_u
 
     boundaries = []
     for cycle in cycles:
-        boundaries += [(f"{cycle['cycle']}: down", cycle["killed"]), (f"{cycle['cycle']}: recovering", cycle["up"]),
-                       (f"{cycle['cycle']}: up", cycle["recovered"])]
+        boundaries += [
+            (f"{cycle['cycle']}: down", cycle["killed"]),
+            (f"{cycle['cycle']}: recovering", cycle["up"]),
+            (f"{cycle['cycle']}: up", cycle["recovered"]),
+        ]
     report("KILL: cycles", {c["cycle"]: {k: v for k, v in c.items() if k not in ("cycle", "killed", "up", "recovered")} for c in cycles})
     report("KILL: answers by phase (label: count)", phase_counts(outcomes, boundaries))
     report("KILL: creates by final answer", {"endings": endings, "requests in the steady window after the last cycle": steady})
     report("KILL: 503s, and whether their change was committed anyway", committed_503s(outcomes, private_wp))
     report("KILL: database", database)
-    report("KILL: server log", {"COMMIT answer lost but saved": len(served.log_lines("COMMIT's answer was lost")),
-                                "running again": len(served.log_lines("again:")),
-                                "unexpected errors": len(served.log_lines("unexpected error")),
-                                "granian: Application callable raised": len(served.log_lines("Application callable raised"))})
+    report(
+        "KILL: server log",
+        {
+            "COMMIT answer lost but saved": len(served.log_lines("COMMIT's answer was lost")),
+            "running again": len(served.log_lines("again:")),
+            "unexpected errors": len(served.log_lines("unexpected error")),
+            "granian: Application callable raised": len(served.log_lines("Application callable raised")),
+        },
+    )
     findings.assert_none()
 
 
@@ -836,9 +954,11 @@ def test_mariadb_stalled_under_load_answers_503_promptly_and_discovery_keeps_ans
         resumed_at = time.monotonic()
         first = load.wait_success(resumed_at, RECOVERY_SECONDS + 15)
         recovered_at = first.ended if first else time.monotonic()
-        findings.check(first is not None and recovered_at - resumed_at <= RECOVERY_SECONDS,
-                       f"no request succeeded within {RECOVERY_SECONDS} s of SIGCONT "
-                       f"({'first after ' + format(recovered_at - resumed_at, '.1f') + ' s' if first else 'none'})")
+        findings.check(
+            first is not None and recovered_at - resumed_at <= RECOVERY_SECONDS,
+            f"no request succeeded within {RECOVERY_SECONDS} s of SIGCONT "
+            f"({'first after ' + format(recovered_at - resumed_at, '.1f') + ' s' if first else 'none'})",
+        )
         time.sleep(max(0.0, resumed_at + RECOVERY_SECONDS + 5 - time.monotonic()))  # the steady window
         steady_until = time.monotonic()
     finally:
@@ -858,41 +978,70 @@ def test_mariadb_stalled_under_load_answers_503_promptly_and_discovery_keeps_ans
     during = [o for o in outcomes if stalled_at <= o.started < resumed_at]
     overlapping = [o for o in outcomes if o.started < resumed_at and o.ended > stalled_at]
     slow = [o for o in overlapping if o.elapsed > bound]
-    findings.check(not slow, f"{len(slow)} of {len(overlapping)} requests in flight during the stall took longer than {bound} s "
-                             f"(read timeout {READ_TIMEOUT_SECONDS} s + 3), e.g. " + "; ".join(o.describe() for o in slow[:3]))
+    findings.check(
+        not slow,
+        f"{len(slow)} of {len(overlapping)} requests in flight during the stall took longer than {bound} s "
+        f"(read timeout {READ_TIMEOUT_SECONDS} s + 3), e.g. " + "; ".join(o.describe() for o in slow[:3]),
+    )
     findings.check(any(o.status == 503 for o in during), "no 503 during the stall")
     # Once wpscim has noticed (its first 503), requests fail at once but for the one that probes the
     # database (docs/design.md, "Failures"): at no moment may several wait on it.
     noticed = min((o.ended for o in during if o.status == 503), default=resumed_at)
     waiting = [o for o in outcomes if o.needs_database and noticed <= o.started < resumed_at and o.elapsed > 3]
     most = max((sum(1 for other in waiting if other.started <= o.started < other.ended) for o in waiting), default=0)
-    findings.check(most <= 1, f"after wpscim noticed the stall ({wall(noticed)}), {len(waiting)} requests waited more than 3 s, up to "
-                              f"{most} at once (one probe at a time may), e.g. " + "; ".join(o.describe() for o in waiting[:3]))
+    findings.check(
+        most <= 1,
+        f"after wpscim noticed the stall ({wall(noticed)}), {len(waiting)} requests waited more than 3 s, up to "
+        f"{most} at once (one probe at a time may), e.g. " + "; ".join(o.describe() for o in waiting[:3]),
+    )
     steady = check_steady(outcomes, resumed_at, steady_until, findings, "after SIGCONT")
     in_stall = [p for p in probes if stalled_at <= p.started < resumed_at]
     slow_probes = [p for p in in_stall if p.status != 200 or p.elapsed > 2]
     findings.check(len(in_stall) >= STALL_SECONDS, f"only {len(in_stall)} ServiceProviderConfig answers during the stall")
-    findings.check(not slow_probes, f"{len(slow_probes)} of {len(in_stall)} GET /ServiceProviderConfig during the stall were not "
-                                    "200 within 2 s, e.g. " + "; ".join(p.describe() for p in slow_probes[:3]))
+    findings.check(
+        not slow_probes,
+        f"{len(slow_probes)} of {len(in_stall)} GET /ServiceProviderConfig during the stall were not "
+        "200 within 2 s, e.g. " + "; ".join(p.describe() for p in slow_probes[:3]),
+    )
     endings = check_creates(load.creates, private_wp, findings, served)
     database = check_database(private_wp, load.creates, references, findings)
 
-    boundaries = [("stalled", stalled_at), ("stalled, after the first read timeouts", stalled_at + READ_TIMEOUT_SECONDS + 0.5),
-                  ("resumed", resumed_at), (f"resumed + {RECOVERY_SECONDS} s", resumed_at + RECOVERY_SECONDS)]
+    boundaries = [
+        ("stalled", stalled_at),
+        ("stalled, after the first read timeouts", stalled_at + READ_TIMEOUT_SECONDS + 0.5),
+        ("resumed", resumed_at),
+        (f"resumed + {RECOVERY_SECONDS} s", resumed_at + RECOVERY_SECONDS),
+    ]
     latencies = sorted(o.elapsed for o in during)
-    slowest_spc = {name: round(max((p.elapsed for p in probes if start <= p.started < end), default=0), 2)
-                   for (name, start), (_, end) in zip([("before", 0.0), *boundaries], [*boundaries, ("", float("inf"))])}
+    slowest_spc = {
+        name: round(max((p.elapsed for p in probes if start <= p.started < end), default=0), 2)
+        for (name, start), (_, end) in zip([("before", 0.0), *boundaries], [*boundaries, ("", float("inf"))])
+    }
     report("STALL: answers by phase", phase_counts(outcomes, boundaries))
     report("STALL: ServiceProviderConfig by phase", phase_counts(probes, boundaries))
-    report("STALL: timing", {
-        "stalled at": wall(stalled_at), "resumed at": wall(resumed_at), "first success at": wall(recovered_at),
-        "requests sent during the stall": len(during), "first 503 (wpscim noticed) at": wall(noticed),
-        "requests sent after that waiting > 3 s": len(waiting), "most of them at once": most,
-        "latency median/p90/max s": [round(latencies[len(latencies) // 2], 2), round(latencies[int(len(latencies) * 0.9)], 2),
-                                     round(latencies[-1], 2)] if latencies else None,
-        "slowest ServiceProviderConfig by phase sent, s": slowest_spc,
-        "SPC slower than 2 s": len(slow_probes), "first success after SIGCONT, s": round(recovered_at - resumed_at, 2),
-        "requests in the steady window": steady})
+    report(
+        "STALL: timing",
+        {
+            "stalled at": wall(stalled_at),
+            "resumed at": wall(resumed_at),
+            "first success at": wall(recovered_at),
+            "requests sent during the stall": len(during),
+            "first 503 (wpscim noticed) at": wall(noticed),
+            "requests sent after that waiting > 3 s": len(waiting),
+            "most of them at once": most,
+            "latency median/p90/max s": [
+                round(latencies[len(latencies) // 2], 2),
+                round(latencies[int(len(latencies) * 0.9)], 2),
+                round(latencies[-1], 2),
+            ]
+            if latencies
+            else None,
+            "slowest ServiceProviderConfig by phase sent, s": slowest_spc,
+            "SPC slower than 2 s": len(slow_probes),
+            "first success after SIGCONT, s": round(recovered_at - resumed_at, 2),
+            "requests in the steady window": steady,
+        },
+    )
     report("STALL: creates by final answer", {"endings": endings})
     report("STALL: 503s, and whether their change was committed anyway", committed_503s(outcomes, private_wp))
     report("STALL: database", database)
@@ -907,9 +1056,21 @@ def test_after_a_stall_that_left_pooled_connections_alive_the_service_recovers(p
     client = Client(served)
     users = [client.request("create", "POST", "/Users", new_user(f"w{i}")).body["id"] for i in range(8)]
     with ThreadPoolExecutor(8) as pool:  # both pools hold several idle connections, as on a site in use
-        warm = list(pool.map(lambda i: client.request("get", "GET", f"/Users/{users[i % 8]}") if i % 2 else client.request(
-            "deactivate", "PATCH", f"/Users/{users[i % 8]}", {"schemas": [PATCH_OP], "Operations": [
-                {"op": "replace", "path": "displayName", "value": f"Warm {i}"}]}), range(32)))
+        warm = list(
+            pool.map(
+                lambda i: (
+                    client.request("get", "GET", f"/Users/{users[i % 8]}")
+                    if i % 2
+                    else client.request(
+                        "deactivate",
+                        "PATCH",
+                        f"/Users/{users[i % 8]}",
+                        {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "displayName", "value": f"Warm {i}"}]},
+                    )
+                ),
+                range(32),
+            )
+        )
     assert all(o.ok for o in warm), [o.describe() for o in warm if not o.ok][:2]
     findings = Findings(served)
     outcomes: list[Outcome] = []
@@ -919,9 +1080,16 @@ def test_after_a_stall_that_left_pooled_connections_alive_the_service_recovers(p
         n = 0
         while not stop.is_set():
             n += 1
-            outcomes.append(client.request("get", "GET", f"/Users/{users[n % 8]}") if n % 3 else client.request(
-                "deactivate", "PATCH", f"/Users/{users[n % 8]}", {"schemas": [PATCH_OP], "Operations": [
-                    {"op": "replace", "path": "displayName", "value": f"Light {n}"}]}))
+            outcomes.append(
+                client.request("get", "GET", f"/Users/{users[n % 8]}")
+                if n % 3
+                else client.request(
+                    "deactivate",
+                    "PATCH",
+                    f"/Users/{users[n % 8]}",
+                    {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "displayName", "value": f"Light {n}"}]},
+                )
+            )
             time.sleep(0.2)
 
     thread = threading.Thread(target=light_load, daemon=True)
@@ -942,17 +1110,24 @@ def test_after_a_stall_that_left_pooled_connections_alive_the_service_recovers(p
         thread.join(CLIENT_TIMEOUT + 5)
     check_answers(outcomes, findings)
     first = min((o for o in outcomes if o.ok and o.started >= resumed_at), key=lambda o: o.ended, default=None)
-    findings.check(first is not None and first.ended - resumed_at <= RECOVERY_SECONDS,
-                   f"no request succeeded within {RECOVERY_SECONDS} s of SIGCONT")
+    findings.check(
+        first is not None and first.ended - resumed_at <= RECOVERY_SECONDS, f"no request succeeded within {RECOVERY_SECONDS} s of SIGCONT"
+    )
     steady = check_steady(outcomes, resumed_at, steady_until, findings, "after SIGCONT (pooled connections alive)")
     per_second = {}
     for second in range(0, int(steady_until - resumed_at), 3):
         window = [o for o in outcomes if resumed_at + second <= o.started < resumed_at + second + 3]
         per_second[f"+{second}-{second + 3} s"] = dict(Counter(o.label if o.status != 503 else f"503 {why_503(o)}" for o in window))
     report("STALL, pooled connections alive: answers after SIGCONT by 3 s window", per_second)
-    report("STALL, pooled connections alive", {"stalled at": wall(stalled_at), "resumed at": wall(resumed_at),
-                                               "first success after SIGCONT, s": round(first.ended - resumed_at, 2) if first else None,
-                                               "requests in the steady window": steady})
+    report(
+        "STALL, pooled connections alive",
+        {
+            "stalled at": wall(stalled_at),
+            "resumed at": wall(resumed_at),
+            "first success after SIGCONT, s": round(first.ended - resumed_at, 2) if first else None,
+            "requests in the steady window": steady,
+        },
+    )
     findings.assert_none()
 
 
@@ -977,12 +1152,15 @@ def test_sessions_killed_under_load_no_500_no_409_no_half_written_users(private_
             while time.monotonic() < deadline:
                 targeted = random.random() < 0.5
                 if targeted:  # the session running a create's COMMIT round trip, at its last statements
-                    condition = "(INFO LIKE 'INSERT INTO `wp_wpscim_events`%%' OR INFO LIKE 'COMMIT%%' OR INFO LIKE 'DO RELEASE_ALL_LOCKS%%')"
+                    condition = (
+                        "(INFO LIKE 'INSERT INTO `wp_wpscim_events`%%' OR INFO LIKE 'COMMIT%%' OR INFO LIKE 'DO RELEASE_ALL_LOCKS%%')"
+                    )
                     found = []
                     until = time.monotonic() + 2
                     while not found and time.monotonic() < until:
-                        cur.execute(f"SELECT ID, LEFT(INFO, 30) FROM information_schema.PROCESSLIST WHERE USER = %s AND {condition}",
-                                    (DB_USER,))
+                        cur.execute(
+                            f"SELECT ID, LEFT(INFO, 30) FROM information_schema.PROCESSLIST WHERE USER = %s AND {condition}", (DB_USER,)
+                        )
                         found = cur.fetchall()
                     kills["targeted polls that found none"] += 0 if found else 1
                     for _, info in found:
@@ -1010,19 +1188,30 @@ def test_sessions_killed_under_load_no_500_no_409_no_half_written_users(private_
     endings = check_creates(load.creates, private_wp, findings, served)
     database = check_database(private_wp, load.creates, references, findings)
     report("CUT: KILLs", kills)
-    report("CUT: answers", {"all": Counter(o.label if o.status != 503 else f"503 {why_503(o)}" for o in outcomes),
-                            "by kind": {k: dict(Counter(o.label for o in outcomes if o.kind == k))
-                                        for k in sorted({o.kind for o in outcomes})}})
+    report(
+        "CUT: answers",
+        {
+            "all": Counter(o.label if o.status != 503 else f"503 {why_503(o)}" for o in outcomes),
+            "by kind": {k: dict(Counter(o.label for o in outcomes if o.kind == k)) for k in sorted({o.kind for o in outcomes})},
+        },
+    )
     unknown = [o for o in outcomes if o.status == 503 and why_503(o) == "outcome-unknown"]
     in_sweep = [o for o in unknown if any(o.started <= end and begin <= o.ended for begin, end in sweeps)]
     report("CUT: creates by final answer", {"endings": endings})
     report("CUT: 503s, and whether their change was committed anyway", committed_503s(outcomes, private_wp))
-    report("CUT: 'lost during COMMIT and the database is not answering' (the database was answering)", {
-        "503s": len(unknown), "in flight during a sweep killing every session (so also the resolving read session)": len(in_sweep)})
+    report(
+        "CUT: 'lost during COMMIT and the database is not answering' (the database was answering)",
+        {"503s": len(unknown), "in flight during a sweep killing every session (so also the resolving read session)": len(in_sweep)},
+    )
     report("CUT: database", database)
-    report("CUT: server log", {"COMMIT answer lost but saved": len(served.log_lines("COMMIT's answer was lost")),
-                               "running again": len(served.log_lines("again:")),
-                               "granian: Application callable raised": len(served.log_lines("Application callable raised"))})
+    report(
+        "CUT: server log",
+        {
+            "COMMIT answer lost but saved": len(served.log_lines("COMMIT's answer was lost")),
+            "running again": len(served.log_lines("again:")),
+            "granian: Application callable raised": len(served.log_lines("Application callable raised")),
+        },
+    )
     findings.assert_none()
 
 
@@ -1074,16 +1263,28 @@ def test_sigterm_lets_requests_in_flight_finish_and_answers_what_was_committed(p
             cur.execute("SELECT option_value FROM wp_options WHERE option_name = 'wp_user_roles' FOR UPDATE")
         runners = [threading.Thread(target=keep_creating, args=(i,), daemon=True) for i in range(3)]
         senders = [threading.Thread(target=send, args=("create", "POST", "/Users", body), daemon=True) for body in held_creates]
-        senders.append(threading.Thread(target=send, daemon=True, args=(
-            "group-add", "PATCH", f"/Groups/{GROUP}", {"schemas": [PATCH_OP], "Operations": [
-                {"op": "add", "path": "members", "value": [{"value": m} for m in members]}]})))
+        senders.append(
+            threading.Thread(
+                target=send,
+                daemon=True,
+                args=(
+                    "group-add",
+                    "PATCH",
+                    f"/Groups/{GROUP}",
+                    {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": m} for m in members]}]},
+                ),
+            )
+        )
         for thread in runners + senders:
             thread.start()
         # Until every held request waits inside the database (its session is in the process list waiting).
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            waiting = private_wp.sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = %s AND "
-                                     "(STATE LIKE '%%lock%%' OR INFO LIKE '%%GET_LOCK%%' OR INFO LIKE '%%FOR UPDATE%%')", (DB_USER,))[0][0]
+            waiting = private_wp.sql(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = %s AND "
+                "(STATE LIKE '%%lock%%' OR INFO LIKE '%%GET_LOCK%%' OR INFO LIKE '%%FOR UPDATE%%')",
+                (DB_USER,),
+            )[0][0]
             if waiting >= len(senders):
                 break
             time.sleep(0.02)
@@ -1110,8 +1311,12 @@ def test_sigterm_lets_requests_in_flight_finish_and_answers_what_was_committed(p
 
     # What the database holds, compared with each answer.
     users = {login: int(user_id) for user_id, login in private_wp.sql("SELECT ID, user_login FROM wp_users")}
-    role_members = {int(user_id) for (user_id,) in private_wp.sql(
-        "SELECT user_id FROM wp_usermeta WHERE meta_key = 'wp_capabilities' AND meta_value LIKE %s", (f'%"{GROUP}"%',))}
+    role_members = {
+        int(user_id)
+        for (user_id,) in private_wp.sql(
+            "SELECT user_id FROM wp_usermeta WHERE meta_key = 'wp_capabilities' AND meta_value LIKE %s", (f'%"{GROUP}"%',)
+        )
+    }
     rows = []
     flying_free = [o for o in free_running if o.started < sigterm_at < o.ended]
     for outcome in held + free_running:
@@ -1120,17 +1325,23 @@ def test_sigterm_lets_requests_in_flight_finish_and_answers_what_was_committed(p
             user_name = outcome.sent_body["userName"]
             committed = user_name in users
             if is_held or outcome in flying_free:
-                rows.append(f"{'held' if is_held else 'free'} create {user_name}: {outcome.label} after {outcome.elapsed:.2f} s, "
-                            f"committed: {committed}")
+                rows.append(
+                    f"{'held' if is_held else 'free'} create {user_name}: {outcome.label} after {outcome.elapsed:.2f} s, "
+                    f"committed: {committed}"
+                )
             if outcome.status == 201:
                 findings.check(committed, f"{server}: 201 for {user_name}, not in the database")
             elif outcome.error is not None:
                 if committed:
-                    findings.add(f"{server}: a committed create the client saw cut: {user_name} {outcome.error} after "
-                                 f"{outcome.elapsed:.2f} s, sent {sigterm_at - outcome.started:.3f} s before SIGTERM")
+                    findings.add(
+                        f"{server}: a committed create the client saw cut: {user_name} {outcome.error} after "
+                        f"{outcome.elapsed:.2f} s, sent {sigterm_at - outcome.started:.3f} s before SIGTERM"
+                    )
                 elif is_held:
-                    findings.add(f"{server}: a create in flight at SIGTERM got no answer ({outcome.error}) after "
-                                 f"{outcome.elapsed:.2f} s; not committed")
+                    findings.add(
+                        f"{server}: a create in flight at SIGTERM got no answer ({outcome.error}) after "
+                        f"{outcome.elapsed:.2f} s; not committed"
+                    )
             elif outcome.status == 503:
                 findings.check(well_formed_503(outcome) is None, str(well_formed_503(outcome)))
                 findings.check(not committed, f"{server}: 503 for {user_name}, which was committed")
@@ -1138,20 +1349,31 @@ def test_sigterm_lets_requests_in_flight_finish_and_answers_what_was_committed(p
                 findings.add(f"{server}: a create around SIGTERM answered {outcome.describe()}")
         else:
             added = {int(m) for m in members} <= role_members
-            rows.append(f"held group PATCH adding {len(members)} members: {outcome.label} after {outcome.elapsed:.2f} s, committed: {added}")
+            rows.append(
+                f"held group PATCH adding {len(members)} members: {outcome.label} after {outcome.elapsed:.2f} s, committed: {added}"
+            )
             if outcome.status == 200:
                 findings.check(added, f"{server}: 200 for the group PATCH, members not in the database")
                 got = {int(m["value"]) for m in (outcome.body or {}).get("members", [])}
                 findings.check({int(m) for m in members} <= got, f"{server}: the group PATCH's 200 lists {len(got)} members")
             elif outcome.error is not None:
-                findings.add(f"{server}: the group PATCH in flight at SIGTERM got no answer ({outcome.error}) after "
-                             f"{outcome.elapsed:.2f} s; committed: {added}")
+                findings.add(
+                    f"{server}: the group PATCH in flight at SIGTERM got no answer ({outcome.error}) after "
+                    f"{outcome.elapsed:.2f} s; committed: {added}"
+                )
             else:
-                findings.check(outcome.status == 503 and not added, f"{server}: group PATCH answered {outcome.describe()}, committed {added}")
-    report(f"SIGTERM ({server})", {
-        "held requests (in flight at SIGTERM)": Counter(o.label for o in held),
-        "free-running creates in flight at SIGTERM": Counter(o.label for o in flying_free),
-        "free-running creates sent after SIGTERM": Counter(o.label for o in free_running if o.started >= sigterm_at),
-        "exit status": exited, "each in flight": rows})
+                findings.check(
+                    outcome.status == 503 and not added, f"{server}: group PATCH answered {outcome.describe()}, committed {added}"
+                )
+    report(
+        f"SIGTERM ({server})",
+        {
+            "held requests (in flight at SIGTERM)": Counter(o.label for o in held),
+            "free-running creates in flight at SIGTERM": Counter(o.label for o in flying_free),
+            "free-running creates sent after SIGTERM": Counter(o.label for o in free_running if o.started >= sigterm_at),
+            "exit status": exited,
+            "each in flight": rows,
+        },
+    )
     findings.check(len(held) == len(senders), f"only {len(held)} of {len(senders)} held requests ended")
     findings.assert_none()

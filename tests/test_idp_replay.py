@@ -20,8 +20,7 @@ OKTA_HEADERS = {"User-Agent": "Okta SCIM Client 1.0.0"}
 OKTA_PASSWORD = "1mz050nq"
 
 
-def okta_body(user_name="test.user@okta.local", external_id="00ujl29u0le5T6Aj10h7",
-              given="Test", family="User") -> dict:
+def okta_body(user_name="test.user@okta.local", external_id="00ujl29u0le5T6Aj10h7", given="Test", family="User") -> dict:
     """Okta's create body, verbatim apart from the values."""
     return {
         "schemas": [CORE],
@@ -93,13 +92,14 @@ def test_okta_full_user_cycle(api, wp):
     assert page["Resources"][0]["userName"] == "admin"
 
     # 2. Existence check before the create: an empty ListResponse, not a 404.
-    check = 'filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100'
+    check = "filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100"
     empty = listing(api.get(f"/Users?{check}", headers=OKTA_HEADERS))
     assert empty["totalResults"] == 0 and empty["Resources"] == []
 
     # 3. Create, verbatim, with Okta's charset content type.
-    response = api.post("/Users", body=json.dumps(okta_body()).encode(),
-                        headers={**OKTA_HEADERS, "Content-Type": "application/scim+json; charset=utf-8"})
+    response = api.post(
+        "/Users", body=json.dumps(okta_body()).encode(), headers={**OKTA_HEADERS, "Content-Type": "application/scim+json; charset=utf-8"}
+    )
     created = scim(response, 201)
     assert response.headers["location"] == created["meta"]["location"]
     uid = created["id"]
@@ -260,8 +260,7 @@ def test_okta_password_sync_on_an_active_user(api, wp, op):
 def test_deactivation_keeps_a_wordpress_role_that_scim_never_touched(api, wp):
     uid = scim(api.post("/Users", json=okta_body()), 201)["id"]
     # An administrator promoted the user to editor inside WordPress.
-    wp.sql("UPDATE wp_usermeta SET meta_value = %s WHERE user_id = %s AND meta_key = 'wp_capabilities'",
-           ('a:1:{s:6:"editor";b:1;}', uid))
+    wp.sql("UPDATE wp_usermeta SET meta_value = %s WHERE user_id = %s AND meta_key = 'wp_capabilities'", ('a:1:{s:6:"editor";b:1;}', uid))
     wp.sql("UPDATE wp_usermeta SET meta_value = '7' WHERE user_id = %s AND meta_key = 'wp_user_level'", (uid,))
     assert wp.oracle.user_can(int(uid), "edit_others_posts")
     scim(patch_ops(api, uid, [{"op": "replace", "value": {"active": False}}]), 200)
@@ -372,9 +371,12 @@ def test_entra_full_cycle(api, wp):
     assert logs_in(wp, "Test_User_Entra@contoso.com", "Entra-Gen3rated!", uid)
 
     # 3. Entra's filters.
-    for query in (f'externalId eq "{ext}"', f"externalId eq {ext}",
-                  'emails[type eq "work"].value eq "Test_User_Entra@contoso.com"',
-                  'userName eq "test_user_entra@contoso.com"'):
+    for query in (
+        f'externalId eq "{ext}"',
+        f"externalId eq {ext}",
+        'emails[type eq "work"].value eq "Test_User_Entra@contoso.com"',
+        'userName eq "test_user_entra@contoso.com"',
+    ):
         found = listing(api.get("/Users", params={"filter": query}))
         assert ids(found) == [uid] and found["totalResults"] == 1, query
         assert found["Resources"][0]["externalId"] == ext
@@ -386,11 +388,18 @@ def test_entra_full_cycle(api, wp):
     assert ids(found) == [uid]
 
     # 4. Capitalised ops on paths.
-    result = scim(patch_ops(api, uid, [
-        {"op": "Replace", "path": "name.givenName", "value": "Bryan"},
-        {"op": "Add", "path": f"{ENTERPRISE}:employeeNumber", "value": "701985"},
-        {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "bryan.leenay@contoso.com"},
-    ]), 200)
+    result = scim(
+        patch_ops(
+            api,
+            uid,
+            [
+                {"op": "Replace", "path": "name.givenName", "value": "Bryan"},
+                {"op": "Add", "path": f"{ENTERPRISE}:employeeNumber", "value": "701985"},
+                {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "bryan.leenay@contoso.com"},
+            ],
+        ),
+        200,
+    )
     assert result["name"]["givenName"] == "Bryan"
     assert result[ENTERPRISE]["employeeNumber"] == "701985"
     assert result["emails"][0]["value"] == "bryan.leenay@contoso.com"
@@ -409,12 +418,24 @@ def test_entra_full_cycle(api, wp):
     assert logs_in(wp, "Test_User_Entra@contoso.com", "Entra-Gen3rated!", uid)
 
     # 6. aadOptscim062020: one pathless Replace with dotted and URN-qualified keys.
-    result = scim(patch_ops(api, uid, [{"op": "Replace", "value": {
-        "name.givenName": "Ryanne",
-        "name.familyName": "Leenay-Smith",
-        f"{ENTERPRISE}:department": "Finance",
-        f"{CORE}:displayName": "Ryanne Leenay-Smith",
-    }}]), 200)
+    result = scim(
+        patch_ops(
+            api,
+            uid,
+            [
+                {
+                    "op": "Replace",
+                    "value": {
+                        "name.givenName": "Ryanne",
+                        "name.familyName": "Leenay-Smith",
+                        f"{ENTERPRISE}:department": "Finance",
+                        f"{CORE}:displayName": "Ryanne Leenay-Smith",
+                    },
+                }
+            ],
+        ),
+        200,
+    )
     assert result["name"]["givenName"] == "Ryanne" and result["name"]["familyName"] == "Leenay-Smith"
     assert result["displayName"] == "Ryanne Leenay-Smith"
     assert result[ENTERPRISE]["department"] == "Finance"

@@ -138,8 +138,10 @@ def test_the_salt_falls_back_as_wp_salt_does(wp):
     assert salt({"LOGGED_IN_KEY": "k", "LOGGED_IN_SALT": "s"}) == "ks"
     # Otherwise from the options WordPress generates on first use (none yet: WordPress issued no cookie then).
     assert salt({"LOGGED_IN_KEY": SAMPLE_PHRASE, "LOGGED_IN_SALT": "s"}) is None
-    wp.sql("INSERT INTO wp_options (option_name, option_value, autoload) VALUES ('logged_in_key', 'option-key', 'no'), "
-           "('logged_in_salt', 'option-salt', 'no')")
+    wp.sql(
+        "INSERT INTO wp_options (option_name, option_value, autoload) VALUES ('logged_in_key', 'option-key', 'no'), "
+        "('logged_in_salt', 'option-salt', 'no')"
+    )
     assert salt({"LOGGED_IN_KEY": SAMPLE_PHRASE, "LOGGED_IN_SALT": "s"}) == "option-keys"
     assert salt({}) == "option-keyoption-salt"
     assert salt({"LOGGED_IN_KEY": "", "LOGGED_IN_SALT": "0"}) == "option-keyoption-salt"  # PHP's falsy values

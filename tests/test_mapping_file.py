@@ -69,13 +69,17 @@ def meta(wp, user_id, key):
 
 def test_woocommerce_style_mapping(shop):
     wp, api = shop
-    created = api.post("/Users", json={
-        "userName": "buyer@example.com", "name": {"givenName": "Ann", "familyName": "O'Neil & Co"},
-        "phoneNumbers": [{"value": "+1 555 0100", "type": "work"}, {"value": "+1 555 0199", "type": "mobile"}],
-        ENTERPRISE: {"organization": "Acme Ltd", "department": "Buying"},
-        SHOP: {"loyaltyTier": "GOLD", "newsletter": True},
-        "title": "ignored: WordPress owns it",
-    })
+    created = api.post(
+        "/Users",
+        json={
+            "userName": "buyer@example.com",
+            "name": {"givenName": "Ann", "familyName": "O'Neil & Co"},
+            "phoneNumbers": [{"value": "+1 555 0100", "type": "work"}, {"value": "+1 555 0199", "type": "mobile"}],
+            ENTERPRISE: {"organization": "Acme Ltd", "department": "Buying"},
+            SHOP: {"loyaltyTier": "GOLD", "newsletter": True},
+            "title": "ignored: WordPress owns it",
+        },
+    )
     assert created.status_code == 201, created.text
     uid = int(created.json["id"])
     # Straight from wp_usermeta …
@@ -104,10 +108,15 @@ def test_woocommerce_style_mapping(shop):
     found = api.get("/Users", params={"filter": 'phoneNumbers[type eq "work" and value eq "+44 20 7946 0000"]'}).json
     assert [u["id"] for u in found["Resources"]] == [str(uid)]
     assert api.get("/Users", params={"filter": f'{SHOP}:loyaltyTier eq "silver"'}).json["totalResults"] == 0
-    patched = api.patch(f"/Users/{uid}", json={"Operations": [
-        {"op": "replace", "path": 'phoneNumbers[type eq "work"].value', "value": "+1 555 0111"},
-        {"op": "replace", "path": f"{ENTERPRISE}:organization", "value": "Acme Holdings"},
-    ]})
+    patched = api.patch(
+        f"/Users/{uid}",
+        json={
+            "Operations": [
+                {"op": "replace", "path": 'phoneNumbers[type eq "work"].value', "value": "+1 555 0111"},
+                {"op": "replace", "path": f"{ENTERPRISE}:organization", "value": "Acme Holdings"},
+            ]
+        },
+    )
     assert patched.status_code == 200, patched.text
     assert meta(wp, uid, "billing_phone") == "+1 555 0111" and meta(wp, uid, "billing_company") == "Acme Holdings"
 
@@ -146,8 +155,15 @@ def test_mapping_commands(shop, tmp_path, mysql_server):
     assert refused.returncode != 0 and "broken.toml: line 1: give exactly one of 'column' or 'meta'" in refused.stderr
     shown = _wpscim("mapping", "show", "--mapping", str(path))
     assert shown.returncode == 0 and "billing_phone" in shown.stdout and "join(name.givenName, name.familyName)" in shown.stdout
-    api.post("/Users", json={"userName": "obs", "phoneNumbers": [{"value": "1", "type": "work"}], "password": "Secret-1",
-                             ENTERPRISE: {"organization": "X", "costCenter": "7"}})
+    api.post(
+        "/Users",
+        json={
+            "userName": "obs",
+            "phoneNumbers": [{"value": "1", "type": "work"}],
+            "password": "Secret-1",
+            ENTERPRISE: {"organization": "X", "costCenter": "7"},
+        },
+    )
     observed = _wpscim("mapping", "observed", "--database-url", url, "--mapping", str(path))
     assert observed.returncode == 0, observed.stderr
     lines = observed.stdout.splitlines()
@@ -166,6 +182,6 @@ def test_odd_meta_keys_are_bound_not_formatted(wp):
     for title in ("b", "a"):
         assert api.post("/Users", json={"userName": f"t{title}", "title": title}).status_code == 201
     assert meta(wp, wp.sql("SELECT ID FROM wp_users WHERE user_login = 'ta'")[0][0], "o'brien\\x") == "a"
-    ordered = api.get("/Users", params={"sortBy": "title", "filter": 'title pr'}).json["Resources"]
+    ordered = api.get("/Users", params={"sortBy": "title", "filter": "title pr"}).json["Resources"]
     assert [u["title"] for u in ordered] == ["a", "b"]
     assert api.get("/Users", params={"filter": 'title eq "b"'}).json["totalResults"] == 1

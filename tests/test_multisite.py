@@ -14,13 +14,17 @@ from wpscim.wordpress.tokens import TokenStore
 @pytest.fixture
 def network(wp):
     wp.sql("ALTER TABLE wp_users ADD COLUMN spam tinyint(2) NOT NULL DEFAULT 0, ADD COLUMN deleted tinyint(2) NOT NULL DEFAULT 0")
-    wp.sql("CREATE TABLE wp_blogs (blog_id bigint(20) NOT NULL AUTO_INCREMENT PRIMARY KEY, site_id bigint(20) NOT NULL DEFAULT 0, "
-           "domain varchar(200) NOT NULL DEFAULT '', path varchar(100) NOT NULL DEFAULT '')")
+    wp.sql(
+        "CREATE TABLE wp_blogs (blog_id bigint(20) NOT NULL AUTO_INCREMENT PRIMARY KEY, site_id bigint(20) NOT NULL DEFAULT 0, "
+        "domain varchar(200) NOT NULL DEFAULT '', path varchar(100) NOT NULL DEFAULT '')"
+    )
     wp.sql("INSERT INTO wp_blogs (blog_id, site_id, domain, path) VALUES (1, 1, 'example.com', '/'), (2, 1, 'example.com', '/two/')")
     for table in ("options", "posts", "links"):
         wp.sql(f"CREATE TABLE wp_2_{table} LIKE wp_{table}")
-    wp.sql("INSERT INTO wp_2_options (option_name, option_value, autoload) SELECT 'wp_2_user_roles', option_value, 'yes' "
-           "FROM wp_options WHERE option_name = 'wp_user_roles'")
+    wp.sql(
+        "INSERT INTO wp_2_options (option_name, option_value, autoload) SELECT 'wp_2_user_roles', option_value, 'yes' "
+        "FROM wp_options WHERE option_name = 'wp_user_roles'"
+    )
     wp.sql("INSERT INTO wp_2_options (option_name, option_value, autoload) VALUES ('default_role', 'author', 'yes')")
     site = detect(wp.db, "wp_", blog_id=2)
     upgrade(wp.db, site)  # site two's change log
@@ -52,15 +56,24 @@ def test_site_two_of_a_network(network):
     on = api.patch(f"/Users/{uid}", json={"Operations": [{"op": "replace", "value": {"active": True}}]})
     assert on.json["active"] is True and wp.sql("SELECT spam FROM wp_users WHERE ID = %s", (uid,))[0][0] == 0
 
-    assert api.patch("/Groups/editor", json={"Operations": [{"op": "add", "path": "members", "value": [{"value": str(uid)}]}]}).status_code == 200
+    assert (
+        api.patch("/Groups/editor", json={"Operations": [{"op": "add", "path": "members", "value": [{"value": str(uid)}]}]}).status_code
+        == 200
+    )
     assert caps(wp, uid, "wp_2_capabilities") == {"author": True, "editor": True}
     assert api.patch("/Groups/editor", json={"Operations": [{"op": "replace", "path": "members", "value": []}]}).status_code == 200
-    assert api.patch("/Groups/author", json={"Operations": [{"op": "remove", "path": "members", "value": [{"value": str(uid)}]}]}).status_code == 200
+    assert (
+        api.patch("/Groups/author", json={"Operations": [{"op": "remove", "path": "members", "value": [{"value": str(uid)}]}]}).status_code
+        == 200
+    )
     # Last role removed on this site: still a member as WordPress defines it (an empty capabilities array).
     assert caps(wp, uid, "wp_2_capabilities") == {}
 
-    wp.sql("INSERT INTO wp_2_posts (post_author, post_content, post_title, post_excerpt, to_ping, pinged, post_content_filtered) "
-           "VALUES (%s, '', 't', '', '', '', '')", (uid,))
+    wp.sql(
+        "INSERT INTO wp_2_posts (post_author, post_content, post_title, post_excerpt, to_ping, pinged, post_content_filtered) "
+        "VALUES (%s, '', 't', '', '', '', '')",
+        (uid,),
+    )
     assert api.delete(f"/Users/{uid}").status_code == 204
     assert wp.sql("SELECT post_author FROM wp_2_posts")[0][0] == 1
 

@@ -24,14 +24,30 @@ from wpscim.scim.openapi import openapi_document
 from wpscim.wordpress.tokens import TokenStore
 
 # No 5xx, ever; and every status code, content type, response header and body is one the document names.
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance]
-PATHS = {"/Users", "/Users/{id}", "/Users/.search", "/Groups", "/Groups/{id}", "/Groups/.search", "/.search", "/Bulk",
-         "/ServiceProviderConfig", "/ResourceTypes", "/ResourceTypes/{id}", "/Schemas", "/Schemas/{id}", "/openapi.json"}
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance, response_schema_conformance]
+PATHS = {
+    "/Users",
+    "/Users/{id}",
+    "/Users/.search",
+    "/Groups",
+    "/Groups/{id}",
+    "/Groups/.search",
+    "/.search",
+    "/Bulk",
+    "/ServiceProviderConfig",
+    "/ResourceTypes",
+    "/ResourceTypes/{id}",
+    "/Schemas",
+    "/Schemas/{id}",
+    "/openapi.json",
+}
 # The document the server serves at this base URL (asserted equal below), loaded once for parametrizing.
 SCHEMA = schemathesis.openapi.from_dict(openapi_document("http://localhost/scim/v2"))
-FAST = dict(deadline=None, derandomize=True,
-            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much])
+FAST = dict(
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 
 def test_served_document_is_valid_openapi_3(api):

@@ -58,7 +58,15 @@ def test_healthz_needs_no_token_and_says_nothing_else(wp, mysql_server, launch):
     status, headers, body = served.get("/healthz")
     assert (status, body) == (200, b'{"status":"ok"}')
     assert headers["content-type"] == "application/json"
-    extra = {name.lower() for name in headers} - {"content-type", "content-length", "cache-control", "x-request-id", "server", "date", "connection"}
+    extra = {name.lower() for name in headers} - {
+        "content-type",
+        "content-length",
+        "cache-control",
+        "x-request-id",
+        "server",
+        "date",
+        "connection",
+    }
     assert not extra, headers
     assert headers.get("server") == "granian"  # granian's own header, without a version
     assert served.get("/scim/v2/Users")[0] == 401  # the SCIM endpoints still need a token
@@ -76,17 +84,43 @@ class OwnMariaDB:
         self.datadir, self.socket, self.port = base / "data", base / "mysqld.sock", free_port()
         self.log = base / "mariadbd.log"
         self.process: subprocess.Popen | None = None
-        result = subprocess.run([MARIADB_INSTALL_DB, "--no-defaults", f"--datadir={self.datadir}", "--auth-root-authentication-method=normal",
-                                 "--user=root", "--skip-test-db"], capture_output=True, text=True, timeout=180)
+        result = subprocess.run(
+            [
+                MARIADB_INSTALL_DB,
+                "--no-defaults",
+                f"--datadir={self.datadir}",
+                "--auth-root-authentication-method=normal",
+                "--user=root",
+                "--skip-test-db",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert result.returncode == 0, result.stdout + result.stderr
 
     def start(self) -> None:
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
-                [MARIADBD, "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}", f"--socket={self.socket}",
-                 "--skip-networking=0", "--bind-address=127.0.0.1", "--user=root", f"--pid-file={self.datadir}/mariadbd.pid",
-                 "--innodb-buffer-pool-size=32M", "--skip-log-bin", "--max-connections=50"],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                [
+                    MARIADBD,
+                    "--no-defaults",
+                    f"--datadir={self.datadir}",
+                    f"--port={self.port}",
+                    f"--socket={self.socket}",
+                    "--skip-networking=0",
+                    "--bind-address=127.0.0.1",
+                    "--user=root",
+                    f"--pid-file={self.datadir}/mariadbd.pid",
+                    "--innodb-buffer-pool-size=32M",
+                    "--skip-log-bin",
+                    "--max-connections=50",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -132,8 +166,9 @@ def _health_within(served: Served, expected: int, seconds: float) -> tuple[int, 
 
 def test_healthz_follows_a_database_that_stalls_and_stops(own_mariadb, launch):
     url = f"mysql://root@127.0.0.1:{own_mariadb.port}/wordpress"
-    upgraded = subprocess.run([sys.executable, "-m", "wpscim", "upgrade", "--database-url", url, "--init-schema"],
-                              capture_output=True, text=True, timeout=120)
+    upgraded = subprocess.run(
+        [sys.executable, "-m", "wpscim", "upgrade", "--database-url", url, "--init-schema"], capture_output=True, text=True, timeout=120
+    )
     assert upgraded.returncode == 0, upgraded.stderr
     port = free_port()
     served = launch(_serve(url, port, "--threads", "2"), port)
@@ -184,8 +219,7 @@ def test_metrics_count_requests_by_route_across_processes(wp, mysql_server, laun
         env = {"WPSCIM_METRICS_TOKEN": metrics_token}
     idp = TokenStore(wp.db, wp.site).create("okta")
     port = free_port()
-    served = launch(_serve(database_url(mysql_server, wp.name), port, "--processes", str(processes), "--threads", "3"), port,
-                    env=env)
+    served = launch(_serve(database_url(mysql_server, wp.name), port, "--processes", str(processes), "--threads", "3"), port, env=env)
 
     # Only the metrics token opens /metrics, and it opens nothing else.
     assert served.get("/metrics")[0] == 401
@@ -198,8 +232,12 @@ def test_metrics_count_requests_by_route_across_processes(wp, mysql_server, laun
         assert served.get("/scim/v2/Users?count=1", headers=_bearer(idp))[0] == 200
     assert served.get("/scim/v2/Users/1", headers=_bearer(idp))[0] == 200
     assert served.get("/scim/v2/Users/424242", headers=_bearer(idp))[0] == 404
-    created = served.request("POST", "/scim/v2/Users", headers={**_bearer(idp), **SCIM_JSON},
-                             data=json.dumps({"userName": "metrics.user", "password": "Metrics pw 1"}).encode())
+    created = served.request(
+        "POST",
+        "/scim/v2/Users",
+        headers={**_bearer(idp), **SCIM_JSON},
+        data=json.dumps({"userName": "metrics.user", "password": "Metrics pw 1"}).encode(),
+    )
     assert created[0] == 201, created
     assert served.get("/scim/v2/Users/1")[0] == 401
     assert served.get("/wp-admin/install.php", headers=_bearer(idp))[0] == 404
@@ -220,8 +258,10 @@ def test_metrics_count_requests_by_route_across_processes(wp, mysql_server, laun
     assert not any(route and any(ch.isdigit() for ch in route.replace("/scim/v2", "")) for route in routes), routes  # no ids
     histogram = ("wpscim_http_request_duration_seconds_count", (("method", "GET"), ("route", "/scim/v2/Users")))
     assert after[histogram] - before.get(histogram, 0) == 12
-    assert after[("wpscim_http_request_duration_seconds_bucket", (("le", "+Inf"), ("method", "GET"), ("route", "/scim/v2/Users")))] \
+    assert (
+        after[("wpscim_http_request_duration_seconds_bucket", (("le", "+Inf"), ("method", "GET"), ("route", "/scim/v2/Users")))]
         == after[histogram]
+    )
 
     # Pools: each process has two pools of --threads connections; with 2 processes only the sum of both
     # workers' files gives 6, whichever worker answered the scrape.
@@ -253,16 +293,32 @@ def test_metrics_are_off_without_a_token_and_refuse_a_bad_one(wp, mysql_server, 
     port = free_port()
     served = launch(_serve(database_url(mysql_server, wp.name), port), port)
     assert served.get("/metrics")[0] == 404
-    short = subprocess.run(_serve(database_url(mysql_server, wp.name), free_port(), "--metrics-token", "too-short"),
-                           capture_output=True, text=True, timeout=60)
+    short = subprocess.run(
+        _serve(database_url(mysql_server, wp.name), free_port(), "--metrics-token", "too-short"), capture_output=True, text=True, timeout=60
+    )
     assert short.returncode == 2 and "--metrics-token" in short.stderr and "16 characters" in short.stderr
     token_file = tmp_path / "token"
     token_file.write_text(secrets.token_urlsafe(24))
-    both = subprocess.run(_serve(database_url(mysql_server, wp.name), free_port(), "--metrics-token", secrets.token_urlsafe(24),
-                                 "--metrics-token-file", str(token_file)), capture_output=True, text=True, timeout=60)
+    both = subprocess.run(
+        _serve(
+            database_url(mysql_server, wp.name),
+            free_port(),
+            "--metrics-token",
+            secrets.token_urlsafe(24),
+            "--metrics-token-file",
+            str(token_file),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert both.returncode == 2 and "once" in both.stderr
-    missing = subprocess.run(_serve(database_url(mysql_server, wp.name), free_port(), "--metrics-token-file", str(tmp_path / "none")),
-                             capture_output=True, text=True, timeout=60)
+    missing = subprocess.run(
+        _serve(database_url(mysql_server, wp.name), free_port(), "--metrics-token-file", str(tmp_path / "none")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert missing.returncode == 2 and "cannot read" in missing.stderr
 
 
@@ -277,9 +333,12 @@ def test_access_log_is_one_json_line_per_request_without_secrets(wp, mysql_serve
     port = free_port()
     served = launch(_serve(database_url(mysql_server, wp.name), port), port)
     answers = [
-        served.request("POST", f"/scim/v2/Users?access_token={query_secret}&count=1",
-                       headers={**_bearer(idp), **SCIM_JSON},
-                       data=json.dumps({"userName": "log.user", "password": password, "emails": [{"value": "log@example.com"}]}).encode()),
+        served.request(
+            "POST",
+            f"/scim/v2/Users?access_token={query_secret}&count=1",
+            headers={**_bearer(idp), **SCIM_JSON},
+            data=json.dumps({"userName": "log.user", "password": password, "emails": [{"value": "log@example.com"}]}).encode(),
+        ),
         served.get(f"/scim/v2/Users?filter=userName%20eq%20%22log.user%22&{query_secret}=1", headers=_bearer(idp)),
         served.get(f"/scim/v2/Users?password={password}", headers=_bearer(wrong)),
         served.get("/healthz"),
@@ -309,7 +368,9 @@ def test_access_log_is_one_json_line_per_request_without_secrets(wp, mysql_serve
 
     # Nothing secret, in the access log or anything else the server wrote.
     stored_hash = wp.sql("SELECT user_pass FROM wp_users WHERE ID = %s", (user_id,))[0][0]
-    token_hashes = [t["sha256"] for t in json.loads(wp.sql("SELECT option_value FROM wp_options WHERE option_name = 'wpscim_tokens'")[0][0])]
+    token_hashes = [
+        t["sha256"] for t in json.loads(wp.sql("SELECT option_value FROM wp_options WHERE option_name = 'wpscim_tokens'")[0][0])
+    ]
     assert len(token_hashes) == 1
     everything = served.stdout() + served.stderr()
     for secret in (idp, wrong, password, query_secret, stored_hash, *token_hashes, "log@example.com", "access_token"):
@@ -342,16 +403,22 @@ def test_serve_says_where_it_listens_and_which_wordpress_it_found(wp, mysql_serv
         (site / "wp-includes").symlink_to("/usr/share/wordpress/wp-includes")
         (site / "wp-config.php").write_text(
             f"<?php\ndefine( 'DB_NAME', '{wp.name}' );\ndefine( 'DB_USER', '{user}' );\ndefine( 'DB_PASSWORD', '{password}' );\n"
-            f"define( 'DB_HOST', '{mysql_server['host']}:{mysql_server['port']}' );\n$table_prefix = 'wp_';\n")
-        version = next(line.split("'")[1] for line in Path("/usr/share/wordpress/wp-includes/version.php").read_text().splitlines()
-                       if line.startswith("$wp_version"))
+            f"define( 'DB_HOST', '{mysql_server['host']}:{mysql_server['port']}' );\n$table_prefix = 'wp_';\n"
+        )
+        version = next(
+            line.split("'")[1]
+            for line in Path("/usr/share/wordpress/wp-includes/version.php").read_text().splitlines()
+            if line.startswith("$wp_version")
+        )
         port = free_port()
         served = launch([sys.executable, "-m", "wpscim", "serve", "--wp-config", str(site / "wp-config.php"), "--port", str(port)], port)
         out = served.stdout()
         assert f"  listening on   127.0.0.1 port {port}: granian, 1 process of 4 threads" in out, out
         assert f"  SCIM base URL  http://127.0.0.1:{port}/scim/v2" in out
-        assert (f"  WordPress      WordPress {version}, db_version 53496, database mysql://{user}@{mysql_server['host']}:"
-                f"{mysql_server['port']}/{wp.name}, table prefix wp_") in out
+        assert (
+            f"  WordPress      WordPress {version}, db_version 53496, database mysql://{user}@{mysql_server['host']}:"
+            f"{mysql_server['port']}/{wp.name}, table prefix wp_"
+        ) in out
         assert f"  health         http://127.0.0.1:{port}/healthz" in out
         assert "  metrics        off (--metrics-token)" in out and "  access log     JSON lines on standard error" in out
         assert password not in out + served.stderr()

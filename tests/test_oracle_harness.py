@@ -56,8 +56,7 @@ def oracle(fresh_db):
 
 @pytest.fixture
 def installed(oracle):
-    info = oracle.install(admin_login="admin", admin_email="admin@example.com",
-                          admin_password="admin-pw", title="Oracle test")
+    info = oracle.install(admin_login="admin", admin_email="admin@example.com", admin_password="admin-pw", title="Oracle test")
     return oracle, info
 
 
@@ -87,8 +86,9 @@ def test_install_into_fresh_database(installed, fresh_db):
 
 def test_insert_user_and_authenticate(installed):
     oracle, _ = installed
-    r = oracle.insert_user({"user_login": "bob", "user_email": "bob@example.com",
-                            "user_pass": "correct horse", "first_name": "Bob", "role": "editor"})
+    r = oracle.insert_user(
+        {"user_login": "bob", "user_email": "bob@example.com", "user_pass": "correct horse", "first_name": "Bob", "role": "editor"}
+    )
     uid = r["id"]
     assert uid > 1
 
@@ -100,15 +100,26 @@ def test_insert_user_and_authenticate(installed):
     assert oracle.authenticate("nobody", "x")["error"] == "invalid_username"
 
     user = oracle.get_user(uid)
-    assert (user["user_login"], user["display_name"], user["roles"], user["user_level"]) == \
-        ("bob", "Bob", ["editor"], 7)
+    assert (user["user_login"], user["display_name"], user["roles"], user["user_level"]) == ("bob", "Bob", ["editor"], 7)
     assert oracle.user_can(uid, "edit_others_posts") and not oracle.user_can(uid, "manage_options")
 
     rows = oracle.user_meta_rows(uid)
     keys = [k for k, _ in rows["meta"]]
-    assert keys == ["nickname", "first_name", "last_name", "description", "rich_editing",
-                    "syntax_highlighting", "comment_shortcuts", "admin_color", "use_ssl",
-                    "show_admin_bar_front", "locale", "wp_capabilities", "wp_user_level"]
+    assert keys == [
+        "nickname",
+        "first_name",
+        "last_name",
+        "description",
+        "rich_editing",
+        "syntax_highlighting",
+        "comment_shortcuts",
+        "admin_color",
+        "use_ssl",
+        "show_admin_bar_front",
+        "locale",
+        "wp_capabilities",
+        "wp_user_level",
+    ]
     assert dict(rows["meta"])["wp_capabilities"] == 'a:1:{s:6:"editor";b:1;}'
     assert rows["user"]["user_login"] == "bob" and rows["user"]["user_status"] == "0"
 
@@ -158,8 +169,20 @@ def test_errors_are_loud(oracle):
 
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-WP_TABLES = ["users", "usermeta", "options", "posts", "postmeta", "comments", "commentmeta",
-             "terms", "term_taxonomy", "term_relationships", "termmeta", "links"]
+WP_TABLES = [
+    "users",
+    "usermeta",
+    "options",
+    "posts",
+    "postmeta",
+    "comments",
+    "commentmeta",
+    "terms",
+    "term_taxonomy",
+    "term_relationships",
+    "termmeta",
+    "links",
+]
 
 
 def _run_sql_file(conn, filename: str, prefix: str) -> None:
@@ -204,13 +227,10 @@ def test_sql_files_match_a_real_install(installed, fresh_db):
         conn.close()
 
     # WordPress runs on the SQL-file database and uses it like its own.
-    ours = WordPressOracle(server["host"], server["port"], server["user"], server["password"],
-                           name, prefix="wpx_")
+    ours = WordPressOracle(server["host"], server["port"], server["user"], server["password"], name, prefix="wpx_")
     assert ours.roles() == oracle.roles()
-    uid = ours.insert_user({"user_login": "carol", "user_email": "carol@example.com",
-                            "user_pass": "pw-carol"})["id"]
+    uid = ours.insert_user({"user_login": "carol", "user_email": "carol@example.com", "user_pass": "pw-carol"})["id"]
     assert uid == 1
     assert ours.authenticate("carol", "pw-carol")["user_id"] == uid
     assert ours.get_user(uid)["roles"] == ["subscriber"]
-    assert ours.user_meta_rows(uid)["meta"][-2:] == [
-        ["wpx_capabilities", 'a:1:{s:10:"subscriber";b:1;}'], ["wpx_user_level", "0"]]
+    assert ours.user_meta_rows(uid)["meta"][-2:] == [["wpx_capabilities", 'a:1:{s:10:"subscriber";b:1;}'], ["wpx_user_level", "0"]]

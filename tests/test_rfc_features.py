@@ -75,8 +75,13 @@ def test_sorting(api):
 def test_attributes_and_excluded_attributes(api):
     (uid,) = users(api, "proj", title="Boss", **{ENTERPRISE: {"department": "Ops", "costCenter": "7"}})
     only = api.get(f"/Users/{uid}", params={"attributes": "userName,name.familyName,emails.value"}).json
-    assert only == {"schemas": only["schemas"], "id": uid, "userName": "proj", "name": {"familyName": "jorp"},
-                    "emails": [{"value": "proj@example.com"}]}
+    assert only == {
+        "schemas": only["schemas"],
+        "id": uid,
+        "userName": "proj",
+        "name": {"familyName": "jorp"},
+        "emails": [{"value": "proj@example.com"}],
+    }
     ext = api.get(f"/Users/{uid}", params={"attributes": f"{ENTERPRISE}:department"}).json
     assert ext[ENTERPRISE] == {"department": "Ops"} and "userName" not in ext
     whole = api.get(f"/Users/{uid}", params={"attributes": ENTERPRISE}).json
@@ -122,9 +127,12 @@ def test_two_concurrent_puts_with_one_etag(live_server, wp):
         import urllib.error
         import urllib.request
 
-        request = urllib.request.Request(f"{base}/Users/{user['id']}", method="PUT",
-                                         data=json.dumps({"userName": "contended", "title": title}).encode(),
-                                         headers={"Authorization": f"Bearer {token}", "If-Match": etag})
+        request = urllib.request.Request(
+            f"{base}/Users/{user['id']}",
+            method="PUT",
+            data=json.dumps({"userName": "contended", "title": title}).encode(),
+            headers={"Authorization": f"Bearer {token}", "If-Match": etag},
+        )
         barrier.wait()
         try:
             with urllib.request.urlopen(request) as response:
@@ -143,8 +151,15 @@ def test_two_concurrent_puts_with_one_etag(live_server, wp):
 
 def test_search_endpoints(api):
     ids = users(api, "s1", "s2")
-    request = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": 'userName sw "s"',
-               "attributes": ["userName"], "sortBy": "userName", "sortOrder": "descending", "startIndex": 1, "count": 10}
+    request = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": 'userName sw "s"',
+        "attributes": ["userName"],
+        "sortBy": "userName",
+        "sortOrder": "descending",
+        "startIndex": 1,
+        "count": 10,
+    }
     found = api.post("/Users/.search", json=request)
     assert found.status_code == 200 and [u["id"] for u in found.json["Resources"]] == ids[::-1]
     groups = api.post("/Groups/.search", json={"filter": 'displayName sw "Ad"', "excludedAttributes": ["members"]}).json
@@ -155,12 +170,19 @@ def test_search_endpoints(api):
 
 
 def test_bulk_creates_a_user_and_adds_it_to_a_group(api, wp):
-    request = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
-        {"method": "PATCH", "path": "/Groups/bulkId:g1", "data": {"Operations": [{"op": "add", "path": "members", "value": [{"value": "bulkId:u1"}]}]}},
-        {"method": "POST", "path": "/Users", "bulkId": "u1", "data": {"schemas": [CORE], "userName": "bulky"}},
-        {"method": "POST", "path": "/Groups", "bulkId": "g1", "data": {"displayName": "Bulk Team"}},
-        {"method": "POST", "path": "/Users", "bulkId": "dup", "data": {"userName": "bulky"}},
-    ]}
+    request = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {
+                "method": "PATCH",
+                "path": "/Groups/bulkId:g1",
+                "data": {"Operations": [{"op": "add", "path": "members", "value": [{"value": "bulkId:u1"}]}]},
+            },
+            {"method": "POST", "path": "/Users", "bulkId": "u1", "data": {"schemas": [CORE], "userName": "bulky"}},
+            {"method": "POST", "path": "/Groups", "bulkId": "g1", "data": {"displayName": "Bulk Team"}},
+            {"method": "POST", "path": "/Users", "bulkId": "dup", "data": {"userName": "bulky"}},
+        ],
+    }
     result = api.post("/Bulk", json=request)
     assert result.status_code == 200, result.text
     ops = result.json["Operations"]
@@ -176,17 +198,22 @@ def test_bulk_limits_and_fail_on_errors(api):
     assert api.post("/Bulk", json=too_many).status_code == 413
     big = api.post("/Bulk", body=b'{"Operations": [], "pad": "' + b"x" * (1024 * 1024) + b'"}')
     assert big.status_code == 413 and big.json["status"] == "413"
-    stop = {"failOnErrors": 1, "Operations": [
-        {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"userName": ""}},
-        {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"userName": "never-created"}},
-    ]}
+    stop = {
+        "failOnErrors": 1,
+        "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"userName": ""}},
+            {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"userName": "never-created"}},
+        ],
+    }
     ops = api.post("/Bulk", json=stop).json["Operations"]
     assert [o["status"] for o in ops] == ["400"]
     assert api.get("/Users", params={"filter": 'userName eq "never-created"'}).json["totalResults"] == 0
-    circular = {"Operations": [
-        {"method": "POST", "path": "/Groups", "bulkId": "x", "data": {"displayName": "X", "members": [{"value": "bulkId:y"}]}},
-        {"method": "POST", "path": "/Groups", "bulkId": "y", "data": {"displayName": "Y", "members": [{"value": "bulkId:x"}]}},
-    ]}
+    circular = {
+        "Operations": [
+            {"method": "POST", "path": "/Groups", "bulkId": "x", "data": {"displayName": "X", "members": [{"value": "bulkId:y"}]}},
+            {"method": "POST", "path": "/Groups", "bulkId": "y", "data": {"displayName": "Y", "members": [{"value": "bulkId:x"}]}},
+        ]
+    }
     assert [o["status"] for o in api.post("/Bulk", json=circular).json["Operations"]] == ["409", "409"]
     bad = {"Operations": [{"method": "GET", "path": "/Users"}, {"method": "DELETE", "path": "/Users"}, "x"]}
     assert [o["status"] for o in api.post("/Bulk", json=bad).json["Operations"]] == ["400", "400", "400"]

@@ -24,14 +24,20 @@ ROLES = ("editor", "author", "contributor")
 
 def _add_users(wp, count: int) -> list[int]:
     """`count` minimal subscribers written in one statement each (faster than SCIM for setting up load)."""
-    wp.sql("INSERT INTO wp_users (user_login, user_pass, user_nicename, user_email, user_registered, display_name) "
-           "SELECT CONCAT('load', seq), '*', CONCAT('load', seq), CONCAT('load', seq, '@example.com'), UTC_TIMESTAMP(), "
-           f"CONCAT('load', seq) FROM seq_1_to_{count}")
+    wp.sql(
+        "INSERT INTO wp_users (user_login, user_pass, user_nicename, user_email, user_registered, display_name) "
+        "SELECT CONCAT('load', seq), '*', CONCAT('load', seq), CONCAT('load', seq, '@example.com'), UTC_TIMESTAMP(), "
+        f"CONCAT('load', seq) FROM seq_1_to_{count}"
+    )
     ids = [row[0] for row in wp.sql("SELECT ID FROM wp_users WHERE user_login LIKE 'load%%' ORDER BY ID")]
-    wp.sql("INSERT INTO wp_usermeta (user_id, meta_key, meta_value) SELECT ID, 'wp_capabilities', 'a:1:{s:10:\"subscriber\";b:1;}' "
-           "FROM wp_users WHERE user_login LIKE 'load%%'")
-    wp.sql("INSERT INTO wp_usermeta (user_id, meta_key, meta_value) SELECT ID, 'wp_user_level', '0' FROM wp_users "
-           "WHERE user_login LIKE 'load%%'")
+    wp.sql(
+        "INSERT INTO wp_usermeta (user_id, meta_key, meta_value) SELECT ID, 'wp_capabilities', 'a:1:{s:10:\"subscriber\";b:1;}' "
+        "FROM wp_users WHERE user_login LIKE 'load%%'"
+    )
+    wp.sql(
+        "INSERT INTO wp_usermeta (user_id, meta_key, meta_value) SELECT ID, 'wp_user_level', '0' FROM wp_users "
+        "WHERE user_login LIKE 'load%%'"
+    )
     return ids
 
 
@@ -42,15 +48,35 @@ def test_sigterm_finishes_the_requests_in_flight(wp, mysql_server, server):
     ids = _add_users(wp, MEMBERS)
     token = TokenStore(wp.db, wp.site).create("sigterm")
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "wpscim", "serve", "--database-url", database_url(mysql_server, wp.name),
-                                "--port", str(port), "--server", server, "--threads", "4"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "wpscim",
+            "serve",
+            "--database-url",
+            database_url(mysql_server, wp.name),
+            "--port",
+            str(port),
+            "--server",
+            server,
+            "--threads",
+            "4",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/scim/v2/ServiceProviderConfig",
-                                                              headers={"Authorization": f"Bearer {token}"}), timeout=2)
+                urllib.request.urlopen(
+                    urllib.request.Request(
+                        f"http://127.0.0.1:{port}/scim/v2/ServiceProviderConfig", headers={"Authorization": f"Bearer {token}"}
+                    ),
+                    timeout=2,
+                )
                 break
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.1)
@@ -61,8 +87,12 @@ def test_sigterm_finishes_the_requests_in_flight(wp, mysql_server, server):
             body = json.dumps({"Operations": [{"op": "add", "path": "members", "value": [{"value": str(i)} for i in ids]}]})
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             try:
-                connection.request("PATCH", f"/scim/v2/Groups/{role}?excludedAttributes=members", body=body,
-                                   headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"})
+                connection.request(
+                    "PATCH",
+                    f"/scim/v2/Groups/{role}?excludedAttributes=members",
+                    body=body,
+                    headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
+                )
                 started.wait()
                 response = connection.getresponse()
                 answers[role] = (response.status, json.loads(response.read()))
@@ -92,6 +122,7 @@ def test_sigterm_finishes_the_requests_in_flight(wp, mysql_server, server):
         assert isinstance(answer, tuple), f"{role}: {answer!r}\n{output}"
         status, body = answer
         assert status == 200 and body["id"] == role, (role, status, body)
-        holders = wp.sql("SELECT COUNT(*) FROM wp_usermeta WHERE meta_key = 'wp_capabilities' AND meta_value LIKE %s",
-                         (f'%"{role}";b:1;%',))[0][0]
+        holders = wp.sql(
+            "SELECT COUNT(*) FROM wp_usermeta WHERE meta_key = 'wp_capabilities' AND meta_value LIKE %s", (f'%"{role}";b:1;%',)
+        )[0][0]
         assert holders == MEMBERS, (role, holders)  # what the client was told is what was committed

@@ -60,8 +60,10 @@ def test_mapping_layers_and_the_stores_follow_them(wp):
     assert mapping.by_path["nickname"].meta_key == "alias" and mapping.by_path["title"].meta_key == "job_title"
     assert mapping.by_path["profileurl"].meta_key == "homepage"
     assert "alias" in storage.users.reader.wanted[1] and mapping.source == "built-in + admin page + site.toml"
-    assert json.loads(wp.sql("SELECT option_value FROM wp_options WHERE option_name = 'wpscim_settings'")[0][0])["mapping"][0] == \
-        {"scim": "nickName", "meta": "alias"}
+    assert json.loads(wp.sql("SELECT option_value FROM wp_options WHERE option_name = 'wpscim_settings'")[0][0])["mapping"][0] == {
+        "scim": "nickName",
+        "meta": "alias",
+    }
 
 
 def test_the_policies_are_read_per_request(wp):

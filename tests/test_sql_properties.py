@@ -13,13 +13,32 @@ from wpscim.wordpress.mapping import DEFAULT as DEFAULT_MAPPING
 from wpscim.wordpress.query import translate
 
 PEOPLE = [
-    {"userName": "alice", "name": {"givenName": "Alice", "familyName": "Zé"}, "displayName": "Alice Zé", "externalId": "A1",
-     "emails": [{"value": "alice@example.com", "type": "work", "primary": True}, {"value": "al@home.example", "type": "home"}],
-     "title": "Boss", "locale": "en-US", "active": True},
-    {"userName": "Bob_b", "name": {"givenName": "bob", "familyName": "Tom & Jerry"}, "externalId": "a1", "active": False,
-     "emails": [{"value": "BOB@example.com", "type": "home"}], "nickName": "Bobby", "profileUrl": "https://b.example/%_x"},
-    {"userName": "carol+tag@example.com", "displayName": "100% <c>", "externalId": "c3", "title": "boss ",
-     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Ops"}},
+    {
+        "userName": "alice",
+        "name": {"givenName": "Alice", "familyName": "Zé"},
+        "displayName": "Alice Zé",
+        "externalId": "A1",
+        "emails": [{"value": "alice@example.com", "type": "work", "primary": True}, {"value": "al@home.example", "type": "home"}],
+        "title": "Boss",
+        "locale": "en-US",
+        "active": True,
+    },
+    {
+        "userName": "Bob_b",
+        "name": {"givenName": "bob", "familyName": "Tom & Jerry"},
+        "externalId": "a1",
+        "active": False,
+        "emails": [{"value": "BOB@example.com", "type": "home"}],
+        "nickName": "Bobby",
+        "profileUrl": "https://b.example/%_x",
+    },
+    {
+        "userName": "carol+tag@example.com",
+        "displayName": "100% <c>",
+        "externalId": "c3",
+        "title": "boss ",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Ops"},
+    },
     {"userName": "dave", "name": {"familyName": "ß"}, "locale": "de-DE", "active": True, "displayName": "Dave"},
     {"userName": "Émile", "displayName": "émile", "nickName": "E", "emails": [{"value": "e@example.com", "type": "work"}]},
     {"userName": "z", "active": False, "name": {"givenName": "", "familyName": "a"}},
@@ -53,8 +72,15 @@ def test_sql_agrees_with_the_reference_evaluator(people, expr):
         assert expected <= selected, unparse(expr)  # a superset, narrowed by the evaluator
 
 
-_bound = st.one_of(st.text(), st.text(alphabet="'\"\\\0\n\r\x1a%s"), st.integers(), st.none(), st.booleans(),
-                   st.binary(max_size=8), st.floats(allow_nan=False, allow_infinity=False))
+_bound = st.one_of(
+    st.text(),
+    st.text(alphabet="'\"\\\0\n\r\x1a%s"),
+    st.integers(),
+    st.none(),
+    st.booleans(),
+    st.binary(max_size=8),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -67,8 +93,9 @@ def test_bound_values_are_escaped_as_pymysql_escapes_them(mysql_server, values):
     from wpscim.wordpress.db import Database, DatabaseAddress
     from wpscim.wordpress.driver import FastCursor
 
-    db = Database(DatabaseAddress(mysql_server["host"], mysql_server["port"], mysql_server["user"], mysql_server["password"]), 1,
-                  fast_path=True)
+    db = Database(
+        DatabaseAddress(mysql_server["host"], mysql_server["port"], mysql_server["user"], mysql_server["password"]), 1, fast_path=True
+    )
     try:
         with db.reading() as session:
             cursor = session.cursor

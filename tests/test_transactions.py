@@ -16,8 +16,11 @@ from wpscim.wordpress.errors import Unavailable
 
 
 def _database(mysql_server, name: str, fast_path: bool) -> Database:
-    database = Database(DatabaseAddress(mysql_server["host"], mysql_server["port"], mysql_server["user"],
-                                        mysql_server["password"], name), max_connections=2, fast_path=fast_path)
+    database = Database(
+        DatabaseAddress(mysql_server["host"], mysql_server["port"], mysql_server["user"], mysql_server["password"], name),
+        max_connections=2,
+        fast_path=fast_path,
+    )
     assert database.fast_path == fast_path
     with database.transaction() as cursor:
         cursor.execute("CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB")
@@ -109,9 +112,15 @@ def test_a_connection_dropped_between_transactions_is_replaced_without_an_error(
             assert cursor.fetchone()[0] >= 1
 
 
-@pytest.mark.parametrize("first", ["UPDATE t SET v = 7 WHERE id = 4",
-                                   # neither sets the server's "in transaction" flag, yet what follows relies on them
-                                   "SELECT v FROM t WHERE id = 4 FOR UPDATE", "DO GET_LOCK('wpscim-test', 5)"])
+@pytest.mark.parametrize(
+    "first",
+    [
+        "UPDATE t SET v = 7 WHERE id = 4",
+        # neither sets the server's "in transaction" flag, yet what follows relies on them
+        "SELECT v FROM t WHERE id = 4 FOR UPDATE",
+        "DO GET_LOCK('wpscim-test', 5)",
+    ],
+)
 def test_a_connection_dropped_mid_transaction_fails_it_whole_and_the_pool_recovers(db, mysql_server, empty_database, first):
     with pytest.raises(Unavailable) as raised:  # run again by the HTTP layer, or answered 503
         with db.transaction() as cursor:
@@ -134,7 +143,9 @@ def test_writes_use_plain_index_statistics_and_reads_the_servers_defaults(db, my
     the read pool, which runs arbitrary filters, keeps the server's optimizer settings."""
     mariadb = "MariaDB" in _version(mysql_server, empty_database)
     with db.transaction() as cursor:
-        cursor.execute("SELECT @@eq_range_index_dive_limit" + (", @@optimizer_use_condition_selectivity, @@use_stat_tables" if mariadb else ""))
+        cursor.execute(
+            "SELECT @@eq_range_index_dive_limit" + (", @@optimizer_use_condition_selectivity, @@use_stat_tables" if mariadb else "")
+        )
         assert cursor.fetchone() == ((1, 1, "NEVER") if mariadb else (1,))
         cursor.execute("SELECT @@optimizer_switch")
         switches = cursor.fetchone()[0]
@@ -161,9 +172,11 @@ def test_a_round_trip_reports_its_first_new_id_its_rows_and_its_errors(db, first
         cursor.execute(f"CREATE TABLE a (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT) AUTO_INCREMENT = {first_id}")
     with db.transaction() as cursor:
         rows: list = []
-        new_id = cursor.run("UPDATE t SET v = 1 WHERE id = 1; SELECT v FROM t WHERE id = 1; "
-                             "INSERT INTO a (v) VALUES (1), (2); SELECT COUNT(*) FROM a; INSERT INTO a (v) VALUES (3)",
-                             results=rows)
+        new_id = cursor.run(
+            "UPDATE t SET v = 1 WHERE id = 1; SELECT v FROM t WHERE id = 1; "
+            "INSERT INTO a (v) VALUES (1), (2); SELECT COUNT(*) FROM a; INSERT INTO a (v) VALUES (3)",
+            results=rows,
+        )
         assert new_id == first_id and rows == [((1,),), ((2,),)]
         with pytest.raises(pymysql.err.ProgrammingError):
             cursor.run("INSERT INTO a (v) VALUES (4); SELECT * FROM no_such_table; INSERT INTO a (v) VALUES (5)")
@@ -172,9 +185,16 @@ def test_a_round_trip_reports_its_first_new_id_its_rows_and_its_errors(db, first
 
 
 _TYPED = [  # one column name, many types: a parse cached by name (not by the whole definition) would mix them up
-    "SELECT 7 AS a", "SELECT 'seven' AS a", "SELECT CAST('2024-02-29 13:14:15' AS DATETIME) AS a", "SELECT NULL AS a",
-    "SELECT CAST(x'00ff' AS BINARY) AS a", "SELECT 1.5 AS a", "SELECT CAST(2.5 AS DOUBLE) AS a", "SELECT DATE('2024-02-29') AS a",
-    "SELECT id AS a, v FROM t WHERE id <= 2 ORDER BY id", "SELECT v AS a, id FROM t WHERE id <= 2 ORDER BY id",
+    "SELECT 7 AS a",
+    "SELECT 'seven' AS a",
+    "SELECT CAST('2024-02-29 13:14:15' AS DATETIME) AS a",
+    "SELECT NULL AS a",
+    "SELECT CAST(x'00ff' AS BINARY) AS a",
+    "SELECT 1.5 AS a",
+    "SELECT CAST(2.5 AS DOUBLE) AS a",
+    "SELECT DATE('2024-02-29') AS a",
+    "SELECT id AS a, v FROM t WHERE id <= 2 ORDER BY id",
+    "SELECT v AS a, id FROM t WHERE id <= 2 ORDER BY id",
 ]
 
 
@@ -237,8 +257,13 @@ def test_fast_path_parts_switched_off_for_measurement_answer_alike(off, mysql_se
     address = json.dumps([mysql_server["host"], mysql_server["port"], mysql_server["user"], mysql_server["password"], empty_database])
     answers = {}
     for parts in ("", off):
-        run = subprocess.run([sys.executable, "-c", _PARTS_CHECK, address], capture_output=True, text=True, timeout=60,
-                             env={**os.environ, "WPSCIM_FAST_PATH_OFF": parts})
+        run = subprocess.run(
+            [sys.executable, "-c", _PARTS_CHECK, address],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "WPSCIM_FAST_PATH_OFF": parts},
+        )
         assert run.returncode == 0, run.stderr[-2000:]
         answers[parts] = json.loads(run.stdout)
     assert answers[off]["off"] == sorted(off.split(","))

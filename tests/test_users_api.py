@@ -153,7 +153,7 @@ def test_filter_by_id_and_active_false(api):
     assert [u["id"] for u in found] == [user["id"]]
 
 
-@pytest.mark.parametrize("query", ["SOMEUSER", 'userName eq', 'userName xx "a"', '(userName eq "a"', 'userName eq "a" and', '"a"'])
+@pytest.mark.parametrize("query", ["SOMEUSER", "userName eq", 'userName xx "a"', '(userName eq "a"', 'userName eq "a" and', '"a"'])
 def test_unparseable_filters_are_400_invalid_filter(api, query):
     assert_error(api.get("/Users", params={"filter": query}), 400, "invalidFilter")
 
@@ -171,9 +171,7 @@ def test_duplicate_user_name_and_email_are_409(api):
     assert_error(api.post("/Users", json=same_name), 409, "uniqueness")
 
 
-@pytest.mark.parametrize(
-    "content_type", ["application/scim+json; charset=utf-8", "application/json", None, "text/plain"]
-)
+@pytest.mark.parametrize("content_type", ["application/scim+json; charset=utf-8", "application/json", None, "text/plain"])
 def test_create_accepts_any_json_content_type(api, content_type):
     headers = {"Content-Type": content_type} if content_type else {}
     result = api.post("/Users", body=json.dumps(new_user()).encode(), headers=headers)
@@ -194,7 +192,7 @@ def test_create_accepts_any_json_content_type(api, content_type):
         (b'{"userName": "x", "name": "flat"}', "invalidValue"),
         (b'{"userName": "x", "profileUrl": "https://example.com/' + b"a" * 120 + b'"}', "invalidValue"),
         (b'{"userName": "x", "_private": 1}', "invalidValue"),
-        (b'\xff\xfe', "invalidSyntax"),
+        (b"\xff\xfe", "invalidSyntax"),
         (b'{"userName": "x", "urn:example:2.0:Thing": {"note": "a\\ud800b"}}', "invalidValue"),
         (b'{"userName": "x\\udfff"}', "invalidValue"),
     ],
@@ -220,12 +218,18 @@ def test_usermeta_is_read_as_wordpress_reads_it(api, wp):
     uid = api.post("/Users", json={"userName": "metareader", "name": {"givenName": "Ann", "familyName": "Lee"}, "title": "t"}).json["id"]
     tricky = "12,3:Ann: 1,2 😀 ñ\\ '\"%_"
     wp.sql("UPDATE wp_usermeta SET meta_value = %s WHERE user_id = %s AND meta_key = 'first_name'", (tricky, uid))
-    wp.sql("INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES (%s, 'first_name', 'Second row'), (%s, 'wpscim_title', '\"ignored\"')", (uid, uid))
+    wp.sql(
+        "INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES (%s, 'first_name', 'Second row'), (%s, 'wpscim_title', '\"ignored\"')",
+        (uid, uid),
+    )
     wp.sql("UPDATE wp_usermeta SET meta_value = NULL WHERE user_id = %s AND meta_key = 'last_name'", (uid,))
     page = api.get("/Users?count=100").json["Resources"]
     assert len(page) > 10
-    read = [api.get(f"/Users/{uid}").json, api.get("/Users?filter=userName eq \"metareader\"").json["Resources"][0],
-            next(u for u in page if u["id"] == uid)]
+    read = [
+        api.get(f"/Users/{uid}").json,
+        api.get('/Users?filter=userName eq "metareader"').json["Resources"][0],
+        next(u for u in page if u["id"] == uid),
+    ]
     for user in read:
         assert user["name"]["givenName"] == tricky
         assert "familyName" not in user["name"] and user["title"] == "t"
@@ -235,7 +239,7 @@ def test_usermeta_is_read_as_wordpress_reads_it(api, wp):
 
 def test_attributes_kept_verbatim_round_trip_any_json(api):
     """Integers beyond 64 bits and escaped characters in an attribute wpscim keeps as sent."""
-    thing = {"count": 10**30, "ratio": 0.1, "text": "\u00e9\U0001f600 \\ \"q\"", "nested": [None, True, {"k": []}]}
+    thing = {"count": 10**30, "ratio": 0.1, "text": '\u00e9\U0001f600 \\ "q"', "nested": [None, True, {"k": []}]}
     created = api.post("/Users", json={"userName": "verbatim", "urn:example:2.0:Thing": thing})
     assert created.status_code == 201, created.text
     for user in (created.json, api.get(f"/Users/{created.json['id']}").json):
@@ -353,7 +357,9 @@ def test_user_name_change_is_allowed(api, wp):
     user = create(api)
     session = wp.oracle.create_session(int(user["id"]))
     assert session and wp.oracle.session_count(int(user["id"])) == 1
-    result = api.patch(f"/Users/{user['id']}", json={"Operations": [{"op": "replace", "path": "userName", "value": "jane.roe@example.com"}]})
+    result = api.patch(
+        f"/Users/{user['id']}", json={"Operations": [{"op": "replace", "path": "userName", "value": "jane.roe@example.com"}]}
+    )
     assert result.status_code == 200 and result.json["userName"] == "jane.roe@example.com"
     row = wp.sql("SELECT user_login, user_nicename FROM wp_users WHERE ID = %s", (user["id"],))[0]
     assert row == ("jane.roe@example.com", "jane-roeexample-com")
@@ -364,7 +370,9 @@ def test_user_name_change_is_allowed(api, wp):
     api.patch(f"/Users/{user['id']}", json={"Operations": [{"op": "replace", "path": "userName", "value": "jr"}]})
     assert wp.sql("SELECT user_login, user_nicename FROM wp_users WHERE ID = %s", (user["id"],))[0] == ("jr", "jane-custom")
     other = create(api, user_name="other@example.com")
-    assert_error(api.patch(f"/Users/{other['id']}", json={"Operations": [{"op": "replace", "path": "userName", "value": "JR"}]}), 409, "uniqueness")
+    assert_error(
+        api.patch(f"/Users/{other['id']}", json={"Operations": [{"op": "replace", "path": "userName", "value": "JR"}]}), 409, "uniqueness"
+    )
 
 
 def test_a_change_to_a_value_another_user_holds_is_409_and_changes_nothing(api, wp):
@@ -406,8 +414,9 @@ def test_users_wordpress_made_without_names_read_with_derived_names(api, wp):
     # Shown, not stored: filters do not see them, and a PATCH of something else does not write them.
     assert api.get("/Users", params={"filter": 'name.givenName eq "admin"'}).json["totalResults"] == 0
     etag = api.get("/Users/1").headers["etag"]
-    patched = api.patch("/Users/1", json={"schemas": [PATCH], "Operations": [{"op": "add", "path": "title", "value": "Owner"}]},
-                        headers={"If-Match": etag})
+    patched = api.patch(
+        "/Users/1", json={"schemas": [PATCH], "Operations": [{"op": "add", "path": "title", "value": "Owner"}]}, headers={"If-Match": etag}
+    )
     assert patched.status_code == 200 and patched.json["name"]["givenName"] == "admin"
     assert wp.sql("SELECT meta_value FROM wp_usermeta WHERE user_id = 1 AND meta_key IN ('first_name', 'last_name')") == [("",), ("",)]
     assert api.get("/Users/1").json["name"] == {"givenName": "admin", "familyName": "admin"}  # still shown
@@ -419,11 +428,13 @@ def test_a_patch_that_leaves_display_name_alone_keeps_it(api, wp):
     user = create(api, user_name="keeper@example.com")  # WordPress's default display name: "Jane Doe"
     uid = user["id"]
     assert wp.sql("SELECT display_name FROM wp_users WHERE ID = %s", (uid,))[0][0] == "Jane Doe"
-    patched = api.patch(f"/Users/{uid}", json={"schemas": [PATCH], "Operations": [{"op": "replace", "path": "name.givenName",
-                                                                                   "value": "Janet"}]})
+    patched = api.patch(
+        f"/Users/{uid}", json={"schemas": [PATCH], "Operations": [{"op": "replace", "path": "name.givenName", "value": "Janet"}]}
+    )
     assert patched.status_code == 200, patched.text
     assert wp.sql("SELECT display_name FROM wp_users WHERE ID = %s", (uid,))[0][0] == "Jane Doe"
     assert wp.oracle.get_user(int(uid))["display_name"] == "Jane Doe"
-    named = api.patch(f"/Users/{uid}", json={"schemas": [PATCH], "Operations": [{"op": "replace", "path": "displayName",
-                                                                                 "value": "J. Doe"}]})
+    named = api.patch(
+        f"/Users/{uid}", json={"schemas": [PATCH], "Operations": [{"op": "replace", "path": "displayName", "value": "J. Doe"}]}
+    )
     assert named.json["displayName"] == "J. Doe" and wp.oracle.get_user(int(uid))["display_name"] == "J. Doe"

@@ -56,7 +56,9 @@ CASES = {
     "display default last only": dict(login="last.only", email="last@example.com", last="Lee"),
     "display default login": dict(login="Just.Login", email="login@example.com"),
     "escaped names": dict(login="tom", email="tom@example.com", first="Tom & Jerry <b>x</b>", last="100%ab", nickname="T & J"),
-    "explicit display and url": dict(login="dn", email="dn@example.com", first="A", last="B", display="Dr. A > B", url="https://example.com/~dn"),
+    "explicit display and url": dict(
+        login="dn", email="dn@example.com", first="A", last="B", display="Dr. A > B", url="https://example.com/~dn"
+    ),
     "accented and spaces": dict(login="Zoë Ångström", email="zoe@example.com", first="Zoë", last="Ångström"),
     "underscore nicename": dict(login="John_Doe@example.com", email="jd@example.com"),
     "long nicename": dict(login="a" * 55 + "@b.c", email="long@example.com"),
@@ -66,8 +68,9 @@ CASES = {
     "bare domain url": dict(login="bare", email="bare@example.com", url="example.com/path"),
     "url with query and markup": dict(login="q", email="q@example.com", url='http://x.test/?a=1&b=2"><script>x</script>'),
     # update_user_meta() serializes text that looks serialized: WordPress reads back the text, never an object.
-    "serialized-looking names": dict(login="ser", email="ser@example.com", first='O:8:"stdClass":0:{}', last="i:1;",
-                                     nickname='a:1:{i:0;s:1:"x";}'),
+    "serialized-looking names": dict(
+        login="ser", email="ser@example.com", first='O:8:"stdClass":0:{}', last="i:1;", nickname='a:1:{i:0;s:1:"x";}'
+    ),
 }
 
 
@@ -203,7 +206,10 @@ def test_delete_reassigns_content_to_the_lowest_administrator(wp):
     api = wp.client()
     uid = int(api.post("/Users", json=scim_body("leaver", "leaver@example.com")).json["id"])
     post = _post_by(wp, uid)
-    wp.sql("INSERT INTO wp_links (link_url, link_name, link_image, link_target, link_description, link_visible, link_owner, link_rss, link_notes, link_rel) VALUES ('u', 'n', '', '', '', 'Y', %s, '', '', '')", (uid,))
+    wp.sql(
+        "INSERT INTO wp_links (link_url, link_name, link_image, link_target, link_description, link_visible, link_owner, link_rss, link_notes, link_rel) VALUES ('u', 'n', '', '', '', 'Y', %s, '', '', '')",
+        (uid,),
+    )
     assert api.delete(f"/Users/{uid}").status_code == 204
     assert wp.oracle.get_user(uid)["exists"] is False
     assert wp.sql("SELECT post_author FROM wp_posts WHERE ID = %s", (post,))[0][0] == 1
@@ -229,7 +235,15 @@ def test_delete_mode_and_reassign_to(wp):
 )
 def test_user_names_wordpress_cannot_store_verbatim(wp, user_name):
     api = wp.client()
-    result = api.post("/Users", json={"schemas": [CORE], "userName": user_name, "emails": [{"value": "odd@example.com", "primary": True}], "password": "Odd pw 123"})
+    result = api.post(
+        "/Users",
+        json={
+            "schemas": [CORE],
+            "userName": user_name,
+            "emails": [{"value": "odd@example.com", "primary": True}],
+            "password": "Odd pw 123",
+        },
+    )
     assert result.status_code == 201, result.text
     uid = int(result.json["id"])
     assert result.json["userName"] == user_name

@@ -30,8 +30,12 @@ class Scim:
         self.base, self.token = base, token
 
     def __call__(self, method: str, path: str, body=None) -> tuple[int, dict]:
-        request = urllib.request.Request(self.base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
-                                         headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/scim+json"})
+        request = urllib.request.Request(
+            self.base + path,
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/scim+json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as answer:
                 raw = answer.read()
@@ -86,21 +90,36 @@ def _hooks(server, expected: int, timeout: float = 45.0) -> list[dict]:
 def test_every_change_is_what_wordpress_sees_and_hears(site, wp):
     kind, server, scim = site
     # Created: WordPress lets the user in (and, with a persistent cache, caches the user).
-    status, carol = scim("POST", "/Users", {"userName": "carol@example.com", "password": "Carol pw 1",
-                                            "name": {"givenName": "Carol", "familyName": "King"},
-                                            "emails": [{"value": "carol@example.com", "primary": True}]})
+    status, carol = scim(
+        "POST",
+        "/Users",
+        {
+            "userName": "carol@example.com",
+            "password": "Carol pw 1",
+            "name": {"givenName": "Carol", "familyName": "King"},
+            "emails": [{"value": "carol@example.com", "primary": True}],
+        },
+    )
     assert status == 201, carol
     uid = int(carol["id"])
     assert _login(server, "carol@example.com", "Carol pw 1")
     assert server.probe("get_user", login="carol@example.com")["first_name"] == "Carol"
     # A synced password replaces the cached one.
-    status, _ = scim("PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "password",
-                                                                                     "value": "Carol pw 2"}]})
+    status, _ = scim(
+        "PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "password", "value": "Carol pw 2"}]}
+    )
     assert status == 200
     assert not _login(server, "carol@example.com", "Carol pw 1") and _login(server, "carol@example.com", "Carol pw 2")
     # Names, e-mail and userName (the login) are what SCIM last set; the old login no longer resolves.
-    status, _ = scim("PUT", f"/Users/{uid}", {"userName": "caroline@example.com", "name": {"givenName": "Caroline", "familyName": "King"},
-                                              "emails": [{"value": "caroline@example.com", "primary": True}]})
+    status, _ = scim(
+        "PUT",
+        f"/Users/{uid}",
+        {
+            "userName": "caroline@example.com",
+            "name": {"givenName": "Caroline", "familyName": "King"},
+            "emails": [{"value": "caroline@example.com", "primary": True}],
+        },
+    )
     assert status == 200
     seen = server.probe("get_user", id=uid)
     assert (seen["user_login"], seen["user_email"], seen["first_name"]) == ("caroline@example.com", "caroline@example.com", "Caroline")
@@ -128,13 +147,20 @@ def test_every_change_is_what_wordpress_sees_and_hears(site, wp):
     # Core's hooks, each once, in order, with core's arguments (delivered in the background).
     hooks = _hooks(server, 12)
     names = [hook["hook"] for hook in hooks]
-    assert names == ["add_user_role", "set_user_role", "user_register",  # create
-                     "profile_update",  # password
-                     "profile_update",  # rename
-                     "add_user_role",  # editor (group membership)
-                     "profile_update", "wpscim_user_deactivated",
-                     "profile_update", "wpscim_user_reactivated",
-                     "delete_user", "deleted_user"], names
+    assert names == [
+        "add_user_role",
+        "set_user_role",
+        "user_register",  # create
+        "profile_update",  # password
+        "profile_update",  # rename
+        "add_user_role",  # editor (group membership)
+        "profile_update",
+        "wpscim_user_deactivated",
+        "profile_update",
+        "wpscim_user_reactivated",
+        "delete_user",
+        "deleted_user",
+    ], names
     assert all(int(hook["args"][0]) == uid for hook in hooks), hooks
     assert hooks[0]["args"][1] == "subscriber" and hooks[1]["args"][1:] == ["subscriber", []] and hooks[5]["args"][1] == "editor"
     assert hooks[4]["args"][1]["user_login"] == "carol@example.com"  # profile_update's $old_user_data
@@ -151,22 +177,34 @@ def test_a_group_is_what_wordpress_sees_and_hears(site):
     status, dan = scim("POST", "/Users", {"userName": "dan@example.com"})
     assert status == 201
     uid = int(dan["id"])
-    status, group = scim("POST", "/Groups", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Support Desk",
-                                             "members": [{"value": str(uid)}]})
+    status, group = scim(
+        "POST",
+        "/Groups",
+        {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Support Desk", "members": [{"value": str(uid)}]},
+    )
     assert status == 201, group
     slug = group["id"]
     assert server.probe("roles")["roles"][slug] == "Support Desk"
     assert slug in server.probe("get_user", id=uid)["roles"]
-    status, _ = scim("PATCH", f"/Groups/{slug}", {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"displayName": "Support Team"}}]})
+    status, _ = scim(
+        "PATCH", f"/Groups/{slug}", {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"displayName": "Support Team"}}]}
+    )
     assert status == 200 and server.probe("roles")["roles"][slug] == "Support Team"
-    status, _ = scim("PATCH", f"/Groups/{slug}", {"schemas": [PATCH], "Operations": [{"op": "remove", "path": f'members[value eq "{uid}"]'}]})
+    status, _ = scim(
+        "PATCH", f"/Groups/{slug}", {"schemas": [PATCH], "Operations": [{"op": "remove", "path": f'members[value eq "{uid}"]'}]}
+    )
     assert status == 200 and slug not in server.probe("get_user", id=uid)["roles"]
     hooks = _hooks(server, 7)
     names = [hook["hook"] for hook in hooks]
-    assert names == ["add_user_role", "set_user_role", "user_register",  # the user
-                     "wpscim_group_created", "add_user_role",  # the group, with its member
-                     "wpscim_group_updated",  # renamed
-                     "remove_user_role"], names
+    assert names == [
+        "add_user_role",
+        "set_user_role",
+        "user_register",  # the user
+        "wpscim_group_created",
+        "add_user_role",  # the group, with its member
+        "wpscim_group_updated",  # renamed
+        "remove_user_role",
+    ], names
     assert hooks[4]["args"] == hooks[6]["args"] == [uid, slug]
     assert hooks[5]["args"][0]["before"]["name"] == "Support Desk" and hooks[5]["args"][0]["after"]["name"] == "Support Team"
     time.sleep(1.5)
@@ -179,8 +217,9 @@ def _admin_session(where: list[str], root: str) -> dict[str, str]:
     made = _wpscim("admin", "link", *where, "--url", root)
     assert made.returncode == 0, made.stderr
     token = urllib.parse.parse_qs(urllib.parse.urlparse(made.stdout.strip().splitlines()[-1]).query)["token"][0]
-    status, headers, _ = http("POST", root + "/wpscim/admin/link", data=urllib.parse.urlencode({"token": token}).encode(),
-                              follow_redirects=False)
+    status, headers, _ = http(
+        "POST", root + "/wpscim/admin/link", data=urllib.parse.urlencode({"token": token}).encode(), follow_redirects=False
+    )
     assert status == 303, status
     return {"Cookie": headers["set-cookie"].split(";")[0]}
 
@@ -205,8 +244,11 @@ def test_the_admin_health_page_says_what_clears_the_cache_and_whether_the_compan
     root = scim.base.removesuffix("/scim/v2")
     session = _admin_session(["--wp-config", serve.config], root)
     facts = _admin_health(session, root)
-    cache = {"plain": "none persistent (nothing to clear)", "redis": "the Redis Object Cache drop-in, cleared by wpscim",
-             "companion-cleared": "a persistent object cache only WordPress can clear (the companion does)"}[kind]
+    cache = {
+        "plain": "none persistent (nothing to clear)",
+        "redis": "the Redis Object Cache drop-in, cleared by wpscim",
+        "companion-cleared": "a persistent object cache only WordPress can clear (the companion does)",
+    }[kind]
     assert facts["Object cache"][0] == cache, facts
     assert facts["Companion"][0].startswith(f"answering at {server.url}") and facts["Companion"][1] == "good", facts
     assert facts["Change log"][1] == "good", facts  # nothing waits for WordPress
@@ -236,23 +278,42 @@ def test_wpscim_events_tells_the_whole_life_of_a_user_and_a_group_and_no_secret(
     scim("PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "password", "value": "Erin secret 2"}]})
     scim("PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]})
     scim("PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": True}}]})
-    scim("PATCH", f"/Groups/{group['id']}", {"Operations": [{"op": "replace", "path": "displayName", "value": "Audit"},
-                                                           {"op": "remove", "path": f'members[value eq "{uid}"]'}]})
+    scim(
+        "PATCH",
+        f"/Groups/{group['id']}",
+        {
+            "Operations": [
+                {"op": "replace", "path": "displayName", "value": "Audit"},
+                {"op": "remove", "path": f'members[value eq "{uid}"]'},
+            ]
+        },
+    )
     assert scim("DELETE", f"/Groups/{group['id']}")[0] == 204
     assert scim("DELETE", f"/Users/{uid}")[0] == 204
     listed = _wpscim("events", "--wp-config", serve.config, "--user", uid, "--format", "json")
     assert listed.returncode == 0, listed.stderr
     events = [json.loads(line) for line in listed.stdout.splitlines()]
     assert [(e["resource_type"], e["action"]) for e in events] == [
-        ("User", "create"), ("Group", "add_members"), ("User", "update"), ("User", "deactivate"), ("User", "reactivate"),
-        ("Group", "remove_members"), ("User", "delete")], events
+        ("User", "create"),
+        ("Group", "add_members"),
+        ("User", "update"),
+        ("User", "deactivate"),
+        ("User", "reactivate"),
+        ("Group", "remove_members"),
+        ("User", "delete"),
+    ], events
     for event in events:
         assert {"time", "actor", "action", "resource_type", "resource_id", "attributes"} <= event.keys()
         assert event["actor"].startswith("live-") and event["time"].endswith("Z")
     assert "password" in events[2]["attributes"]
     group_life = _wpscim("events", "--wp-config", serve.config, "--group", group["id"], "--format", "json")
     assert [json.loads(line)["action"] for line in group_life.stdout.splitlines()] == [
-        "create", "add_members", "remove_members", "update", "delete"]  # one PATCH: its members, then its name
+        "create",
+        "add_members",
+        "remove_members",
+        "update",
+        "delete",
+    ]  # one PATCH: its members, then its name
     text = _wpscim("events", "--wp-config", serve.config, "--since", "1h").stdout
     assert all(e["request_id"] in text for e in events) and f"User {uid}" in text  # the text form: a line per event
     # No secret anywhere: not the passwords, not their hashes, not the bearer token.
@@ -331,8 +392,11 @@ def test_redis_down_during_a_change_answers_at_once_and_clears_the_cache_when_ba
     redis_url = f"redis://127.0.0.1:{port}/0"
 
     def start_redis() -> subprocess.Popen:
-        process = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-                                    "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         client = redis.Redis(port=port, socket_timeout=2)
         for _ in range(100):
             try:
@@ -347,15 +411,15 @@ def test_redis_down_during_a_change_answers_at_once_and_clears_the_cache_when_ba
         process.wait(timeout=10)
 
     def rename(uid: int, name: str) -> int:
-        return scim("PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "name.givenName",
-                                                                                   "value": name}]})[0]
+        return scim(
+            "PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "name.givenName", "value": name}]}
+        )[0]
 
     def uncleared(uid: int) -> int:
         return wp.sql("SELECT COUNT(*) FROM wp_wpscim_events WHERE resource_id = %s AND cleared_at IS NULL", (str(uid),))[0][0]
 
     def check() -> str:
-        checked = _wpscim("check", "--database-url", database_url(mysql_server, wp.name), "--redis-url", redis_url,
-                          "--redis-prefix", "t:")
+        checked = _wpscim("check", "--database-url", database_url(mysql_server, wp.name), "--redis-url", redis_url, "--redis-prefix", "t:")
         assert checked.returncode == 0, checked.stderr
         return checked.stdout
 
@@ -426,9 +490,11 @@ def test_the_trail_is_filtered_by_time(serve, wp, mysql_server):
     from conftest import database_url
 
     def add(days_ago: int, action: str, user: str) -> None:
-        wp.sql("INSERT INTO wp_wpscim_events (created_at, actor, request_id, action, resource_type, resource_id, attributes, "
-               "detail) VALUES (UTC_TIMESTAMP(6) - INTERVAL %s DAY, 'test', %s, %s, 'User', %s, '[]', '{}')",
-               (days_ago, f"req-{user}", action, user))
+        wp.sql(
+            "INSERT INTO wp_wpscim_events (created_at, actor, request_id, action, resource_type, resource_id, attributes, "
+            "detail) VALUES (UTC_TIMESTAMP(6) - INTERVAL %s DAY, 'test', %s, %s, 'User', %s, '[]', '{}')",
+            (days_ago, f"req-{user}", action, user),
+        )
 
     add(40, "create", "7001")
     add(10, "update", "7002")
@@ -437,8 +503,9 @@ def test_the_trail_is_filtered_by_time(serve, wp, mysql_server):
     listed = _wpscim("events", *where, "--since", "30d", "--format", "json")
     assert listed.returncode == 0, listed.stderr
     assert [json.loads(line)["resource_id"] for line in listed.stdout.splitlines()] == ["7002", "7003"]  # oldest first
-    assert [json.loads(line)["resource_id"] for line in _wpscim("events", *where, "--since", "1d", "--format", "json")
-            .stdout.splitlines()] == ["7003"]
+    assert [
+        json.loads(line)["resource_id"] for line in _wpscim("events", *where, "--since", "1d", "--format", "json").stdout.splitlines()
+    ] == ["7003"]
 
     base, _ = serve()
     root = base.removesuffix("/scim/v2")
@@ -466,8 +533,11 @@ def test_events_older_than_the_retention_are_deleted(serve, wp, monkeypatch):
 
     def add(days_ago: int, count: int) -> None:
         for _ in range(count):
-            wp.sql("INSERT INTO wp_wpscim_events (created_at, actor, request_id, action, resource_type, resource_id, attributes, "
-                   "detail) VALUES (UTC_TIMESTAMP(6) - INTERVAL %s DAY, 'test', '', 'update', 'User', '1', '[]', '{}')", (days_ago,))
+            wp.sql(
+                "INSERT INTO wp_wpscim_events (created_at, actor, request_id, action, resource_type, resource_id, attributes, "
+                "detail) VALUES (UTC_TIMESTAMP(6) - INTERVAL %s DAY, 'test', '', 'update', 'User', '1', '[]', '{}')",
+                (days_ago,),
+            )
 
     add(100, 5)
     add(20, 2)

@@ -28,17 +28,22 @@ from typing import Any
 
 ORACLE_PHP = Path(__file__).resolve().parent / "oracle" / "oracle.php"
 
-INSTALL_HINT = (
-    "install the WordPress oracle's dependencies first: "
-    "`apt-get update && apt-get install -y php-cli php-mysql wordpress`"
-)
+INSTALL_HINT = "install the WordPress oracle's dependencies first: `apt-get update && apt-get install -y php-cli php-mysql wordpress`"
 
 
 class WordPressOracleError(RuntimeError):
     """php failed, WordPress died, or the answer was not the expected JSON."""
 
-    def __init__(self, message: str, *, op: str | None = None, stderr: str = "",
-                 stdout: str = "", returncode: int | None = None, error: dict | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        op: str | None = None,
+        stderr: str = "",
+        stdout: str = "",
+        returncode: int | None = None,
+        error: dict | None = None,
+    ):
         self.op = op
         self.stderr = stderr
         self.stdout = stdout
@@ -61,10 +66,21 @@ class WordPressOracleUnavailable(WordPressOracleError):
 class WordPressOracle:
     """A real WordPress, asked one question per ``php`` process."""
 
-    def __init__(self, host: str, port: int, user: str, password: str | None, database: str,
-                 prefix: str = "wp_", abspath: str = "/usr/share/wordpress/", *,
-                 php: str | None = None, timeout: float = 120.0, opcache: bool = True,
-                 debug: bool = False):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        user: str,
+        password: str | None,
+        database: str,
+        prefix: str = "wp_",
+        abspath: str = "/usr/share/wordpress/",
+        *,
+        php: str | None = None,
+        timeout: float = 120.0,
+        opcache: bool = True,
+        debug: bool = False,
+    ):
         self.host = host
         self.port = int(port)
         self.user = user
@@ -84,9 +100,7 @@ class WordPressOracle:
             cache = Path(tempfile.gettempdir()) / f"wpscim-oracle-opcache-{os.getuid()}"
             try:
                 cache.mkdir(mode=0o700, exist_ok=True)
-                self._php_flags += ["-d", "opcache.enable_cli=1",
-                                    "-d", f"opcache.file_cache={cache}",
-                                    "-d", "opcache.file_cache_only=1"]
+                self._php_flags += ["-d", "opcache.enable_cli=1", "-d", f"opcache.file_cache={cache}", "-d", "opcache.file_cache_only=1"]
             except OSError:
                 pass
 
@@ -95,13 +109,11 @@ class WordPressOracle:
         if not self.php:
             raise WordPressOracleUnavailable(f"no `php` executable on PATH; {INSTALL_HINT}")
         if not Path(self.abspath, "wp-settings.php").is_file():
-            raise WordPressOracleUnavailable(
-                f"no WordPress at {self.abspath} (wp-settings.php missing); {INSTALL_HINT}")
+            raise WordPressOracleUnavailable(f"no WordPress at {self.abspath} (wp-settings.php missing); {INSTALL_HINT}")
         if not ORACLE_PHP.is_file():
             raise WordPressOracleUnavailable(f"{ORACLE_PHP} is missing")
 
-    def request(self, op: str, args: dict[str, Any] | None = None, *,
-                installing: bool = False) -> dict:
+    def request(self, op: str, args: dict[str, Any] | None = None, *, installing: bool = False) -> dict:
         """The full request/response round trip; returns the op's result object.
 
         ``installing=True`` defines WP_INSTALLING (skips the "is WordPress installed" check),
@@ -133,36 +145,35 @@ class WordPressOracle:
             raise WordPressOracleUnavailable(f"cannot run {self.php}: {exc}; {INSTALL_HINT}", op=op) from exc
         except subprocess.TimeoutExpired as exc:
             raise WordPressOracleError(
-                f"php timed out after {self.timeout}s", op=op,
+                f"php timed out after {self.timeout}s",
+                op=op,
                 stderr=(exc.stderr or b"").decode("utf-8", "replace"),
-                stdout=(exc.stdout or b"").decode("utf-8", "replace")) from exc
+                stdout=(exc.stdout or b"").decode("utf-8", "replace"),
+            ) from exc
         stdout = proc.stdout.decode("utf-8", "replace")
         stderr = proc.stderr.decode("utf-8", "replace")
         try:
             answer = json.loads(stdout)
         except ValueError:
             raise WordPressOracleError(
-                "php did not print a JSON object", op=op, stderr=stderr, stdout=stdout,
-                returncode=proc.returncode) from None
+                "php did not print a JSON object", op=op, stderr=stderr, stdout=stdout, returncode=proc.returncode
+            ) from None
         if not isinstance(answer, dict) or "ok" not in answer:
-            raise WordPressOracleError("unexpected JSON from php", op=op, stderr=stderr,
-                                       stdout=stdout, returncode=proc.returncode)
+            raise WordPressOracleError("unexpected JSON from php", op=op, stderr=stderr, stdout=stdout, returncode=proc.returncode)
         self.last_ms = answer.get("ms")
         if not answer["ok"]:
             err = answer.get("error") or {}
-            cls = (WordPressOracleUnavailable
-                   if err.get("type") in ("wordpress_missing", "php_mysql_missing")
-                   else WordPressOracleError)
+            cls = WordPressOracleUnavailable if err.get("type") in ("wordpress_missing", "php_mysql_missing") else WordPressOracleError
             msg = f"{err.get('type')}: {err.get('message')}"
             if cls is WordPressOracleUnavailable:
                 msg += f"; {INSTALL_HINT}"
             if err.get("trace"):
                 msg += f"\n{err['trace']}"
-            raise cls(msg, op=op, stderr=stderr, stdout=stdout, returncode=proc.returncode,
-                      error=err)
+            raise cls(msg, op=op, stderr=stderr, stdout=stdout, returncode=proc.returncode, error=err)
         if proc.returncode != 0:
-            raise WordPressOracleError("php exited non-zero after answering", op=op,
-                                       stderr=stderr, stdout=stdout, returncode=proc.returncode)
+            raise WordPressOracleError(
+                "php exited non-zero after answering", op=op, stderr=stderr, stdout=stdout, returncode=proc.returncode
+            )
         return answer["result"]
 
     def call(self, op: str, /, **args: Any) -> dict:
@@ -170,12 +181,16 @@ class WordPressOracle:
         return self.request(op, args)
 
     # -- convenience ------------------------------------------------------------------------
-    def install(self, admin_login: str = "admin", admin_email: str = "admin@example.com",
-                admin_password: str = "admin-password", title: str = "wpscim test site",
-                **extra: Any) -> dict:
+    def install(
+        self,
+        admin_login: str = "admin",
+        admin_email: str = "admin@example.com",
+        admin_password: str = "admin-password",
+        title: str = "wpscim test site",
+        **extra: Any,
+    ) -> dict:
         """wp_install() into the (empty) database -> {db_version, user_id, ...}."""
-        return self.call("install", admin_login=admin_login, admin_email=admin_email,
-                         admin_password=admin_password, title=title, **extra)
+        return self.call("install", admin_login=admin_login, admin_email=admin_email, admin_password=admin_password, title=title, **extra)
 
     def insert_user(self, userdata: dict[str, Any], *, slash: bool = True) -> dict:
         """wp_insert_user(userdata) -> {"id": N} or {"error": code, "message": ...}.

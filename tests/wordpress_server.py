@@ -52,8 +52,16 @@ SITE_CONFIG_ENV = "WPSCIM_WP_SITE_CONFIG"
 # Fixed test keys and salts (auth cookies, nonces): every site of a test run signs cookies the same way.
 SALTS = {
     name: f"wpscim-test-{name.lower().replace('_', '-')}-0123456789abcdef0123456789abcdef"
-    for name in ("AUTH_KEY", "SECURE_AUTH_KEY", "LOGGED_IN_KEY", "NONCE_KEY",
-                 "AUTH_SALT", "SECURE_AUTH_SALT", "LOGGED_IN_SALT", "NONCE_SALT")
+    for name in (
+        "AUTH_KEY",
+        "SECURE_AUTH_KEY",
+        "LOGGED_IN_KEY",
+        "NONCE_KEY",
+        "AUTH_SALT",
+        "SECURE_AUTH_SALT",
+        "LOGGED_IN_SALT",
+        "NONCE_SALT",
+    )
 }
 
 _DOCROOT_CONFIG = """<?php
@@ -89,7 +97,8 @@ def redis_drop_in(shared: Path | None = None) -> Path:
     if not path.is_file():
         raise FileNotFoundError(
             f"the Redis Object Cache drop-in is missing: {path} (set WPSCIM_SHARED_DIR to the folder holding "
-            "vendor/redis-cache/object-cache.php)")
+            "vendor/redis-cache/object-cache.php)"
+        )
     return path
 
 
@@ -134,8 +143,9 @@ class DatabaseTarget:
     prefix: str = "wp_"
 
     def connect(self):
-        return pymysql.connect(host=self.host, port=self.port, user=self.user, password=self.password,
-                               database=self.name, autocommit=True, charset="utf8mb4")
+        return pymysql.connect(
+            host=self.host, port=self.port, user=self.user, password=self.password, database=self.name, autocommit=True, charset="utf8mb4"
+        )
 
 
 @dataclass(frozen=True)
@@ -201,8 +211,17 @@ class WordPressServer:
     def probe_log(self) -> Path:
         return self.site_dir / "probe-hooks.jsonl"
 
-    def request(self, method: str, path: str = "/", *, params: dict | None = None, data: bytes | None = None,
-                headers: dict | None = None, timeout: float = 60.0, follow_redirects: bool = False) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str = "/",
+        *,
+        params: dict | None = None,
+        data: bytes | None = None,
+        headers: dict | None = None,
+        timeout: float = 60.0,
+        follow_redirects: bool = False,
+    ) -> Response:
         """One HTTP request to the site; answers of any status are returned, not raised."""
         url = self.url + (path if path.startswith("/") else "/" + path)
         if params:
@@ -217,13 +236,18 @@ class WordPressServer:
 
     def probe(self, op: str, **params) -> dict:
         """Asks the test probe (tests/wordpress/wpscim-test-probe.php) inside the running WordPress."""
-        answer = self.request("POST", "/", params={"wpscim-probe": op, "wpscim-probe-secret": self.probe_secret},
-                              data=urllib.parse.urlencode({k: _form_value(v) for k, v in params.items()}).encode(),
-                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+        answer = self.request(
+            "POST",
+            "/",
+            params={"wpscim-probe": op, "wpscim-probe-secret": self.probe_secret},
+            data=urllib.parse.urlencode({k: _form_value(v) for k, v in params.items()}).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         body = answer.json() if answer.body[:1] == b"{" else None
         if answer.status != 200 or not body or not body.get("ok"):
-            raise WordPressServerError(f"probe {op} answered HTTP {answer.status}: {answer.text[:3000]}\n"
-                                       f"--- PHP errors:\n{self.error_log()[-3000:]}")
+            raise WordPressServerError(
+                f"probe {op} answered HTTP {answer.status}: {answer.text[:3000]}\n--- PHP errors:\n{self.error_log()[-3000:]}"
+            )
         return body["result"]
 
     def login(self, user_login: str, password: str) -> urllib.request.OpenerDirector:
@@ -232,8 +256,9 @@ class WordPressServer:
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         opener.open(self.url + "/wp-login.php", timeout=60).read()  # sets wordpress_test_cookie
-        form = urllib.parse.urlencode({"log": user_login, "pwd": password, "wp-submit": "Log In",
-                                       "redirect_to": self.url + "/wp-admin/", "testcookie": "1"}).encode()
+        form = urllib.parse.urlencode(
+            {"log": user_login, "pwd": password, "wp-submit": "Log In", "redirect_to": self.url + "/wp-admin/", "testcookie": "1"}
+        ).encode()
         with opener.open(self.url + "/wp-login.php", form, timeout=60) as answer:
             answer.read()
             landed = answer.url
@@ -267,8 +292,15 @@ class WordPressServer:
 
     def restart(self, timeout: float = 30.0) -> None:
         with self.log_path.open("ab") as output:
-            self.process = subprocess.Popen(self.command, env=self.env, stdout=output, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, cwd=str(self.site_dir), start_new_session=True)
+            self.process = subprocess.Popen(
+                self.command,
+                env=self.env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=str(self.site_dir),
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -310,8 +342,16 @@ def _form_value(value) -> str:
     return str(value)
 
 
-def _site_config(*, docroot: Path, content_dir: Path, database: DatabaseTarget, probe_secret: str,
-                 probe_log: Path, redis: RedisTarget | None, redis_prefix: str | None) -> str:
+def _site_config(
+    *,
+    docroot: Path,
+    content_dir: Path,
+    database: DatabaseTarget,
+    probe_secret: str,
+    probe_log: Path,
+    redis: RedisTarget | None,
+    redis_prefix: str | None,
+) -> str:
     lines = [
         "<?php",
         "// One test site's wp-config.php (written by tests/wordpress_server.py; loaded by the docroot's wp-config.php).",
@@ -349,8 +389,7 @@ def _site_config(*, docroot: Path, content_dir: Path, database: DatabaseTarget, 
 
 def _set_site_url(database: DatabaseTarget, url: str) -> None:
     with database.connect() as conn, conn.cursor() as cur:
-        cur.execute(f"UPDATE `{database.prefix}options` SET option_value = %s WHERE option_name IN ('siteurl', 'home')",
-                    (url,))
+        cur.execute(f"UPDATE `{database.prefix}options` SET option_value = %s WHERE option_name IN ('siteurl', 'home')", (url,))
 
 
 def _redis_command(sock: socket.socket, reader, *parts) -> object:
@@ -409,12 +448,20 @@ def _redis_delete_prefix(redis: RedisTarget, prefix: str) -> None:
         reader = sock.makefile("rb")
         _redis_command(sock, reader, "SELECT", redis.database)
         for start in range(0, len(keys), 500):
-            _redis_command(sock, reader, "DEL", *keys[start:start + 500])
+            _redis_command(sock, reader, "DEL", *keys[start : start + 500])
 
 
-def serve_wordpress(docroot: Path, site_dir: Path, database: DatabaseTarget, *, object_cache: bool = False,
-                    redis: RedisTarget = RedisTarget(), mu_plugins=(), workers: int = 4,
-                    timeout: float = 30.0) -> WordPressServer:
+def serve_wordpress(
+    docroot: Path,
+    site_dir: Path,
+    database: DatabaseTarget,
+    *,
+    object_cache: bool = False,
+    redis: RedisTarget = RedisTarget(),
+    mu_plugins=(),
+    workers: int = 4,
+    timeout: float = 30.0,
+) -> WordPressServer:
     """Serves the WordPress installed in `database` from `docroot` (see copy_wordpress) until .stop().
 
     object_cache: install the Redis Object Cache drop-in (php-redis and the Redis server must be there).
@@ -445,24 +492,58 @@ def serve_wordpress(docroot: Path, site_dir: Path, database: DatabaseTarget, *, 
     probe_secret = secrets.token_hex(16)
     probe_log = site_dir / "probe-hooks.jsonl"
     config = site_dir / "wp-config.php"
-    config.write_text(_site_config(docroot=docroot, content_dir=content, database=database,
-                                   probe_secret=probe_secret, probe_log=probe_log,
-                                   redis=redis if object_cache else None, redis_prefix=redis_prefix))
+    config.write_text(
+        _site_config(
+            docroot=docroot,
+            content_dir=content,
+            database=database,
+            probe_secret=probe_secret,
+            probe_log=probe_log,
+            redis=redis if object_cache else None,
+            redis_prefix=redis_prefix,
+        )
+    )
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     _set_site_url(database, url)
     log_path = site_dir / "php-server.log"
     error_log_path = site_dir / "php-errors.log"
     env = dict(os.environ, **{SITE_CONFIG_ENV: str(config), "PHP_CLI_SERVER_WORKERS": str(workers)})
-    command = ["php", "-S", f"127.0.0.1:{port}", "-t", str(docroot),
-               "-d", "display_errors=0", "-d", "log_errors=1", "-d", f"error_log={error_log_path}",
-               "-d", "opcache.enable_cli=1", "-d", "memory_limit=256M"]
+    command = [
+        "php",
+        "-S",
+        f"127.0.0.1:{port}",
+        "-t",
+        str(docroot),
+        "-d",
+        "display_errors=0",
+        "-d",
+        "log_errors=1",
+        "-d",
+        f"error_log={error_log_path}",
+        "-d",
+        "opcache.enable_cli=1",
+        "-d",
+        "memory_limit=256M",
+    ]
     with log_path.open("wb") as output:  # the child keeps its own descriptor
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, cwd=str(site_dir), start_new_session=True)
-    server = WordPressServer(url=url, docroot=docroot, site_dir=site_dir, database=database, process=process,
-                             probe_secret=probe_secret, redis_prefix=redis_prefix, log_path=log_path,
-                             error_log_path=error_log_path, redis=redis if object_cache else None, command=command, env=env)
+        process = subprocess.Popen(
+            command, env=env, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(site_dir), start_new_session=True
+        )
+    server = WordPressServer(
+        url=url,
+        docroot=docroot,
+        site_dir=site_dir,
+        database=database,
+        process=process,
+        probe_secret=probe_secret,
+        redis_prefix=redis_prefix,
+        log_path=log_path,
+        error_log_path=error_log_path,
+        redis=redis if object_cache else None,
+        command=command,
+        env=env,
+    )
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
@@ -473,8 +554,9 @@ def serve_wordpress(docroot: Path, site_dir: Path, database: DatabaseTarget, *, 
         except (OSError, WordPressServerError) as exc:
             if time.monotonic() > deadline:
                 server.stop()
-                raise WordPressServerError(f"WordPress did not answer at {url} within {timeout:.0f} s: {exc}\n"
-                                           f"--- server log:\n{server.server_log()[-3000:]}") from exc
+                raise WordPressServerError(
+                    f"WordPress did not answer at {url} within {timeout:.0f} s: {exc}\n--- server log:\n{server.server_log()[-3000:]}"
+                ) from exc
             time.sleep(0.1)
     if object_cache and not (info.get("object_cache") and info.get("redis_connected")):
         server.stop()

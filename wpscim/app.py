@@ -18,8 +18,15 @@ from wpscim.wordpress.status import ServiceStatus, report
 from wpscim.wordpress.storage import Storage
 
 
-def create_app(storage: Storage, *, access_log: bool = False, metrics_token_sha256: str | None = None,
-               database_requests: int | None = None, wp_config=None, installation=None) -> falcon.App:
+def create_app(
+    storage: Storage,
+    *,
+    access_log: bool = False,
+    metrics_token_sha256: str | None = None,
+    database_requests: int | None = None,
+    wp_config=None,
+    installation=None,
+) -> falcon.App:
     """`access_log`: a JSON line per request on standard error. `metrics_token_sha256`: serve /metrics to
     the token with this SHA-256 (hex); without it there is no /metrics. `database_requests`: at most
     this many requests using the database at once (the server's threads less one; see DatabaseGate).
@@ -37,8 +44,9 @@ def create_app(storage: Storage, *, access_log: bool = False, metrics_token_sha2
         metrics = Metrics(status, metrics_token_sha256, router)
         observers.append(metrics.middleware)
     gate = [DatabaseGate(database_requests)] if database_requests else []
-    app = falcon.App(media_type=media.SCIM_JSON, router=router,
-                     middleware=[RequestId(), *observers, CanonicalPath(), BearerAuth(storage.tokens), *gate])
+    app = falcon.App(
+        media_type=media.SCIM_JSON, router=router, middleware=[RequestId(), *observers, CanonicalPath(), BearerAuth(storage.tokens), *gate]
+    )
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.keep_blank_qs_values = False
     media.install(app)
@@ -63,7 +71,11 @@ def create_app(storage: Storage, *, access_log: bool = False, metrics_token_sha2
         app.add_route("/metrics", metrics.endpoint)  # its own token
     from wpscim import admin  # outside BASE: WordPress's login (or a one-time link), never a bearer token
 
-    admin.install(app, storage, wp_constants=wp_config.constants if wp_config is not None else None,
-                  health=lambda: report(status, storage.site, installation, str(wp_config.path) if wp_config and wp_config.path else None))
+    admin.install(
+        app,
+        storage,
+        wp_constants=wp_config.constants if wp_config is not None else None,
+        health=lambda: report(status, storage.site, installation, str(wp_config.path) if wp_config and wp_config.path else None),
+    )
     errors.register(app)
     return app

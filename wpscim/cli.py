@@ -47,31 +47,53 @@ _option = functools.partial(click.option, show_envvar=True)  # --help names each
 
 def _database_options(command):
     """Where WordPress's database is (first found wins), and which site."""
-    for option in reversed([
-        _option("--database-url", envvar="WPSCIM_DATABASE_URL", help="mysql://user:pass@host:port/db"),
-        _option("--wp-config", envvar="WPSCIM_WP_CONFIG", help="path to WordPress's wp-config.php"),
-        _option("--table-prefix", envvar="WPSCIM_TABLE_PREFIX", help="override $table_prefix (default wp_)"),
-        _option("--blog-id", type=_POSITIVE, default=1, envvar="WPSCIM_BLOG_ID", show_default=True,
-                     help="multisite: the site whose roles are used"),
-        click.option("--init-schema", is_flag=True, help="create WordPress's tables and default roles if the database has none"),
-    ]):
+    for option in reversed(
+        [
+            _option("--database-url", envvar="WPSCIM_DATABASE_URL", help="mysql://user:pass@host:port/db"),
+            _option("--wp-config", envvar="WPSCIM_WP_CONFIG", help="path to WordPress's wp-config.php"),
+            _option("--table-prefix", envvar="WPSCIM_TABLE_PREFIX", help="override $table_prefix (default wp_)"),
+            _option(
+                "--blog-id",
+                type=_POSITIVE,
+                default=1,
+                envvar="WPSCIM_BLOG_ID",
+                show_default=True,
+                help="multisite: the site whose roles are used",
+            ),
+            click.option("--init-schema", is_flag=True, help="create WordPress's tables and default roles if the database has none"),
+        ]
+    ):
         command = option(command)
     return command
 
 
 def _wordpress_options(command):
     """Where the site answers and caches, beyond its database (see wpscim.wordpress.installation)."""
-    for option in reversed([
-        _option("--wp-url", envvar="WPSCIM_WP_URL",
-                help="the site's URL, where the companion plugin answers [default: WP_HOME in wp-config.php, else the home option]"),
-        _option("--redis-url", envvar="WPSCIM_REDIS_URL",
+    for option in reversed(
+        [
+            _option(
+                "--wp-url",
+                envvar="WPSCIM_WP_URL",
+                help="the site's URL, where the companion plugin answers [default: WP_HOME in wp-config.php, else the home option]",
+            ),
+            _option(
+                "--redis-url",
+                envvar="WPSCIM_REDIS_URL",
                 help="redis://host:port/db of the Redis Object Cache drop-in [default: WP_REDIS_* in wp-config.php, when the "
-                     "drop-in is there]"),
-        _option("--redis-prefix", default="", envvar="WPSCIM_REDIS_PREFIX", help="WP_REDIS_PREFIX, with --redis-url"),
-        _option("--object-cache", type=click.Choice(["auto", "none", "companion"]), default="auto", envvar="WPSCIM_OBJECT_CACHE",
-                show_default=True, help="WordPress's persistent object cache: found in wp-content (auto), none, or one only "
-                                        "WordPress can clear (companion: requests wait for it)"),
-    ]):
+                "drop-in is there]",
+            ),
+            _option("--redis-prefix", default="", envvar="WPSCIM_REDIS_PREFIX", help="WP_REDIS_PREFIX, with --redis-url"),
+            _option(
+                "--object-cache",
+                type=click.Choice(["auto", "none", "companion"]),
+                default="auto",
+                envvar="WPSCIM_OBJECT_CACHE",
+                show_default=True,
+                help="WordPress's persistent object cache: found in wp-content (auto), none, or one only "
+                "WordPress can clear (companion: requests wait for it)",
+            ),
+        ]
+    ):
         command = option(command)
     return command
 
@@ -137,8 +159,10 @@ def _metrics_token(value: str | None) -> str | None:
     if not value:
         return None
     if len(value.strip()) < _METRICS_TOKEN_MIN or value != value.strip():
-        raise click.BadParameter(f"use at least {_METRICS_TOKEN_MIN} characters, without surrounding spaces "
-                                 "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        raise click.BadParameter(
+            f"use at least {_METRICS_TOKEN_MIN} characters, without surrounding spaces "
+            "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
     return hashlib.sha256(value.encode("utf-8")).hexdigest()  # as wpscim.http.metrics.Metrics compares it
 
 
@@ -158,48 +182,125 @@ def _metrics_token_file(path: str | None) -> str | None:
 @_database_options
 @_option("--host", default="127.0.0.1", envvar="WPSCIM_HOST", show_default=True)
 @_option("--port", type=_PORT, default=8080, envvar="WPSCIM_PORT", show_default=True)
-@_option("--server", type=click.Choice(["granian", "gunicorn"]), default="granian", envvar="WPSCIM_SERVER", show_default=True,
-              help="HTTP server: granian (HTTP in Rust) or gunicorn (pure Python); both finish requests in flight on SIGTERM")
+@_option(
+    "--server",
+    type=click.Choice(["granian", "gunicorn"]),
+    default="granian",
+    envvar="WPSCIM_SERVER",
+    show_default=True,
+    help="HTTP server: granian (HTTP in Rust) or gunicorn (pure Python); both finish requests in flight on SIGTERM",
+)
 @_option("--threads", type=_POSITIVE, default=4, envvar="WPSCIM_THREADS", show_default=True, help="request threads per process")
-@_option("--processes", type=_POSITIVE, default=1, envvar="WPSCIM_PROCESSES", show_default=True,
-              help="server processes sharing the port")
-@_option("--pool-size", type=_POSITIVE, envvar="WPSCIM_POOL_SIZE",
-              help="connections in each of the two pools, writes and reads [default: one per thread]")
-@_option("--fast-path/--no-fast-path", default=True, envvar="WPSCIM_FAST_PATH", show_default=True,
-              help="the driver fast path (wpscim.wordpress.driver); off: PyMySQL as published")
-@_option("--deprovision", type=click.Choice(["deactivate", "delete"]), default="deactivate", envvar="WPSCIM_DEPROVISION",
-              show_default=True, help="what active=false does (deactivate: a reversible suspension)")
-@_option("--reassign-to", type=_POSITIVE, envvar="WPSCIM_REASSIGN_TO",
-              help="user ID receiving a deleted user's posts [default: the lowest-ID administrator]")
-@_option("--mapping", "mapping_file", envvar="WPSCIM_MAPPING",
-              help="TOML file routing SCIM attributes to users columns or usermeta keys")
-@_option("--group-template", default="subscriber", envvar="WPSCIM_GROUP_TEMPLATE", show_default=True,
-              help="role whose capabilities a group created by POST /Groups starts with")
-@_option("--never-grant", default="administrator", envvar="WPSCIM_NEVER_GRANT", show_default=True,
-              help="comma-separated roles SCIM may take away but never grant ('' for none)")
+@_option("--processes", type=_POSITIVE, default=1, envvar="WPSCIM_PROCESSES", show_default=True, help="server processes sharing the port")
+@_option(
+    "--pool-size",
+    type=_POSITIVE,
+    envvar="WPSCIM_POOL_SIZE",
+    help="connections in each of the two pools, writes and reads [default: one per thread]",
+)
+@_option(
+    "--fast-path/--no-fast-path",
+    default=True,
+    envvar="WPSCIM_FAST_PATH",
+    show_default=True,
+    help="the driver fast path (wpscim.wordpress.driver); off: PyMySQL as published",
+)
+@_option(
+    "--deprovision",
+    type=click.Choice(["deactivate", "delete"]),
+    default="deactivate",
+    envvar="WPSCIM_DEPROVISION",
+    show_default=True,
+    help="what active=false does (deactivate: a reversible suspension)",
+)
+@_option(
+    "--reassign-to",
+    type=_POSITIVE,
+    envvar="WPSCIM_REASSIGN_TO",
+    help="user ID receiving a deleted user's posts [default: the lowest-ID administrator]",
+)
+@_option("--mapping", "mapping_file", envvar="WPSCIM_MAPPING", help="TOML file routing SCIM attributes to users columns or usermeta keys")
+@_option(
+    "--group-template",
+    default="subscriber",
+    envvar="WPSCIM_GROUP_TEMPLATE",
+    show_default=True,
+    help="role whose capabilities a group created by POST /Groups starts with",
+)
+@_option(
+    "--never-grant",
+    default="administrator",
+    envvar="WPSCIM_NEVER_GRANT",
+    show_default=True,
+    help="comma-separated roles SCIM may take away but never grant ('' for none)",
+)
 @_option("--never-remove", default="", envvar="WPSCIM_NEVER_REMOVE", help="comma-separated roles SCIM may never take away")
-@_option("--unknown-members", type=click.Choice(["ignore", "reject"]), default="ignore", envvar="WPSCIM_UNKNOWN_MEMBERS",
-              show_default=True, help="member ids that are no WordPress user: ignore them (logged, in the audit trail) or "
-                                      "reject the change (400)")
-@_option("--lean-group-patch", is_flag=True, envvar="WPSCIM_LEAN_GROUP_PATCH",
-              help="PATCH /Groups answers without members unless ?attributes=members (for roles with very many members)")
-@_option("--allow-role-delete", is_flag=True, envvar="WPSCIM_ALLOW_ROLE_DELETE",
-              help="let DELETE /Groups remove built-in roles and roles wpscim did not create")
+@_option(
+    "--unknown-members",
+    type=click.Choice(["ignore", "reject"]),
+    default="ignore",
+    envvar="WPSCIM_UNKNOWN_MEMBERS",
+    show_default=True,
+    help="member ids that are no WordPress user: ignore them (logged, in the audit trail) or reject the change (400)",
+)
+@_option(
+    "--lean-group-patch",
+    is_flag=True,
+    envvar="WPSCIM_LEAN_GROUP_PATCH",
+    help="PATCH /Groups answers without members unless ?attributes=members (for roles with very many members)",
+)
+@_option(
+    "--allow-role-delete",
+    is_flag=True,
+    envvar="WPSCIM_ALLOW_ROLE_DELETE",
+    help="let DELETE /Groups remove built-in roles and roles wpscim did not create",
+)
 @_wordpress_options
-@_option("--wait-for-wordpress", type=click.FloatRange(0, 30), default=2.0, envvar="WPSCIM_WAIT_FOR_WORDPRESS", show_default=True,
-         help="seconds a request waits for the companion to clean a cache only WordPress can clean")
-@_option("--event-retention-days", type=click.IntRange(min=0), default=90, envvar="WPSCIM_EVENT_RETENTION_DAYS",
-         show_default=True, help="days change events are kept (0: for ever)")
-@_option("--change-log/--no-change-log", default=True, envvar="WPSCIM_CHANGE_LOG", show_default=True,
-         help="record every change (audit trail; clears WordPress's caches, fires its hooks); off only to measure its cost")
-@_option("--access-log/--no-access-log", default=True, envvar="WPSCIM_ACCESS_LOG", show_default=True,
-              help="one JSON line per request on standard error (never a token, password or hash)")
-@_option("--metrics-token", "metrics_token_sha256", envvar="WPSCIM_METRICS_TOKEN", callback=lambda _ctx, _param, value: _metrics_token(value),
-              help=f"serve Prometheus metrics at /metrics to requests bearing this token ({_METRICS_TOKEN_MIN}+ characters; "
-                   "only its hash is kept) [default: no /metrics]")
-@_option("--metrics-token-file", "metrics_token_file_sha256", envvar="WPSCIM_METRICS_TOKEN_FILE",
-              callback=lambda _ctx, _param, value: _metrics_token_file(value),
-              help="read the metrics token from this file instead (a compose secret, systemd's LoadCredential=)")
+@_option(
+    "--wait-for-wordpress",
+    type=click.FloatRange(0, 30),
+    default=2.0,
+    envvar="WPSCIM_WAIT_FOR_WORDPRESS",
+    show_default=True,
+    help="seconds a request waits for the companion to clean a cache only WordPress can clean",
+)
+@_option(
+    "--event-retention-days",
+    type=click.IntRange(min=0),
+    default=90,
+    envvar="WPSCIM_EVENT_RETENTION_DAYS",
+    show_default=True,
+    help="days change events are kept (0: for ever)",
+)
+@_option(
+    "--change-log/--no-change-log",
+    default=True,
+    envvar="WPSCIM_CHANGE_LOG",
+    show_default=True,
+    help="record every change (audit trail; clears WordPress's caches, fires its hooks); off only to measure its cost",
+)
+@_option(
+    "--access-log/--no-access-log",
+    default=True,
+    envvar="WPSCIM_ACCESS_LOG",
+    show_default=True,
+    help="one JSON line per request on standard error (never a token, password or hash)",
+)
+@_option(
+    "--metrics-token",
+    "metrics_token_sha256",
+    envvar="WPSCIM_METRICS_TOKEN",
+    callback=lambda _ctx, _param, value: _metrics_token(value),
+    help=f"serve Prometheus metrics at /metrics to requests bearing this token ({_METRICS_TOKEN_MIN}+ characters; "
+    "only its hash is kept) [default: no /metrics]",
+)
+@_option(
+    "--metrics-token-file",
+    "metrics_token_file_sha256",
+    envvar="WPSCIM_METRICS_TOKEN_FILE",
+    callback=lambda _ctx, _param, value: _metrics_token_file(value),
+    help="read the metrics token from this file instead (a compose secret, systemd's LoadCredential=)",
+)
 def serve(**params) -> None:
     """Serve SCIM 2.0 at http://HOST:PORT/scim/v2."""
     from wpscim import serving
@@ -224,9 +325,11 @@ def serve(**params) -> None:
         click.echo("created token 'default' for this new site (shown once, keep it for your identity provider):")
         click.echo(token)
     site = opened.site
-    click.echo(f"wpscim serving http://{params['host']}:{params['port']}/scim/v2 for {opened.db.address.without_password()} "
-               f"(WordPress db_version {site.db_version}, prefix {site.base_prefix}; {params['server']}, "
-               f"{params['processes']} process(es) of {params['threads']} threads)")
+    click.echo(
+        f"wpscim serving http://{params['host']}:{params['port']}/scim/v2 for {opened.db.address.without_password()} "
+        f"(WordPress db_version {site.db_version}, prefix {site.base_prefix}; {params['server']}, "
+        f"{params['processes']} process(es) of {params['threads']} threads)"
+    )
     from wpscim.wordpress.status import installed_version
 
     for line in serving.banner(params, opened.db.address.without_password(), site, installed_version(params["wp_config"])):
@@ -236,8 +339,11 @@ def serve(**params) -> None:
         click.echo(f"  WordPress URL  {installation.url or '(none known: hooks are not fired; --wp-url)'}")
         click.echo(f"  object cache   {_cache_text(installation)}")
         if installation.object_cache == "other" and not _companion_installed(installation, opened):
-            click.echo("WARNING: this site has a persistent object cache only WordPress can clear, and the companion does "
-                       "not answer: WordPress may keep serving stale users. Run: wpscim companion install --wp-config …", err=True)
+            click.echo(
+                "WARNING: this site has a persistent object cache only WordPress can clear, and the companion does "
+                "not answer: WordPress may keep serving stale users. Run: wpscim companion install --wp-config …",
+                err=True,
+            )
     sys.stdout.flush()
     serving.metrics_directory(params)
     opened.db.close()  # each worker process opens its own pool
@@ -260,8 +366,10 @@ def _given(ctx: click.Context, names) -> list[str]:
 def _require_tables(opened: _Opened) -> None:
     missing = missing_tables(opened.db, opened.site)
     if missing:
-        raise click.ClickException(f"this site lacks wpscim's table {', '.join(missing)}: run `wpscim upgrade` with the same "
-                                   "database options (it only adds wpscim's own tables)")
+        raise click.ClickException(
+            f"this site lacks wpscim's table {', '.join(missing)}: run `wpscim upgrade` with the same "
+            "database options (it only adds wpscim's own tables)"
+        )
 
 
 def build_app(params: dict, opened: _Opened, user_mapping):
@@ -273,26 +381,47 @@ def build_app(params: dict, opened: _Opened, user_mapping):
 
     db, site = opened.db, opened.site
     policy = Policy(deprovision=params["deprovision"], reassign_to=params["reassign_to"])
-    role_policy = RolePolicy(template=params["group_template"], never_grant=roles(params["never_grant"]),
-                             never_remove=roles(params["never_remove"]), allow_delete=params["allow_role_delete"],
-                             unknown_members=params["unknown_members"], lean_patch_response=params["lean_group_patch"])
+    role_policy = RolePolicy(
+        template=params["group_template"],
+        never_grant=roles(params["never_grant"]),
+        never_remove=roles(params["never_remove"]),
+        allow_delete=params["allow_role_delete"],
+        unknown_members=params["unknown_members"],
+        lean_patch_response=params["lean_group_patch"],
+    )
     file_fields, extension = _mapping_file_entries(params.get("mapping_file"))
-    settings = SiteSettings(db, site, policy, role_policy, fixed=frozenset(params.get("fixed_settings") or ()),
-                            file_fields=file_fields, file_source=params.get("mapping_file"), extension=extension)
+    settings = SiteSettings(
+        db,
+        site,
+        policy,
+        role_policy,
+        fixed=frozenset(params.get("fixed_settings") or ()),
+        file_fields=file_fields,
+        file_source=params.get("mapping_file"),
+        extension=extension,
+    )
     storage = Storage(db, site, policy, role_policy, user_mapping, change_log=params["change_log"], settings=settings)
     installation = _installation(params, opened)
     if params["change_log"]:
         storage.changes.cleared_on_commit = installation.object_cache != "other"
         notifier = WordPressNotifier(
-            db, storage.changes,
+            db,
+            storage.changes,
             cache=RedisCache(installation.redis, site) if installation.object_cache == "redis" else None,
             companion=Companion(installation.url, ensure_key(db, site)) if installation.url else None,
-            wait_seconds=params["wait_for_wordpress"], retention_days=params["event_retention_days"])
+            wait_seconds=params["wait_for_wordpress"],
+            retention_days=params["event_retention_days"],
+        )
         storage.changes.listeners.append(notifier)
         notifier.start()
-    return create_app(storage, access_log=params.get("access_log", False),
-                      metrics_token_sha256=params.get("metrics_token_sha256"), wp_config=opened.config, installation=installation,
-                      database_requests=max(1, params["threads"] - 1))
+    return create_app(
+        storage,
+        access_log=params.get("access_log", False),
+        metrics_token_sha256=params.get("metrics_token_sha256"),
+        wp_config=opened.config,
+        installation=installation,
+        database_requests=max(1, params["threads"] - 1),
+    )
 
 
 def _mapping_file_entries(path: str | None):
@@ -306,9 +435,14 @@ def _mapping_file_entries(path: str | None):
 
 
 def _installation(params: dict, opened: _Opened) -> Installation:
-    return discover(opened.config, home_url(opened.db, opened.site), url=params.get("wp_url"),
-                    redis_url=params.get("redis_url"), redis_prefix=params.get("redis_prefix"),
-                    object_cache=params.get("object_cache") or "auto")
+    return discover(
+        opened.config,
+        home_url(opened.db, opened.site),
+        url=params.get("wp_url"),
+        redis_url=params.get("redis_url"),
+        redis_prefix=params.get("redis_prefix"),
+        object_cache=params.get("object_cache") or "auto",
+    )
 
 
 def _cache_text(installation: Installation) -> str:
@@ -399,25 +533,37 @@ def check(**params) -> None:
         try:
             answer = Companion(installation.url, ensure_key(db, site)).status()
             answering = answer.ok
-            click.echo(f"companion:    {'answering' if answer.ok else 'refusing'} at {installation.url} "
-                       f"(version {answer.body.get('companion')}, WordPress {answer.body.get('wp_version')}, "
-                       f"object cache {'in use' if answer.body.get('object_cache') else 'none'})" if answer.ok else
-                       f"companion:    at {installation.url} it answered HTTP {answer.status}: {answer.body.get('error')}")
+            click.echo(
+                f"companion:    {'answering' if answer.ok else 'refusing'} at {installation.url} "
+                f"(version {answer.body.get('companion')}, WordPress {answer.body.get('wp_version')}, "
+                f"object cache {'in use' if answer.body.get('object_cache') else 'none'})"
+                if answer.ok
+                else f"companion:    at {installation.url} it answered HTTP {answer.status}: {answer.body.get('error')}"
+            )
         except CompanionUnreachable as exc:
             answering = False
             click.echo(f"companion:    NOT ANSWERING: {exc}")
     if not missing:
         with db.reading() as session:
             status = ChangeLog(site).status(session)
-        click.echo(f"events:       about {status['events']} in the change log; {status['undelivered']}"
-                   f"{' or more' if status['undelivered_capped'] else ''} waiting for WordPress's hooks"
-                   + (f" (the oldest since {status['oldest_undelivered']})" if status["undelivered"] else "")
-                   + f"; {status['uncleared']} whose caches are not known clean")
+        click.echo(
+            f"events:       about {status['events']} in the change log; {status['undelivered']}"
+            f"{' or more' if status['undelivered_capped'] else ''} waiting for WordPress's hooks"
+            + (f" (the oldest since {status['oldest_undelivered']})" if status["undelivered"] else "")
+            + f"; {status['uncleared']} whose caches are not known clean"
+        )
     if installation.object_cache != "none" and not answering:
-        click.echo("WARNING: WordPress uses a persistent object cache but the companion does not answer: without it WordPress "
-                   "hears of no change (no hooks) and, " + ("for this cache, keeps serving stale users" if installation.object_cache ==
-                   "other" else "though wpscim clears Redis itself, a suspended user's reset link is not refused")
-                   + ". Install it: wpscim companion install --wp-config PATH", err=True)
+        click.echo(
+            "WARNING: WordPress uses a persistent object cache but the companion does not answer: without it WordPress "
+            "hears of no change (no hooks) and, "
+            + (
+                "for this cache, keeps serving stale users"
+                if installation.object_cache == "other"
+                else "though wpscim clears Redis itself, a suspended user's reset link is not refused"
+            )
+            + ". Install it: wpscim companion install --wp-config PATH",
+            err=True,
+        )
 
 
 @main.group()
@@ -444,8 +590,11 @@ def companion_install(mu_plugins: str | None, **params) -> None:
     if installation.url:
         try:
             answer = Companion(installation.url, ensure_key(opened.db, opened.site)).status()
-            click.echo(f"the companion answers at {installation.url}" if answer.ok else
-                       f"the site answered HTTP {answer.status}: {answer.body.get('error')}")
+            click.echo(
+                f"the companion answers at {installation.url}"
+                if answer.ok
+                else f"the site answered HTTP {answer.status}: {answer.body.get('error')}"
+            )
         except CompanionUnreachable as exc:
             click.echo(f"not answering yet: {exc}")
 
@@ -457,22 +606,26 @@ def companion_install(mu_plugins: str | None, **params) -> None:
 @click.option("--action", type=click.Choice(sorted({*USER_ACTIONS, *GROUP_ACTIONS})))
 @click.option("--since", help="from when: an ISO date or time (UTC), or an age such as 30m, 12h, 7d")
 @click.option("--limit", type=_POSITIVE, default=1000, show_default=True, help="the newest this many, printed oldest first")
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="json: one object per line")
+@click.option(
+    "--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True, help="json: one object per line"
+)
 def events(user, group, action, since, limit, output, **params) -> None:
     """The change log: what the identity provider changed, by whom, when (never a value of a password or hash)."""
     opened = _opened(params)
     if missing_tables(opened.db, opened.site):
         raise click.ClickException("this site has no change log yet: run `wpscim upgrade`")
     with opened.db.reading() as session:
-        found = ChangeLog(opened.site).history(session, user=user, resource_type="Group" if group else None, resource_id=group,
-                                               action=action, since=_since(since), limit=limit)
+        found = ChangeLog(opened.site).history(
+            session, user=user, resource_type="Group" if group else None, resource_id=group, action=action, since=_since(since), limit=limit
+        )
     for event in reversed(found):
         if output == "json":
             click.echo(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
         else:
-            click.echo(f"{event['time']}  {event['actor'] or '-':<12} {event['action']:<15} {event['resource_type']} "
-                       f"{event['resource_id']:<8} {','.join(event['attributes']) or '-'}  request {event['request_id']}")
+            click.echo(
+                f"{event['time']}  {event['actor'] or '-':<12} {event['action']:<15} {event['resource_type']} "
+                f"{event['resource_id']:<8} {','.join(event['attributes']) or '-'}  request {event['request_id']}"
+            )
 
 
 def _since(text: str | None):
@@ -517,8 +670,12 @@ def admin() -> None:
 
 @admin.command("link")
 @_database_options
-@click.option("--url", "base", help="the address the page is reached at, e.g. https://your-site.example (scheme, host, "
-                                    "port) [default: where it was last opened, else http://127.0.0.1:8080]")
+@click.option(
+    "--url",
+    "base",
+    help="the address the page is reached at, e.g. https://your-site.example (scheme, host, "
+    "port) [default: where it was last opened, else http://127.0.0.1:8080]",
+)
 def admin_link(base: str | None, **params) -> None:
     """Print a one-time sign-in link to the admin page (valid 10 minutes, once), for hosts where WordPress's
     login cookie cannot reach wpscim. Only a hash of it is stored."""
@@ -574,8 +731,9 @@ def mapping_observed(mapping_file: str | None, **params) -> None:
     _mapping(mapping_file)
     opened = _opened(params)
     file_fields, extension = _mapping_file_entries(mapping_file)
-    user_mapping = SiteSettings(opened.db, opened.site, file_fields=file_fields, file_source=mapping_file,
-                                extension=extension).current().mapping  # with the admin page's entries
+    user_mapping = (
+        SiteSettings(opened.db, opened.site, file_fields=file_fields, file_source=mapping_file, extension=extension).current().mapping
+    )  # with the admin page's entries
     seen = ObservedPaths(opened.db, opened.site).all()
     if not seen:
         click.echo("no attribute paths recorded yet: provision a user from your identity provider first")

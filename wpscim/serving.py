@@ -23,8 +23,10 @@ def ensure_port_free(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror} (is another wpscim serve or another "
-                            "service running there? choose another --port)") from None
+            raise PortInUse(
+                f"cannot listen on {host}:{port}: {exc.strerror} (is another wpscim serve or another "
+                "service running there? choose another --port)"
+            ) from None
 
 
 def granian(params: dict) -> None:
@@ -35,9 +37,18 @@ def granian(params: dict) -> None:
     # Requests run on `threads` Python threads per worker; the Rust side parses HTTP, so a request costs
     # the interpreter only the app's own work. Streamed bodies (a role's members) are sent as produced.
     # On SIGTERM workers finish the requests in flight; one still busy after 30 s is killed (as gunicorn's).
-    Granian("wpscim.cli:worker_app", factory=True, interface=Interfaces.WSGI, address=params["host"], port=params["port"],
-            workers=params["processes"], blocking_threads=params["threads"], websockets=False, log_access=False,
-            workers_kill_timeout=30).serve()
+    Granian(
+        "wpscim.cli:worker_app",
+        factory=True,
+        interface=Interfaces.WSGI,
+        address=params["host"],
+        port=params["port"],
+        workers=params["processes"],
+        blocking_threads=params["threads"],
+        websockets=False,
+        log_access=False,
+        workers_kill_timeout=30,
+    ).serve()
 
 
 def gunicorn(params: dict, make_app) -> None:
@@ -48,11 +59,18 @@ def gunicorn(params: dict, make_app) -> None:
 
     class Server(BaseApplication):
         def load_config(self):
-            for name, value in dict(bind=f"[{params['host']}]:{params['port']}" if ":" in params["host"] else
-                                    f"{params['host']}:{params['port']}",
-                                    workers=params["processes"], worker_class="gthread", threads=params["threads"],
-                                    graceful_timeout=30, timeout=120, keepalive=5, proc_name="wpscim", errorlog="-",
-                                    loglevel="warning").items():
+            for name, value in dict(
+                bind=f"[{params['host']}]:{params['port']}" if ":" in params["host"] else f"{params['host']}:{params['port']}",
+                workers=params["processes"],
+                worker_class="gthread",
+                threads=params["threads"],
+                graceful_timeout=30,
+                timeout=120,
+                keepalive=5,
+                proc_name="wpscim",
+                errorlog="-",
+                loglevel="warning",
+            ).items():
                 self.cfg.set(name, value)
 
         def load(self):
@@ -90,8 +108,7 @@ def banner(params: dict, database: str, site, wordpress_version: str | None) -> 
         f"{processes} process{'es' if processes > 1 else ''} of {params['threads']} threads",
         f"  SCIM base URL  {origin}/scim/v2",
         f"  WordPress      {('WordPress ' + wordpress_version + ', ') if wordpress_version else ''}db_version {site.db_version}, "
-        f"database {database}, table prefix {site.base_prefix}"
-        + (f", multisite (site {site.blog_id})" if site.multisite else ""),
+        f"database {database}, table prefix {site.base_prefix}" + (f", multisite (site {site.blog_id})" if site.multisite else ""),
         f"  health         {origin}/healthz",
         f"  metrics        {origin + '/metrics (bearer: the metrics token)' if params.get('metrics_token_sha256') else 'off (--metrics-token)'}",
         f"  access log     {'JSON lines on standard error' if params.get('access_log') else 'off'}",

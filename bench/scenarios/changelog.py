@@ -51,8 +51,10 @@ def _created_events(bench: Bench, side: str) -> tuple[int, int]:
     args = bench.address.connect_args()
     args["autocommit"] = True
     with pymysql.connect(**args) as conn, conn.cursor() as cur:
-        cur.execute("SELECT COUNT(*), COALESCE(SUM(delivered_at IS NULL), 0) FROM wp_wpscim_events WHERE action = 'create' "
-                    "AND detail LIKE %s", (pattern,))
+        cur.execute(
+            "SELECT COUNT(*), COALESCE(SUM(delivered_at IS NULL), 0) FROM wp_wpscim_events WHERE action = 'create' AND detail LIKE %s",
+            (pattern,),
+        )
         total, undelivered = cur.fetchone()
     return int(total), int(undelivered)
 
@@ -66,8 +68,7 @@ def _options(bench: Bench, names: tuple[str, ...]) -> dict[str, str]:
     args = bench.address.connect_args()
     args["autocommit"] = True
     with pymysql.connect(**args) as conn, conn.cursor() as cur:
-        cur.execute("SELECT option_name, option_value FROM wp_options WHERE option_name IN (" + ", ".join(["%s"] * len(names)) + ")",
-                    names)
+        cur.execute("SELECT option_name, option_value FROM wp_options WHERE option_name IN (" + ", ".join(["%s"] * len(names)) + ")", names)
         return dict(cur.fetchall())
 
 
@@ -127,22 +128,41 @@ def changelog(bench: Bench) -> None:
         _set_options(bench, site)
     watch = _RedisWatch(client, f"{prefix}wp:users:last_changed")  # RedisCache.keys(): every user event deletes it
     try:
-        row = bench.compare(key, title, bench.args.clients, http_create(bench, "l"), http_create(bench, "n"), server=logged,
-                            reference=plain, labels=labels, before_phase=watch.before, after_phase=watch.after)
+        row = bench.compare(
+            key,
+            title,
+            bench.args.clients,
+            http_create(bench, "l"),
+            http_create(bench, "n"),
+            server=logged,
+            reference=plain,
+            labels=labels,
+            before_phase=watch.before,
+            after_phase=watch.after,
+        )
         checks = watch.checks
         checks["events"], _ = _created_events(bench, "l")
         checks["baseline_events"], _ = _created_events(bench, "n")
         row.wpscim.extra["redis"] = checks
-        log(f"  Redis: {checks['del_calls']} DEL calls for {checks['creates']} measured creates, the bench's key deleted in "
-            f"{checks['sentinel_deleted']} of {checks['phases']} phases; events: {checks['events']} (baseline {checks['baseline_events']})")
+        log(
+            f"  Redis: {checks['del_calls']} DEL calls for {checks['creates']} measured creates, the bench's key deleted in "
+            f"{checks['sentinel_deleted']} of {checks['phases']} phases; events: {checks['events']} (baseline {checks['baseline_events']})"
+        )
 
         home = site.get("home") or ""
         if home:
             waking = bench.start_server("changelog-wake", (*redis_options, "--wp-url", home))
             try:
-                row = bench.compare("changelog_wake", f"create: change log + Redis, waking the companion at {home} (nothing answers) "
-                                    "vs no URL known", bench.args.clients, http_create(bench, "u"), http_create(bench, "o"),
-                                    server=waking, reference=logged, labels=(f"URL {home}", "no URL"))
+                row = bench.compare(
+                    "changelog_wake",
+                    f"create: change log + Redis, waking the companion at {home} (nothing answers) vs no URL known",
+                    bench.args.clients,
+                    http_create(bench, "u"),
+                    http_create(bench, "o"),
+                    server=waking,
+                    reference=logged,
+                    labels=(f"URL {home}", "no URL"),
+                )
             finally:
                 waking.stop()
                 bench.servers.pop("changelog-wake", None)
@@ -170,10 +190,13 @@ def companion(bench: Bench) -> None:
     try:
         with pymysql.connect(**args) as conn, conn.cursor() as cur:
             # Earlier rows' events, which no WordPress heard of: the first delivery would deliver them all.
-            marked = cur.execute("UPDATE wp_wpscim_events SET delivered_at = UTC_TIMESTAMP(6), "
-                                 "cleared_at = COALESCE(cleared_at, UTC_TIMESTAMP(6)) WHERE delivered_at IS NULL")
-        log(f"WordPress (php -S, {wp.options_added} options of a fresh install added) at {wp.url}; "
-            f"{marked} earlier events marked delivered")
+            marked = cur.execute(
+                "UPDATE wp_wpscim_events SET delivered_at = UTC_TIMESTAMP(6), "
+                "cleared_at = COALESCE(cleared_at, UTC_TIMESTAMP(6)) WHERE delivered_at IS NULL"
+            )
+        log(
+            f"WordPress (php -S, {wp.options_added} options of a fresh install added) at {wp.url}; {marked} earlier events marked delivered"
+        )
         waiting = bench.start_server("companion", ("--object-cache", "companion", "--wp-url", wp.url))
         plain = bench.start_server("no-changelog", ("--no-change-log",))
         deliveries = {"measured": 0, "creates": 0}
@@ -189,9 +212,19 @@ def companion(bench: Bench) -> None:
                 deliveries["creates"] += len(phase.latencies)
 
         try:
-            row = bench.compare(key, title, bench.args.clients, http_create(bench, "k"), http_create(bench, "m"), server=waiting,
-                                reference=plain, labels=labels, before_phase=before, after_phase=after,
-                                processes={"wordpress": wp.pids})
+            row = bench.compare(
+                key,
+                title,
+                bench.args.clients,
+                http_create(bench, "k"),
+                http_create(bench, "m"),
+                server=waiting,
+                reference=plain,
+                labels=labels,
+                before_phase=before,
+                after_phase=after,
+                processes={"wordpress": wp.pids},
+            )
             deadline = time.monotonic() + 30
             while (events := _created_events(bench, "k"))[1] and time.monotonic() < deadline:
                 time.sleep(0.2)
@@ -199,10 +232,17 @@ def companion(bench: Bench) -> None:
             bench.servers.pop("companion", None)
             waiting.stop()
         late = waiting.log_tail(10_000).count("did not confirm its caches were cleaned")
-        row.wpscim.extra["companion"] = {**deliveries, "events": events[0], "undelivered": events[1], "waits_timed_out": late,
-                                         "php_errors": len(wp.errors().splitlines())}
-        log(f"  companion: {deliveries['measured']} deliveries for {deliveries['creates']} measured creates; {events[0]} events, "
-            f"{events[1]} undelivered; {late} waits timed out; PHP error log lines: {len(wp.errors().splitlines())}")
+        row.wpscim.extra["companion"] = {
+            **deliveries,
+            "events": events[0],
+            "undelivered": events[1],
+            "waits_timed_out": late,
+            "php_errors": len(wp.errors().splitlines()),
+        }
+        log(
+            f"  companion: {deliveries['measured']} deliveries for {deliveries['creates']} measured creates; {events[0]} events, "
+            f"{events[1]} undelivered; {late} waits timed out; PHP error log lines: {len(wp.errors().splitlines())}"
+        )
     finally:
         wp.stop()
         _cleanups.remove(wp.stop)
@@ -215,8 +255,16 @@ def access_log(bench: Bench) -> None:
     logging_server = bench.start_server("access-log", access_log=True)
     op = http_lookup(bench, "userName")
     try:
-        row = bench.compare(key, title, bench.args.clients, op, op, server=logging_server, reference=bench.server,
-                            labels=("access log on", "access log off"))
+        row = bench.compare(
+            key,
+            title,
+            bench.args.clients,
+            op,
+            op,
+            server=logging_server,
+            reference=bench.server,
+            labels=("access log on", "access log off"),
+        )
     finally:
         logging_server.stop()
         bench.servers.pop("access-log", None)

@@ -26,9 +26,19 @@ from .scim import user_body
 PASSWORD = "Correct-Horse-7"
 
 # The usermeta wp_insert_user() writes with the site's defaults, in its order (before wpscim's own rows).
-SITE_DEFAULTS = [("nickname", ""), ("first_name", ""), ("last_name", ""), ("description", ""), ("rich_editing", "true"),
-                 ("syntax_highlighting", "true"), ("comment_shortcuts", "false"), ("admin_color", "fresh"), ("use_ssl", "0"),
-                 ("show_admin_bar_front", "true"), ("locale", "")]
+SITE_DEFAULTS = [
+    ("nickname", ""),
+    ("first_name", ""),
+    ("last_name", ""),
+    ("description", ""),
+    ("rich_editing", "true"),
+    ("syntax_highlighting", "true"),
+    ("comment_shortcuts", "false"),
+    ("admin_color", "fresh"),
+    ("use_ssl", "0"),
+    ("show_admin_bar_front", "true"),
+    ("locale", ""),
+]
 
 
 def new_name(run_id: str, side: str, seq: int, pw: bool = False) -> str:
@@ -43,6 +53,7 @@ def http_create(bench: Bench, side: str = "w", pw: bool = False):
         name = new_name(run_id, side, seq, pw)
         body = user_body(name, name, "New", f"User{seq}", f"00x{run_id}{side}{seq}", PASSWORD if pw else None)
         w.client.call("POST", "/Users", body, expect=(201,))
+
     return op
 
 
@@ -61,39 +72,67 @@ def creates(bench: Bench) -> None:
             now = datetime.now(UTC)
             given = {"nickname": name, "first_name": "New", "last_name": f"User{seq}"}
             meta = [(k, given.get(k, v)) for k, v in SITE_DEFAULTS] + [
-                ("wp_capabilities", seeding.CAPS_SUBSCRIBER), ("wp_user_level", "0"),
-                ("wpscim_externalId", f"00x{run_id}r{seq}"), ("wpscim_meta.lastModified", now.strftime("%Y-%m-%dT%H:%M:%SZ")),
+                ("wp_capabilities", seeding.CAPS_SUBSCRIBER),
+                ("wp_user_level", "0"),
+                ("wpscim_externalId", f"00x{run_id}r{seq}"),
+                ("wpscim_meta.lastModified", now.strftime("%Y-%m-%dT%H:%M:%SZ")),
                 ("wpscim_emails", json.dumps([{"primary": True, "value": name, "type": "work"}], separators=(",", ":"))),
             ]
             nicename = name.replace("@", "").replace(".", "-")[:50]
             with w.client.transaction() as cur:
                 if checked:  # what wp_insert_user() asks (login, email, nicename) and wpscim adds, under named locks
                     cur.execute("SELECT GET_LOCK(%s, 10) + GET_LOCK(%s, 10)", (f"bench:{name}", f"bench:email:{name}"))
-                    cur.execute("SELECT 1 FROM wp_users WHERE user_login = %s UNION ALL SELECT 1 FROM wp_usermeta WHERE "
-                                "meta_key = 'wpscim_userName' AND meta_value = %s UNION ALL SELECT 1 FROM wp_users WHERE "
-                                "user_email = %s UNION ALL SELECT 1 FROM wp_users WHERE user_nicename = %s",
-                                (name, name, name, nicename))
+                    cur.execute(
+                        "SELECT 1 FROM wp_users WHERE user_login = %s UNION ALL SELECT 1 FROM wp_usermeta WHERE "
+                        "meta_key = 'wpscim_userName' AND meta_value = %s UNION ALL SELECT 1 FROM wp_users WHERE "
+                        "user_email = %s UNION ALL SELECT 1 FROM wp_users WHERE user_nicename = %s",
+                        (name, name, name, nicename),
+                    )
                     if cur.fetchall():
                         raise BenchError(f"{name} is taken")
-                row = {"user_login": name, "user_email": name, "user_nicename": nicename, "display_name": f"New User{seq}",
-                       "user_url": "", "user_registered": now.strftime("%Y-%m-%d %H:%M:%S")}
-                cur.execute("INSERT INTO wp_users (user_login, user_pass, user_nicename, user_email, user_url, user_registered, "
-                            "user_activation_key, display_name) VALUES (%s, %s, %s, %s, '', %s, '', %s)",
-                            (name, user_pass, nicename, name, row["user_registered"], row["display_name"]))
+                row = {
+                    "user_login": name,
+                    "user_email": name,
+                    "user_nicename": nicename,
+                    "display_name": f"New User{seq}",
+                    "user_url": "",
+                    "user_registered": now.strftime("%Y-%m-%d %H:%M:%S"),
+                }
+                cur.execute(
+                    "INSERT INTO wp_users (user_login, user_pass, user_nicename, user_email, user_url, user_registered, "
+                    "user_activation_key, display_name) VALUES (%s, %s, %s, %s, '', %s, '', %s)",
+                    (name, user_pass, nicename, name, row["user_registered"], row["display_name"]),
+                )
                 uid = cur.lastrowid
-                event = events.params(actor, "create", "User", uid, sorted((*attributes, *(("password",) if pw else ()))),
-                                      {"after": events.snapshot(None, row, given, roles)})
-                events.with_event(cur, "INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES "
-                                  + ", ".join(["(%s, %s, %s)"] * len(meta)), [v for k, value in meta for v in (uid, k, value)], event)
+                event = events.params(
+                    actor,
+                    "create",
+                    "User",
+                    uid,
+                    sorted((*attributes, *(("password",) if pw else ()))),
+                    {"after": events.snapshot(None, row, given, roles)},
+                )
+                events.with_event(
+                    cur,
+                    "INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES " + ", ".join(["(%s, %s, %s)"] * len(meta)),
+                    [v for k, value in meta for v in (uid, k, value)],
+                    event,
+                )
             if checked:
                 with w.client.conn.cursor() as cur:
                     cur.execute("DO RELEASE_ALL_LOCKS()")
+
         return op
 
     clients = bench.args.clients
     bench.compare("create", "create (no password)", clients, http_create(bench), sql_create(False))
-    bench.compare("create_checked", "create (no password) vs raw SQL that also checks uniqueness", clients,
-                  http_create(bench, side="v"), sql_create(False, checked=True))
+    bench.compare(
+        "create_checked",
+        "create (no password) vs raw SQL that also checks uniqueness",
+        clients,
+        http_create(bench, side="v"),
+        sql_create(False, checked=True),
+    )
     bench.compare("create_password", "create (with password)", clients, http_create(bench, pw=True), sql_create(True))
 
     # -- the hash alone, in client threads --
@@ -105,5 +144,4 @@ def creates(bench: Bench) -> None:
     for _ in range(bench.args.rounds):
         hashing.add(run_phase(workers, lambda w, n: hash_password(PASSWORD, db_version), bench.args.seconds, seq, None))
     scheme = "bcrypt $wp$" if uses_wp_bcrypt(db_version) else "phpass $P$"
-    bench.result.rows["hash"] = Row("hash", f"password hash alone ({scheme}, in client threads)", clients, None, hashing,
-                                    unit="hashes/s")
+    bench.result.rows["hash"] = Row("hash", f"password hash alone ({scheme}, in client threads)", clients, None, hashing, unit="hashes/s")

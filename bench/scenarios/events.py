@@ -29,8 +29,10 @@ import orjson
 import phpserialize
 
 TABLE = "wp_wpscim_events"
-INSERT = (f"INSERT INTO {TABLE} (created_at, actor, request_id, action, resource_type, resource_id, attributes, detail, cleared_at) "
-          "VALUES (UTC_TIMESTAMP(6), %s, %s, %s, %s, %s, %s, %s, UTC_TIMESTAMP(6))")
+INSERT = (
+    f"INSERT INTO {TABLE} (created_at, actor, request_id, action, resource_type, resource_id, attributes, detail, cleared_at) "
+    "VALUES (UTC_TIMESTAMP(6), %s, %s, %s, %s, %s, %s, %s, UTC_TIMESTAMP(6))"
+)
 SNAPSHOT_COLUMNS = ("user_login", "user_email", "user_nicename", "display_name", "user_url", "user_registered")
 SNAPSHOT_META = ("first_name", "last_name", "nickname")
 # What the locked reads of the deactivate reference select: the hash it sets aside and the snapshot's columns.

@@ -27,13 +27,15 @@ GROUP = "editor"  # the role the membership scenario grants and takes away
 
 def groups_list(bench: Bench) -> None:
     """Row groups_list."""
+
     def http_op(w: Worker, seq: int) -> None:
         w.client.call("GET", "/Groups?excludedAttributes=members")
 
     def sql_op(w: Worker, seq: int) -> None:
         with w.client.transaction() as cur:
-            cur.execute("SELECT option_name, option_value FROM wp_options "
-                        "WHERE option_name IN ('wp_user_roles', 'default_role', 'wpscim_groups')")
+            cur.execute(
+                "SELECT option_name, option_value FROM wp_options WHERE option_name IN ('wp_user_roles', 'default_role', 'wpscim_groups')"
+            )
             cur.fetchall()
 
     bench.compare("groups_list", "GET /Groups?excludedAttributes=members", bench.args.clients, http_op, sql_op)
@@ -44,9 +46,11 @@ def group_stream(bench: Bench) -> None:
     log("GET /Groups/subscriber streamed (1 client)")
     bench.server.reset_peak()
     expected = bench.users
-    members_sql = ("SELECT u.ID, COALESCE(n.meta_value, u.user_login) FROM wp_usermeta m JOIN wp_users u ON u.ID = m.user_id "
-                   "LEFT JOIN wp_usermeta n ON n.user_id = u.ID AND n.meta_key = 'wpscim_userName' "
-                   "WHERE m.meta_key = 'wp_capabilities' AND m.meta_value LIKE %s ORDER BY u.ID")
+    members_sql = (
+        "SELECT u.ID, COALESCE(n.meta_value, u.user_login) FROM wp_usermeta m JOIN wp_users u ON u.ID = m.user_id "
+        "LEFT JOIN wp_usermeta n ON n.user_id = u.ID AND n.meta_key = 'wpscim_userName' "
+        "WHERE m.meta_key = 'wp_capabilities' AND m.meta_value LIKE %s ORDER BY u.ID"
+    )
     wp, raw = Result(), Result()
     http, sql = bench.http_client(), bench.sql_client()
     try:
@@ -80,8 +84,15 @@ def group_stream(bench: Bench) -> None:
     finally:
         http.close()
         sql.close()
-    bench.result.rows["group_stream"] = Row("group_stream", f"GET /Groups/subscriber, streamed ({expected:,} members)", 1, wp, raw,
-                                            bench.server.status()["VmHWM"], unit="streams/s")
+    bench.result.rows["group_stream"] = Row(
+        "group_stream",
+        f"GET /Groups/subscriber, streamed ({expected:,} members)",
+        1,
+        wp,
+        raw,
+        bench.server.status()["VmHWM"],
+        unit="streams/s",
+    )
 
 
 def membership(bench: Bench) -> None:
@@ -97,8 +108,12 @@ def membership(bench: Bench) -> None:
     def http_op(w: Worker, seq: int) -> None:
         add = not w.state.get("added")
         value = [{"value": str(i)} for i in batch(w)]
-        w.client.call("PATCH", f"/Groups/{GROUP}", {"schemas": [PATCH_SCHEMA], "Operations": [
-            {"op": "add" if add else "remove", "path": "members", "value": value}]}, expect=(200, 204))
+        w.client.call(
+            "PATCH",
+            f"/Groups/{GROUP}",
+            {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "add" if add else "remove", "path": "members", "value": value}]},
+            expect=(200, 204),
+        )
         w.state["added"] = add
 
     # -- raw SQL --
@@ -110,8 +125,11 @@ def membership(bench: Bench) -> None:
         with w.client.transaction() as cur:
             cur.execute(f"SELECT ID FROM wp_users WHERE ID IN ({marks}) ORDER BY ID FOR UPDATE", ids)
             cur.fetchall()
-            cur.execute(f"SELECT umeta_id, user_id, meta_key, meta_value FROM wp_usermeta WHERE user_id IN ({marks}) "
-                        "AND meta_key IN ('wp_capabilities', 'wp_user_level') ORDER BY umeta_id", ids)
+            cur.execute(
+                f"SELECT umeta_id, user_id, meta_key, meta_value FROM wp_usermeta WHERE user_id IN ({marks}) "
+                "AND meta_key IN ('wp_capabilities', 'wp_user_level') ORDER BY umeta_id",
+                ids,
+            )
             rows = cur.fetchall()
             caps_of = {uid: value for _, uid, key, value in rows if key == "wp_capabilities"}
             new_caps, upserts = {}, []
@@ -128,18 +146,36 @@ def membership(bench: Bench) -> None:
                     upserts.append((umeta_id, uid, key, phpserialize.dumps(caps).decode()))
                 else:
                     upserts.append((umeta_id, uid, key, str(max([levels.get(r, 0) for r, on in caps.items() if on] or [0]))))
-            events.with_event(cur, "INSERT INTO wp_usermeta (umeta_id, user_id, meta_key, meta_value) VALUES "
-                              + ",".join(["(%s, %s, %s, %s)"] * len(upserts)) + " ON DUPLICATE KEY UPDATE meta_value = VALUES(meta_value)",
-                              [v for row in upserts for v in row],
-                              events.params(bench.actor, "add_members" if add else "remove_members", "Group", GROUP, ["members"],
-                                            {"slug": GROUP, "users": sorted(caps_of)}))
+            events.with_event(
+                cur,
+                "INSERT INTO wp_usermeta (umeta_id, user_id, meta_key, meta_value) VALUES "
+                + ",".join(["(%s, %s, %s, %s)"] * len(upserts))
+                + " ON DUPLICATE KEY UPDATE meta_value = VALUES(meta_value)",
+                [v for row in upserts for v in row],
+                events.params(
+                    bench.actor,
+                    "add_members" if add else "remove_members",
+                    "Group",
+                    GROUP,
+                    ["members"],
+                    {"slug": GROUP, "users": sorted(caps_of)},
+                ),
+            )
         w.state["added"] = add
 
     def undo(op):
         def finish(w: Worker) -> None:
             if w.state.get("added"):
                 op(w, -1)  # leave every member as it was (not measured)
+
         return finish
 
-    bench.compare("membership", f"group PATCH add/remove 100 members (/Groups/{GROUP})", bench.args.clients, http_op, sql_op,
-                  http_finish=undo(http_op), sql_finish=undo(sql_op))
+    bench.compare(
+        "membership",
+        f"group PATCH add/remove 100 members (/Groups/{GROUP})",
+        bench.args.clients,
+        http_op,
+        sql_op,
+        http_finish=undo(http_op),
+        sql_finish=undo(sql_op),
+    )

@@ -39,6 +39,7 @@ def http_lookup(bench: Bench, attr: str):
             doc = json.loads(payload)
             if doc["totalResults"] != 1 or doc["Resources"][0]["id"] != str(i):
                 raise BenchError(f"{attr} lookup of user {i} returned {payload[:200]!r}")
+
     return op
 
 
@@ -61,13 +62,18 @@ def _lookups(bench: Bench, clients: int, suffix: str = "", title_suffix: str = "
     def sql_external_id(w: Worker, seq: int) -> None:
         i = pick(w)
         with w.client.transaction() as cur:
-            cur.execute("SELECT u.* FROM wp_users u JOIN wp_usermeta m ON m.user_id = u.ID "
-                        "WHERE m.meta_key = 'wpscim_externalId' AND m.meta_value = %s", (seeding.external_id(i),))
+            cur.execute(
+                "SELECT u.* FROM wp_users u JOIN wp_usermeta m ON m.user_id = u.ID "
+                "WHERE m.meta_key = 'wpscim_externalId' AND m.meta_value = %s",
+                (seeding.external_id(i),),
+            )
             row = cur.fetchone()
             cur.execute("SELECT user_id, meta_key, meta_value FROM wp_usermeta WHERE user_id = %s ORDER BY umeta_id", (row[0],))
             cur.fetchall()
 
-    bench.compare(f"lookup_username{suffix}", "lookup by userName eq" + title_suffix, clients, http_lookup(bench, "userName"),
-                  sql_user_name)
-    bench.compare(f"lookup_externalid{suffix}", "lookup by externalId eq" + title_suffix, clients,
-                  http_lookup(bench, "externalId"), sql_external_id)
+    bench.compare(
+        f"lookup_username{suffix}", "lookup by userName eq" + title_suffix, clients, http_lookup(bench, "userName"), sql_user_name
+    )
+    bench.compare(
+        f"lookup_externalid{suffix}", "lookup by externalId eq" + title_suffix, clients, http_lookup(bench, "externalId"), sql_external_id
+    )

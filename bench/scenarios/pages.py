@@ -26,6 +26,7 @@ def http_page(bench: Bench):
         payload = w.client.call("GET", f"/Users?startIndex={start}&count={PAGE}")
         if seq % 50 == 0 and len(json.loads(payload)["Resources"]) != PAGE:
             raise BenchError(f"page at {start} is short")
+
     return op
 
 
@@ -46,8 +47,12 @@ def sql_page(cur, offset: int) -> int:
     cur.execute(f"SELECT * FROM wp_users ORDER BY ID LIMIT {PAGE} OFFSET %s", (offset,))
     ids = [row[0] for row in cur.fetchall()]
     if ids:
-        cur.execute("SELECT user_id, meta_key, meta_value FROM wp_usermeta WHERE user_id IN (" + ",".join(["%s"] * len(ids))
-                    + ") ORDER BY umeta_id", ids)
+        cur.execute(
+            "SELECT user_id, meta_key, meta_value FROM wp_usermeta WHERE user_id IN ("
+            + ",".join(["%s"] * len(ids))
+            + ") ORDER BY umeta_id",
+            ids,
+        )
         cur.fetchall()
     return len(ids)
 
@@ -111,5 +116,4 @@ def full_import(bench: Bench) -> None:
                 log(f"  {name} import: {part.extra['users']} users in {part.elapsed:.2f} s")
     for res in (wp, raw):
         res.extra = {"total_s": round(res.elapsed / bench.args.import_rounds, 2)}
-    bench.result.rows["import"] = Row("import", "full import, 100-user pages", 1, wp, raw, bench.server.status()["VmHWM"],
-                                      unit="pages/s")
+    bench.result.rows["import"] = Row("import", "full import, 100-user pages", 1, wp, raw, bench.server.status()["VmHWM"], unit="pages/s")

@@ -39,16 +39,25 @@ def deactivate(bench: Bench) -> None:
             real_hash = row[1]
             cur.execute("SELECT meta_key, meta_value FROM wp_usermeta WHERE user_id = %s ORDER BY umeta_id", (uid,))
             meta = events.meta_dict(cur.fetchall())
-            shot = events.snapshot(uid, dict(zip(events.SNAPSHOT_COLUMNS, row[2:])), meta, events.roles_of(meta.get("wp_capabilities"), levels))
-            cur.execute("INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES (%s, 'wpscim__suspended_pass', %s)",
-                        (uid, real_hash))
+            shot = events.snapshot(
+                uid, dict(zip(events.SNAPSHOT_COLUMNS, row[2:])), meta, events.roles_of(meta.get("wp_capabilities"), levels)
+            )
+            cur.execute(
+                "INSERT INTO wp_usermeta (user_id, meta_key, meta_value) VALUES (%s, 'wpscim__suspended_pass', %s)", (uid, real_hash)
+            )
             cur.execute("UPDATE wp_users SET user_pass = %s, user_activation_key = '' WHERE ID = %s", (unusable, uid))
             cur.execute("DELETE FROM wp_usermeta WHERE user_id = %s AND meta_key = 'session_tokens'", (uid,))
-            cur.execute("UPDATE wp_usermeta SET meta_key = 'wpscim__suspended_application_passwords' "
-                        "WHERE user_id = %s AND meta_key = '_application_passwords'", (uid,))
-            events.with_event(cur, "UPDATE wp_usermeta SET meta_value = %s WHERE user_id = %s AND meta_key = 'wpscim_meta.lastModified'",
-                              (datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), uid),
-                              events.params(actor, "deactivate", "User", uid, ["active"], {"before": shot, "after": shot}))
+            cur.execute(
+                "UPDATE wp_usermeta SET meta_key = 'wpscim__suspended_application_passwords' "
+                "WHERE user_id = %s AND meta_key = '_application_passwords'",
+                (uid,),
+            )
+            events.with_event(
+                cur,
+                "UPDATE wp_usermeta SET meta_value = %s WHERE user_id = %s AND meta_key = 'wpscim_meta.lastModified'",
+                (datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), uid),
+                events.params(actor, "deactivate", "User", uid, ["active"], {"before": shot, "after": shot}),
+            )
 
     bench.compare("deactivate", "PATCH deactivate (active=false)", bench.args.clients, http_op, sql_op, cap_per_side=size)
 
@@ -72,9 +81,17 @@ def put(bench: Bench) -> None:
             meta = events.meta_dict(cur.fetchall())
             display, names = f"Put{seq} Family{i}", {"first_name": f"Put{seq}", "last_name": f"Family{i}x"}
             roles = events.roles_of(meta.get("wp_capabilities"), levels)
-            event = events.params(actor, "update", "User", i, ["name", "nickName", "roles"],
-                                  {"before": events.snapshot(i, row, meta, roles),
-                                   "after": events.snapshot(i, {**row, "display_name": display}, {**meta, **names}, roles)})
+            event = events.params(
+                actor,
+                "update",
+                "User",
+                i,
+                ["name", "nickName", "roles"],
+                {
+                    "before": events.snapshot(i, row, meta, roles),
+                    "after": events.snapshot(i, {**row, "display_name": display}, {**meta, **names}, roles),
+                },
+            )
             cur.execute("UPDATE wp_users SET display_name = %s WHERE ID = %s", (display, i))
             for key, value in (*names.items(), ("wpscim_meta.lastModified", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))):
                 sql, params = "UPDATE wp_usermeta SET meta_value = %s WHERE user_id = %s AND meta_key = %s", (value, i, key)

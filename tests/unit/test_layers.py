@@ -40,8 +40,10 @@ def _imports(name: str, top_level_only: bool = False) -> set[str]:
     for node in ast.walk(tree):
         if not isinstance(node, (ast.Import, ast.ImportFrom)):
             continue
-        if top_level_only and (_under_type_checking(node, parents) or any(
-                isinstance(p, (ast.FunctionDef, ast.AsyncFunctionDef)) for p in _ancestors(node, parents))):
+        if top_level_only and (
+            _under_type_checking(node, parents)
+            or any(isinstance(p, (ast.FunctionDef, ast.AsyncFunctionDef)) for p in _ancestors(node, parents))
+        ):
             continue
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
@@ -104,9 +106,13 @@ def test_only_the_driver_module_touches_private_names_of_other_libraries():
     own = _private_names_of_wpscim() | PUBLIC_UNDERSCORED
     users = {}
     for name, tree in TREES.items():
-        foreign = sorted({node.attr for node in ast.walk(tree)
-                          if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
-                          and node.attr not in own})
+        foreign = sorted(
+            {
+                node.attr
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__") and node.attr not in own
+            }
+        )
         if foreign:
             users[name] = foreign
     assert set(users) <= {"wpscim.wordpress.driver"}, users
@@ -124,7 +130,7 @@ def test_no_module_imports_itself_back():
         on_stack.add(node)
         for dep in sorted(graph[node]):
             if dep in on_stack:
-                cycles.append(stack[stack.index(dep):] + [dep])
+                cycles.append(stack[stack.index(dep) :] + [dep])
             elif dep not in done:
                 visit(dep, stack, on_stack, done)
         on_stack.discard(node)
@@ -148,7 +154,10 @@ def test_the_layer_table_names_every_module():
         if path.name == "__init__.py" or path.name == "__main__.py":
             continue
         folder = relative.parts[0] + "/" if len(relative.parts) > 1 else None
-        if f"`{path.name}`" not in table and f"{path.name}" not in table and not (
-                folder and f"`{folder}`" in table and f"{path.name}" in design):
+        if (
+            f"`{path.name}`" not in table
+            and f"{path.name}" not in table
+            and not (folder and f"`{folder}`" in table and f"{path.name}" in design)
+        ):
             missing.append(str(relative))
     assert not missing, f"docs/design.md's layer table does not name: {missing}"

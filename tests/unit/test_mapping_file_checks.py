@@ -12,7 +12,10 @@ from wpscim.wordpress.mapping_file import MappingError, parse_mapping
     "text, message",
     [
         ("[[attribute]]\nscim = 'title'\n", "line 1: give exactly one of 'column' or 'meta'"),
-        ("\n\n[[attribute]]\nscim = 'title'\nmeta = 'a'\n\n[[attribute]]\nscim = 'nope'\nmeta = 'b'\n", "line 7: scim = 'nope' is not an attribute"),
+        (
+            "\n\n[[attribute]]\nscim = 'title'\nmeta = 'a'\n\n[[attribute]]\nscim = 'nope'\nmeta = 'b'\n",
+            "line 7: scim = 'nope' is not an attribute",
+        ),
         ("[[attribute]]\nscim = 'title'\nmeta = 'wp_capabilities'\n", "holds WordPress's or wpscim's own state"),
         # MySQL compares keys without case: these are WordPress's and wpscim's own keys too.
         ("[[attribute]]\nscim = 'title'\nmeta = 'WP_CAPABILITIES'\n", "holds WordPress's or wpscim's own state"),
@@ -27,7 +30,10 @@ from wpscim.wordpress.mapping_file import MappingError, parse_mapping
         ("[[attribute]]\nscim = 'title'\ncolumn = 'user_pass'\n", "column must be one of display_name, user_url"),
         ("[[attribute]]\nscim = 'title'\nmeta = 'x'\ntransform = 'upper'\n", "transform must be one of"),
         ("[[attribute]]\nscim = 'title'\nmeta = 'x'\ndirection = 'sideways'\n", "direction must be one of"),
-        ("[[attribute]]\nscim = 'title'\nmeta = 'x'\n[[attribute]]\nscim = 'userType'\nmeta = 'x'\n", "line 4: x is already the target of title"),
+        (
+            "[[attribute]]\nscim = 'title'\nmeta = 'x'\n[[attribute]]\nscim = 'userType'\nmeta = 'x'\n",
+            "line 4: x is already the target of title",
+        ),
         ("[[attribute]]\nscim = 'title'\nmeta = 'x'\ncolour = 'red'\n", "unknown keys colour"),
         ("[[attribute]]\nscim = 'userName'\nmeta = 'x'\n", "always stored by wpscim itself"),
         ("[[attribute]]\nscim = 'displayName'\ncolumn = 'display_name'\ntransform = 'join'\n", "needs from ="),

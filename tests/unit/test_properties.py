@@ -44,10 +44,24 @@ operations = st.lists(
     st.fixed_dictionaries(
         {"op": st.sampled_from(["add", "replace", "remove", "Replace", "bogus"])},
         optional={
-            "path": st.one_of(st.sampled_from(["title", "name.givenName", "emails", 'emails[type eq "work"].value', "active",
-                                               "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
-                                               "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
-                                               "members[", "password", "id", "userName"]), text),
+            "path": st.one_of(
+                st.sampled_from(
+                    [
+                        "title",
+                        "name.givenName",
+                        "emails",
+                        'emails[type eq "work"].value',
+                        "active",
+                        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+                        "members[",
+                        "password",
+                        "id",
+                        "userName",
+                    ]
+                ),
+                text,
+            ),
             "value": json_values,
         },
     ),
@@ -87,18 +101,63 @@ def test_naming_fast_paths_agree_with_the_full_filters(text):
 
 # Texts the user_url / user_email / description fast paths take, near misses, and random text.
 URL_ALPHABET = "aZ09-._~:/?#@!$()*+,=%dDAj &;'\"<>\\[]\x00\té"
-urls = (st.builds("".join, st.lists(st.sampled_from(["http://", "https://", "HTTP://", "http:", "//", "%0d", "%0A", "%0",
-                                                     "%", "d", "a", "x.test", ":80", "/", "?", "#", "&", ";", "[", "]",
-                                                     "'", " ", "javascript:", ".php", "~", "@", "="]), max_size=8))
-        | st.text(alphabet=URL_ALPHABET, max_size=16)
-        | st.from_regex(r"https?://[A-Za-z0-9\-._~:/?#@!$()*+,=%]{0,12}", fullmatch=True))
+urls = (
+    st.builds(
+        "".join,
+        st.lists(
+            st.sampled_from(
+                [
+                    "http://",
+                    "https://",
+                    "HTTP://",
+                    "http:",
+                    "//",
+                    "%0d",
+                    "%0A",
+                    "%0",
+                    "%",
+                    "d",
+                    "a",
+                    "x.test",
+                    ":80",
+                    "/",
+                    "?",
+                    "#",
+                    "&",
+                    ";",
+                    "[",
+                    "]",
+                    "'",
+                    " ",
+                    "javascript:",
+                    ".php",
+                    "~",
+                    "@",
+                    "=",
+                ]
+            ),
+            max_size=8,
+        ),
+    )
+    | st.text(alphabet=URL_ALPHABET, max_size=16)
+    | st.from_regex(r"https?://[A-Za-z0-9\-._~:/?#@!$()*+,=%]{0,12}", fullmatch=True)
+)
 EMAIL_ALPHABET = "aZ09._+-@ \t'\"&<>;#%\\é[]\x00"
-emails = (st.text(alphabet=EMAIL_ALPHABET, max_size=16)
-          | st.from_regex(r"[A-Za-z0-9._+-]{1,6}@[A-Za-z0-9-]{1,5}(\.[A-Za-z0-9-]{1,4}){1,3}", fullmatch=True))
+emails = st.text(alphabet=EMAIL_ALPHABET, max_size=16) | st.from_regex(
+    r"[A-Za-z0-9._+-]{1,6}@[A-Za-z0-9-]{1,5}(\.[A-Za-z0-9-]{1,4}){1,3}", fullmatch=True
+)
 DESCRIPTION_ALPHABET = "ab <>/=\"'&;#!-\n\r\t\\\x00\x01\x0b\x7féwp:{}"
-descriptions = (st.text(alphabet=DESCRIPTION_ALPHABET, max_size=20) | st.text(max_size=20)
-                | st.builds("".join, st.lists(st.sampled_from(["<b>", "</b>", "<a href='x'>", "<!--", "-->", "<!-- wp:p -->",
-                                                               "&amp;", "&", "x", " ", "\n", "\\\"", "\x00"]), max_size=6)))
+descriptions = (
+    st.text(alphabet=DESCRIPTION_ALPHABET, max_size=20)
+    | st.text(max_size=20)
+    | st.builds(
+        "".join,
+        st.lists(
+            st.sampled_from(["<b>", "</b>", "<a href='x'>", "<!--", "-->", "<!-- wp:p -->", "&amp;", "&", "x", " ", "\n", '\\"', "\x00"]),
+            max_size=6,
+        ),
+    )
+)
 
 
 @settings(max_examples=3000, deadline=None)

@@ -28,7 +28,7 @@ def test_parse_tree():
     assert parse("title pr and not (active eq false)") == Logical(
         "and", Compare(AttrPath("title"), "pr"), Not(Compare(AttrPath("active"), "eq", False))
     )
-    assert parse('a eq 1 or b eq 2 and c eq 3') == Logical(
+    assert parse("a eq 1 or b eq 2 and c eq 3") == Logical(
         "or", Compare(AttrPath("a"), "eq", 1), Logical("and", Compare(AttrPath("b"), "eq", 2), Compare(AttrPath("c"), "eq", 3))
     )
     assert parse('emails[type eq "work"]') == ValuePath(AttrPath("emails"), Compare(AttrPath("type"), "eq", "work"))
@@ -38,8 +38,23 @@ def test_parse_tree():
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "SOMEUSER", "userName", 'userName eq', 'userName xx "a"', '(a eq 1', "a eq 1)", "a eq 1 and", "not a eq 1",
-     'emails[type eq "work"', '"x" eq "y"', "a eq 1 b eq 2", "(" * 40 + "a eq 1" + ")" * 40, "a eq " + '"' + "x" * 5000 + '"'],
+    [
+        "",
+        "   ",
+        "SOMEUSER",
+        "userName",
+        "userName eq",
+        'userName xx "a"',
+        "(a eq 1",
+        "a eq 1)",
+        "a eq 1 and",
+        "not a eq 1",
+        'emails[type eq "work"',
+        '"x" eq "y"',
+        "a eq 1 b eq 2",
+        "(" * 40 + "a eq 1" + ")" * 40,
+        "a eq " + '"' + "x" * 5000 + '"',
+    ],
 )
 def test_parse_errors_are_invalid_filter(text):
     with pytest.raises(ScimError) as caught:
@@ -82,14 +97,16 @@ def patch(operations, user=None):
 
 
 def test_patch_operations():
-    result = patch([
-        {"op": "Replace", "path": "name.givenName", "value": "Babs"},
-        {"op": "add", "path": "emails", "value": [{"value": "third@example.com", "type": "other"}]},
-        {"op": "remove", "path": 'emails[type eq "home"]'},
-        {"op": "replace", "path": 'emails[type eq "work"].value', "value": "new@example.com"},
-        {"op": "replace", "value": {"name.familyName": "J.", f"{ENTERPRISE}:department": "Sales", "active": "False"}},
-        {"op": "add", "path": "password", "value": "s3cret"},
-    ])
+    result = patch(
+        [
+            {"op": "Replace", "path": "name.givenName", "value": "Babs"},
+            {"op": "add", "path": "emails", "value": [{"value": "third@example.com", "type": "other"}]},
+            {"op": "remove", "path": 'emails[type eq "home"]'},
+            {"op": "replace", "path": 'emails[type eq "work"].value', "value": "new@example.com"},
+            {"op": "replace", "value": {"name.familyName": "J.", f"{ENTERPRISE}:department": "Sales", "active": "False"}},
+            {"op": "add", "path": "password", "value": "s3cret"},
+        ]
+    )
     user = result.resource
     assert user["name"] == {"givenName": "Babs", "familyName": "J."}
     assert [e["value"] for e in user["emails"]] == ["new@example.com", "third@example.com"]
@@ -142,15 +159,28 @@ def test_patch_errors(body, scim_type):
 
 
 def test_normalize_user_is_tolerant_but_typed():
-    user = normalize_user({
-        "UserName": "x", "DisplayName": "X", "active": "TRUE", "nickName": None, "title": "",
-        "emails": [{"Value": "a@b.c", "Primary": "true"}, None], "schemas": ["urn:unknown"], "id": "1", "groups": [],
-        "urn:example:ext:1.0:User": {"badge": 7},
-        f"{ENTERPRISE}:employeeNumber": 701984,
-    })
+    user = normalize_user(
+        {
+            "UserName": "x",
+            "DisplayName": "X",
+            "active": "TRUE",
+            "nickName": None,
+            "title": "",
+            "emails": [{"Value": "a@b.c", "Primary": "true"}, None],
+            "schemas": ["urn:unknown"],
+            "id": "1",
+            "groups": [],
+            "urn:example:ext:1.0:User": {"badge": 7},
+            f"{ENTERPRISE}:employeeNumber": 701984,
+        }
+    )
     assert user == {
-        "userName": "x", "displayName": "X", "active": True, "emails": [{"value": "a@b.c", "primary": True}],
-        "urn:example:ext:1.0:User": {"badge": 7}, ENTERPRISE: {"employeeNumber": "701984"},
+        "userName": "x",
+        "displayName": "X",
+        "active": True,
+        "emails": [{"value": "a@b.c", "primary": True}],
+        "urn:example:ext:1.0:User": {"badge": 7},
+        ENTERPRISE: {"employeeNumber": "701984"},
     }
     for bad in ({"userName": "x", "active": "maybe"}, {"userName": "x", "emails": [1.5]}, {"userName": {"a": 1}}):
         with pytest.raises(ScimError):

@@ -45,10 +45,19 @@ def _write(tmp_path, text: str):
 def test_the_docker_images_config_reads_the_environment_then_its_defaults(tmp_path):
     path = _write(tmp_path, DOCKER)
     defaults = read_wp_config(path, environ={})
-    assert (defaults.address.database, defaults.address.user, defaults.address.host, defaults.table_prefix) == \
-        ("wordpress", "example username", "mysql", "wp_")
-    env = {"WORDPRESS_DB_HOST": "db:3307", "WORDPRESS_DB_USER": "wp", "WORDPRESS_DB_NAME": "site",
-           "WORDPRESS_TABLE_PREFIX": "shop_", "WORDPRESS_AUTH_KEY": "k3y"}
+    assert (defaults.address.database, defaults.address.user, defaults.address.host, defaults.table_prefix) == (
+        "wordpress",
+        "example username",
+        "mysql",
+        "wp_",
+    )
+    env = {
+        "WORDPRESS_DB_HOST": "db:3307",
+        "WORDPRESS_DB_USER": "wp",
+        "WORDPRESS_DB_NAME": "site",
+        "WORDPRESS_TABLE_PREFIX": "shop_",
+        "WORDPRESS_AUTH_KEY": "k3y",
+    }
     config = read_wp_config(path, environ=env)
     assert (config.address.host, config.address.port, config.address.user, config.address.database) == ("db", 3307, "wp", "site")
     assert config.table_prefix == "shop_" and config.constant("AUTH_KEY") == "k3y"

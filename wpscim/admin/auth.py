@@ -97,8 +97,9 @@ class AdminAuth:
         return None
 
     def set_session_cookie(self, req, resp, value: str) -> None:
-        resp.set_cookie(SESSION_COOKIE, value, max_age=SESSION_SECONDS, path=COOKIE_PATH, secure=is_https(req),
-                        http_only=True, same_site="Lax")
+        resp.set_cookie(
+            SESSION_COOKIE, value, max_age=SESSION_SECONDS, path=COOKIE_PATH, secure=is_https(req), http_only=True, same_site="Lax"
+        )
 
     def clear_session_cookie(self, req, resp) -> None:
         resp.set_cookie(SESSION_COOKIE, "", max_age=0, path=COOKIE_PATH, secure=is_https(req), http_only=True, same_site="Lax")

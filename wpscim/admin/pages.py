@@ -37,7 +37,7 @@ _WORDPRESS_TARGETS = ("first_name", "last_name", "nickname", "description", "loc
 _HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -45,8 +45,13 @@ _HEADERS = {
 
 
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True,
-                             lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
     env.filters["wp_text"] = html.unescape  # WordPress stores names HTML-escaped: shown as the text they stand for (then escaped)
     return env
 
@@ -90,8 +95,8 @@ class Admin:
         for name in ("message", "error", "page", "reason", "user"):
             context.setdefault(name, None)
         resp.text = self.templates.get_template(template).render(
-            prefix=PREFIX, visitor=visitor, csrf=self.auth.csrf_token(visitor) if visitor else "", version=__version__,
-            **context)
+            prefix=PREFIX, visitor=visitor, csrf=self.auth.csrf_token(visitor) if visitor else "", version=__version__, **context
+        )
 
     def admit(self, req, resp) -> Visitor | None:
         """The signed-in administrator; otherwise the sign-in prompt (or 403) is rendered and None returned."""
@@ -120,9 +125,15 @@ class Admin:
             return None
         form = _form(req)
         if not self.auth.csrf_ok(visitor, _one(form, "csrf")):
-            self.render(req, resp, "refused.html", 403, visitor=visitor, user=None,
-                        reason="This form did not carry this session's security token (CSRF); nothing was changed. "
-                               "Reload the page and try again.")
+            self.render(
+                req,
+                resp,
+                "refused.html",
+                403,
+                visitor=visitor,
+                user=None,
+                reason="This form did not carry this session's security token (CSRF); nothing was changed. Reload the page and try again.",
+            )
             return None
         return visitor, form
 
@@ -182,8 +193,14 @@ class Connection:
                 token = storage.tokens.create(name)
             except ValueError as exc:
                 return self._show(req, resp, visitor, status=400, error=str(exc))
-            return self._show(req, resp, visitor, new_token=token, new_token_name=name,
-                              message=f"Token '{name}' created. Copy it now: it is shown only once.")
+            return self._show(
+                req,
+                resp,
+                visitor,
+                new_token=token,
+                new_token_name=name,
+                message=f"Token '{name}' created. Copy it now: it is shown only once.",
+            )
         if action == "revoke_token":
             name = _one(form, "name")
             if not storage.tokens.revoke(name):
@@ -221,15 +238,29 @@ class Connection:
     def _show(self, req, resp, visitor: Visitor, status: int = 200, **extra) -> None:
         storage, settings = self.admin.storage, self.admin.settings
         current = settings.current()
-        tokens = [{**t, "created": _iso_time(t["created"]), "last_used": _iso_time(t["last_used"]) or "never"}
-                  for t in storage.tokens.list()]
+        tokens = [
+            {**t, "created": _iso_time(t["created"]), "last_used": _iso_time(t["last_used"]) or "never"} for t in storage.tokens.list()
+        ]
         administrators = self.admin.auth.access.administrators(storage.roles)
         self.admin.render(
-            req, resp, "connection.html", status, visitor=visitor, page="connection",
-            scim_url=self.admin.base_url(req) + "/scim/v2", tokens=tokens, roles=self._roles(),
-            policy=current.policy, role_policy=current.role_policy, fixed=settings.fixed, deprovision_modes=DEPROVISION,
-            administrators=administrators, new_token=extra.pop("new_token", None), new_token_name=extra.pop("new_token_name", None),
-            **extra)
+            req,
+            resp,
+            "connection.html",
+            status,
+            visitor=visitor,
+            page="connection",
+            scim_url=self.admin.base_url(req) + "/scim/v2",
+            tokens=tokens,
+            roles=self._roles(),
+            policy=current.policy,
+            role_policy=current.role_policy,
+            fixed=settings.fixed,
+            deprovision_modes=DEPROVISION,
+            administrators=administrators,
+            new_token=extra.pop("new_token", None),
+            new_token_name=extra.pop("new_token_name", None),
+            **extra,
+        )
 
 
 class MappingPage:
@@ -280,8 +311,10 @@ class MappingPage:
         page_entries = {f.scim.lower(): f for f in current.page_fields}
         paths = sorted({*observed, *(f.scim for f in current.page_fields)}, key=str.lower)
         in_use = [key for key in storage.observed.meta_keys_in_use() if mappable_meta(key)]
-        meta_targets = sorted({*_WORDPRESS_TARGETS, *in_use, *(f.meta_key for f in current.mapping.fields
-                                                               if f.meta_key and mappable_meta(f.meta_key))}, key=str.lower)
+        meta_targets = sorted(
+            {*_WORDPRESS_TARGETS, *in_use, *(f.meta_key for f in current.mapping.fields if f.meta_key and mappable_meta(f.meta_key))},
+            key=str.lower,
+        )
         rows, counted = [], set()
         for path in paths:
             where = lands(path, current.mapping)
@@ -292,14 +325,35 @@ class MappingPage:
             fixed_by_file = settings.file_fixes(path)
             lowered = path.lower()
             kept = lowered.startswith(_KEPT) or lowered in {s.lower() for s in SPECIAL}
-            rows.append({"path": path, "seen": observed.get(path, ""), "lands": where, "key": key,
-                         "target": (f"column:{field.column}" if field.column else f"meta:{field.meta_key}") if field else "",
-                         "page": lowered in page_entries, "file": fixed_by_file is not None, "kept": kept})
+            rows.append(
+                {
+                    "path": path,
+                    "seen": observed.get(path, ""),
+                    "lands": where,
+                    "key": key,
+                    "target": (f"column:{field.column}" if field.column else f"meta:{field.meta_key}") if field else "",
+                    "page": lowered in page_entries,
+                    "file": fixed_by_file is not None,
+                    "kept": kept,
+                }
+            )
         counts = storage.observed.carriers(sorted(counted))
         for row in rows:
             row["users"] = counts.get(row["key"]) if row["key"] else None
-        self.admin.render(req, resp, "mapping.html", status, visitor=visitor, page="mapping", rows=rows, columns=COLUMNS,
-                          meta_targets=meta_targets, source=current.mapping.source, file_source=settings.file_source, **extra)
+        self.admin.render(
+            req,
+            resp,
+            "mapping.html",
+            status,
+            visitor=visitor,
+            page="mapping",
+            rows=rows,
+            columns=COLUMNS,
+            meta_targets=meta_targets,
+            source=current.mapping.source,
+            file_source=settings.file_source,
+            **extra,
+        )
 
 
 class Activity:
@@ -336,17 +390,34 @@ class Activity:
         if not problems:
             with self.admin.storage.reading() as session:
                 found = self.admin.storage.changes.history(
-                    session, user=user or None, action=action or None, since=when.get("since"), until=when.get("until"),
-                    before_id=int(before) if before else None, limit=PAGE_SIZE + 1)
+                    session,
+                    user=user or None,
+                    action=action or None,
+                    since=when.get("since"),
+                    until=when.get("until"),
+                    before_id=int(before) if before else None,
+                    limit=PAGE_SIZE + 1,
+                )
             if len(found) > PAGE_SIZE:
                 found = found[:PAGE_SIZE]
                 query = {k: v for k, v in (("user", user), ("action", action), ("since", since), ("until", until)) if v}
                 older = "?" + urlencode({**query, "before": found[-1]["id"]})
             events = [_event_row(e) for e in found]
         filters = {"user": user, "action": action, "since": since, "until": until}
-        self.admin.render(req, resp, "activity.html", 400 if problems else 200, visitor=visitor, page="activity", events=events,
-                          older=older, filters=filters, actions=sorted({*USER_ACTIONS, *GROUP_ACTIONS}),
-                          error=" ".join(problems) or None, newest=bool(before))
+        self.admin.render(
+            req,
+            resp,
+            "activity.html",
+            400 if problems else 200,
+            visitor=visitor,
+            page="activity",
+            events=events,
+            older=older,
+            filters=filters,
+            actions=sorted({*USER_ACTIONS, *GROUP_ACTIONS}),
+            error=" ".join(problems) or None,
+            newest=bool(before),
+        )
 
 
 def _event_row(event: dict) -> dict:
@@ -379,8 +450,9 @@ class Health:
             return
         started = time.monotonic()
         facts = self.admin.health()
-        self.admin.render(req, resp, "health.html", visitor=visitor, page="health", facts=facts,
-                          took=f"{(time.monotonic() - started) * 1000:.0f} ms")
+        self.admin.render(
+            req, resp, "health.html", visitor=visitor, page="health", facts=facts, took=f"{(time.monotonic() - started) * 1000:.0f} ms"
+        )
 
 
 class SignInLink:
@@ -398,9 +470,15 @@ class SignInLink:
     def on_post(self, req, resp) -> None:
         token = _one(_form(req), "token")
         if not self.admin.auth.use_link(token):
-            self.admin.render(req, resp, "error.html", 403, title="This sign-in link cannot be used",
-                              detail="It was used already, has expired (links last 10 minutes) or is not one wpscim made. "
-                                     "Make a new one: wpscim admin link …")
+            self.admin.render(
+                req,
+                resp,
+                "error.html",
+                403,
+                title="This sign-in link cannot be used",
+                detail="It was used already, has expired (links last 10 minutes) or is not one wpscim made. "
+                "Make a new one: wpscim admin link …",
+            )
             return
         self.admin.auth.set_session_cookie(req, resp, self.admin.auth.new_session())
         raise falcon.HTTPSeeOther(COOKIE_PATH)
@@ -440,4 +518,3 @@ class NotFound:
 
     def __call__(self, req, resp, **kwargs) -> None:
         self.admin.render(req, resp, "error.html", 404, title="Not found", detail=f"No admin page at {req.path}.")
-

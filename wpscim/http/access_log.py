@@ -54,7 +54,7 @@ class AccessLog:
         data = memoryview(line + b"\n")
         with self._lock:
             while data:
-                data = data[os.write(self._fd, data):]
+                data = data[os.write(self._fd, data) :]
 
     def line(self, req, resp) -> bytes:
         context = req.context
@@ -62,14 +62,16 @@ class AccessLog:
         duration = time.perf_counter() - started if started is not None else 0.0
         arrived = time.time() - duration
         names = [_QUERY_NAMES[name.lower()] for name in req.params if name.lower() in _QUERY_NAMES] if req.query_string else []
-        return orjson.dumps({
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(arrived)) + f".{int(arrived % 1 * 1000):03d}Z",
-            "request_id": getattr(context, "request_id", None),
-            "token": getattr(context, "token_name", "") or None,
-            "method": req.method,
-            "path": getattr(context, "received_path", req.path)[:_MAX_PATH],
-            "route": route_template(req, self.router),
-            "query": sorted(set(names)),
-            "status": resp.status_code,
-            "duration_ms": round(duration * 1000, 2),
-        })
+        return orjson.dumps(
+            {
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(arrived)) + f".{int(arrived % 1 * 1000):03d}Z",
+                "request_id": getattr(context, "request_id", None),
+                "token": getattr(context, "token_name", "") or None,
+                "method": req.method,
+                "path": getattr(context, "received_path", req.path)[:_MAX_PATH],
+                "route": route_template(req, self.router),
+                "query": sorted(set(names)),
+                "status": resp.status_code,
+                "duration_ms": round(duration * 1000, 2),
+            }
+        )

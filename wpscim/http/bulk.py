@@ -80,8 +80,10 @@ class Bulk:
                     errors += 1
             if not progressed:
                 for index in pending:  # circular or dangling references
-                    results[index] = self._failure(operations[index], ScimError(
-                        409, "bulkId references that cannot be resolved (circular, or to a failed operation)", "invalidValue"))
+                    results[index] = self._failure(
+                        operations[index],
+                        ScimError(409, "bulkId references that cannot be resolved (circular, or to a failed operation)", "invalidValue"),
+                    )
                     errors += 1
                 pending = []
         write_json(resp, {"schemas": [BULK_RESPONSE], "Operations": [r for r in results if r is not None]})
@@ -111,7 +113,9 @@ class Bulk:
             return self._failure(operation, bad_request("'method' must be POST, PUT, PATCH or DELETE", "invalidSyntax"))
         unresolved = _references(operation) - ids.keys()
         if unresolved:
-            return self._failure(operation, ScimError(409, f"bulkId {', '.join(sorted(unresolved))} is not defined or failed", "invalidValue"))
+            return self._failure(
+                operation, ScimError(409, f"bulkId {', '.join(sorted(unresolved))} is not defined or failed", "invalidValue")
+            )
         path = _resolve(path, ids) if isinstance(path, str) else None
         operation = {**operation, "data": _resolve(operation.get("data"), ids)}
         match = _PATH.match(path or "")
@@ -141,8 +145,15 @@ class Bulk:
         collection, item = self.resources[match.group(1).lower()]
         data = operation.get("data")
         body = json.dumps(data).encode() if data is not None and method != "DELETE" else b""
-        env = {**req.env, "REQUEST_METHOD": method, "PATH_INFO": "/scim/v2/" + match.group(0).lstrip("/"), "QUERY_STRING": "",
-               "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/scim+json"}
+        env = {
+            **req.env,
+            "REQUEST_METHOD": method,
+            "PATH_INFO": "/scim/v2/" + match.group(0).lstrip("/"),
+            "QUERY_STRING": "",
+            "wsgi.input": io.BytesIO(body),
+            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": "application/scim+json",
+        }
         env.pop("HTTP_IF_MATCH", None)
         env.pop("HTTP_IF_NONE_MATCH", None)
         if operation.get("version"):

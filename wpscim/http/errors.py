@@ -46,8 +46,7 @@ def retrying(responder: Callable[..., None]) -> Callable[..., None]:
             except Unavailable as exc:
                 if attempt == ATTEMPTS or not exc.rerun_safe:
                     raise
-                log.info("request %s: running %s %s again: %s", getattr(req.context, "request_id", "-"), req.method, req.path,
-                         exc.detail)
+                log.info("request %s: running %s %s again: %s", getattr(req.context, "request_id", "-"), req.method, req.path, exc.detail)
                 time.sleep(0.01 * attempt + random.random() * 0.02)
 
     return run
@@ -70,8 +69,7 @@ def error_response(req: falcon.Request, exc: BaseException) -> tuple[int, dict, 
         else:
             detail = exc.description or exc.title or "request refused"
         return status, ScimError(status, detail).body(), dict(exc.headers or {})
-    log.exception("request %s: unexpected error on %s %s", getattr(req.context, "request_id", "-"), req.method, req.path,
-                  exc_info=exc)
+    log.exception("request %s: unexpected error on %s %s", getattr(req.context, "request_id", "-"), req.method, req.path, exc_info=exc)
     return 500, ScimError(500, "internal error; the change was not applied").body(), {}
 
 

@@ -69,8 +69,12 @@ class GroupResources:
         except Unavailable as exc:
             if not committed:
                 raise
-            log.warning("request %s: group %s changed; its members are left out of the answer: %s",
-                        getattr(req.context, "request_id", "-"), slug, exc.detail)
+            log.warning(
+                "request %s: group %s changed; its members are left out of the answer: %s",
+                getattr(req.context, "request_id", "-"),
+                slug,
+                exc.detail,
+            )
             return group
         prefix = req.prefix
         # No `display`: it is read-only and conformance testers compare members as sent.

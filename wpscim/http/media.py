@@ -55,8 +55,7 @@ def parse_body(raw: bytes):
         raise bad_request(f"the request body is nested more than {MAX_DEPTH} levels deep", "invalidSyntax")
     if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(value):
         # "\ud800" alone is valid JSON but no character: MySQL and UTF-8 cannot store it.
-        raise bad_request("the request body holds a lone UTF-16 surrogate escape (\\uD800-\\uDFFF), which is no character",
-                          "invalidValue")
+        raise bad_request("the request body holds a lone UTF-16 surrogate escape (\\uD800-\\uDFFF), which is no character", "invalidValue")
     return value
 
 

@@ -74,14 +74,30 @@ class Metrics:
         # In multiprocess mode the values live in the directory's files and the scrape registry reads them
         # all; the metric objects themselves are registered nowhere (an app per test, several per process).
         own = None if self.directory else CollectorRegistry()
-        self.requests = Counter("wpscim_http_requests", "HTTP requests answered, by route template and status",
-                                ["method", "route", "status"], registry=own)
-        self.duration = Histogram("wpscim_http_request_duration_seconds", "Time until the response starts, by route template",
-                                  ["method", "route"], buckets=BUCKETS, registry=own)
-        self.pool_in_use = Gauge("wpscim_db_pool_connections_in_use", "Database connections in use (all processes)", ["pool"],
-                                 registry=own, multiprocess_mode="livesum")
-        self.pool_max = Gauge("wpscim_db_pool_connections_max", "Size of the connection pool (all processes)", ["pool"],
-                              registry=own, multiprocess_mode="livesum")
+        self.requests = Counter(
+            "wpscim_http_requests", "HTTP requests answered, by route template and status", ["method", "route", "status"], registry=own
+        )
+        self.duration = Histogram(
+            "wpscim_http_request_duration_seconds",
+            "Time until the response starts, by route template",
+            ["method", "route"],
+            buckets=BUCKETS,
+            registry=own,
+        )
+        self.pool_in_use = Gauge(
+            "wpscim_db_pool_connections_in_use",
+            "Database connections in use (all processes)",
+            ["pool"],
+            registry=own,
+            multiprocess_mode="livesum",
+        )
+        self.pool_max = Gauge(
+            "wpscim_db_pool_connections_max",
+            "Size of the connection pool (all processes)",
+            ["pool"],
+            registry=own,
+            multiprocess_mode="livesum",
+        )
         self.registry = own or CollectorRegistry()
         if self.directory:
             MultiProcessCollector(self.registry, self.directory)
@@ -162,8 +178,11 @@ class _Endpoint:
 
     def on_get(self, req, resp) -> None:
         if not self.metrics.authorized(req.get_header("Authorization")):
-            raise ScimError(401, "send 'Authorization: Bearer <metrics token>' (the --metrics-token setting)",
-                            headers={"WWW-Authenticate": 'Bearer realm="wpscim-metrics"'})
+            raise ScimError(
+                401,
+                "send 'Authorization: Bearer <metrics token>' (the --metrics-token setting)",
+                headers={"WWW-Authenticate": 'Bearer realm="wpscim-metrics"'},
+            )
         req.context.token_name = "metrics"
         body, content_type = self.metrics.exposition(req.get_header("Accept"))
         resp.content_type = content_type
@@ -182,12 +201,17 @@ class _ChangeEvents:
         if not ok:
             log.warning("metrics: the change log's counts could not be read: %s", getattr(found, "detail", None) or found)
             return
-        yield GaugeMetricFamily("wpscim_change_events_undelivered", "Change events whose WordPress hooks were not fired yet",
-                                value=found["undelivered"])
-        yield GaugeMetricFamily("wpscim_change_events_uncleared", "Change events whose WordPress cache clearing is pending",
-                                value=found["uncleared"])
+        yield GaugeMetricFamily(
+            "wpscim_change_events_undelivered", "Change events whose WordPress hooks were not fired yet", value=found["undelivered"]
+        )
+        yield GaugeMetricFamily(
+            "wpscim_change_events_uncleared", "Change events whose WordPress cache clearing is pending", value=found["uncleared"]
+        )
         oldest = found.get("oldest_undelivered")
         if oldest:
             stamp = datetime.fromisoformat(oldest.replace("Z", "+00:00")).timestamp()
-            yield GaugeMetricFamily("wpscim_change_events_oldest_undelivered_timestamp_seconds",
-                                    "When the oldest undelivered change event was written (Unix time)", value=stamp)
+            yield GaugeMetricFamily(
+                "wpscim_change_events_oldest_undelivered_timestamp_seconds",
+                "When the oldest undelivered change event was written (Unix time)",
+                value=stamp,
+            )

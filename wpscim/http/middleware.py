@@ -52,12 +52,18 @@ class BearerAuth:
         header = req.get_header("Authorization") or ""
         scheme, _, token = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise ScimError(401, "send 'Authorization: Bearer <token>' (create one with: wpscim token create --name NAME)",
-                            headers={"WWW-Authenticate": 'Bearer realm="wpscim"'})
+            raise ScimError(
+                401,
+                "send 'Authorization: Bearer <token>' (create one with: wpscim token create --name NAME)",
+                headers={"WWW-Authenticate": 'Bearer realm="wpscim"'},
+            )
         name = self.tokens.verify(token.strip())
         if name is None:
-            raise ScimError(401, "the bearer token is not valid (it may have been revoked)",
-                            headers={"WWW-Authenticate": 'Bearer realm="wpscim", error="invalid_token"'})
+            raise ScimError(
+                401,
+                "the bearer token is not valid (it may have been revoked)",
+                headers={"WWW-Authenticate": 'Bearer realm="wpscim", error="invalid_token"'},
+            )
         req.context.token_name = name
 
 
@@ -95,8 +101,7 @@ class DatabaseGate:
         while not self._slots.acquire(timeout=self.STUCK_SECONDS):
             now = time.monotonic()
             if now - self._last_release >= self.STUCK_SECONDS or now >= give_up:
-                raise ScimError(503, "every request thread that may use the database is busy; retry shortly",
-                                headers={"Retry-After": "1"})
+                raise ScimError(503, "every request thread that may use the database is busy; retry shortly", headers={"Retry-After": "1"})
         req.context.gate_held = True
 
     def process_response(self, req, resp, resource, req_succeeded) -> None:

@@ -99,8 +99,9 @@ class UserItem:
         check_if_match(req.get_header("If-Match"), finish_user(req, user)["meta"]["version"])
         return user
 
-    def _write(self, req, resp, tx, user_id: str, user: dict, password_hash: str | None, before: dict,
-               unassigned: set[str] = frozenset()) -> None:
+    def _write(
+        self, req, resp, tx, user_id: str, user: dict, password_hash: str | None, before: dict, unassigned: set[str] = frozenset()
+    ) -> None:
         after = self.storage.users.replace(tx, user_id, user, password_hash, before, "active" in unassigned)
         if after is None:  # deprovisioning mode "delete": active=false removed the user
             after = {**finish_user(req, before), "active": False}

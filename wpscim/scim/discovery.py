@@ -59,13 +59,15 @@ def resource_types(base: str) -> list[dict]:
 def schema_documents(base: str) -> list[dict]:
     docs = []
     for urn, (name, schema) in schemas.SCHEMAS.items():
-        docs.append({
-            "schemas": [schemas.SCHEMA_SCHEMA],
-            "id": urn,
-            "name": name,
-            "description": schema.description,
-            # id is a common attribute (RFC 7643 §3.1), not part of any schema.
-            "attributes": [a.describe() for a in schema.sub_attributes if a.name != "id"],
-            "meta": {"resourceType": "Schema", "location": f"{base}/Schemas/{urn}"},
-        })
+        docs.append(
+            {
+                "schemas": [schemas.SCHEMA_SCHEMA],
+                "id": urn,
+                "name": name,
+                "description": schema.description,
+                # id is a common attribute (RFC 7643 §3.1), not part of any schema.
+                "attributes": [a.describe() for a in schema.sub_attributes if a.name != "id"],
+                "meta": {"resourceType": "Schema", "location": f"{base}/Schemas/{urn}"},
+            }
+        )
     return docs

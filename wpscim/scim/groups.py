@@ -54,8 +54,7 @@ def parse_group(body: Any) -> GroupBody:
     external_id = _field(body, "externalId")
     if external_id is not None and not isinstance(external_id, (str, int)):
         raise invalid_value("'externalId' must be a string")
-    return GroupBody(display_name.strip(), str(external_id) if external_id not in (None, "") else None,
-                     member_ids(_field(body, "members")))
+    return GroupBody(display_name.strip(), str(external_id) if external_id not in (None, "") else None, member_ids(_field(body, "members")))
 
 
 @dataclass

@@ -78,7 +78,7 @@ def list_query(source: dict) -> ListQuery:
     if raw_filter is not None and not isinstance(raw_filter, str):
         raise invalid_filter("'filter' must be a string")
     sort_by = _get(source, "sortBy")
-    order = (_get(source, "sortOrder") or "ascending")
+    order = _get(source, "sortOrder") or "ascending"
     if not isinstance(order, str) or order.lower() not in ("ascending", "descending"):
         raise invalid_value("'sortOrder' must be 'ascending' or 'descending'")
     attributes, excluded = attribute_list(_get(source, "attributes")), attribute_list(_get(source, "excludedAttributes"))

@@ -22,9 +22,14 @@ _TYPES = {
     "reference": {"type": "string"},  # a URI, a relative reference or a URN: not one JSON Schema format
     "binary": {"type": "string", "format": "byte"},
 }
-_ERRORS = {400: "Invalid request (scimType says why)", 401: "Missing or invalid bearer token",
-           404: "No such resource", 409: "Uniqueness or mutability conflict", 412: "If-Match names another version",
-           413: "Request body or bulk request too large"}
+_ERRORS = {
+    400: "Invalid request (scimType says why)",
+    401: "Missing or invalid bearer token",
+    404: "No such resource",
+    409: "Uniqueness or mutability conflict",
+    412: "If-Match names another version",
+    413: "Request body or bulk request too large",
+}
 
 
 def _ref(name: str) -> dict:
@@ -72,10 +77,17 @@ def resource_schema(schema: schemas.Attribute, extensions: tuple[schemas.Attribu
 
 
 def _list_response(item: dict) -> dict:
-    return {"type": "object", "required": ["schemas", "totalResults"], "properties": {
-        "schemas": _strings(), "totalResults": {"type": "integer", "minimum": 0},
-        "startIndex": {"type": "integer", "minimum": 1}, "itemsPerPage": {"type": "integer", "minimum": 0},
-        "Resources": {"type": "array", "items": item}}}
+    return {
+        "type": "object",
+        "required": ["schemas", "totalResults"],
+        "properties": {
+            "schemas": _strings(),
+            "totalResults": {"type": "integer", "minimum": 0},
+            "startIndex": {"type": "integer", "minimum": 1},
+            "itemsPerPage": {"type": "integer", "minimum": 0},
+            "Resources": {"type": "array", "items": item},
+        },
+    }
 
 
 def _components() -> dict:
@@ -83,48 +95,117 @@ def _components() -> dict:
     meta.update(resourceType={"type": "string"}, location={"type": "string"}, version={"type": "string"})
     any_value = {"description": "Any JSON value."}
     return {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                       "description": "A token made with `wpscim token create`."}},
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "A token made with `wpscim token create`."}},
         "schemas": {
             "User": resource_schema(schemas.USER, (schemas.ENTERPRISE,), sent=False),
             "UserRequest": resource_schema(schemas.USER, (schemas.ENTERPRISE,), sent=True),
             "Group": resource_schema(schemas.GROUP, sent=False),
             "GroupRequest": resource_schema(schemas.GROUP, sent=True),
             "Meta": {"type": "object", "readOnly": True, "properties": meta},
-            "Error": {"type": "object", "required": ["schemas", "status"], "properties": {
-                "schemas": {**_strings(), "example": [ERROR_SCHEMA]}, "status": {"type": "string", "example": "400"},
-                "scimType": {"type": "string"}, "detail": {"type": "string"}}},
-            "PatchOp": {"type": "object", "required": ["Operations"], "properties": {
-                "schemas": {**_strings(), "example": [schemas.PATCH_OP]},
-                "Operations": {"type": "array", "items": {"type": "object", "required": ["op"], "properties": {
-                    "op": {"type": "string", "enum": ["add", "remove", "replace"]},
-                    "path": {"type": "string"}, "value": any_value}}}}},
-            "SearchRequest": {"type": "object", "properties": {
-                "schemas": {**_strings(), "example": [schemas.SEARCH_REQUEST]},
-                "attributes": _strings(), "excludedAttributes": _strings(), "filter": {"type": "string"},
-                "sortBy": {"type": "string"}, "sortOrder": {"type": "string", "enum": ["ascending", "descending"]},
-                "startIndex": {"type": "integer"}, "count": {"type": "integer"}}},
-            "BulkRequest": {"type": "object", "required": ["Operations"], "properties": {
-                "schemas": _strings(), "failOnErrors": {"type": "integer", "minimum": 1},
-                "Operations": {"type": "array", "maxItems": MAX_OPERATIONS, "items": {
-                    "type": "object", "required": ["method"], "properties": {
-                        "method": {"type": "string", "enum": ["POST", "PUT", "PATCH", "DELETE"]},
-                        "bulkId": {"type": "string"}, "version": {"type": "string"},
-                        "path": {"type": "string", "example": "/Users"}, "data": any_value}}}}},
-            "BulkResponse": {"type": "object", "properties": {"schemas": _strings(), "Operations": {
-                "type": "array", "items": {"type": "object", "properties": {
-                    "method": {"type": "string"}, "bulkId": {"type": "string"}, "version": {"type": "string"},
-                    "location": {"type": "string"}, "status": {"type": "string"}, "response": _ref("Error")}}}}},
+            "Error": {
+                "type": "object",
+                "required": ["schemas", "status"],
+                "properties": {
+                    "schemas": {**_strings(), "example": [ERROR_SCHEMA]},
+                    "status": {"type": "string", "example": "400"},
+                    "scimType": {"type": "string"},
+                    "detail": {"type": "string"},
+                },
+            },
+            "PatchOp": {
+                "type": "object",
+                "required": ["Operations"],
+                "properties": {
+                    "schemas": {**_strings(), "example": [schemas.PATCH_OP]},
+                    "Operations": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["op"],
+                            "properties": {
+                                "op": {"type": "string", "enum": ["add", "remove", "replace"]},
+                                "path": {"type": "string"},
+                                "value": any_value,
+                            },
+                        },
+                    },
+                },
+            },
+            "SearchRequest": {
+                "type": "object",
+                "properties": {
+                    "schemas": {**_strings(), "example": [schemas.SEARCH_REQUEST]},
+                    "attributes": _strings(),
+                    "excludedAttributes": _strings(),
+                    "filter": {"type": "string"},
+                    "sortBy": {"type": "string"},
+                    "sortOrder": {"type": "string", "enum": ["ascending", "descending"]},
+                    "startIndex": {"type": "integer"},
+                    "count": {"type": "integer"},
+                },
+            },
+            "BulkRequest": {
+                "type": "object",
+                "required": ["Operations"],
+                "properties": {
+                    "schemas": _strings(),
+                    "failOnErrors": {"type": "integer", "minimum": 1},
+                    "Operations": {
+                        "type": "array",
+                        "maxItems": MAX_OPERATIONS,
+                        "items": {
+                            "type": "object",
+                            "required": ["method"],
+                            "properties": {
+                                "method": {"type": "string", "enum": ["POST", "PUT", "PATCH", "DELETE"]},
+                                "bulkId": {"type": "string"},
+                                "version": {"type": "string"},
+                                "path": {"type": "string", "example": "/Users"},
+                                "data": any_value,
+                            },
+                        },
+                    },
+                },
+            },
+            "BulkResponse": {
+                "type": "object",
+                "properties": {
+                    "schemas": _strings(),
+                    "Operations": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "method": {"type": "string"},
+                                "bulkId": {"type": "string"},
+                                "version": {"type": "string"},
+                                "location": {"type": "string"},
+                                "status": {"type": "string"},
+                                "response": _ref("Error"),
+                            },
+                        },
+                    },
+                },
+            },
             "ServiceProviderConfig": {"type": "object", "properties": {"schemas": _strings()}},
-            "ResourceType": {"type": "object", "properties": {
-                **{name: {"type": "string"} for name in ("id", "name", "endpoint", "description", "schema")},
-                "schemaExtensions": {"type": "array", "items": {"type": "object"}}}},
-            "Schema": {"type": "object", "properties": {
-                **{name: {"type": "string"} for name in ("id", "name", "description")},
-                "attributes": {"type": "array", "items": {"type": "object"}}}},
+            "ResourceType": {
+                "type": "object",
+                "properties": {
+                    **{name: {"type": "string"} for name in ("id", "name", "endpoint", "description", "schema")},
+                    "schemaExtensions": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+            "Schema": {
+                "type": "object",
+                "properties": {
+                    **{name: {"type": "string"} for name in ("id", "name", "description")},
+                    "attributes": {"type": "array", "items": {"type": "object"}},
+                },
+            },
         },
-        "responses": {str(code): {"description": text, "content": {SCIM_JSON: {"schema": _ref("Error")}}}
-                      for code, text in _ERRORS.items()},
+        "responses": {
+            str(code): {"description": text, "content": {SCIM_JSON: {"schema": _ref("Error")}}} for code, text in _ERRORS.items()
+        },
     }
 
 
@@ -132,8 +213,10 @@ def _query(name: str, schema: dict, description: str) -> dict:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
-_PROJECTION = [_query("attributes", {"type": "string"}, "Comma-separated attributes to return."),
-               _query("excludedAttributes", {"type": "string"}, "Comma-separated attributes to leave out.")]
+_PROJECTION = [
+    _query("attributes", {"type": "string"}, "Comma-separated attributes to return."),
+    _query("excludedAttributes", {"type": "string"}, "Comma-separated attributes to leave out."),
+]
 _LISTING = [
     _query("filter", {"type": "string"}, 'A SCIM filter (RFC 7644 §3.4.2.2), e.g. userName eq "bjensen".'),
     _query("startIndex", {"type": "integer"}, "1-based index of the first result."),
@@ -153,8 +236,7 @@ def _json(schema: dict, description: str = "OK", headers: dict | None = None, me
     return {"description": description, "content": {media: {"schema": schema}}, **({"headers": headers} if headers else {})}
 
 
-def _operation(summary: str, ok: dict, errors: tuple[int, ...], params: list | None = None,
-               body: dict | None = None) -> dict:
+def _operation(summary: str, ok: dict, errors: tuple[int, ...], params: list | None = None, body: dict | None = None) -> dict:
     responses = {**ok, **{str(code): {"$ref": f"#/components/responses/{code}"} for code in sorted({401, *errors})}}
     op = {"summary": summary, "parameters": params or [], "responses": responses}
     if body is not None:
@@ -179,8 +261,12 @@ def _resource_paths(name: str, noun: str, example_id: str) -> dict:
         f"/{name}s/.search": {"post": _operation(f"Search {noun}s", {"200": _json(listing)}, (400, 413), body=_ref("SearchRequest"))},
         f"/{name}s/{{id}}": {
             "parameters": [_id(example_id)],
-            "get": _operation(f"Read a {noun}", {"200": _json(ref, headers=_ETAG), "304": {"description": "Not modified", "headers": _ETAG}},
-                              (400, 404), [*_PROJECTION, _header("If-None-Match", "Answer 304 if the version is still this.")]),
+            "get": _operation(
+                f"Read a {noun}",
+                {"200": _json(ref, headers=_ETAG), "304": {"description": "Not modified", "headers": _ETAG}},
+                (400, 404),
+                [*_PROJECTION, _header("If-None-Match", "Answer 304 if the version is still this.")],
+            ),
             "put": _operation(f"Replace a {noun}", {"200": _json(ref, headers=_ETAG)}, writes, [*_PROJECTION, if_match], sent),
             "patch": _operation(f"Modify a {noun}", {"200": _json(ref, headers=_ETAG)}, writes, [*_PROJECTION, if_match], _ref("PatchOp")),
             "delete": _operation(f"Delete a {noun}", {"204": {"description": "Deleted"}}, (400, 404, 409, 412), [if_match]),
@@ -200,19 +286,23 @@ def openapi_document(base_url: str) -> dict:
     both = {"anyOf": [_ref("User"), _ref("Group")]}
     return {
         "openapi": "3.0.3",
-        "info": {"title": "wpscim", "version": "2.0",
-                 "description": f"SCIM 2.0 (RFC 7643/7644) provisioning into WordPress. See {DOCS}"},
+        "info": {"title": "wpscim", "version": "2.0", "description": f"SCIM 2.0 (RFC 7643/7644) provisioning into WordPress. See {DOCS}"},
         "servers": [{"url": base_url}],
         "security": [{"bearer": []}],
         "paths": {
             **_resource_paths("User", "user", "1"),
             **_resource_paths("Group", "group (WordPress role)", "editor"),
-            "/.search": {"post": _operation("Search users, then groups", {"200": _json(_list_response(both))}, (400, 413),
-                                            body=_ref("SearchRequest"))},
-            "/Bulk": {"post": _operation("Several operations in one request", {"200": _json(_ref("BulkResponse"))},
-                                         (400, 413), body=_ref("BulkRequest"))},
-            "/ServiceProviderConfig": {"get": _operation("What the service supports",
-                                                         {"200": _json(_ref("ServiceProviderConfig"))}, ())},
+            "/.search": {
+                "post": _operation(
+                    "Search users, then groups", {"200": _json(_list_response(both))}, (400, 413), body=_ref("SearchRequest")
+                )
+            },
+            "/Bulk": {
+                "post": _operation(
+                    "Several operations in one request", {"200": _json(_ref("BulkResponse"))}, (400, 413), body=_ref("BulkRequest")
+                )
+            },
+            "/ServiceProviderConfig": {"get": _operation("What the service supports", {"200": _json(_ref("ServiceProviderConfig"))}, ())},
             **_discovery_paths("ResourceTypes", "ResourceType", "User"),
             **_discovery_paths("Schemas", "Schema", schemas.CORE_USER),
             "/openapi.json": {"get": _operation("This document", {"200": _json({"type": "object"}, media="application/json")}, ())},

@@ -155,7 +155,7 @@ def _apply(resource: dict, op: str, raw_path: str, value: Any, password: str | N
         container = resource
     attr = _attribute(path)
     key = _key(container, path.attr, attr)
-    multi = (attr.multi_valued if attr else isinstance(container.get(key), list))
+    multi = attr.multi_valued if attr else isinstance(container.get(key), list)
 
     if path.value_filter is not None:
         _apply_filtered(container, key, op, path, value)

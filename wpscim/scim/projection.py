@@ -75,8 +75,9 @@ def project(resource: dict, schema: schemas.Attribute, attributes: list[AttrPath
             elif isinstance(container[key], dict):
                 container[key] = {k: v for k, v in container[key].items() if k.lower() != inner.sub.lower()}
             elif isinstance(container[key], list):
-                container[key] = [{k: v for k, v in i.items() if k.lower() != inner.sub.lower()} if isinstance(i, dict) else i
-                                  for i in container[key]]
+                container[key] = [
+                    {k: v for k, v in i.items() if k.lower() != inner.sub.lower()} if isinstance(i, dict) else i for i in container[key]
+                ]
         return out
     return resource
 

@@ -64,11 +64,22 @@ class Attribute:
         return out
 
 
-def _multi(name: str, description: str, *, value_type: str = "string", types: tuple[str, ...] = ("work", "home", "other"),
-           extra: tuple = (), **kw: Any) -> Attribute:
+def _multi(
+    name: str,
+    description: str,
+    *,
+    value_type: str = "string",
+    types: tuple[str, ...] = ("work", "home", "other"),
+    extra: tuple = (),
+    **kw: Any,
+) -> Attribute:
     subs = (
-        Attribute("value", value_type, description=f"The value of the {name[:-1]}.",
-                  reference_types=("external",) if value_type == "reference" else ()),
+        Attribute(
+            "value",
+            value_type,
+            description=f"The value of the {name[:-1]}.",
+            reference_types=("external",) if value_type == "reference" else (),
+        ),
         Attribute("display", description="A human-readable name, primarily used for display purposes."),
         Attribute("type", description="A label indicating the attribute's function.", canonical_values=types),
         Attribute("primary", "boolean", description="Indicates the primary or preferred value; true at most once."),
@@ -77,11 +88,14 @@ def _multi(name: str, description: str, *, value_type: str = "string", types: tu
 
 
 USER_ATTRIBUTES: tuple[Attribute, ...] = (
-    Attribute("id", mutability="readOnly", returned="always", case_exact=True, uniqueness="server",
-              description="The WordPress user ID."),
+    Attribute("id", mutability="readOnly", returned="always", case_exact=True, uniqueness="server", description="The WordPress user ID."),
     Attribute("externalId", case_exact=True, description="The identity provider's identifier for the user."),
-    Attribute("userName", required=True, uniqueness="server",
-              description="Unique identifier for the user; stored as the WordPress login (user_login)."),
+    Attribute(
+        "userName",
+        required=True,
+        uniqueness="server",
+        description="Unique identifier for the user; stored as the WordPress login (user_login).",
+    ),
     Attribute(
         "name",
         "complex",
@@ -104,8 +118,12 @@ USER_ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("locale", description="The user's locale (WordPress locale, en-US as en_US)."),
     Attribute("timezone", description="The user's time zone (IANA name)."),
     Attribute("active", "boolean", description="false suspends the WordPress user: no login until reactivated."),
-    Attribute("password", mutability="writeOnly", returned="never",
-              description="The user's password, hashed as the installed WordPress does; never returned."),
+    Attribute(
+        "password",
+        mutability="writeOnly",
+        returned="never",
+        description="The user's password, hashed as the installed WordPress does; never returned.",
+    ),
     _multi("emails", "Email addresses; the primary one is WordPress's user_email."),
     _multi("phoneNumbers", "Phone numbers.", types=("work", "home", "mobile", "fax", "pager", "other")),
     _multi("ims", "Instant messaging addresses.", types=("aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo")),
@@ -140,8 +158,13 @@ USER_ATTRIBUTES: tuple[Attribute, ...] = (
         ),
     ),
     _multi("entitlements", "Entitlements of the user."),
-    _multi("roles", "The user's WordPress roles on this site. Reported read-only, like groups; a value sent on "
-           "create, PUT or PATCH (role slug or name) sets the user's roles.", types=(), mutability="readOnly"),
+    _multi(
+        "roles",
+        "The user's WordPress roles on this site. Reported read-only, like groups; a value sent on "
+        "create, PUT or PATCH (role slug or name) sets the user's roles.",
+        types=(),
+        mutability="readOnly",
+    ),
     _multi("x509Certificates", "X.509 certificates of the user.", value_type="binary", types=()),
 )
 
@@ -164,8 +187,7 @@ ENTERPRISE_ATTRIBUTES: tuple[Attribute, ...] = (
 )
 
 GROUP_ATTRIBUTES: tuple[Attribute, ...] = (
-    Attribute("id", mutability="readOnly", returned="always", case_exact=True, uniqueness="server",
-              description="The WordPress role slug."),
+    Attribute("id", mutability="readOnly", returned="always", case_exact=True, uniqueness="server", description="The WordPress role slug."),
     Attribute("externalId", case_exact=True, description="The identity provider's identifier for the group."),
     Attribute("displayName", required=True, uniqueness="server", description="The WordPress role name."),
     Attribute(

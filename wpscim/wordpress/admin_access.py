@@ -39,8 +39,10 @@ class AdminAccess:
             return cached[1]
         with self._lock:
             with self.db.transaction() as tx:
-                tx.execute(f"INSERT IGNORE INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')",
-                           (SECRET_OPTION, secrets.token_hex(32)))
+                tx.execute(
+                    f"INSERT IGNORE INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')",
+                    (SECRET_OPTION, secrets.token_hex(32)),
+                )
                 tx.execute(f"SELECT option_value FROM {self.site.options} WHERE option_name = %s", (SECRET_OPTION,))
                 value = tx.fetchone()[0].encode("utf-8")
             self._secret = (time.monotonic(), value)
@@ -53,10 +55,14 @@ class AdminAccess:
         token = secrets.token_urlsafe(32)
         now = int(time.time())
         with self.db.transaction() as tx:
-            tx.execute(f"DELETE FROM {self.site.options} WHERE option_name LIKE %s AND CAST(option_value AS UNSIGNED) < %s",
-                       (LINK_PREFIX.replace("_", "\\_") + "%", now))
-            tx.execute(f"INSERT INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')",
-                       (LINK_PREFIX + _digest(token), str(now + seconds)))
+            tx.execute(
+                f"DELETE FROM {self.site.options} WHERE option_name LIKE %s AND CAST(option_value AS UNSIGNED) < %s",
+                (LINK_PREFIX.replace("_", "\\_") + "%", now),
+            )
+            tx.execute(
+                f"INSERT INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')",
+                (LINK_PREFIX + _digest(token), str(now + seconds)),
+            )
         return token
 
     def consume_link(self, token: str) -> bool:
@@ -64,8 +70,10 @@ class AdminAccess:
         if not token or len(token) > 200:
             return False
         with self.db.transaction() as tx:
-            tx.execute(f"DELETE FROM {self.site.options} WHERE option_name = %s AND CAST(option_value AS UNSIGNED) >= %s",
-                       (LINK_PREFIX + _digest(token), int(time.time())))
+            tx.execute(
+                f"DELETE FROM {self.site.options} WHERE option_name = %s AND CAST(option_value AS UNSIGNED) >= %s",
+                (LINK_PREFIX + _digest(token), int(time.time())),
+            )
             return tx.rowcount == 1
 
     # --- the page's address -------------------------------------------------------------------
@@ -81,10 +89,12 @@ class AdminAccess:
         if url == self._admin_url_written:
             return
         with self.db.transaction() as tx:
-            tx.execute(f"INSERT INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no') "
-                       "ON DUPLICATE KEY UPDATE option_value = VALUES(option_value)", (ADMIN_URL_OPTION, url))
+            tx.execute(
+                f"INSERT INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no') "
+                "ON DUPLICATE KEY UPDATE option_value = VALUES(option_value)",
+                (ADMIN_URL_OPTION, url),
+            )
         self._admin_url_written = url
-
 
     def administrators(self, roles) -> list[dict]:
         """The site's administrators who can log in (ID, login, display name as WordPress stores it), by ID:
@@ -93,8 +103,12 @@ class AdminAccess:
             ids = sorted(roles.guard.able_administrators(session, roles.load(session)))[:500]
             if not ids:
                 return []
-            session.execute(f"SELECT ID, user_login, display_name FROM {self.site.users} WHERE ID IN ("
-                            + ", ".join(["%s"] * len(ids)) + ") ORDER BY ID", ids)
+            session.execute(
+                f"SELECT ID, user_login, display_name FROM {self.site.users} WHERE ID IN ("
+                + ", ".join(["%s"] * len(ids))
+                + ") ORDER BY ID",
+                ids,
+            )
             return [{"id": user_id, "login": login, "display_name": name} for user_id, login, name in session.fetchall()]
 
 

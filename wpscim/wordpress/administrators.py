@@ -29,8 +29,11 @@ class AdministratorGuard:
             return
         tx.lock([self._lock])
         if not self.able_administrators(tx, roles) - losing:
-            raise Conflict(f"{change} would leave the site without an administrator who can log in; SCIM keeps at least one "
-                           "(make another user an administrator in WordPress first)", uniqueness=False)
+            raise Conflict(
+                f"{change} would leave the site without an administrator who can log in; SCIM keeps at least one "
+                "(make another user an administrator in WordPress first)",
+                uniqueness=False,
+            )
 
     def able_administrators(self, tx: Transaction, roles: Roles) -> set[int]:
         """IDs of the administrators who can log in now (as committed, plus this transaction's own changes)."""
@@ -39,9 +42,11 @@ class AdministratorGuard:
         spam = f" AND NOT EXISTS (SELECT 1 FROM {self.site.users} u WHERE u.ID = m.user_id AND u.spam <> 0)" if self.site.multisite else ""
         tx.execute(
             f"SELECT m.user_id, m.meta_value FROM {self.site.usermeta} m WHERE m.meta_key = %s AND ("
-            + " OR ".join(["m.meta_value LIKE %s"] * len(patterns)) + ") AND NOT EXISTS (SELECT 1 FROM "
+            + " OR ".join(["m.meta_value LIKE %s"] * len(patterns))
+            + ") AND NOT EXISTS (SELECT 1 FROM "
             f"{self.site.usermeta} s WHERE s.user_id = m.user_id AND s.meta_key = %s){spam}",
-            [self.site.capabilities_key, *patterns, SUSPENDED_PASS_META])
+            [self.site.capabilities_key, *patterns, SUSPENDED_PASS_META],
+        )
         able = {user_id for user_id, value in tx.fetchall() if administers(parse_caps(value), roles)}
         return able | self._super_admins(tx)
 
@@ -49,8 +54,10 @@ class AdministratorGuard:
         """A network's super admins who can log in (they administer every site)."""
         if not self.site.multisite:
             return set()
-        tx.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
-                   (f"{self.site.base_prefix}sitemeta",))
+        tx.execute(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+            (f"{self.site.base_prefix}sitemeta",),
+        )
         if tx.fetchone() is None:
             return set()
         tx.execute(f"SELECT meta_value FROM `{self.site.base_prefix}sitemeta` WHERE meta_key = 'site_admins' LIMIT 1")
@@ -61,7 +68,9 @@ class AdministratorGuard:
             logins = []
         if not logins:
             return set()
-        tx.execute(f"SELECT u.ID FROM {self.site.users} u WHERE u.user_login IN (" + ", ".join(["%s"] * len(logins)) + ") "
-                   f"AND u.spam = 0 AND NOT EXISTS (SELECT 1 FROM {self.site.usermeta} s WHERE s.user_id = u.ID AND s.meta_key = %s)",
-                   [*map(str, logins), SUSPENDED_PASS_META])
+        tx.execute(
+            f"SELECT u.ID FROM {self.site.users} u WHERE u.user_login IN (" + ", ".join(["%s"] * len(logins)) + ") "
+            f"AND u.spam = 0 AND NOT EXISTS (SELECT 1 FROM {self.site.usermeta} s WHERE s.user_id = u.ID AND s.meta_key = %s)",
+            [*map(str, logins), SUSPENDED_PASS_META],
+        )
         return {user_id for (user_id,) in tx.fetchall()}

@@ -27,9 +27,17 @@ class RedisCache:
         # have none and the others the blog's ID. Trimmed of '_-:$', as the drop-in trims them.
         self._global = "" if site.multisite else site.base_prefix.strip("_-:$")
         self._blog = str(site.blog_id) if site.multisite else site.base_prefix.strip("_-:$")
-        self.client = redis.Redis(host=settings.host, port=settings.port, unix_socket_path=settings.path, db=settings.database,
-                                  username=settings.username, password=settings.password, ssl=settings.tls,
-                                  socket_timeout=settings.timeout, socket_connect_timeout=settings.timeout)
+        self.client = redis.Redis(
+            host=settings.host,
+            port=settings.port,
+            unix_socket_path=settings.path,
+            db=settings.database,
+            username=settings.username,
+            password=settings.password,
+            ssl=settings.tls,
+            socket_timeout=settings.timeout,
+            socket_connect_timeout=settings.timeout,
+        )
         self._held = threading.local()
 
     def _key(self, group: str, key, global_group: bool = True) -> str:
@@ -85,7 +93,7 @@ class RedisCache:
             conn = self._held.conn = self.client.connection_pool.get_connection()
         try:
             for offset in range(0, len(keys), _BATCH):
-                conn.send_command("DEL", *keys[offset:offset + _BATCH])
+                conn.send_command("DEL", *keys[offset : offset + _BATCH])
                 conn.read_response()
         except BaseException:
             conn.disconnect()  # its answer may still be on the way: the next call connects afresh

@@ -64,8 +64,10 @@ def install(mu_plugins: Path) -> str:
 def ensure_key(db: Database, site: Site) -> str:
     """The shared secret (option wpscim_companion_key), created on first use."""
     with db.transaction() as tx:
-        tx.execute(f"INSERT IGNORE INTO {site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')",
-                   (KEY_OPTION, secrets.token_hex(32)))
+        tx.execute(
+            f"INSERT IGNORE INTO {site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')",
+            (KEY_OPTION, secrets.token_hex(32)),
+        )
         tx.execute(f"SELECT option_value FROM {site.options} WHERE option_name = %s", (KEY_OPTION,))
         return tx.fetchone()[0]
 
@@ -101,9 +103,12 @@ class Companion:
         body = b""
         stamp = str(int(time.time()))
         signature = hmac.new(self.key, stamp.encode() + b"\n" + body, hashlib.sha256).hexdigest()
-        request = urllib.request.Request(f"{self.url}/?wpscim-companion={action}", data=body, method="POST",
-                                         headers={"X-Wpscim-Timestamp": stamp, "X-Wpscim-Signature": signature,
-                                                  "User-Agent": "wpscim"})
+        request = urllib.request.Request(
+            f"{self.url}/?wpscim-companion={action}",
+            data=body,
+            method="POST",
+            headers={"X-Wpscim-Timestamp": stamp, "X-Wpscim-Signature": signature, "User-Agent": "wpscim"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=timeout or self.timeout) as answer:
                 status, raw = answer.status, answer.read()
@@ -116,8 +121,9 @@ class Companion:
         except ValueError:
             parsed = None
         if not isinstance(parsed, dict) or "ok" not in parsed:
-            raise CompanionUnreachable(f"{self.url} answered HTTP {status} without the companion (is it installed? "
-                                       "wpscim companion install --wp-config …)")
+            raise CompanionUnreachable(
+                f"{self.url} answered HTTP {status} without the companion (is it installed? wpscim companion install --wp-config …)"
+            )
         return Answer(status, parsed)
 
     def status(self, timeout: float = 5.0) -> Answer:

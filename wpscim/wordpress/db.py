@@ -50,11 +50,15 @@ RESOLVE_SECONDS = READ_TIMEOUT_SECONDS + 2
 # create costs MariaDB ~0.01-0.02 ms less under load, +3 % creates/s (bench/RESULTS.md). MySQL reads
 # only the first setting (the rest is a MariaDB-only executable comment). Reads keep the defaults:
 # filters can be complex.
-_WRITE_SESSION = ("SET SESSION eq_range_index_dive_limit = 1 /*M!100400 , optimizer_use_condition_selectivity = 1, "
-                  "use_stat_tables = 'NEVER', optimizer_switch = 'rowid_filter=off,index_merge=off' */")
+_WRITE_SESSION = (
+    "SET SESSION eq_range_index_dive_limit = 1 /*M!100400 , optimizer_use_condition_selectivity = 1, "
+    "use_stat_tables = 'NEVER', optimizer_switch = 'rowid_filter=off,index_merge=off' */"
+)
 # group_concat_max_len: a page's users are read as one GROUP_CONCAT each (see users.reading).
-_SESSION = (f"SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; SET time_zone = '+00:00', "
-            f"SESSION group_concat_max_len = 4294967295, SESSION innodb_lock_wait_timeout = {LOCK_TIMEOUT_SECONDS}")
+_SESSION = (
+    f"SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; SET time_zone = '+00:00', "
+    f"SESSION group_concat_max_len = 4294967295, SESSION innodb_lock_wait_timeout = {LOCK_TIMEOUT_SECONDS}"
+)
 
 
 @dataclass(frozen=True)
@@ -68,9 +72,15 @@ class DatabaseAddress:
     charset: str = "utf8mb4"
 
     def connect_args(self) -> dict:
-        args = dict(user=self.user, password=self.password, charset=self.charset, autocommit=False,
-                    connect_timeout=CONNECT_TIMEOUT_SECONDS, read_timeout=READ_TIMEOUT_SECONDS,
-                    write_timeout=READ_TIMEOUT_SECONDS)
+        args = dict(
+            user=self.user,
+            password=self.password,
+            charset=self.charset,
+            autocommit=False,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            read_timeout=READ_TIMEOUT_SECONDS,
+            write_timeout=READ_TIMEOUT_SECONDS,
+        )
         if self.database:
             args["database"] = self.database
         if self.unix_socket:
@@ -260,7 +270,11 @@ class Transaction:
         self.began = time.monotonic()
         # A statement's own methods, bound once: storage code calls them directly.
         self.execute, self.fetchall, self.fetchone, self.nextset = (
-            self.cursor.execute, self.cursor.fetchall, self.cursor.fetchone, self.cursor.nextset)
+            self.cursor.execute,
+            self.cursor.fetchall,
+            self.cursor.fetchone,
+            self.cursor.nextset,
+        )
 
     @property
     def rowcount(self) -> int:
@@ -347,12 +361,18 @@ class Transaction:
         OutcomeUnknown (no new question is asked within CONNECT_TIMEOUT_SECONDS of `deadline`)."""
         thread_id = self.thread_id
         if self.journal is None or not self.events or not self.request_id:
-            raise OutcomeUnknown("the connection to the database was lost during COMMIT; whether the change "
-                                 "was saved is unknown: read it back before retrying", retry_after=5) from error
+            raise OutcomeUnknown(
+                "the connection to the database was lost during COMMIT; whether the change "
+                "was saved is unknown: read it back before retrying",
+                retry_after=5,
+            ) from error
         while True:
             if time.monotonic() + CONNECT_TIMEOUT_SECONDS > deadline:
-                raise OutcomeUnknown("the connection to the database was lost during COMMIT and the database has not "
-                                     "answered since; whether the change was saved is unknown", retry_after=5) from error
+                raise OutcomeUnknown(
+                    "the connection to the database was lost during COMMIT and the database has not "
+                    "answered since; whether the change was saved is unknown",
+                    retry_after=5,
+                ) from error
             try:
                 with self.db.reading() as session:
                     if thread_id:
@@ -362,8 +382,9 @@ class Transaction:
             except Unavailable:
                 time.sleep(0.5)  # a restarting server: its crash recovery decides, and the events say what it decided
         if found is None:
-            raise Unavailable("the connection to the database was lost before the change was saved; retry",
-                              retry_after=1, rerun_safe=True) from error
+            raise Unavailable(
+                "the connection to the database was lost before the change was saved; retry", retry_after=1, rerun_safe=True
+            ) from error
         log.warning("request %s: the COMMIT's answer was lost, but the change was saved", self.request_id)
         self.answer_lost = True
         first = found[0][1] if found else ""
@@ -397,8 +418,7 @@ class Session:
 
     def __init__(self, cursor):
         self.cursor = cursor
-        self.execute, self.fetchall, self.fetchone, self.nextset = (
-            cursor.execute, cursor.fetchall, cursor.fetchone, cursor.nextset)
+        self.execute, self.fetchall, self.fetchone, self.nextset = (cursor.execute, cursor.fetchall, cursor.fetchone, cursor.nextset)
 
     def fetchmany(self, size: int):
         return self.cursor.fetchmany(size)

@@ -34,16 +34,18 @@ _DESCRIPTIONS_KEPT = 256  # per connection; wpscim sends a few dozen distinct co
 
 # Errors of the connection itself (as opposed to the statement): the server is gone, restarted, killed
 # the session or did not answer in time.
-CONNECTION_LOST = frozenset({
-    2003,  # CR_CONN_HOST_ERROR: cannot connect
-    2006,  # CR_SERVER_GONE_ERROR
-    2013,  # CR_SERVER_LOST (also a read or write timeout)
-    2055,  # CR_SERVER_LOST_EXTENDED
-    1040,  # ER_CON_COUNT_ERROR: too many connections
-    1053,  # ER_SERVER_SHUTDOWN
-    1927,  # ER_CONNECTION_KILLED (MariaDB)
-    4031,  # ER_CLIENT_INTERACTION_TIMEOUT (MySQL 8)
-})
+CONNECTION_LOST = frozenset(
+    {
+        2003,  # CR_CONN_HOST_ERROR: cannot connect
+        2006,  # CR_SERVER_GONE_ERROR
+        2013,  # CR_SERVER_LOST (also a read or write timeout)
+        2055,  # CR_SERVER_LOST_EXTENDED
+        1040,  # ER_CON_COUNT_ERROR: too many connections
+        1053,  # ER_SERVER_SHUTDOWN
+        1927,  # ER_CONNECTION_KILLED (MariaDB)
+        4031,  # ER_CLIENT_INTERACTION_TIMEOUT (MySQL 8)
+    }
+)
 CONTENTION = frozenset({1205, 1213})  # lock wait timeout, deadlock: InnoDB rolled the transaction back
 
 FAST_PATH_PARTS = ("escape", "descriptions")
@@ -55,8 +57,7 @@ def parts_off(text: str) -> frozenset[str]:
     names = {name.strip().lower().replace("-", "_") for name in text.split(",") if name.strip()}
     unknown = names - set(FAST_PATH_PARTS)
     if unknown:
-        raise ValueError(f"WPSCIM_FAST_PATH_OFF: unknown part(s) {', '.join(sorted(unknown))}; "
-                         f"the parts are {', '.join(FAST_PATH_PARTS)}")
+        raise ValueError(f"WPSCIM_FAST_PATH_OFF: unknown part(s) {', '.join(sorted(unknown))}; the parts are {', '.join(FAST_PATH_PARTS)}")
     return frozenset(names)
 
 

@@ -110,15 +110,21 @@ class ChangeLog:
         """Record that WordPress's caches are (or are not yet) clean for the requests of `events`."""
         requests = sorted({event.request_id for event in events if event.request_id})
         if requests:
-            tx.execute(f"UPDATE {self.table} SET cleared_at = {'UTC_TIMESTAMP(6)' if cleared else 'NULL'} WHERE request_id IN ("
-                       + ", ".join(["%s"] * len(requests)) + ")", requests)
+            tx.execute(
+                f"UPDATE {self.table} SET cleared_at = {'UTC_TIMESTAMP(6)' if cleared else 'NULL'} WHERE request_id IN ("
+                + ", ".join(["%s"] * len(requests))
+                + ")",
+                requests,
+            )
 
     def recent_events(self, session, minutes: int, limit: int = 5000) -> list[Event]:
         """The events of the last `minutes` minutes (at most `limit`, newest first, found through the
         primary key: ids grow with time)."""
         session.execute(
             f"SELECT action, resource_type, resource_id, detail, request_id FROM (SELECT * FROM {self.table} ORDER BY id DESC "
-            f"LIMIT {int(limit)}) recent WHERE created_at >= UTC_TIMESTAMP(6) - INTERVAL %s MINUTE", (int(minutes),))
+            f"LIMIT {int(limit)}) recent WHERE created_at >= UTC_TIMESTAMP(6) - INTERVAL %s MINUTE",
+            (int(minutes),),
+        )
         events = []
         for action, kind, resource, detail, request_id in session.fetchall():
             try:
@@ -130,15 +136,28 @@ class ChangeLog:
 
     # --- reading ---------------------------------------------------------------------------------
 
-    def history(self, session, *, user: str | None = None, resource_type: str | None = None, resource_id: str | None = None,
-                action: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                before_id: int | None = None, limit: int = 100, oldest_first: bool = False) -> list[dict]:
+    def history(
+        self,
+        session,
+        *,
+        user: str | None = None,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+        oldest_first: bool = False,
+    ) -> list[dict]:
         """Events, newest first (or oldest first), filtered. `user` also finds the group events that
         added or removed that user."""
         where, params = [], []
         if user is not None:
-            where.append("((resource_type = 'User' AND resource_id = %s) OR (resource_type = 'Group' "
-                         "AND action IN ('add_members', 'remove_members') AND JSON_CONTAINS(detail, %s, '$.users')))")
+            where.append(
+                "((resource_type = 'User' AND resource_id = %s) OR (resource_type = 'Group' "
+                "AND action IN ('add_members', 'remove_members') AND JSON_CONTAINS(detail, %s, '$.users')))"
+            )
             params += [str(user), str(int(user)) if str(user).isdigit() else '"none"']
         if resource_type is not None:
             where.append("resource_type = %s")
@@ -161,7 +180,9 @@ class ChangeLog:
         session.execute(
             f"SELECT id, created_at, actor, request_id, action, resource_type, resource_id, attributes, detail, cleared_at, "
             f"delivered_at FROM {self.table}{' WHERE ' + ' AND '.join(where) if where else ''} "
-            f"ORDER BY id {'ASC' if oldest_first else 'DESC'} LIMIT {int(limit)}", params)
+            f"ORDER BY id {'ASC' if oldest_first else 'DESC'} LIMIT {int(limit)}",
+            params,
+        )
         return [_event_dict(row) for row in session.fetchall()]
 
     def status(self, session) -> dict:
@@ -172,8 +193,10 @@ class ChangeLog:
         undelivered counted through their index up to STATUS_WINDOW."""
         session.execute(f"SELECT MAX(id) - MIN(id) + 1 FROM {self.table}")
         total = session.fetchone()[0]
-        session.execute(f"SELECT COUNT(*) FROM (SELECT cleared_at FROM {self.table} ORDER BY id DESC LIMIT {STATUS_WINDOW}) "
-                        "recent WHERE cleared_at IS NULL")
+        session.execute(
+            f"SELECT COUNT(*) FROM (SELECT cleared_at FROM {self.table} ORDER BY id DESC LIMIT {STATUS_WINDOW}) "
+            "recent WHERE cleared_at IS NULL"
+        )
         uncleared = session.fetchone()[0]
         session.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {self.table} WHERE delivered_at IS NULL LIMIT {STATUS_WINDOW}) pending")
         undelivered = session.fetchone()[0]
@@ -183,12 +206,19 @@ class ChangeLog:
         if oldest_id is not None:
             session.execute(f"SELECT created_at FROM {self.table} WHERE id = %s", (oldest_id,))
             oldest = session.fetchone()[0]
-        return {"events": int(total or 0), "uncleared": int(uncleared or 0), "undelivered": int(undelivered or 0),
-                "undelivered_capped": int(undelivered or 0) >= STATUS_WINDOW, "oldest_undelivered": _iso(oldest) if oldest else None}
+        return {
+            "events": int(total or 0),
+            "uncleared": int(uncleared or 0),
+            "undelivered": int(undelivered or 0),
+            "undelivered_capped": int(undelivered or 0) >= STATUS_WINDOW,
+            "oldest_undelivered": _iso(oldest) if oldest else None,
+        }
 
     def exists(self, session) -> bool:
-        session.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
-                        (f"{self.site.prefix}wpscim_events",))
+        session.execute(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+            (f"{self.site.prefix}wpscim_events",),
+        )
         return session.fetchone()[0] > 0
 
     # --- retention -------------------------------------------------------------------------------
@@ -199,8 +229,10 @@ class ChangeLog:
         deleted = 0
         while True:
             with db.transaction() as tx:
-                tx.execute(f"SELECT id, created_at < UTC_TIMESTAMP(6) - INTERVAL %s DAY FROM {self.table} ORDER BY id LIMIT {_PURGE_BATCH}",
-                           (int(days),))
+                tx.execute(
+                    f"SELECT id, created_at < UTC_TIMESTAMP(6) - INTERVAL %s DAY FROM {self.table} ORDER BY id LIMIT {_PURGE_BATCH}",
+                    (int(days),),
+                )
                 rows = tx.fetchall()
                 old = [event_id for event_id, expired in rows if expired]
                 if old:
@@ -224,6 +256,16 @@ def _event_dict(row) -> dict:
         told = loads(detail or "{}")
     except ValueError:
         told = {}
-    return {"id": event_id, "time": _iso(created), "actor": actor, "action": action, "resource_type": kind,
-            "resource_id": str(resource), "attributes": names, "request_id": request_id, "detail": told,
-            "cleared": _iso(cleared) if cleared else None, "delivered": _iso(delivered) if delivered else None}
+    return {
+        "id": event_id,
+        "time": _iso(created),
+        "actor": actor,
+        "action": action,
+        "resource_type": kind,
+        "resource_id": str(resource),
+        "attributes": names,
+        "request_id": request_id,
+        "detail": told,
+        "cleared": _iso(cleared) if cleared else None,
+        "delivered": _iso(delivered) if delivered else None,
+    }

@@ -34,11 +34,17 @@ class RedisSettings:
         if isinstance(password, (list, tuple)):  # ['username', 'password']
             username, password = password[0], password[1]
         prefix = constants.get("WP_REDIS_PREFIX", constants.get("WP_CACHE_KEY_SALT", ""))
-        return cls(host=str(constants.get("WP_REDIS_HOST", "127.0.0.1")), port=int(constants.get("WP_REDIS_PORT", 6379)),
-                   path=constants.get("WP_REDIS_PATH") or None, database=int(constants.get("WP_REDIS_DATABASE", 0)),
-                   username=username or None, password=password or None,
-                   tls=str(constants.get("WP_REDIS_SCHEME", "tcp")).lower() in ("tls", "rediss"),
-                   prefix=str(prefix or "").strip(), timeout=float(constants.get("WP_REDIS_TIMEOUT", 1)))
+        return cls(
+            host=str(constants.get("WP_REDIS_HOST", "127.0.0.1")),
+            port=int(constants.get("WP_REDIS_PORT", 6379)),
+            path=constants.get("WP_REDIS_PATH") or None,
+            database=int(constants.get("WP_REDIS_DATABASE", 0)),
+            username=username or None,
+            password=password or None,
+            tls=str(constants.get("WP_REDIS_SCHEME", "tcp")).lower() in ("tls", "rediss"),
+            prefix=str(prefix or "").strip(),
+            timeout=float(constants.get("WP_REDIS_TIMEOUT", 1)),
+        )
 
     def url(self) -> str:
         """For messages: where, without the password."""
@@ -61,8 +67,15 @@ class Installation:
         return self.mu_plugins / "wpscim-companion.php" if self.mu_plugins else None
 
 
-def discover(config: WordPressConfig | None, home_option: str | None, *, url: str | None = None,
-             redis_url: str | None = None, redis_prefix: str | None = None, object_cache: str = "auto") -> Installation:
+def discover(
+    config: WordPressConfig | None,
+    home_option: str | None,
+    *,
+    url: str | None = None,
+    redis_url: str | None = None,
+    redis_prefix: str | None = None,
+    object_cache: str = "auto",
+) -> Installation:
     """What wp-config.php, the site's `home` option and the command line say about the site.
     `object_cache`: "auto" (found from wp-content's drop-in), or the operator's word: "none", or
     "companion" (a persistent cache only WordPress can clear)."""
@@ -81,8 +94,11 @@ def discover(config: WordPressConfig | None, home_option: str | None, *, url: st
     drop_in = content / "object-cache.php" if content else None
     if drop_in is not None and drop_in.is_file():
         head = drop_in.read_text(encoding="utf-8", errors="replace")[:2000]
-        if REDIS_DROP_IN_MARK in head and not any(name in constants for name in _REDIS_SEVERAL_SERVERS) \
-                and not constants.get("WP_REDIS_DISABLED"):
+        if (
+            REDIS_DROP_IN_MARK in head
+            and not any(name in constants for name in _REDIS_SEVERAL_SERVERS)
+            and not constants.get("WP_REDIS_DISABLED")
+        ):
             found, redis = "redis", RedisSettings.from_constants(constants)
         else:
             found = "other"
@@ -95,7 +111,12 @@ def _from_url(url: str, prefix: str) -> RedisSettings:
     parsed = urlparse(url)
     if parsed.scheme == "unix":
         return RedisSettings(path=parsed.path, prefix=prefix)
-    return RedisSettings(host=parsed.hostname or "127.0.0.1", port=parsed.port or 6379,
-                         database=int(parsed.path.lstrip("/") or 0), username=unquote(parsed.username) if parsed.username else None,
-                         password=unquote(parsed.password) if parsed.password else None, tls=parsed.scheme == "rediss",
-                         prefix=prefix)
+    return RedisSettings(
+        host=parsed.hostname or "127.0.0.1",
+        port=parsed.port or 6379,
+        database=int(parsed.path.lstrip("/") or 0),
+        username=unquote(parsed.username) if parsed.username else None,
+        password=unquote(parsed.password) if parsed.password else None,
+        tls=parsed.scheme == "rediss",
+        prefix=prefix,
+    )

@@ -28,32 +28,44 @@ import re
 from wpscim.wordpress import php
 from wpscim.wordpress.blocks import Block, parse_blocks, serialize_block
 
-_ALLOWED_ENTITY_NAMES = frozenset((
-    "nbsp iexcl cent pound curren yen brvbar sect uml copy ordf laquo not shy reg macr deg plusmn "
-    "acute micro para middot cedil ordm raquo iquest Agrave Aacute Acirc Atilde Auml Aring AElig "
-    "Ccedil Egrave Eacute Ecirc Euml Igrave Iacute Icirc Iuml ETH Ntilde Ograve Oacute Ocirc Otilde "
-    "Ouml times Oslash Ugrave Uacute Ucirc Uuml Yacute THORN szlig agrave aacute acirc atilde auml "
-    "aring aelig ccedil egrave eacute ecirc euml igrave iacute icirc iuml eth ntilde ograve oacute "
-    "ocirc otilde ouml divide oslash ugrave uacute ucirc uuml yacute thorn yuml quot amp lt gt apos "
-    "OElig oelig Scaron scaron Yuml circ tilde ensp emsp thinsp zwnj zwj lrm rlm ndash mdash lsquo "
-    "rsquo sbquo ldquo rdquo bdquo dagger Dagger permil lsaquo rsaquo euro fnof Alpha Beta Gamma "
-    "Delta Epsilon Zeta Eta Theta Iota Kappa Lambda Mu Nu Xi Omicron Pi Rho Sigma Tau Upsilon Phi Chi "
-    "Psi Omega alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi "
-    "rho sigmaf sigma tau upsilon phi chi psi omega thetasym upsih piv bull hellip prime Prime oline "
-    "frasl weierp image real trade alefsym larr uarr rarr darr harr crarr lArr uArr rArr dArr hArr "
-    "forall part exist empty nabla isin notin ni prod sum minus lowast radic prop infin ang and or "
-    "cap cup int sim cong asymp ne equiv le ge sub sup nsub sube supe oplus otimes perp sdot lceil "
-    "rceil lfloor rfloor lang rang loz spades clubs hearts diams sup1 sup2 sup3 frac14 frac12 frac34 "
-    "there4 "
-).split())
+_ALLOWED_ENTITY_NAMES = frozenset(
+    (
+        "nbsp iexcl cent pound curren yen brvbar sect uml copy ordf laquo not shy reg macr deg plusmn "
+        "acute micro para middot cedil ordm raquo iquest Agrave Aacute Acirc Atilde Auml Aring AElig "
+        "Ccedil Egrave Eacute Ecirc Euml Igrave Iacute Icirc Iuml ETH Ntilde Ograve Oacute Ocirc Otilde "
+        "Ouml times Oslash Ugrave Uacute Ucirc Uuml Yacute THORN szlig agrave aacute acirc atilde auml "
+        "aring aelig ccedil egrave eacute ecirc euml igrave iacute icirc iuml eth ntilde ograve oacute "
+        "ocirc otilde ouml divide oslash ugrave uacute ucirc uuml yacute thorn yuml quot amp lt gt apos "
+        "OElig oelig Scaron scaron Yuml circ tilde ensp emsp thinsp zwnj zwj lrm rlm ndash mdash lsquo "
+        "rsquo sbquo ldquo rdquo bdquo dagger Dagger permil lsaquo rsaquo euro fnof Alpha Beta Gamma "
+        "Delta Epsilon Zeta Eta Theta Iota Kappa Lambda Mu Nu Xi Omicron Pi Rho Sigma Tau Upsilon Phi Chi "
+        "Psi Omega alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi "
+        "rho sigmaf sigma tau upsilon phi chi psi omega thetasym upsih piv bull hellip prime Prime oline "
+        "frasl weierp image real trade alefsym larr uarr rarr darr harr crarr lArr uArr rArr dArr hArr "
+        "forall part exist empty nabla isin notin ni prod sum minus lowast radic prop infin ang and or "
+        "cap cup int sim cong asymp ne equiv le ge sub sup nsub sube supe oplus otimes perp sdot lceil "
+        "rceil lfloor rfloor lang rang loz spades clubs hearts diams sup1 sup2 sup3 frac14 frac12 frac34 "
+        "there4 "
+    ).split()
+)
 
 
 # $allowedtags: what wp_kses() keeps in the pre_user_* name filters (context = the filter name).
 ALLOWED_TAGS: dict[str, frozenset[str]] = {
-    "a": frozenset({"href", "title"}), "abbr": frozenset({"title"}), "acronym": frozenset({"title"}),
-    "b": frozenset(), "blockquote": frozenset({"cite"}), "cite": frozenset(), "code": frozenset(),
-    "del": frozenset({"datetime"}), "em": frozenset(), "i": frozenset(), "q": frozenset({"cite"}),
-    "s": frozenset(), "strike": frozenset(), "strong": frozenset(),
+    "a": frozenset({"href", "title"}),
+    "abbr": frozenset({"title"}),
+    "acronym": frozenset({"title"}),
+    "b": frozenset(),
+    "blockquote": frozenset({"cite"}),
+    "cite": frozenset(),
+    "code": frozenset(),
+    "del": frozenset({"datetime"}),
+    "em": frozenset(),
+    "i": frozenset(),
+    "q": frozenset({"cite"}),
+    "s": frozenset(),
+    "strike": frozenset(),
+    "strong": frozenset(),
 }
 # wp_kses_allowed_html('pre_user_description'): $allowedtags, and rel on <a>.
 DESCRIPTION_TAGS = {**ALLOWED_TAGS, "a": ALLOWED_TAGS["a"] | {"rel"}}
@@ -63,8 +75,7 @@ _ALLOWED_PROTOCOLS = frozenset(
     "http https ftp ftps mailto news irc irc6 ircs gopher nntp feed telnet mms rtsp sms svn tel fax xmpp webcal urn".split()
 )
 _URI_ATTRIBUTES = frozenset(
-    "action archive background cite classid codebase data formaction href icon longdesc manifest poster profile src "
-    "usemap xmlns".split()
+    "action archive background cite classid codebase data formaction href icon longdesc manifest poster profile src usemap xmlns".split()
 )
 
 
@@ -118,8 +129,8 @@ def _htmlspecialchars(text: str, quotes: bool) -> str:
             return "&lt;"
         if token == ">":
             return "&gt;"
-        if token in ("\"", "'"):
-            return token if not quotes else "&quot;" if token == "\"" else "&#039;"
+        if token in ('"', "'"):
+            return token if not quotes else "&quot;" if token == '"' else "&#039;"
         number, name = m.group(1), m.group(2)
         if number is not None:
             value = int(number[1:], 16) if number[0] in "xX" else int(number)
@@ -232,9 +243,9 @@ def _kses_hair(attr: str) -> dict[str, str]:
                     attr = attr[m.end() :]
         else:
             for value_re, rest_re, quote in (
-                (r"\"([^\"]*)\"(\s+|/?$)", r"^\"[^\"]*\"(\s+|$)", "\""),
+                (r"\"([^\"]*)\"(\s+|/?$)", r"^\"[^\"]*\"(\s+|$)", '"'),
                 (r"'([^']*)'(\s+|/?$)", r"^'[^']*'(\s+|$)", "'"),
-                (r"([^\s\"']+)(\s+|/?$)", r"^[^\s\"']+(\s+|$)", "\""),
+                (r"([^\s\"']+)(\s+|/?$)", r"^[^\s\"']+(\s+|$)", '"'),
             ):
                 m = re.match(value_re, attr, re.A)
                 if m:
@@ -263,7 +274,7 @@ def _kses_attr(element: str, attr: str, tags: dict[str, frozenset[str]]) -> str:
 
 
 def _kses_split2(piece: str, tags: dict[str, frozenset[str]], blocks: bool) -> str:
-    piece = piece.replace("\\\"", "\"")  # wp_kses_stripslashes()
+    piece = piece.replace('\\"', '"')  # wp_kses_stripslashes()
     if not piece.startswith("<"):
         return "&gt;"
     if piece.startswith("<!--"):

@@ -86,8 +86,9 @@ class LoginCookies:
     def _site_option(self, session, name: str) -> str | None:
         """get_site_option(): the options table on a single site, the network's sitemeta on multisite."""
         if self.site.multisite:
-            session.execute(f"SELECT meta_value FROM `{self.site.base_prefix}sitemeta` WHERE meta_key = %s "
-                            "ORDER BY site_id, meta_id LIMIT 1", (name,))
+            session.execute(
+                f"SELECT meta_value FROM `{self.site.base_prefix}sitemeta` WHERE meta_key = %s ORDER BY site_id, meta_id LIMIT 1", (name,)
+            )
         else:
             session.execute(f"SELECT option_value FROM {self.site.network_options} WHERE option_name = %s LIMIT 1", (name,))
         row = session.fetchone()
@@ -165,8 +166,10 @@ class LoginCookies:
         if int(expiration) + (GRACE_SECONDS if method.upper() == "POST" else 0) < now:
             return None
         with self.db.reading() as session:
-            session.execute(f"SELECT ID, user_login, user_pass, display_name FROM {self.site.users} WHERE user_login = %s LIMIT 1",
-                            (naming.sanitize_user(username, strict=False),))
+            session.execute(
+                f"SELECT ID, user_login, user_pass, display_name FROM {self.site.users} WHERE user_login = %s LIMIT 1",
+                (naming.sanitize_user(username, strict=False),),
+            )
             row = session.fetchone()
             if row is None:
                 return None
@@ -179,8 +182,11 @@ class LoginCookies:
             expected = hmac.new(key.encode(), f"{username}|{expiration}|{token}".encode(), hashlib.sha256).hexdigest()
             if not hmac.compare_digest(expected.encode(), mac.encode("utf-8", "surrogatepass")):
                 return None
-            session.execute(f"SELECT meta_key, meta_value FROM {self.site.usermeta} WHERE user_id = %s AND meta_key IN "
-                            "('session_tokens', %s) ORDER BY umeta_id", (user_id, self.site.capabilities_key))
+            session.execute(
+                f"SELECT meta_key, meta_value FROM {self.site.usermeta} WHERE user_id = %s AND meta_key IN "
+                "('session_tokens', %s) ORDER BY umeta_id",
+                (user_id, self.site.capabilities_key),
+            )
             meta: dict[str, str] = {}
             for key_name, meta_value in session.fetchall():
                 meta.setdefault(key_name, meta_value)

@@ -260,10 +260,14 @@ class Mapping:
                 raise Invalid(f"'{key[:80]}' is not a valid attribute name")
             text = residue[RESIDUE_PREFIX + key] = dumps_text(value)
             if len(text) > MAX_KEPT_ATTRIBUTE_BYTES:
-                raise Invalid(f"'{key[:80]}' holds more than {MAX_KEPT_ATTRIBUTE_BYTES // 1024} KiB; wpscim keeps attributes up to that size")
+                raise Invalid(
+                    f"'{key[:80]}' holds more than {MAX_KEPT_ATTRIBUTE_BYTES // 1024} KiB; wpscim keeps attributes up to that size"
+                )
         if len(residue) > MAX_KEPT_ATTRIBUTES:
-            raise Invalid(f"the user carries {len(residue)} attributes beyond the ones mapped to WordPress; wpscim keeps at most "
-                          f"{MAX_KEPT_ATTRIBUTES} (each in a usermeta row)")
+            raise Invalid(
+                f"the user carries {len(residue)} attributes beyond the ones mapped to WordPress; wpscim keeps at most "
+                f"{MAX_KEPT_ATTRIBUTES} (each in a usermeta row)"
+            )
         if sum(len(text) for text in residue.values()) > MAX_KEPT_BYTES:
             raise Invalid(f"the user's other attributes hold more than {MAX_KEPT_BYTES // 1024} KiB; wpscim keeps at most that much")
         return StoredUser(user["userName"], primary_email(user), targets, residue)
@@ -283,7 +287,7 @@ class Mapping:
                 value = loads(meta_text(text))
             except (TypeError, ValueError):
                 continue
-            attribute = key[len(RESIDUE_PREFIX):]
+            attribute = key[len(RESIDUE_PREFIX) :]
             user[attribute] = value
             if attribute.lower().startswith("urn:"):
                 user["schemas"].append(attribute)
@@ -320,8 +324,13 @@ class Mapping:
 
 def lands(path: str, user_mapping) -> str:
     """Where an attribute path an IdP sent is stored under `user_mapping`."""
-    fixed = {"username": "users.user_login", "password": "users.user_pass (hashed)", "active": "suspension (wpscim__suspended_pass)",
-             "roles": "{prefix}capabilities", "emails.value": "users.user_email (primary) + usermeta wpscim_emails"}
+    fixed = {
+        "username": "users.user_login",
+        "password": "users.user_pass (hashed)",
+        "active": "suspension (wpscim__suspended_pass)",
+        "roles": "{prefix}capabilities",
+        "emails.value": "users.user_email (primary) + usermeta wpscim_emails",
+    }
     lowered = path.lower()
     found = user_mapping.by_path.get(lowered)
     if found is not None:

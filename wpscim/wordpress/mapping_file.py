@@ -38,11 +38,24 @@ from wpscim.wordpress.mapping import DEFAULT_FIELDS, DIRECTIONS, SPECIAL, TRANSF
 
 COLUMNS = ("display_name", "user_url")  # users columns a mapping may write (login, email, password are wpscim's)
 # MySQL compares meta keys without case: a key that differs from one of these only in case is theirs too.
-_PROTECTED_META = re.compile(r"(^wpscim_|capabilities$|user_level$|^session_tokens$|^_application_passwords$|^primary_blog$|^source_domain$)",
-                             re.I)
+_PROTECTED_META = re.compile(
+    r"(^wpscim_|capabilities$|user_level$|^session_tokens$|^_application_passwords$|^primary_blog$|^source_domain$)", re.I
+)
 # The usermeta rows wp_insert_user() writes: a file may route an attribute to one of them, spelled as WordPress spells it.
-_WORDPRESS_META = ("nickname", "first_name", "last_name", "description", "rich_editing", "syntax_highlighting",
-                   "infinite_scrolling", "comment_shortcuts", "admin_color", "use_ssl", "show_admin_bar_front", "locale")
+_WORDPRESS_META = (
+    "nickname",
+    "first_name",
+    "last_name",
+    "description",
+    "rich_editing",
+    "syntax_highlighting",
+    "infinite_scrolling",
+    "comment_shortcuts",
+    "admin_color",
+    "use_ssl",
+    "show_admin_bar_front",
+    "locale",
+)
 # Kept by wpscim itself where lookups find them (externalId in wpscim_externalId).
 _NOT_REMAPPED = {name.lower() for name in (*SPECIAL, "externalId")}
 _ATTRIBUTE_KEYS = {"scim", "column", "meta", "transform", "from", "direction"}
@@ -55,9 +68,12 @@ class MappingError(Exception):
 
 
 # WordPress's own per-user screen state: usermeta keys in use that an attribute should not land in.
-_WORDPRESS_STATE = re.compile(r"(^_|^dismissed_wp_pointers$|^show_welcome_panel$|dashboard_quick_press_last_post_id$|"
-                              r"^community-events-location$|user-settings(-time)?$|^closedpostboxes_|^metaboxhidden_|"
-                              r"^meta-box-order_|^manage.*columnshidden$|^edit_.*_per_page$|^nav_menu_recently_edited$)", re.I)
+_WORDPRESS_STATE = re.compile(
+    r"(^_|^dismissed_wp_pointers$|^show_welcome_panel$|dashboard_quick_press_last_post_id$|"
+    r"^community-events-location$|user-settings(-time)?$|^closedpostboxes_|^metaboxhidden_|"
+    r"^meta-box-order_|^manage.*columnshidden$|^edit_.*_per_page$|^nav_menu_recently_edited$)",
+    re.I,
+)
 
 
 def mappable_meta(key: str) -> bool:
@@ -126,8 +142,9 @@ def _field(entry, where: str, extension: schemas.Attribute | None) -> Field:
     if definition.type == "complex" and not path.sub:
         raise MappingError(f"{where}: scim = {scim!r} is complex; map one of its sub-attributes (e.g. {scim}.value)")
     if scim.strip().lower() in _NOT_REMAPPED:
-        raise MappingError(f"{where}: {scim} is always stored by wpscim itself (lookups and uniqueness depend on it) and cannot "
-                           "be remapped")
+        raise MappingError(
+            f"{where}: {scim} is always stored by wpscim itself (lookups and uniqueness depend on it) and cannot be remapped"
+        )
     if path.value_filter is not None and not _simple_filter(path.value_filter):
         raise MappingError(f"{where}: the filter in {scim!r} may only use 'eq' joined by 'and' (e.g. type eq \"work\")")
     column, meta = entry.get("column"), entry.get("meta")
@@ -141,15 +158,16 @@ def _field(entry, where: str, extension: schemas.Attribute | None) -> Field:
         if _PROTECTED_META.search(meta):
             raise MappingError(f"{where}: meta {meta!r} holds WordPress's or wpscim's own state and cannot be mapped")
         if meta.lower() in _WORDPRESS_META and meta not in _WORDPRESS_META:
-            raise MappingError(f"{where}: meta {meta!r} differs only in case from WordPress's {meta.lower()!r}, which MySQL "
-                               "would treat as the same key")
+            raise MappingError(
+                f"{where}: meta {meta!r} differs only in case from WordPress's {meta.lower()!r}, which MySQL would treat as the same key"
+            )
     transform = entry.get("transform")
     if transform is not None and transform not in TRANSFORMS:
         raise MappingError(f"{where}: transform must be one of {', '.join(TRANSFORMS)}, not {transform!r}")
     sources = entry.get("from")
     if transform == "join":
         if not isinstance(sources, list) or not sources or not all(isinstance(s, str) for s in sources):
-            raise MappingError(f"{where}: transform = \"join\" needs from = [\"name.givenName\", …]")
+            raise MappingError(f'{where}: transform = "join" needs from = ["name.givenName", …]')
         for source in sources:
             try:
                 parse_patch_path(source)
@@ -160,8 +178,16 @@ def _field(entry, where: str, extension: schemas.Attribute | None) -> Field:
     direction = entry.get("direction", "both")
     if direction not in DIRECTIONS:
         raise MappingError(f"{where}: direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
-    return Field(scim, column=column, meta_key=meta, transform=transform, sources=tuple(sources or ()),
-                 direction=direction, case_exact=definition.case_exact, type=definition.type)
+    return Field(
+        scim,
+        column=column,
+        meta_key=meta,
+        transform=transform,
+        sources=tuple(sources or ()),
+        direction=direction,
+        case_exact=definition.case_exact,
+        type=definition.type,
+    )
 
 
 def _simple_filter(expr) -> bool:

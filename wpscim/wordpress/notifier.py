@@ -29,8 +29,7 @@ _MAX_PAUSE = 30.0
 
 
 class WordPressNotifier:
-    def __init__(self, db, changes: ChangeLog, cache=None, companion=None, wait_seconds: float = 2.0,
-                 retention_days: int = 0):
+    def __init__(self, db, changes: ChangeLog, cache=None, companion=None, wait_seconds: float = 2.0, retention_days: int = 0):
         self.db = db
         self.changes = changes
         self.cache = cache  # RedisCache, or None
@@ -56,8 +55,10 @@ class WordPressNotifier:
             try:
                 self.cache.clear(events)
             except Exception as exc:  # noqa: BLE001 - redis errors and socket errors alike
-                log.warning("could not clear WordPress's cache in Redis (%s); the change is saved, the cache will be "
-                            "cleared when Redis answers", exc)
+                log.warning(
+                    "could not clear WordPress's cache in Redis (%s); the change is saved, the cache will be cleared when Redis answers",
+                    exc,
+                )
                 self._mark_uncleared(events)
         if self.companion is None:
             return
@@ -78,8 +79,11 @@ class WordPressNotifier:
             while self._done < ask:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    log.warning("WordPress did not confirm its caches were cleaned within %.1f s; the change is saved and "
-                                "will be delivered when WordPress answers", self.wait_seconds)
+                    log.warning(
+                        "WordPress did not confirm its caches were cleaned within %.1f s; the change is saved and "
+                        "will be delivered when WordPress answers",
+                        self.wait_seconds,
+                    )
                     return
                 self._delivered.wait(remaining)
 

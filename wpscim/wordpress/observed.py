@@ -71,7 +71,10 @@ class ObservedPaths:
         with self.db.reading() as cursor:
             cursor.execute(
                 f"SELECT meta_key, COUNT(DISTINCT user_id) FROM {self.site.usermeta} WHERE meta_key IN ("
-                + ", ".join(["%s"] * len(keys)) + ") AND meta_value <> '' GROUP BY meta_key", keys)
+                + ", ".join(["%s"] * len(keys))
+                + ") AND meta_value <> '' GROUP BY meta_key",
+                keys,
+            )
             counted = {str(key).lower(): count for key, count in cursor.fetchall()}
         return {key: counted.get(key.lower(), 0) for key in keys}
 

@@ -237,7 +237,7 @@ def _depth(value) -> int:
 
 
 _JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_JSON_ESCAPED = re.compile("[\"\\\\\x00-\x1f\u2028\u2029]")
+_JSON_ESCAPED = re.compile('["\\\\\x00-\x1f\u2028\u2029]')
 
 
 def _php_json_string(text: str) -> str:

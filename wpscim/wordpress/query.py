@@ -83,10 +83,7 @@ def _value_eq(expr) -> str | None:
 
 
 def _email_superset(site: Site, value: str) -> tuple[str, list, bool]:
-    sql = (
-        f"(u.user_email = %s OR u.ID IN (SELECT user_id FROM {site.usermeta} "
-        "WHERE meta_key = %s AND meta_value LIKE %s))"
-    )
+    sql = f"(u.user_email = %s OR u.ID IN (SELECT user_id FROM {site.usermeta} WHERE meta_key = %s AND meta_value LIKE %s))"
     return sql, [value, mapping.EMAILS_META, _like(value, "co")], False
 
 
@@ -227,9 +224,14 @@ def _mapped_value_path(expr: scim_filter.ValuePath, site: Site, user_mapping: Ma
         if path.value_filter is None or path.attr.lower() != expr.path.attr.lower() or not f.meta_key or f.direction == "write":
             continue
         for selector, comparison in ((expr.expr.left, expr.expr.right), (expr.expr.right, expr.expr.left)):
-            if (selector == path.value_filter and isinstance(comparison, scim_filter.Compare) and comparison.op == "eq"
-                    and isinstance(comparison.value, str) and comparison.value
-                    and comparison.path.attr.lower() == (path.sub or "value").lower()):
+            if (
+                selector == path.value_filter
+                and isinstance(comparison, scim_filter.Compare)
+                and comparison.op == "eq"
+                and isinstance(comparison.value, str)
+                and comparison.value
+                and comparison.path.attr.lower() == (path.sub or "value").lower()
+            ):
                 sql, params = _meta_condition(site, f.meta_key, "eq", f.to_wordpress(comparison.value), False)
                 return sql, params, False
     return ANY
@@ -237,8 +239,13 @@ def _mapped_value_path(expr: scim_filter.ValuePath, site: Site, user_mapping: Ma
 
 def login_lookup(expr: scim_filter.Filter) -> str | None:
     """The value of a plain `userName eq "…"` filter, or None for any other filter."""
-    if (isinstance(expr, scim_filter.Compare) and expr.op == "eq" and isinstance(expr.value, str) and expr.value
-            and _path_name(expr.path) == "username"):
+    if (
+        isinstance(expr, scim_filter.Compare)
+        and expr.op == "eq"
+        and isinstance(expr.value, str)
+        and expr.value
+        and _path_name(expr.path) == "username"
+    ):
         return expr.value
     return None
 
@@ -267,7 +274,8 @@ def selective_ids(expr: scim_filter.Filter, cursor, site: Site, user_mapping: Ma
         return {row[0] for row in cursor.fetchall()}
     field = user_mapping.field_for(expr.path)
     if field is not None and field.meta_key and field.path.value_filter is None and field.transform is None and not field.escaped:
-        cursor.execute(f"SELECT user_id FROM {site.usermeta} WHERE meta_key = %s AND meta_value = %s",
-                       (field.meta_key, meta_value(expr.value)))
+        cursor.execute(
+            f"SELECT user_id FROM {site.usermeta} WHERE meta_key = %s AND meta_value = %s", (field.meta_key, meta_value(expr.value))
+        )
         return {row[0] for row in cursor.fetchall()}
     return None

@@ -87,8 +87,11 @@ ADMIN_CAPABILITY = "manage_options"
 
 def administrator_roles(roles: Roles) -> set[str]:
     """The roles that make their holders administrators of the site."""
-    return {slug for slug, definition in roles.definitions.items()
-            if (definition.get("capabilities") or {}).get(ADMIN_CAPABILITY) or slug == "administrator"}
+    return {
+        slug
+        for slug, definition in roles.definitions.items()
+        if (definition.get("capabilities") or {}).get(ADMIN_CAPABILITY) or slug == "administrator"
+    }
 
 
 def administers(caps: dict, roles: Roles) -> bool:
@@ -231,12 +234,20 @@ class RoleStore:
             note["externalId"] = external_id
         note["lastModified"] = _now()
         self._save(tx, roles)
-        tx.record(Event("create" if created else "update", "Group", slug, ("displayName", *(("externalId",) if external_id else ())),
-                        {"before": before, "after": {"slug": slug, "name": roles.name(slug)}}))
+        tx.record(
+            Event(
+                "create" if created else "update",
+                "Group",
+                slug,
+                ("displayName", *(("externalId",) if external_id else ())),
+                {"before": before, "after": {"slug": slug, "name": roles.name(slug)}},
+            )
+        )
         return slug, created
 
-    def update(self, tx, slug: str, display_name: str | None, external_id: str | None, roles: Roles | None = None,
-               clear_external_id: bool = False) -> None:
+    def update(
+        self, tx, slug: str, display_name: str | None, external_id: str | None, roles: Roles | None = None, clear_external_id: bool = False
+    ) -> None:
         """Rename the role and note its externalId. `roles`: the definitions this transaction read
         FOR UPDATE already (changed in place as saved)."""
         if roles is None:
@@ -270,8 +281,10 @@ class RoleStore:
         managed = (roles.notes.get(slug) or {}).get("managed")
         if not self.policy.allow_delete and (slug in BUILT_IN or not managed):
             kind = "built into WordPress" if slug in BUILT_IN else "not created by wpscim"
-            raise Invalid(f"role '{slug}' is {kind}, so it is not deleted through SCIM (start wpscim with --allow-role-delete to "
-                          "permit it)", immutable=True)
+            raise Invalid(
+                f"role '{slug}' is {kind}, so it is not deleted through SCIM (start wpscim with --allow-role-delete to permit it)",
+                immutable=True,
+            )
         if slug == roles.default_role:
             raise Conflict(f"role '{slug}' is the site's default role for new users; change default_role first", uniqueness=False)
         self.change_members(tx, slug, add=[], remove=self.member_ids(tx, slug), roles=roles, check_policy=False)
@@ -293,8 +306,7 @@ class RoleStore:
         is read without touching everyone else's capabilities."""
         key, like = self.site.capabilities_key, _caps_like(slug)
         if not self.site.meta_value_index:
-            return (f"SELECT user_id FROM {self.site.usermeta} WHERE meta_key = %s AND meta_value LIKE %s ORDER BY user_id",
-                    (key, like))
+            return (f"SELECT user_id FROM {self.site.usermeta} WHERE meta_key = %s AND meta_value LIKE %s ORDER BY user_id", (key, like))
         counts = [str(n) for n in range(2, 10)] + [f"1{n}" for n in range(10)]
         several = " OR ".join(["meta_value LIKE %s"] * len(counts))
         return (
@@ -336,26 +348,39 @@ class RoleStore:
             shown = ", ".join(unknown[:20]) + (" …" if len(unknown) > 20 else "")
             raise Invalid(f"no user with id {shown}; nothing was changed")
         if unknown:
-            log.warning("request %s: ignored group member ids that are no WordPress user: %s", getattr(tx, "request_id", "-"),
-                        ", ".join(unknown[:20]) + (" …" if len(unknown) > 20 else ""))
+            log.warning(
+                "request %s: ignored group member ids that are no WordPress user: %s",
+                getattr(tx, "request_id", "-"),
+                ", ".join(unknown[:20]) + (" …" if len(unknown) > 20 else ""),
+            )
         return sorted(found), unknown
 
-    def apply_membership(self, tx, slug: str, add: list[str], remove: list[str], replace: list[str] | None,
-                         roles: Roles | None = None) -> None:
+    def apply_membership(
+        self, tx, slug: str, add: list[str], remove: list[str], replace: list[str] | None, roles: Roles | None = None
+    ) -> None:
         """A planned group change: member ids to add and remove, or the whole new membership."""
         if replace is not None:
             wanted, ignored = self.existing_users(tx, replace)
             current = set(self.member_ids(tx, slug))
-            self.change_members(tx, slug, add=sorted(set(wanted) - current), remove=sorted(current - set(wanted)), roles=roles,
-                                ignored=ignored)
+            self.change_members(
+                tx, slug, add=sorted(set(wanted) - current), remove=sorted(current - set(wanted)), roles=roles, ignored=ignored
+            )
             return
         added, ignored = self.existing_users(tx, add) if add else ([], [])
         removed = [int(i) for i in remove if str(i).isdigit()]  # removing a user that is gone is a no-op
         if added or removed or ignored:
             self.change_members(tx, slug, add=added, remove=removed, roles=roles, ignored=ignored)
 
-    def change_members(self, tx, slug: str, add: list[int], remove: list[int], roles: Roles | None = None,
-                       check_policy: bool = True, ignored: list[str] = ()) -> None:
+    def change_members(
+        self,
+        tx,
+        slug: str,
+        add: list[int],
+        remove: list[int],
+        roles: Roles | None = None,
+        check_policy: bool = True,
+        ignored: list[str] = (),
+    ) -> None:
         """Grant `slug` to `add` and take it from `remove`, all in the caller's transaction. `ignored`:
         member ids the request named that are no user, recorded with the change (the audit trail)."""
         roles = roles or self.load(tx)
@@ -367,8 +392,15 @@ class RoleStore:
         if check_policy and remove and slug in self.policy.never_remove:
             raise Invalid(f"wpscim never removes the role '{slug}' through SCIM (see --never-remove); nothing was changed")
         wanted = {uid: True for uid in add} | {uid: False for uid in remove}
-        changed = set(self.set_roles(tx, roles, {uid: (lambda caps, grant=grant: self._toggle(caps, slug, grant))
-                                                 for uid, grant in wanted.items()})) if wanted else set()
+        changed = (
+            set(
+                self.set_roles(
+                    tx, roles, {uid: (lambda caps, grant=grant: self._toggle(caps, slug, grant)) for uid, grant in wanted.items()}
+                )
+            )
+            if wanted
+            else set()
+        )
         for action, ids in (("add_members", add), ("remove_members", remove)):
             users = [uid for uid in ids if uid in changed]
             if users or (ignored and action == "add_members"):
@@ -424,8 +456,14 @@ class RoleStore:
                     else:
                         inserts.append((uid, key, value))
             if losing and self.guard is not None:
-                self.guard.keep_one(tx, roles, losing, "taking the administrator role from "
-                                    + ", ".join(f"user {uid}" for uid in sorted(losing)[:5]) + (" …" if len(losing) > 5 else ""))
+                self.guard.keep_one(
+                    tx,
+                    roles,
+                    losing,
+                    "taking the administrator role from "
+                    + ", ".join(f"user {uid}" for uid in sorted(losing)[:5])
+                    + (" …" if len(losing) > 5 else ""),
+                )
             if upserts:
                 tx.execute(
                     f"INSERT INTO {self.site.usermeta} (umeta_id, user_id, meta_key, meta_value) VALUES "

@@ -48,9 +48,18 @@ class Effective:
 
 
 class SiteSettings:
-    def __init__(self, db: Database, site: Site, policy: Policy = Policy(), role_policy: RolePolicy = RolePolicy(), *,
-                 fixed: frozenset = frozenset(), file_fields: tuple[Field, ...] = (), file_source: str | None = None,
-                 extension: schemas.Attribute | None = None):
+    def __init__(
+        self,
+        db: Database,
+        site: Site,
+        policy: Policy = Policy(),
+        role_policy: RolePolicy = RolePolicy(),
+        *,
+        fixed: frozenset = frozenset(),
+        file_fields: tuple[Field, ...] = (),
+        file_source: str | None = None,
+        extension: schemas.Attribute | None = None,
+    ):
         """`policy`, `role_policy`: the command line's values; `fixed`: the names of EDITABLE settings it was
         given explicitly; `file_fields`: the --mapping file's own entries (`file_source` its name)."""
         self.db = db
@@ -67,8 +76,9 @@ class SiteSettings:
     # --- reading ------------------------------------------------------------------------------
 
     def _read(self, session, for_update: bool = False) -> dict:
-        session.execute(f"SELECT option_value FROM {self.site.options} WHERE option_name = %s" + (" FOR UPDATE" if for_update else ""),
-                        (OPTION,))
+        session.execute(
+            f"SELECT option_value FROM {self.site.options} WHERE option_name = %s" + (" FOR UPDATE" if for_update else ""), (OPTION,)
+        )
         row = session.fetchone()
         try:
             value = json.loads(row[0]) if row else {}
@@ -138,6 +148,7 @@ class SiteSettings:
     def check_mapping(self, entries: list) -> list[Field]:
         """The page's entries checked as a mapping file's [[attribute]] tables are (same checks, same
         messages), and against the file, whose entries are fixed."""
+
         def where(index: int) -> str:
             entry = entries[index]
             scim = entry.get("scim") if isinstance(entry, dict) else None
@@ -147,20 +158,22 @@ class SiteSettings:
         for index, field in enumerate(fields):
             fixed = self.file_fixes(field.scim) or self.file_fixes(field.target)
             if fixed is not None:
-                raise MappingError(f"{where(index)}: {fixed.scim} -> {fixed.target} is set by the mapping file {self.file_source} "
-                                   "(it wins over the page)")
+                raise MappingError(
+                    f"{where(index)}: {fixed.scim} -> {fixed.target} is set by the mapping file {self.file_source} (it wins over the page)"
+                )
         return fields
 
     # --- writing ------------------------------------------------------------------------------
 
     def _update(self, change) -> dict:
         with self.db.transaction() as tx:
-            tx.execute(f"INSERT IGNORE INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, '{{}}', 'no')",
-                       (OPTION,))
+            tx.execute(f"INSERT IGNORE INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, '{{}}', 'no')", (OPTION,))
             stored = self._read(tx, for_update=True)
             change(stored)
-            tx.execute(f"UPDATE {self.site.options} SET option_value = %s WHERE option_name = %s",
-                       (json.dumps(stored, sort_keys=True, separators=(",", ":")), OPTION))
+            tx.execute(
+                f"UPDATE {self.site.options} SET option_value = %s WHERE option_name = %s",
+                (json.dumps(stored, sort_keys=True, separators=(",", ":")), OPTION),
+            )
         self.forget()
         return stored
 

@@ -107,16 +107,17 @@ def detect(db: Database, base_prefix: str, blog_id: int = 1) -> Site:
         found = _tables(cursor, [f"{base_prefix}users", f"{base_prefix}usermeta", f"{base_prefix}options", f"{base_prefix}blogs"])
         if not {f"{base_prefix}users", f"{base_prefix}usermeta", f"{base_prefix}options"} <= found:
             raise NoWordPressTables(
-                f"no WordPress tables with prefix '{base_prefix}' in this database "
-                "(use --init-schema to create them, or --table-prefix)"
+                f"no WordPress tables with prefix '{base_prefix}' in this database (use --init-schema to create them, or --table-prefix)"
             )
         cursor.execute(f"SHOW COLUMNS FROM `{base_prefix}users` LIKE 'spam'")
         multisite = cursor.fetchone() is not None or f"{base_prefix}blogs" in found
         cursor.execute(f"SELECT option_value FROM `{base_prefix}options` WHERE option_name = 'db_version' LIMIT 1")
         row = cursor.fetchone()
         db_version = int(row[0]) if row and str(row[0]).isdigit() else 0
-        cursor.execute("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s "
-                       "AND INDEX_NAME = %s", (f"{base_prefix}usermeta", INDEX_NAME))
+        cursor.execute(
+            "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND INDEX_NAME = %s",
+            (f"{base_prefix}usermeta", INDEX_NAME),
+        )
         indexed = cursor.fetchone()[0] > 0
     if blog_id != 1 and not multisite:
         raise ValueError(f"--blog-id {blog_id} given, but this WordPress is not a multisite network")
@@ -169,8 +170,9 @@ def lookup_index(db: Database, site: Site, action: str) -> str:
     table = f"{site.base_prefix}usermeta"
     with db.transaction() as cursor:
         cursor.execute(
-            "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s "
-            "AND INDEX_NAME = %s", (table, INDEX_NAME))
+            "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND INDEX_NAME = %s",
+            (table, INDEX_NAME),
+        )
         present = cursor.fetchone()[0] > 0
         if action == "create" and not present:
             for statement in _statements(sql_file("wpscim-indexes.sql").replace("{prefix}", site.base_prefix)):
@@ -229,6 +231,8 @@ def check_mapping_against_database(db: Database, site: Site, user_mapping) -> li
                 )
                 waiting = cursor.fetchone()[0]
                 if waiting:
-                    lines.append(f"note: {waiting} users have {f.scim} only in usermeta {residue}; it stays readable, "
-                                 f"and moves to {f.meta_key} when the IdP sends it again (README: moving attributes)")
+                    lines.append(
+                        f"note: {waiting} users have {f.scim} only in usermeta {residue}; it stays readable, "
+                        f"and moves to {f.meta_key} when the IdP sends it again (README: moving attributes)"
+                    )
     return lines

@@ -72,27 +72,53 @@ def report(status: ServiceStatus, site, installation=None, wp_config: str | None
         facts.append(("wpscim", __version__, None))
         return facts
     release = installed_version(wp_config)
-    facts.append(("WordPress", f"{'release ' + release + ', ' if release else ''}db_version {site.db_version}, table prefix "
-                               f"{site.base_prefix}{', multisite (site ' + str(site.blog_id) + ')' if site.multisite else ''}", None))
+    facts.append(
+        (
+            "WordPress",
+            f"{'release ' + release + ', ' if release else ''}db_version {site.db_version}, table prefix "
+            f"{site.base_prefix}{', multisite (site ' + str(site.blog_id) + ')' if site.multisite else ''}",
+            None,
+        )
+    )
     cache = installation.object_cache if installation is not None else "none"
-    facts.append(("Object cache", {"redis": "the Redis Object Cache drop-in, cleared by wpscim",
-                                   "other": "a persistent object cache only WordPress can clear (the companion does)",
-                                   "none": "none persistent (nothing to clear)"}[cache], None))
+    facts.append(
+        (
+            "Object cache",
+            {
+                "redis": "the Redis Object Cache drop-in, cleared by wpscim",
+                "other": "a persistent object cache only WordPress can clear (the companion does)",
+                "none": "none persistent (nothing to clear)",
+            }[cache],
+            None,
+        )
+    )
     if installation is None or installation.url is None:
         facts.append(("Companion", "the site's URL is not known (--wp-url or WP_HOME): no hooks are fired", False))
     else:
         try:
             answer = Companion(installation.url, ensure_key(status.db, site)).status(timeout=3.0)
-            facts.append(("Companion", f"answering at {installation.url} (version {answer.body.get('companion')})" if answer.ok
-                          else f"at {installation.url} it answered HTTP {answer.status}: {answer.body.get('error')}", answer.ok))
+            facts.append(
+                (
+                    "Companion",
+                    f"answering at {installation.url} (version {answer.body.get('companion')})"
+                    if answer.ok
+                    else f"at {installation.url} it answered HTTP {answer.status}: {answer.body.get('error')}",
+                    answer.ok,
+                )
+            )
         except CompanionUnreachable as exc:
             facts.append(("Companion", f"not answering: {exc}", False))
     try:
         events = status.change_events()
-        facts.append(("Change log", f"{events['events']} events; {events['undelivered']} waiting for WordPress's hooks"
-                                    + (f" (the oldest since {events['oldest_undelivered']})" if events["undelivered"] else "")
-                                    + f"; {events['uncleared']} whose caches are not known clean",
-                      not events["undelivered"] and not events["uncleared"]))
+        facts.append(
+            (
+                "Change log",
+                f"{events['events']} events; {events['undelivered']} waiting for WordPress's hooks"
+                + (f" (the oldest since {events['oldest_undelivered']})" if events["undelivered"] else "")
+                + f"; {events['uncleared']} whose caches are not known clean",
+                not events["undelivered"] and not events["uncleared"],
+            )
+        )
     except StorageError as exc:
         facts.append(("Change log", f"cannot be read: {exc.detail}", False))
     try:

@@ -27,8 +27,16 @@ def lock_scope(db: Database, site: Site) -> str:
 
 
 class Storage:
-    def __init__(self, db: Database, site: Site, policy: Policy = Policy(), role_policy: RolePolicy = RolePolicy(),
-                 user_mapping: Mapping = DEFAULT, change_log: bool = True, settings: SiteSettings | None = None):
+    def __init__(
+        self,
+        db: Database,
+        site: Site,
+        policy: Policy = Policy(),
+        role_policy: RolePolicy = RolePolicy(),
+        user_mapping: Mapping = DEFAULT,
+        change_log: bool = True,
+        settings: SiteSettings | None = None,
+    ):
         """`settings`: a wpscim.wordpress.settings.SiteSettings, when the site's own settings (the admin
         page's) decide the policies and the mapping, read per request; without it the arguments do."""
         self.db = db
@@ -38,8 +46,9 @@ class Storage:
         self.journal = self.changes if change_log else None  # None: changes are not recorded (measuring only)
         guard = AdministratorGuard(site, lock_scope(db, site))
         self._policy_source = (lambda: settings.current().policy) if settings is not None else None
-        self.roles = RoleStore(site, role_policy, guard,
-                               policy_source=(lambda: settings.current().role_policy) if settings is not None else None)
+        self.roles = RoleStore(
+            site, role_policy, guard, policy_source=(lambda: settings.current().role_policy) if settings is not None else None
+        )
         self._users_lock = threading.Lock()
         self._users_version: object = None
         if settings is not None:
@@ -58,8 +67,9 @@ class Storage:
             if current.mapping_version != self._users_version:
                 with self._users_lock:
                     if current.mapping_version != self._users_version:
-                        self._users = UserStore(self.db, self.site, self._users.policy, self.roles, current.mapping,
-                                                policy_source=self._policy_source)
+                        self._users = UserStore(
+                            self.db, self.site, self._users.policy, self.roles, current.mapping, policy_source=self._policy_source
+                        )
                         self._users_version = current.mapping_version
         return self._users
 

@@ -100,8 +100,9 @@ class TokenStore:
         except ValueError:
             used = {}
         used = used if isinstance(used, dict) else {}
-        return [{"name": t["name"], "created": t.get("created", ""), "last_used": str(used.get(_use_key(t["sha256"])) or "")}
-                for t in tokens]
+        return [
+            {"name": t["name"], "created": t.get("created", ""), "last_used": str(used.get(_use_key(t["sha256"])) or "")} for t in tokens
+        ]
 
     def revoke(self, name: str) -> bool:
         with self.db.transaction() as cursor:
@@ -186,6 +187,7 @@ class TokenStore:
                     f"INSERT INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no') "
                     "ON DUPLICATE KEY UPDATE option_value = IF(JSON_VALID(option_value), JSON_SET(option_value, %s, %s), "
                     "VALUES(option_value))",
-                    (USED_OPTION, json.dumps({key: when}), f"$.{key}", when))
+                    (USED_OPTION, json.dumps({key: when}), f"$.{key}", when),
+                )
         except Exception:  # noqa: BLE001 - noting a use must never refuse a request
             log.warning("could not note when a token was last used", exc_info=True)

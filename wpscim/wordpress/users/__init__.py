@@ -38,8 +38,15 @@ class Policy:
 
 
 class UserStore:
-    def __init__(self, db: Database, site: Site, policy: Policy = Policy(), roles: RoleStore | None = None,
-                 user_mapping: Mapping = mapping.DEFAULT, policy_source=None):
+    def __init__(
+        self,
+        db: Database,
+        site: Site,
+        policy: Policy = Policy(),
+        roles: RoleStore | None = None,
+        user_mapping: Mapping = mapping.DEFAULT,
+        policy_source=None,
+    ):
         """`policy_source`: a callable answering the Policy in force (the admin page's settings, read per
         request); without it `policy` holds."""
         self.db = db
@@ -79,8 +86,15 @@ class UserStore:
     def get_for_update(self, tx: Transaction, user_id: str) -> dict | None:
         return self.reader.get_for_update(tx, user_id)
 
-    def search(self, session: Session, expr: scim_filter.Filter | None, start: int, count: int,
-               sort_by: scim_filter.AttrPath | None = None, descending: bool = False) -> tuple[int, list[dict]]:
+    def search(
+        self,
+        session: Session,
+        expr: scim_filter.Filter | None,
+        start: int,
+        count: int,
+        sort_by: scim_filter.AttrPath | None = None,
+        descending: bool = False,
+    ) -> tuple[int, list[dict]]:
         return self.finder.search(session, expr, start, count, sort_by, descending)
 
     # --- writes -------------------------------------------------------------------------------
@@ -90,8 +104,15 @@ class UserStore:
         self.finder.forget_counts()
         return created
 
-    def replace(self, tx: Transaction, user_id: str, user: dict, password_hash: str | None, before: dict | None = None,
-                unassigned_active_reactivates: bool = False) -> dict | None:
+    def replace(
+        self,
+        tx: Transaction,
+        user_id: str,
+        user: dict,
+        password_hash: str | None,
+        before: dict | None = None,
+        unassigned_active_reactivates: bool = False,
+    ) -> dict | None:
         """Make the user equal `user` (PUT, PATCH) and commit; the user as stored, or None when
         deprovisioning (`--deprovision delete`) deleted it. See UserWriter.replace for `active`."""
         if user.get("active") is False and self.policy.deprovision == "delete":

@@ -45,9 +45,7 @@ class Claims:
 
     def choose_nicename(self, session, login: str) -> str:
         for candidate in naming.nicename_candidates(naming.nicename_base(login)):
-            session.execute(
-                f"SELECT ID FROM {self.site.users} WHERE user_nicename = %s AND user_login != %s LIMIT 1", (candidate, login)
-            )
+            session.execute(f"SELECT ID FROM {self.site.users} WHERE user_nicename = %s AND user_login != %s LIMIT 1", (candidate, login))
             if session.fetchone() is None:
                 return candidate
         raise AssertionError("unreachable")
@@ -63,12 +61,20 @@ class Claims:
         others, other = (" AND {} <> %s", (exclude_id,)) if exclude_id else ("", ())  # "held by another user"
         branches = []
         if login != name or each:
-            branches.append((f"SELECT {USERNAME_TAKEN} FROM {users} u WHERE u.user_login = %s{others.format('u.ID')} AND {self._not_renamed}",
-                             (name, *other, USERNAME_META)))
+            branches.append(
+                (
+                    f"SELECT {USERNAME_TAKEN} FROM {users} u WHERE u.user_login = %s{others.format('u.ID')} AND {self._not_renamed}",
+                    (name, *other, USERNAME_META),
+                )
+            )
         if login is not None:
             branches.append((f"SELECT {LOGIN_TAKEN} FROM {users} WHERE user_login = %s", (login,)))
-        branches.append((f"SELECT {STORED_USERNAME_TAKEN} FROM {meta} WHERE meta_key = %s AND meta_value = %s{others.format('user_id')}",
-                         (USERNAME_META, meta_value(name), *other)))
+        branches.append(
+            (
+                f"SELECT {STORED_USERNAME_TAKEN} FROM {meta} WHERE meta_key = %s AND meta_value = %s{others.format('user_id')}",
+                (USERNAME_META, meta_value(name), *other),
+            )
+        )
         if email:
             branches.append((f"SELECT {EMAIL_TAKEN} FROM {users} WHERE user_email = %s{others.format('ID')}", (email, *other)))
         if login is not None:
@@ -101,8 +107,9 @@ class Claims:
             return login, naming.nicename_base(login)
         return login, self.choose_nicename(tx, login)
 
-    def lock_and_check_rename(self, tx: Transaction, stored: StoredUser, user_id: int, name_changed: bool, email_changed: bool,
-                              base: str | None) -> None:
+    def lock_and_check_rename(
+        self, tx: Transaction, stored: StoredUser, user_id: int, name_changed: bool, email_changed: bool, base: str | None
+    ) -> None:
         """For a PUT/PATCH changing the userName or email: take their locks, then Conflict if another
         user holds either (one round trip)."""
         names = self.lock_names(stored.user_name if name_changed else None, stored.email if email_changed else None, base)

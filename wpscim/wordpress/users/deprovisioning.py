@@ -20,13 +20,19 @@ def suspension(site: Site, user_id: int) -> list[tuple[str, list]]:
     cleared, multisite `spam` set. Reversible."""
     spam = ", spam = 1" if site.multisite else ""
     return [
-        (f"INSERT INTO {site.usermeta} (user_id, meta_key, meta_value) SELECT ID, %s, user_pass FROM {site.users} "
-         "WHERE ID = %s", [SUSPENDED_PASS_META, user_id]),
-        (f"UPDATE {site.users} SET user_pass = %s, user_activation_key = ''{spam} WHERE ID = %s",
-         [passwords.unusable_hash(site.db_version), user_id]),
+        (
+            f"INSERT INTO {site.usermeta} (user_id, meta_key, meta_value) SELECT ID, %s, user_pass FROM {site.users} WHERE ID = %s",
+            [SUSPENDED_PASS_META, user_id],
+        ),
+        (
+            f"UPDATE {site.users} SET user_pass = %s, user_activation_key = ''{spam} WHERE ID = %s",
+            [passwords.unusable_hash(site.db_version), user_id],
+        ),
         end_sessions(site, user_id),
-        (f"UPDATE {site.usermeta} SET meta_key = %s WHERE user_id = %s AND meta_key = '_application_passwords'",
-         [SUSPENDED_APP_PASSWORDS_META, user_id]),
+        (
+            f"UPDATE {site.usermeta} SET meta_key = %s WHERE user_id = %s AND meta_key = '_application_passwords'",
+            [SUSPENDED_APP_PASSWORDS_META, user_id],
+        ),
     ]
 
 
@@ -34,11 +40,16 @@ def restoration(site: Site, user_id: int) -> list[tuple[str, list]]:
     """Undo suspension(): the hash set aside (its first row) back in place, application passwords back."""
     spam = ", spam = 0" if site.multisite else ""
     return [
-        (f"UPDATE {site.users} SET user_pass = (SELECT meta_value FROM {site.usermeta} WHERE user_id = %s "
-         f"AND meta_key = %s ORDER BY umeta_id LIMIT 1){spam} WHERE ID = %s", [user_id, SUSPENDED_PASS_META, user_id]),
+        (
+            f"UPDATE {site.users} SET user_pass = (SELECT meta_value FROM {site.usermeta} WHERE user_id = %s "
+            f"AND meta_key = %s ORDER BY umeta_id LIMIT 1){spam} WHERE ID = %s",
+            [user_id, SUSPENDED_PASS_META, user_id],
+        ),
         (f"DELETE FROM {site.usermeta} WHERE user_id = %s AND meta_key = %s", [user_id, SUSPENDED_PASS_META]),
-        (f"UPDATE {site.usermeta} SET meta_key = '_application_passwords' WHERE user_id = %s AND meta_key = %s",
-         [user_id, SUSPENDED_APP_PASSWORDS_META]),
+        (
+            f"UPDATE {site.usermeta} SET meta_key = '_application_passwords' WHERE user_id = %s AND meta_key = %s",
+            [user_id, SUSPENDED_APP_PASSWORDS_META],
+        ),
     ]
 
 
@@ -104,8 +115,9 @@ class Deletion:
             if tx.fetchone() is None:
                 continue
             if keeper is None:
-                raise Conflict(f"user {user_id} owns content and there is no administrator to receive it; set --reassign-to",
-                               uniqueness=False)
+                raise Conflict(
+                    f"user {user_id} owns content and there is no administrator to receive it; set --reassign-to", uniqueness=False
+                )
             tx.execute(f"UPDATE `{table}` SET `{column}` = %s WHERE `{column}` = %s", (keeper, user_id))
         tx.execute(f"DELETE FROM {self.site.usermeta} WHERE user_id = %s", (user_id,))
         tx.execute(f"DELETE FROM {self.site.users} WHERE ID = %s", (user_id,))

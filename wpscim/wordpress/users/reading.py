@@ -24,7 +24,7 @@ def _pairs(packed: str) -> list[tuple[str, str]]:
         key_length, _, value_length = packed[at:colon].partition(",")
         key_end = colon + 1 + int(key_length)
         at = key_end + int(value_length)
-        pairs.append((packed[colon + 1:key_end], packed[key_end:at]))
+        pairs.append((packed[colon + 1 : key_end], packed[key_end:at]))
     return pairs
 
 
@@ -46,8 +46,15 @@ class UserReader:
         self.roles = roles
         self.mapping = user_mapping
         # The users columns a representation or a change needs (never user_pass: hashes are not read).
-        self.columns = ("user_login", "user_nicename", "user_email", "user_url", "user_registered", "display_name",
-                        *(("spam",) if site.multisite else ()))
+        self.columns = (
+            "user_login",
+            "user_nicename",
+            "user_email",
+            "user_url",
+            "user_registered",
+            "display_name",
+            *(("spam",) if site.multisite else ()),
+        )
 
     @functools.cached_property
     def wanted(self) -> tuple[str, tuple]:
@@ -78,9 +85,11 @@ class UserReader:
         GROUP_CONCAT has a fixed cost of ~0.2 ms per statement."""
         marks = ", ".join(["%s"] * len(ids))
         wanted, keys = self.wanted
-        return (f"SELECT u.ID, {self._selected_columns} FROM {self.site.users} u WHERE u.ID IN ({marks}){' FOR UPDATE' if for_update else ''}; "
-                f"SELECT m.user_id, m.meta_key, m.meta_value FROM {self.site.usermeta} m WHERE m.user_id IN ({marks}) AND {wanted} "
-                "ORDER BY m.umeta_id"), [*ids, *ids, *keys]
+        return (
+            f"SELECT u.ID, {self._selected_columns} FROM {self.site.users} u WHERE u.ID IN ({marks}){' FOR UPDATE' if for_update else ''}; "
+            f"SELECT m.user_id, m.meta_key, m.meta_value FROM {self.site.usermeta} m WHERE m.user_id IN ({marks}) AND {wanted} "
+            "ORDER BY m.umeta_id"
+        ), [*ids, *ids, *keys]
 
     def assemble(self, user_rows, meta_rows) -> tuple[dict[int, dict], dict[int, dict]]:
         """Users rows (ID, then self.columns) and usermeta rows (user_id, meta_key, meta_value, in
@@ -134,8 +143,10 @@ class UserReader:
         about the same)."""
         marks = ", ".join(["%s"] * len(ids))
         wanted, keys = self.wanted
-        meta = (f"SELECT GROUP_CONCAT(CONCAT({_pack('m.meta_key', 'm.meta_value')}) ORDER BY m.umeta_id SEPARATOR '') "
-                f"FROM {self.site.usermeta} m WHERE m.user_id = u.ID AND {wanted}")
+        meta = (
+            f"SELECT GROUP_CONCAT(CONCAT({_pack('m.meta_key', 'm.meta_value')}) ORDER BY m.umeta_id SEPARATOR '') "
+            f"FROM {self.site.usermeta} m WHERE m.user_id = u.ID AND {wanted}"
+        )
         columns = ", ".join(_pack(f"'{c}'", f"u.{c}") for c in self.columns)
         lock = f"SELECT ID FROM {self.site.users} WHERE ID IN ({marks}) FOR UPDATE; " if for_update else ""
         session.execute(

@@ -29,8 +29,15 @@ class UserSearch:
         if ids_shifted:
             self._page_ends.clear()
 
-    def search(self, session, expr: scim_filter.Filter | None, start: int, count: int,
-               sort_by: scim_filter.AttrPath | None = None, descending: bool = False) -> tuple[int, list[dict]]:
+    def search(
+        self,
+        session,
+        expr: scim_filter.Filter | None,
+        start: int,
+        count: int,
+        sort_by: scim_filter.AttrPath | None = None,
+        descending: bool = False,
+    ) -> tuple[int, list[dict]]:
         """One page of users matching `expr` (in ID order unless `sort_by`), and the total."""
         candidates = self._lookup_candidates(session, expr) if expr is not None else None
         if candidates is not None:
@@ -53,7 +60,8 @@ class UserSearch:
                     session.execute(
                         f"SELECT u.ID FROM {self.site.users} u WHERE {where} ORDER BY (COALESCE({order}, '') = ''), "
                         f"{order} {direction}, u.ID LIMIT {int(count)} OFFSET {int(start) - 1}",
-                        [*params, *order_params, *order_params])
+                        [*params, *order_params, *order_params],
+                    )
                     ids = [row[0] for row in session.fetchall()]
             if start == 1 and len(ids) < count:
                 total = len(ids)  # the whole result is in this page (every IdP lookup): no COUNT needed
@@ -66,7 +74,9 @@ class UserSearch:
         matched = []
         for offset in range(0, len(candidates_ids), CANDIDATE_BATCH):
             batch = candidates_ids[offset : offset + CANDIDATE_BATCH]
-            matched += [r for r in self.reader.load(session, batch) if expr is None or scim_filter.matches(expr, r, self.mapping.case_exact)]
+            matched += [
+                r for r in self.reader.load(session, batch) if expr is None or scim_filter.matches(expr, r, self.mapping.case_exact)
+            ]
         if sort_by is not None:
             matched = scim_filter.sorted_resources(matched, sort_by, descending, self.mapping.case_exact)
         return len(matched), matched[start - 1 : start - 1 + count]
@@ -91,8 +101,8 @@ class UserSearch:
             session.execute(f"SELECT u.ID FROM {self.site.users} u WHERE u.ID > %s ORDER BY u.ID LIMIT {int(count)}", [after])
         else:
             session.execute(
-                f"SELECT u.ID FROM {self.site.users} u WHERE {where} ORDER BY u.ID LIMIT {int(count)} OFFSET {int(start) - 1}",
-                params)
+                f"SELECT u.ID FROM {self.site.users} u WHERE {where} ORDER BY u.ID LIMIT {int(count)} OFFSET {int(start) - 1}", params
+            )
         ids = [row[0] for row in session.fetchall()]
         if keyset and ids:
             if len(self._page_ends) > 64:

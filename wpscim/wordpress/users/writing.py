@@ -82,8 +82,10 @@ class UserWriter:
             # (unique, matched by IdPs), so one WordPress would store otherwise is refused instead.
             kept = userfields.store_email(stored.email)
             if "@" not in stored.email or kept != stored.email:
-                raise Invalid(f"'{stored.email}' is not an e-mail address WordPress stores as it is"
-                              + (f" (it would store '{kept}')" if kept and kept != stored.email else ""))
+                raise Invalid(
+                    f"'{stored.email}' is not an e-mail address WordPress stores as it is"
+                    + (f" (it would store '{kept}')" if kept and kept != stored.email else "")
+                )
         targets = stored.targets
         if not userfields.url_fits(targets.get("user_url", "")):
             raise Invalid(f"profileUrl is longer than WordPress's {URL_MAX} characters")
@@ -117,8 +119,9 @@ class UserWriter:
                 wanted[f.meta_key] = targets[f.meta_key]
         return wanted
 
-    def _own_meta(self, user: dict, stored: StoredUser, values: dict, login: str, now: datetime,
-                  names_derived: bool = False) -> dict[str, str]:
+    def _own_meta(
+        self, user: dict, stored: StoredUser, values: dict, login: str, now: datetime, names_derived: bool = False
+    ) -> dict[str, str]:
         """wpscim's usermeta rows for `user`: exact userName, externalId, lastModified, residue, defaults."""
         own = {}
         unassigned = self.mapping.defaulted(user, names_derived)
@@ -157,14 +160,21 @@ class UserWriter:
         claims, claim_params = self.claims.questions(stored, base)
         insert = self._insert(user, stored, values, base, naming.nicename_base(base), caps, roles, now, password_hash)
         retry = {"fingerprint": _fingerprint(user), "began": round(time.time(), 3)}  # see _replayed
-        event = Event("create", "User", None, tuple(sorted({*user} - _NOT_COMPARED | ({"password"} if password_hash else set()))),
-                      {"after": user_snapshot(None, insert.row, insert.meta, list(caps)), **retry})
+        event = Event(
+            "create",
+            "User",
+            None,
+            tuple(sorted({*user} - _NOT_COMPARED | ({"password"} if password_hash else set()))),
+            {"after": user_snapshot(None, insert.row, insert.meta, list(caps)), **retry},
+        )
         if not suspend:
             tx.record(event)
         finish = tx.run if suspend else tx.commit_with
         try:
-            user_id = finish(f"{take}; {refuse_if_any(f'{locks_missing(locks)} UNION ALL {claims}')}; {insert.sql}",
-                             [*lock_params, *claim_params, *insert.params])
+            user_id = finish(
+                f"{take}; {refuse_if_any(f'{locks_missing(locks)} UNION ALL {claims}')}; {insert.sql}",
+                [*lock_params, *claim_params, *insert.params],
+            )
         except pymysql.err.OperationalError as exc:
             if not refused(exc):
                 raise
@@ -198,26 +208,43 @@ class UserWriter:
         for candidate in self.reader.by_login(tx, stored.user_name):
             if candidate["userName"].lower() != stored.user_name.lower():
                 continue
-            tx.execute(f"SELECT actor, detail FROM `{self.site.prefix}wpscim_events` WHERE resource_type = 'User' "
-                       "AND resource_id = %s AND action = 'create' ORDER BY id DESC LIMIT 1", (candidate["id"],))
+            tx.execute(
+                f"SELECT actor, detail FROM `{self.site.prefix}wpscim_events` WHERE resource_type = 'User' "
+                "AND resource_id = %s AND action = 'create' ORDER BY id DESC LIMIT 1",
+                (candidate["id"],),
+            )
             row = tx.fetchone()
             first = loads(row[1]) if row and row[0] == tx.actor else {}
             since = retry["began"] - first.get("began", retry["began"])
             if first.get("fingerprint") == retry["fingerprint"] and REPLAY_AFTER_SECONDS <= since <= REPLAY_MINUTES * 60:
-                log.info("request %s: the create of user %s was sent again; answering with the user it created",
-                         tx.request_id, candidate["id"])
+                log.info(
+                    "request %s: the create of user %s was sent again; answering with the user it created", tx.request_id, candidate["id"]
+                )
                 return candidate
         return None
 
-    def _insert(self, user: dict, stored: StoredUser, values: dict, login: str, nicename: str, caps: dict, roles: Roles,
-                now: datetime, password_hash: str | None) -> _Insert:
+    def _insert(
+        self,
+        user: dict,
+        stored: StoredUser,
+        values: dict,
+        login: str,
+        nicename: str,
+        caps: dict,
+        roles: Roles,
+        now: datetime,
+        password_hash: str | None,
+    ) -> _Insert:
         """The users row and its usermeta in one round trip: the new ID is kept in `@wpscim_user` right
         after the users row (LAST_INSERT_ID() changes with the next insert), and the meta rows and the
         change event (wpscim.wordpress.events) take it from there."""
         # WordPress's default from the names; its non-strict session cuts it to the column's 250 characters.
-        display = values.get("display_name") or naming.store_name(
-            naming.default_display_name(login, values.get("first_name", ""), values.get("last_name", ""))
-        )[:DISPLAY_MAX]
+        display = (
+            values.get("display_name")
+            or naming.store_name(naming.default_display_name(login, values.get("first_name", ""), values.get("last_name", "")))[
+                :DISPLAY_MAX
+            ]
+        )
         given = self._wordpress_meta(values, login)
         texts = [(key, given.pop(key, default)) for key, default in self.site.usermeta_defaults()]
         texts += list(given.items())  # the site's mapped keys, as `meta_input` would write them
@@ -227,14 +254,30 @@ class UserWriter:
             (self.site.user_level_key, str(roles.user_level(caps))),
         ]
         rows += [(key, meta_value(text)) for key, text in self._own_meta(user, stored, values, login, now).items()]
-        sql = (f"INSERT INTO {self.site.users} (user_login, user_pass, user_nicename, user_email, user_url, "
-               "user_registered, user_activation_key, display_name) VALUES (%s, %s, %s, %s, %s, %s, '', %s); "
-               f"SET @wpscim_user = LAST_INSERT_ID(); INSERT INTO {self.site.usermeta} (user_id, meta_key, meta_value) VALUES "
-               + ", ".join(["(@wpscim_user, %s, %s)"] * len(rows)))
-        params = [login, password_hash or passwords.unusable_hash(self.site.db_version), nicename, stored.email,
-                  values.get("user_url", ""), now.strftime("%Y-%m-%d %H:%M:%S"), display, *(v for row in rows for v in row)]
-        row = {"user_login": login, "user_nicename": nicename, "user_email": stored.email, "user_url": values.get("user_url", ""),
-               "user_registered": now.replace(microsecond=0, tzinfo=None), "display_name": display}
+        sql = (
+            f"INSERT INTO {self.site.users} (user_login, user_pass, user_nicename, user_email, user_url, "
+            "user_registered, user_activation_key, display_name) VALUES (%s, %s, %s, %s, %s, %s, '', %s); "
+            f"SET @wpscim_user = LAST_INSERT_ID(); INSERT INTO {self.site.usermeta} (user_id, meta_key, meta_value) VALUES "
+            + ", ".join(["(@wpscim_user, %s, %s)"] * len(rows))
+        )
+        params = [
+            login,
+            password_hash or passwords.unusable_hash(self.site.db_version),
+            nicename,
+            stored.email,
+            values.get("user_url", ""),
+            now.strftime("%Y-%m-%d %H:%M:%S"),
+            display,
+            *(v for row in rows for v in row),
+        ]
+        row = {
+            "user_login": login,
+            "user_nicename": nicename,
+            "user_email": stored.email,
+            "user_url": values.get("user_url", ""),
+            "user_registered": now.replace(microsecond=0, tzinfo=None),
+            "display_name": display,
+        }
         meta: dict[str, str] = {}
         for key, value in rows:
             meta.setdefault(key, value)
@@ -247,16 +290,24 @@ class UserWriter:
         user's SCIM representation."""
         read_sql, read_params = self.reader.plain_read([user_id])
         results: list = []
-        tx.commit_with("; ".join([*(sql for sql, _ in writes), read_sql]),
-                       [*(v for _, params in writes for v in params), *read_params], results)
+        tx.commit_with(
+            "; ".join([*(sql for sql, _ in writes), read_sql]), [*(v for _, params in writes for v in params), *read_params], results
+        )
         if tx.answer_lost:  # committed, but the read-back never arrived
             with tx.db.reading() as session:
                 return self.reader.get(session, str(user_id))
         rows, metas = self.reader.assemble(*results)
         return self.reader.to_scim(rows[user_id], metas[user_id], roles)
 
-    def replace(self, tx: Transaction, user_id: int, user: dict, password_hash: str | None, before: dict | None,
-                unassigned_active_reactivates: bool = False) -> dict:
+    def replace(
+        self,
+        tx: Transaction,
+        user_id: int,
+        user: dict,
+        password_hash: str | None,
+        before: dict | None,
+        unassigned_active_reactivates: bool = False,
+    ) -> dict:
         """Make user `user_id` (locked by UserReader.get_for_update) equal `user`, as PUT and PATCH do,
         and commit; returns the user as stored. The questions a rename asks are sent as they come; the
         writes, the read-back, the event and the COMMIT go in one round trip. Without `active`, a
@@ -307,18 +358,25 @@ class UserWriter:
                 columns["user_pass"] = password_hash
                 columns["user_activation_key"] = ""
         if columns:
-            writes.append((f"UPDATE {self.site.users} SET " + ", ".join(f"`{c}` = %s" for c in columns) + " WHERE ID = %s",
-                           [*columns.values(), uid]))
+            writes.append(
+                (f"UPDATE {self.site.users} SET " + ", ".join(f"`{c}` = %s" for c in columns) + " WHERE ID = %s", [*columns.values(), uid])
+            )
         wanted = self._wordpress_meta(values, login)
         own = self._own_meta(user, stored, values, login, datetime.now(UTC), names_derived)
         stale = [
-            k for k in meta
-            if k.startswith(mapping.RESIDUE_PREFIX) and k not in own
+            k
+            for k in meta
+            if k.startswith(mapping.RESIDUE_PREFIX)
+            and k not in own
             and (not k.startswith(mapping.STATE_PREFIX) or k == mapping.DEFAULTED_META)
         ]
         if stale:
-            writes.append((f"DELETE FROM {self.site.usermeta} WHERE user_id = %s AND meta_key IN (" + ", ".join(["%s"] * len(stale)) + ")",
-                           [uid, *stale]))
+            writes.append(
+                (
+                    f"DELETE FROM {self.site.usermeta} WHERE user_id = %s AND meta_key IN (" + ", ".join(["%s"] * len(stale)) + ")",
+                    [uid, *stale],
+                )
+            )
         meta_writes = {**wanted, **own}
         writes += self._set_meta(uid, meta, meta_writes)
         if end_sessions:
@@ -338,10 +396,20 @@ class UserWriter:
             writes += deprovisioning.restoration(self.site, uid)
             action = "reactivate"
         after_row = {**row, **{k: v for k, v in columns.items() if k != "user_pass"}}
-        tx.record(Event(action, "User", str(uid), changed_attributes(before or {}, user, bool(password_hash)),
-                        {"before": user_snapshot(uid, row, meta, held),
-                         "after": user_snapshot(uid, after_row, {**meta, **{k: meta_value(v) for k, v in meta_writes.items()}},
-                                                roles_after or held)}))
+        tx.record(
+            Event(
+                action,
+                "User",
+                str(uid),
+                changed_attributes(before or {}, user, bool(password_hash)),
+                {
+                    "before": user_snapshot(uid, row, meta, held),
+                    "after": user_snapshot(
+                        uid, after_row, {**meta, **{k: meta_value(v) for k, v in meta_writes.items()}}, roles_after or held
+                    ),
+                },
+            )
+        )
         return self._commit_and_read(tx, uid, writes, roles)
 
     def _replace_roles(self, tx: Transaction, user_id: int, user: dict, meta: dict, roles: Roles) -> list[str] | None:
@@ -369,11 +437,17 @@ class UserWriter:
             if key not in current:
                 missing.append((key, value))
             elif current[key] != value:
-                writes.append((f"UPDATE {self.site.usermeta} SET meta_value = %s WHERE user_id = %s AND meta_key = %s",
-                               [value, user_id, key]))
+                writes.append(
+                    (f"UPDATE {self.site.usermeta} SET meta_value = %s WHERE user_id = %s AND meta_key = %s", [value, user_id, key])
+                )
         if missing:
-            writes.append((f"INSERT INTO {self.site.usermeta} (user_id, meta_key, meta_value) VALUES "
-                           + ", ".join(["(%s, %s, %s)"] * len(missing)), [v for key, value in missing for v in (user_id, key, value)]))
+            writes.append(
+                (
+                    f"INSERT INTO {self.site.usermeta} (user_id, meta_key, meta_value) VALUES "
+                    + ", ".join(["(%s, %s, %s)"] * len(missing)),
+                    [v for key, value in missing for v in (user_id, key, value)],
+                )
+            )
         return writes
 
 

@@ -66,11 +66,13 @@ def test_requests_beyond_the_slots_get_503_promptly_when_none_leaves():
 
 
 def test_a_burst_waits_for_a_slot_while_requests_keep_leaving():
-    gate = DatabaseGate(4)
-    hold = 2 * DatabaseGate.STUCK_SECONDS  # longer than a stuck request may hold every slot
-    clients = churn(gate, 4, seconds=5 * hold, hold=hold)
+    # Each client holds its slot twice as long as a stuck request may; eight of them, staggered, leave
+    # one every hold / 8 s, far inside STUCK_SECONDS even on a busy machine.
+    gate = DatabaseGate(8)
+    hold = 2 * DatabaseGate.STUCK_SECONDS
+    clients = churn(gate, 8, seconds=3 * hold, hold=hold)
     started = time.monotonic()
-    leave(gate, enter(gate))  # no 503: one of the four leaves every hold / 4 s
+    leave(gate, enter(gate))  # no 503, though every slot was held when it came
     waited = time.monotonic() - started
     for client in clients:
         client.join()

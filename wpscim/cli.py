@@ -255,6 +255,12 @@ def _metrics_token_file(path: str | None) -> str | None:
     envvar="WPSCIM_ALLOW_ROLE_DELETE",
     help="let DELETE /Groups remove built-in roles and roles wpscim did not create",
 )
+@_option(
+    "--allow-administrator-credentials",
+    is_flag=True,
+    envvar="WPSCIM_ALLOW_ADMINISTRATOR_CREDENTIALS",
+    help="let SCIM change the password, e-mail and userName of users who administer the site",
+)
 @_wordpress_options
 @_option(
     "--wait-for-wordpress",
@@ -388,6 +394,7 @@ def build_app(params: dict, opened: _Opened, user_mapping):
         allow_delete=params["allow_role_delete"],
         unknown_members=params["unknown_members"],
         lean_patch_response=params["lean_group_patch"],
+        administrator_credentials=params["allow_administrator_credentials"],
     )
     file_fields, extension = _mapping_file_entries(params.get("mapping_file"))
     settings = SiteSettings(

@@ -14,7 +14,7 @@ from typing import Any
 import falcon
 
 from wpscim.scim.errors import ScimError
-from wpscim.wordpress.errors import Conflict, Invalid, NotFound, StorageError, Unavailable
+from wpscim.wordpress.errors import Conflict, Forbidden, Invalid, NotFound, StorageError, Unavailable
 
 log = logging.getLogger("wpscim")
 ATTEMPTS = 3
@@ -26,6 +26,8 @@ def as_scim_error(exc: StorageError) -> ScimError:
         return ScimError(404, exc.detail)
     if isinstance(exc, Conflict):
         return ScimError(409, exc.detail, "uniqueness" if exc.uniqueness else "mutability")
+    if isinstance(exc, Forbidden):
+        return ScimError(403, exc.detail)
     if isinstance(exc, Invalid):
         return ScimError(400, exc.detail, "mutability" if exc.immutable else "invalidValue")
     if isinstance(exc, Unavailable):

@@ -7,12 +7,16 @@ can log in is not suspended by wpscim (no `wpscim__suspended_pass`) nor marked a
 could take the last one away (deactivation, deletion, removal of an administrator role, deletion of
 such a role) first take one named lock per site and count the administrators who remain, so two such
 changes never both pass; the lock is held until the COMMIT.
+
+Nor does SCIM change how an administrator signs in (password, e-mail, userName) unless the site allows it
+(`--allow-administrator-credentials`): a provisioning token that could would own every administrator's
+account, and a site's administrators are usually its own, not its identity provider's.
 """
 
 from __future__ import annotations
 
 from wpscim.wordpress.db import Transaction
-from wpscim.wordpress.errors import Conflict
+from wpscim.wordpress.errors import Conflict, Forbidden
 from wpscim.wordpress.mapping import SUSPENDED_PASS_META
 from wpscim.wordpress.roles import ADMIN_CAPABILITY, Roles, administers, administrator_roles, parse_caps
 from wpscim.wordpress.site import Site, unserialize
@@ -33,6 +37,17 @@ class AdministratorGuard:
                 f"{change} would leave the site without an administrator who can log in; SCIM keeps at least one "
                 "(make another user an administrator in WordPress first)",
                 uniqueness=False,
+            )
+
+    def refuse_sign_in_change(self, tx: Transaction, roles: Roles, user_id: int, caps: dict, login: str, what: list[str]) -> None:
+        """Forbidden if user `user_id` (capabilities `caps`) administers the site and `what` (the sign-in
+        attributes a change touches) is not empty."""
+        if not what:
+            return
+        if administers(caps, roles) or user_id in self._super_admins(tx):
+            raise Forbidden(
+                f"user {user_id} ({login}) administers the site, so SCIM does not change its {' or '.join(what)} "
+                "(start wpscim with --allow-administrator-credentials to permit it); nothing was changed"
             )
 
     def able_administrators(self, tx: Transaction, roles: Roles) -> set[int]:

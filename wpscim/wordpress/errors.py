@@ -31,6 +31,11 @@ class Invalid(StorageError):
         self.immutable = immutable  # the attribute or resource may not be changed this way at all
 
 
+class Forbidden(StorageError):
+    """The site's policy does not let a provisioning token make this change at all (e.g. the sign-in of
+    an administrator)."""
+
+
 class Unavailable(StorageError):
     """The database cannot answer now. `rerun_safe`: nothing of the transaction was committed, so the
     whole unit of work may be run again at once (a deadlock victim, a lock wait that timed out, a

@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import time
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +29,35 @@ BUILT_IN = ("administrator", "editor", "author", "contributor", "subscriber")
 GROUPS_OPTION = "wpscim_groups"
 _LEVEL = re.compile(r"^level_(\d+)$")
 
+# WordPress puts a user's roles and own capabilities in one array and merges that array into the user's
+# capabilities (WP_User::get_role_caps()), so a role whose slug is a capability grants it: a group named
+# "manage_options" would make its members administrators. These are the capabilities WordPress 6.1
+# checks (populate_roles() and map_meta_cap(); tests/test_least_power.py compares them with its source);
+# capabilities of the site's own roles (a plugin's) count too (capability_names).
+CORE_CAPABILITIES = frozenset(
+    """
+    activate_plugin activate_plugins add_comment_meta add_post_meta add_term_meta add_user_meta add_users
+    assign_categories assign_post_tags assign_term create_app_password create_sites create_users customize
+    deactivate_plugin deactivate_plugins delete_app_password delete_app_passwords delete_categories
+    delete_comment_meta delete_others_pages delete_others_posts delete_page delete_pages delete_plugins
+    delete_post delete_post_meta delete_post_tags delete_posts delete_private_pages delete_private_posts
+    delete_published_pages delete_published_posts delete_site delete_sites delete_term delete_term_meta
+    delete_themes delete_user delete_user_meta delete_users do_not_allow edit_app_password edit_categories
+    edit_comment edit_comment_meta edit_css edit_dashboard edit_files edit_others_pages edit_others_posts
+    edit_page edit_pages edit_plugins edit_post edit_post_meta edit_post_tags edit_posts edit_private_pages
+    edit_private_posts edit_published_pages edit_published_posts edit_term edit_term_meta edit_theme_options
+    edit_themes edit_user edit_user_meta edit_users erase_others_personal_data exist export
+    export_others_personal_data import install_languages install_plugins install_themes list_app_passwords
+    list_users manage_categories manage_links manage_network manage_network_options manage_network_plugins
+    manage_network_themes manage_network_users manage_options manage_post_tags manage_privacy_options
+    manage_sites moderate_comments promote_user promote_users publish_pages publish_post publish_posts read
+    read_app_password read_page read_post read_private_pages read_private_posts remove_user remove_users
+    resume_plugin resume_plugins resume_theme resume_themes setup_network switch_themes unfiltered_html
+    unfiltered_upload update_core update_https update_languages update_php update_plugins update_themes
+    upgrade_network upload_files upload_plugins upload_themes view_site_health_checks
+    """.split()
+)
+
 
 @dataclass(frozen=True)
 class RolePolicy:
@@ -37,6 +67,7 @@ class RolePolicy:
     allow_delete: bool = False  # allow DELETE of built-in roles and roles wpscim did not create
     unknown_members: str = "ignore"  # member ids that are no user: "ignore" (logged, in the audit trail) or "reject" (400)
     lean_patch_response: bool = False  # PATCH /Groups answers without members unless ?attributes=members
+    administrator_credentials: bool = False  # SCIM may change the password, e-mail and userName of administrators
 
 
 @dataclass
@@ -97,6 +128,28 @@ def administrator_roles(roles: Roles) -> set[str]:
 def administers(caps: dict, roles: Roles) -> bool:
     """Whether a capabilities array makes its user an administrator of the site."""
     return bool(caps.get(ADMIN_CAPABILITY)) or any(caps.get(slug) for slug in administrator_roles(roles))
+
+
+def capability_names(roles: Roles) -> set[str]:
+    """Every capability WordPress or one of the site's roles knows: no role wpscim creates or grants may
+    have one as its slug."""
+    names = set(CORE_CAPABILITIES)
+    for definition in roles.definitions.values():
+        names.update(str(cap) for cap in (definition.get("capabilities") or {}))
+    return names
+
+
+def is_capability(slug: str, roles: Roles) -> bool:
+    return bool(_LEVEL.match(slug)) or slug in capability_names(roles)
+
+
+def name_key(display_name: str) -> str:
+    """How two role names are compared: as a person reads them, in any case, in any Unicode form, with
+    invisible characters (zero-width spaces, direction marks) gone and spaces collapsed — so that no
+    role can be given a name that reads like another's."""
+    text = unicodedata.normalize("NFKC", display_name)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return " ".join(text.casefold().split())
 
 
 def parse_caps(value: str | None) -> dict:
@@ -210,8 +263,8 @@ class RoleStore:
 
     def find_by_name(self, roles: Roles, display_name: str) -> str | None:
         """The role whose name reads as `display_name` (any case), as it would be stored."""
-        wanted = naming.read_name(role_name(display_name)).lower()
-        return next((slug for slug in roles.definitions if roles.display(slug).lower() == wanted), None)
+        wanted = name_key(naming.read_name(role_name(display_name)))
+        return next((slug for slug in roles.definitions if name_key(roles.display(slug)) == wanted), None)
 
     def create(self, tx, display_name: str, external_id: str | None) -> tuple[str, bool]:
         """A role for a new group, or the existing role of that name (enhanced group push links Okta
@@ -223,7 +276,7 @@ class RoleStore:
         if created:
             base = re.sub(r"[^a-z0-9]+", "_", naming.remove_accents(display_name).lower()).strip("_")[:60] or "group"
             slug, n = base, 2
-            while slug in roles.definitions:
+            while slug in roles.definitions or is_capability(slug, roles):
                 slug, n = f"{base}_{n}", n + 1
             template = roles.definitions.get(self.policy.template) or {"capabilities": {"read": True, "level_0": True}}
             roles.definitions[slug] = {"name": stored_name, "capabilities": dict(template.get("capabilities") or {})}
@@ -258,6 +311,11 @@ class RoleStore:
         stored_name = role_name(display_name) if display_name is not None else None
         renamed = stored_name is not None and stored_name != roles.name(slug)
         if renamed:
+            if slug in administrator_roles(roles):
+                raise Invalid(
+                    f"role '{slug}' makes its members administrators of the site, so it is not renamed through SCIM",
+                    immutable=True,
+                )
             other = self.find_by_name(roles, display_name)
             if other is not None and other != slug:
                 raise Conflict(f"another role is already named '{naming.read_name(stored_name)}'")
@@ -387,8 +445,8 @@ class RoleStore:
         if slug not in roles.definitions:
             raise NotFound(f"no group (WordPress role) with id '{slug}'")
         add, remove = sorted(set(add)), sorted(set(remove) - set(add))
-        if check_policy and add and slug in self.policy.never_grant:
-            raise Invalid(f"wpscim never grants the role '{slug}' through SCIM (see --never-grant); nothing was changed")
+        if check_policy and add:
+            self.refuse_grant(roles, slug)
         if check_policy and remove and slug in self.policy.never_remove:
             raise Invalid(f"wpscim never removes the role '{slug}' through SCIM (see --never-remove); nothing was changed")
         wanted = {uid: True for uid in add} | {uid: False for uid in remove}
@@ -406,6 +464,16 @@ class RoleStore:
             if users or (ignored and action == "add_members"):
                 detail = {"slug": slug, "users": users, **({"ignored": list(ignored)} if ignored and action == "add_members" else {})}
                 tx.record(Event(action, "Group", slug, ("members",), detail))
+
+    def refuse_grant(self, roles: Roles, slug: str) -> None:
+        """Invalid if SCIM may not grant role `slug`: the policy says never, or its slug is a capability."""
+        if slug in self.policy.never_grant:
+            raise Invalid(f"wpscim never grants the role '{slug}' through SCIM (see --never-grant); nothing was changed")
+        if is_capability(slug, roles):
+            raise Invalid(
+                f"the id of role '{slug}' is also a WordPress capability, which WordPress would grant with the role; "
+                "wpscim does not grant it; nothing was changed"
+            )
 
     @staticmethod
     def _toggle(caps: dict, slug: str, grant: bool) -> dict:

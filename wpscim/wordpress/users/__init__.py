@@ -22,7 +22,7 @@ from wpscim.wordpress.db import Database, Session, Transaction
 from wpscim.wordpress.errors import Invalid
 from wpscim.wordpress.events import Event, user_snapshot
 from wpscim.wordpress.mapping import Mapping
-from wpscim.wordpress.roles import RoleStore, administers, parse_caps
+from wpscim.wordpress.roles import Roles, RoleStore, administers, parse_caps
 from wpscim.wordpress.site import Site
 from wpscim.wordpress.users.claims import Claims
 from wpscim.wordpress.users.deprovisioning import Deletion
@@ -70,10 +70,9 @@ class UserStore:
         """Hashing is slow by design: callers do it before opening the transaction."""
         return passwords.hash_password(password, self.site.db_version)
 
-    def _check_role_policy(self, granted: list[str], removed: list[str]) -> None:
+    def _check_role_policy(self, roles: Roles, granted: list[str], removed: list[str]) -> None:
         for slug in granted:
-            if slug in self.roles.policy.never_grant:
-                raise Invalid(f"wpscim never grants the role '{slug}' through SCIM (see --never-grant)")
+            self.roles.refuse_grant(roles, slug)
         for slug in removed:
             if slug in self.roles.policy.never_remove:
                 raise Invalid(f"wpscim never removes the role '{slug}' through SCIM (see --never-remove)")

@@ -151,7 +151,7 @@ class UserWriter:
         roles = self.roles.recent(tx)
         wanted = self.wanted_roles(user, roles)
         if wanted:
-            self._check_role_policy(wanted, [])
+            self._check_role_policy(roles, wanted, [])
         caps = {slug: True for slug in (wanted or [roles.default_role])}
         now = datetime.now(UTC)
         # With nothing left to do (no suspension), the insert's round trip also commits and releases the locks.
@@ -323,6 +323,10 @@ class UserWriter:
         values = self.validate(stored)
         name_changed = stored.user_name != current_name
         email_changed = stored.email.lower() != row["user_email"].lower()
+        if not self.roles.policy.administrator_credentials:
+            sign_in = [n for n, changed in (("userName", name_changed), ("email", email_changed), ("password", password_hash)) if changed]
+            caps = parse_caps(meta.get(self.site.capabilities_key))
+            self.roles.guard.refuse_sign_in_change(tx, self.roles.recent(tx), uid, caps, row["user_login"], sign_in)
         columns: dict[str, object] = {}
         login = row["user_login"]
         end_sessions = False
@@ -419,7 +423,7 @@ class UserWriter:
         if wanted is None:
             return None
         held = roles.held(parse_caps(meta.get(self.site.capabilities_key)))
-        self._check_role_policy([r for r in wanted if r not in held], [r for r in held if r not in wanted])
+        self._check_role_policy(roles, [r for r in wanted if r not in held], [r for r in held if r not in wanted])
         if sorted(held) != sorted(wanted):
 
             def edit(caps: dict) -> dict:

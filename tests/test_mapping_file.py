@@ -10,7 +10,9 @@ from conftest import Api, database_url
 
 from wpscim.app import create_app
 from wpscim.scim.schemas import register_extension, unregister_extension
+from wpscim.wordpress.mapping import DEFAULT
 from wpscim.wordpress.mapping_file import parse_mapping
+from wpscim.wordpress.site import check_mapping_against_database
 from wpscim.wordpress.tokens import TokenStore
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -174,6 +176,12 @@ def test_mapping_commands(shop, tmp_path, mysql_server):
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "usermeta billing_phone: already set for 1 users" in checked.stdout
     assert "users.display_name: holds at most 250 characters" in checked.stdout
+
+
+def test_mapping_check_names_no_length_for_a_date_column(wp):
+    lines = check_mapping_against_database(wp.db, wp.site, DEFAULT)
+    assert any("users.display_name: holds at most 250 characters" in line for line in lines)
+    assert not any("users.user_registered" in line for line in lines), lines  # a date has no length to report
 
 
 def test_odd_meta_keys_are_bound_not_formatted(wp):

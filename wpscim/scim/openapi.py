@@ -25,6 +25,7 @@ _TYPES = {
 _ERRORS = {
     400: "Invalid request (scimType says why)",
     401: "Missing or invalid bearer token",
+    403: "The site's policy does not let a provisioning token make this change",
     404: "No such resource",
     409: "Uniqueness or mutability conflict",
     412: "If-Match names another version",
@@ -250,7 +251,7 @@ def _id(example: str) -> dict:
 
 def _resource_paths(name: str, noun: str, example_id: str) -> dict:
     ref, sent, listing = _ref(name), _ref(f"{name}Request"), _list_response(_ref(name))
-    writes = (400, 404, 409, 412, 413)
+    writes = (400, 403, 404, 409, 412, 413)
     created = {**_ETAG, "Location": {"description": "The new resource's URL.", "required": True, "schema": {"type": "string"}}}
     if_match = _header("If-Match", "Apply only if the resource still has this version (else 412).")
     return {

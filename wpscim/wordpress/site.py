@@ -220,7 +220,7 @@ def check_mapping_against_database(db: Database, site: Site, user_mapping) -> li
                 row = cursor.fetchone()
                 if row is None:
                     lines.append(f"error: {f.scim} -> users.{f.column}: no such column in {site.base_prefix}users")
-                else:
+                elif row[0] is not None:  # a text column (user_registered, a date, has no length)
                     lines.append(f"info: {f.scim} -> users.{f.column}: holds at most {row[0]} characters; longer values are refused")
             residue = "wpscim_" + (f.path.urn if f.path.urn else f.path.attr)
             if f.meta_key and not f.meta_key.startswith("wpscim_") and residue not in ("wpscim_name",):

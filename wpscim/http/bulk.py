@@ -11,6 +11,7 @@ import re
 
 import falcon
 
+from wpscim.http.discovery import scim_base
 from wpscim.http.errors import error_response
 from wpscim.http.media import read_json, write_json
 from wpscim.scim.discovery import MAX_OPERATIONS
@@ -127,7 +128,7 @@ class Bulk:
         outcome = {"method": method, "status": str(status)}
         if operation.get("bulkId"):
             outcome["bulkId"] = operation["bulkId"]
-        location = headers.get("location") or (f"{req.prefix}/scim/v2{path}" if method != "POST" else None)
+        location = headers.get("location") or (f"{scim_base(req)}{path}" if method != "POST" else None)
         if status < 400:
             if location:
                 outcome["location"] = location

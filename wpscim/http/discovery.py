@@ -5,19 +5,25 @@ from __future__ import annotations
 import json
 
 from wpscim.http.media import write_json
+from wpscim.http.middleware import BASE
 from wpscim.scim import discovery
 from wpscim.scim.errors import not_found
 from wpscim.scim.listing import list_response
 from wpscim.scim.openapi import openapi_document
 
 
-def _base(req) -> str:
-    return f"{req.prefix}/scim/v2"
+def scim_base(req) -> str:
+    """The SCIM base URL as the client reached wpscim, which every URL wpscim writes starts with
+    (meta.location, Location, `$ref`, discovery, Bulk). Behind a proxy that is the proxy's scheme and
+    host: Falcon's forwarded_prefix reads `Forwarded` (RFC 7239), else X-Forwarded-Proto and
+    X-Forwarded-Host, else the request itself (its scheme and Host, as deploy/nginx-wpscim.conf passes
+    it). These headers only shape this client's own answer, as the admin page's base_url."""
+    return req.forwarded_prefix + BASE
 
 
 class ServiceProviderConfig:
     def on_get(self, req, resp) -> None:
-        write_json(resp, discovery.service_provider_config(_base(req)))
+        write_json(resp, discovery.service_provider_config(scim_base(req)))
 
 
 class OpenApi:
@@ -25,7 +31,7 @@ class OpenApi:
 
     def on_get(self, req, resp) -> None:
         resp.content_type = "application/json"
-        resp.text = json.dumps(openapi_document(_base(req)), ensure_ascii=False)
+        resp.text = json.dumps(openapi_document(scim_base(req)), ensure_ascii=False)
 
 
 class _Listing:
@@ -47,9 +53,9 @@ class _Listing:
 
 class ResourceTypes(_Listing):
     def documents(self, req) -> list[dict]:
-        return discovery.resource_types(_base(req))
+        return discovery.resource_types(scim_base(req))
 
 
 class Schemas(_Listing):
     def documents(self, req) -> list[dict]:
-        return discovery.schema_documents(_base(req))
+        return discovery.schema_documents(scim_base(req))

@@ -2,12 +2,18 @@
 
 Members are streamed from an unbuffered cursor while the response is written, and not read at all
 when `excludedAttributes=members` is asked (Entra asks it on every lookup).
+
+A group's version (ETag) is computed without reading its members: from its name, externalId, meta and
+its revision, a counter in wpscim's notes on the group (`wpscim_groups`, Roles.revision) that every
+change through /Groups advances. meta.lastModified alone has one-second resolution: three membership changes within
+one second would share one version, and If-Match would let a stale client through.
 """
 
 from __future__ import annotations
 
 import logging
 
+from wpscim.http.discovery import scim_base
 from wpscim.http.errors import retrying
 from wpscim.http.media import Lazy, read_json, write_streamed_json
 from wpscim.scim import filter as scim_filter
@@ -33,6 +39,7 @@ def _mentions_members(expr) -> bool:
     return expr.path.attr.lower() == "members"
 
 
+
 def _case_exact(path: scim_filter.AttrPath) -> bool:
     attr = schemas.resolve(schemas.GROUP, path)
     return bool(attr and attr.case_exact) or (path.attr.lower() == "members" and (path.sub or "value").lower() == "value")
@@ -51,8 +58,8 @@ class GroupResources:
     def document(self, req, slug: str, roles: Roles, query: ListQuery | None = None) -> dict:
         """The group without its members (see with_members)."""
         group = mapping.group_from_role(slug, roles.display(slug), roles.notes.get(slug) or {})
-        group["meta"]["version"] = version_of(group)  # members change the version through meta.lastModified
-        group["meta"]["location"] = f"{req.prefix}/scim/v2/Groups/{slug}"
+        group["meta"]["version"] = version_of(group, roles.revision(slug))  # members: see the module's docstring
+        group["meta"]["location"] = f"{scim_base(req)}/Groups/{slug}"
         attributes, excluded = (query.attributes, query.excluded) if query else ([], [])
         return project(group, schemas.GROUP, attributes, excluded)
 
@@ -76,9 +83,9 @@ class GroupResources:
                 exc.detail,
             )
             return group
-        prefix = req.prefix
+        prefix = scim_base(req)
         # No `display`: it is read-only and conformance testers compare members as sent.
-        group["members"] = Lazy(lambda: ({"value": str(i), "$ref": f"{prefix}/scim/v2/Users/{i}", "type": "User"} for i in ids))
+        group["members"] = Lazy(lambda: ({"value": str(i), "$ref": f"{prefix}/Users/{i}", "type": "User"} for i in ids))
         return group
 
     def search(self, req, query: ListQuery) -> tuple[int, list[dict]]:
@@ -118,7 +125,7 @@ class GroupsCollection(GroupResources):
             slug, _ = self.roles.create(tx, body.display_name, body.external_id)
             self.roles.change_members(tx, slug, add=members, remove=[], ignored=ignored)
             roles = self.roles.load(tx)
-        resp.set_header("Location", f"{req.prefix}/scim/v2/Groups/{slug}")
+        resp.set_header("Location", f"{scim_base(req)}/Groups/{slug}")
         resp.set_header("ETag", self.document(req, slug, roles)["meta"]["version"])
         query = list_query(req.params)
         write_streamed_json(resp, self.with_members(req, self.document(req, slug, roles, query), slug, query, committed=True), 201)

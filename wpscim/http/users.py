@@ -3,6 +3,7 @@ the store's write path. Every resource response carries meta.version and the mat
 
 from __future__ import annotations
 
+from wpscim.http.discovery import scim_base
 from wpscim.http.errors import retrying
 from wpscim.http.media import read_json, write_json
 from wpscim.scim import schemas
@@ -17,7 +18,7 @@ from wpscim.wordpress.storage import Storage
 
 
 def _location(req, user_id: str) -> str:
-    return f"{req.prefix}/scim/v2/Users/{user_id}"
+    return f"{scim_base(req)}/Users/{user_id}"
 
 
 def finish_user(req, user: dict) -> dict:
@@ -27,7 +28,7 @@ def finish_user(req, user: dict) -> dict:
     user["meta"] = dict(user["meta"])
     user["meta"]["location"] = _location(req, user["id"])
     for group in user.get("groups", []):
-        group["$ref"] = f"{req.prefix}/scim/v2/Groups/{group['value']}"
+        group["$ref"] = f"{scim_base(req)}/Groups/{group['value']}"
     user["meta"]["version"] = version_of(user)
     return user
 

@@ -1,6 +1,8 @@
 """Resource versions (RFC 7644 §3.14): a weak ETag derived from the representation itself, so every
 instance computes the same version without storing one. `meta.location` is left out: it depends on
-the host name the client used."""
+the host name the client used. What a representation leaves out but a version must follow (a group's
+members, which are not read to answer a version) is given as `revision`: a value stored with the
+resource that every change of it replaces."""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ from wpscim.scim.errors import ScimError
 from wpscim.scim.jsontext import dumps
 
 
-def version_of(resource: dict) -> str:
+def version_of(resource: dict, revision: object = None) -> str:
     material = {k: v for k, v in resource.items() if k != "meta"}
     material["meta"] = {k: v for k, v in (resource.get("meta") or {}).items() if k not in ("location", "version")}
+    if revision is not None:
+        material["meta"]["revision"] = revision
     digest = hashlib.sha256(dumps(material, sort_keys=True)).hexdigest()
     return f'W/"{digest[:24]}"'
 

@@ -85,6 +85,19 @@ class Roles:
         """The role's name as a person reads it (SCIM's displayName)."""
         return naming.read_name(self.name(slug))
 
+    def revision(self, slug: str) -> int | None:
+        """The role's change counter in wpscim's notes, advanced by every change through SCIM (None before
+        the first): a group's version follows it, since meta.lastModified has one-second resolution and a
+        version is answered without reading the members."""
+        value = (self.notes.get(slug) or {}).get("revision")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def changed(self, slug: str) -> None:
+        """Note a change of the role: its lastModified and its change counter (saved with the notes)."""
+        note = self.notes.setdefault(slug, {"managed": False})
+        note["lastModified"] = _now()
+        note["revision"] = (self.revision(slug) or 0) + 1
+
     def held(self, caps: dict) -> list[str]:
         """The roles a capabilities array grants (keys that are roles, with a true value)."""
         return [key for key, granted in caps.items() if granted and isinstance(key, str) and key in self.definitions]
@@ -285,7 +298,7 @@ class RoleStore:
         note = roles.notes.setdefault(slug, {"managed": created, "created": _now()})
         if external_id:
             note["externalId"] = external_id
-        note["lastModified"] = _now()
+        roles.changed(slug)
         self._save(tx, roles)
         tx.record(
             Event(
@@ -326,7 +339,7 @@ class RoleStore:
             note["externalId"] = external_id
         elif clear_external_id:
             note.pop("externalId", None)
-        note["lastModified"] = _now()
+        roles.changed(slug)
         self._save(tx, roles, definitions=renamed)
         changed = (*(("displayName",) if renamed else ()), *(("externalId",) if note.get("externalId") != external_before else ()))
         if changed:

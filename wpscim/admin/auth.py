@@ -87,7 +87,7 @@ class AdminAuth:
     def _session(self, req) -> Visitor | None:
         for value in req.get_cookie_values(SESSION_COOKIE) or []:
             parts = value.split(".")
-            if len(parts) != 3 or not parts[0].isdigit():
+            if len(parts) != 3 or not (parts[0].isascii() and parts[0].isdigit()):
                 continue
             expires, nonce, mac = parts
             if int(expires) < time.time():

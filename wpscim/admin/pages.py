@@ -213,7 +213,7 @@ class Connection:
                 values["deprovision"] = _one(form, "deprovision", "deactivate")
             if "reassign_to" not in settings.fixed:
                 target = _one(form, "reassign_to").strip()
-                if target and not target.isdigit():
+                if target and not (target.isascii() and target.isdigit()):
                     return self._show(req, resp, visitor, status=400, error="Choose a user to receive deleted users' posts.")
                 values["reassign_to"] = int(target) if target else None
             for name in ("never_grant", "never_remove"):
@@ -372,7 +372,7 @@ class Activity:
         since, until = req.get_param("since") or "", req.get_param("until") or ""
         before = req.get_param("before") or ""
         problems = []
-        if user and not user.isdigit():
+        if user and not (user.isascii() and user.isdigit()):
             problems.append("User must be a user ID.")
         if action and action not in {*USER_ACTIONS, *GROUP_ACTIONS}:
             problems.append("Unknown action.")
@@ -384,7 +384,7 @@ class Activity:
                     when[name] = parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
                 except ValueError:
                     problems.append(f"'{name}' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM).")
-        if before and not before.isdigit():
+        if before and not (before.isascii() and before.isdigit()):
             problems.append("'before' must be an event id.")
         events, older = [], None
         if not problems:

@@ -14,7 +14,7 @@ import falcon
 import falcon.media
 
 from wpscim.scim.errors import ScimError, bad_request
-from wpscim.scim.jsontext import dumps, loads
+from wpscim.scim.jsontext import Unreadable, dumps, loads_body
 
 SCIM_JSON = "application/scim+json"
 MAX_BODY_BYTES = 1024 * 1024
@@ -44,9 +44,11 @@ def parse_body(raw: bytes):
     except UnicodeDecodeError:
         raise bad_request("the request body is not UTF-8", "invalidSyntax") from None
     try:
-        value = loads(text)
+        value = loads_body(text)
     except RecursionError:
         raise bad_request(f"the request body is nested more than {MAX_DEPTH} levels deep", "invalidSyntax") from None
+    except Unreadable as exc:
+        raise bad_request(str(exc), "invalidSyntax") from None
     except ValueError as exc:
         if "recursion" in str(exc).lower():
             raise bad_request(f"the request body is nested more than {MAX_DEPTH} levels deep", "invalidSyntax") from None

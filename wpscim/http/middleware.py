@@ -14,7 +14,7 @@ from wpscim.wordpress.tokens import TokenStore
 BASE = "/scim/v2"
 ENDPOINTS = ["Users", "Groups", "ServiceProviderConfig", "ResourceTypes", "Schemas", "Bulk", ".search"]
 _CANONICAL = {name.lower(): name for name in ENDPOINTS}
-_PATH = re.compile(r"^/scim/v2(?:/(?P<endpoint>[^/]+))?(?P<rest>/.*)?$", re.I)
+_PATH = re.compile(r"/scim/v2(?:/(?P<endpoint>[^/]+))?(?P<rest>/.*)?", re.I | re.S)  # fullmatch: a newline is part of the path
 
 
 class RequestId:
@@ -33,7 +33,7 @@ class CanonicalPath:
 
     def process_request(self, req, resp) -> None:
         path = req.path.rstrip("/") or "/"
-        match = _PATH.match(path)
+        match = _PATH.fullmatch(path)
         if match:
             endpoint = match["endpoint"]
             path = BASE + (f"/{_CANONICAL.get(endpoint.lower(), endpoint)}" if endpoint else "") + (match["rest"] or "")

@@ -8,6 +8,7 @@ as sent: nothing a client sends is silently dropped.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from wpscim.scim import schemas
@@ -15,6 +16,11 @@ from wpscim.scim.errors import bad_request, invalid_value
 from wpscim.scim.schemas import Attribute
 
 READ_ONLY_TOP = {"id", "meta", "schemas", "groups"}
+# WordPress user IDs are BIGINT UNSIGNED: at most 20 ASCII digits. str.isdigit() and int() also take
+# "¹", "٣" or "１", which would crash int() or name another user.
+_USER_ID = re.compile(r"[0-9]{1,20}")
+# C0 and C1 controls: invisible in logs and admin screens, so two identifiers that look alike could differ.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _is_empty(value: Any) -> bool:
@@ -133,12 +139,22 @@ def normalize_user(body: Any) -> dict:
     return out
 
 
+def user_number(user_id: Any) -> int | None:
+    """The WordPress user ID a SCIM User id (or a member's value) names; None when it names no user."""
+    text = str(user_id)
+    return int(text) if _USER_ID.fullmatch(text) else None
+
+
 def validate_user(user: dict) -> None:
     user_name = user.get("userName")
     if not isinstance(user_name, str) or not user_name.strip():
         raise bad_request("'userName' is required and must be a non-empty string", "invalidValue")
     if user_name != user_name.strip():
         user["userName"] = user_name.strip()
+    for name in ("userName", "externalId"):  # what IdPs match users by
+        value = user.get(name)
+        if isinstance(value, str) and _CONTROL.search(value):
+            raise invalid_value(f"'{name}' must not contain control characters (U+0000-U+001F, U+007F-U+009F)")
 
 
 def primary_email(user: dict) -> str:

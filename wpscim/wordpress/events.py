@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from wpscim.scim.jsontext import dumps_text, loads
+from wpscim.scim.resource import user_number
 from wpscim.wordpress.metavalues import meta_text
 from wpscim.wordpress.site import Site
 
@@ -158,7 +159,8 @@ class ChangeLog:
                 "((resource_type = 'User' AND resource_id = %s) OR (resource_type = 'Group' "
                 "AND action IN ('add_members', 'remove_members') AND JSON_CONTAINS(detail, %s, '$.users')))"
             )
-            params += [str(user), str(int(user)) if str(user).isdigit() else '"none"']
+            number = user_number(user)  # MySQL's collation takes '٣' for '3': only ASCII digits name a user
+            params += [str(number) if number is not None else "", str(number) if number is not None else '"none"']
         if resource_type is not None:
             where.append("resource_type = %s")
             params.append(resource_type)

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from wpscim.scim import filter as scim_filter
 from wpscim.scim import schemas
+from wpscim.scim.resource import user_number
 from wpscim.wordpress import mapping
 from wpscim.wordpress.mapping import SUSPENDED_PASS_META, USERNAME_META, Mapping
 from wpscim.wordpress.metavalues import meta_value
@@ -135,9 +136,10 @@ def _compare(expr: scim_filter.Compare, site: Site, user_mapping: Mapping) -> tu
             return "1=1", [], True
         if op not in ("eq", "ne"):
             return ANY  # ids are strings to SCIM: "12" < "5"
-        if not value.isdigit():
+        number = user_number(value)
+        if number is None:
             return ("0=1" if op == "eq" else "1=1"), [], True
-        return f"u.ID {_SQL_OP[op]} %s", [int(value)], True
+        return f"u.ID {_SQL_OP[op]} %s", [number], True
     if name == "username":
         if op == "eq":
             login, login_params = _string_condition("u.user_login", "eq", value, False)
@@ -264,7 +266,7 @@ def selective_ids(expr: scim_filter.Filter, cursor, site: Site, user_mapping: Ma
         return None
     name = _path_name(expr.path)
     if name == "id":
-        return {int(expr.value)} if expr.value.isdigit() else set()
+        return {number} if (number := user_number(expr.value)) is not None else set()
     if name == "username":
         cursor.execute(
             f"SELECT ID FROM {site.users} WHERE user_login = %s "

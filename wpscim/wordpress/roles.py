@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from wpscim.scim.resource import user_number
 from wpscim.wordpress import naming
 from wpscim.wordpress.errors import Conflict, Invalid, NotFound
 from wpscim.wordpress.events import Event
@@ -408,13 +409,13 @@ class RoleStore:
         """(the ids that are users, the ids that are not). Unknown ids are left out (`--unknown-members
         ignore`, the default: real sites delete users locally, and one stale member must not block a
         whole group push) or refused with Invalid, nothing applied (`reject`)."""
-        numeric = sorted({int(i) for i in ids if str(i).isdigit()})
+        numeric = sorted({n for i in ids if (n := user_number(i)) is not None})
         found: set[int] = set()
         for offset in range(0, len(numeric), 1000):
             batch = numeric[offset : offset + 1000]
             tx.execute(f"SELECT ID FROM {self.site.users} WHERE ID IN (" + ", ".join(["%s"] * len(batch)) + ")", batch)
             found |= {row[0] for row in tx.fetchall()}
-        unknown = sorted({str(i) for i in ids if not str(i).isdigit() or int(i) not in found})
+        unknown = sorted({str(i) for i in ids if user_number(i) not in found})
         if unknown and self.policy.unknown_members != "ignore":
             shown = ", ".join(unknown[:20]) + (" …" if len(unknown) > 20 else "")
             raise Invalid(f"no user with id {shown}; nothing was changed")
@@ -438,7 +439,7 @@ class RoleStore:
             )
             return
         added, ignored = self.existing_users(tx, add) if add else ([], [])
-        removed = [int(i) for i in remove if str(i).isdigit()]  # removing a user that is gone is a no-op
+        removed = [n for i in remove if (n := user_number(i)) is not None]  # removing a user that is gone is a no-op
         if added or removed or ignored:
             self.change_members(tx, slug, add=added, remove=removed, roles=roles, ignored=ignored)
 

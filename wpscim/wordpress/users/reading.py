@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
+from wpscim.scim.resource import user_number
 from wpscim.wordpress.mapping import USERNAME_META, Mapping
 from wpscim.wordpress.metavalues import meta_value
 from wpscim.wordpress.roles import Roles, RoleStore, parse_caps
@@ -189,17 +190,18 @@ class UserReader:
         return roles.held(parse_caps(meta.get(self.site.capabilities_key)))
 
     def get(self, session, user_id: str) -> dict | None:
-        if not str(user_id).isdigit():
+        uid = user_number(user_id)
+        if uid is None:
             return None
-        found = self.load(session, [int(user_id)])
+        found = self.load(session, [uid])
         return found[0] if found else None
 
     def get_for_update(self, tx, user_id: str) -> dict | None:
         """The user, its users row locked for the transaction; the rows read are kept on it (tx.loaded)
         for the write that follows."""
-        if not str(user_id).isdigit():
+        uid = user_number(user_id)
+        if uid is None:
             return None
-        uid = int(user_id)
         rows, metas = self.load_raw(tx, [uid], for_update=True)
         if uid not in rows:
             return None

@@ -1,0 +1,71 @@
+"""Hostile input, without a database: request JSON that Python reads but SCIM cannot mean, the
+ids that name a WordPress user, control characters in userName and externalId."""
+
+from __future__ import annotations
+
+import pytest
+
+from wpscim.http.media import parse_body
+from wpscim.scim.errors import ScimError
+from wpscim.scim.jsontext import loads
+from wpscim.scim.resource import user_number, validate_user
+
+
+@pytest.mark.parametrize(
+    "text, number",
+    [("1", 1), ("42", 42), ("007", 7), ("18446744073709551615", 18446744073709551615), (5, 5)],
+)
+def test_ascii_digits_name_a_user(text, number):
+    assert user_number(text) == number
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "¹", "٣", "１", "३", "1\n", " 1", "1 ", "-1", "+1", "1.0", "0x1", "1_000", "1" * 21, "1" * 5_000, True, None],
+)
+def test_anything_else_names_no_user(text):
+    assert user_number(text) is None
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400", "-1E+400"])
+def test_numbers_without_a_json_value_are_invalid_syntax(number):
+    for body in (f'{{"x": {number}}}', f'{{"x": [{number}], "long": 12345678901234567890}}'):  # orjson's path and the fallback's
+        with pytest.raises(ScimError) as refused:
+            parse_body(body.encode())
+        assert (refused.value.status, refused.value.scim_type) == (400, "invalidSyntax")
+
+
+def test_an_integer_too_long_to_convert_is_refused_in_plain_words():
+    with pytest.raises(ScimError) as refused:
+        parse_body(b'{"x": ' + b"9" * 5_000 + b"}")
+    assert (refused.value.status, refused.value.scim_type) == (400, "invalidSyntax")
+    assert refused.value.detail == "a number in the body is too long"
+
+
+def test_long_integers_and_large_floats_within_range_are_still_read():
+    assert parse_body(b'{"x": 123456789012345678901234567890, "y": 1.5e308, "z": -0.0}') == {
+        "x": 123456789012345678901234567890,
+        "y": 1.5e308,
+        "z": -0.0,
+    }
+
+
+def test_stored_json_is_read_as_before():
+    """Usermeta JSON wpscim wrote earlier is read as it always was (only request bodies are strict)."""
+    assert loads('{"x": NaN}')["x"] != loads('{"x": NaN}')["x"]
+
+
+@pytest.mark.parametrize("attribute", ["userName", "externalId"])
+@pytest.mark.parametrize("char", ["\x00", "\x01", "\x1b", "\x7f", "\x80", "\x85", "\x9f"])
+def test_control_characters_in_identifiers_are_invalid_values(attribute, char):
+    user = {"userName": "jane", attribute: f"a{char}b"}
+    with pytest.raises(ScimError) as refused:
+        validate_user(user)
+    assert (refused.value.status, refused.value.scim_type) == (400, "invalidValue")
+    assert f"'{attribute}'" in refused.value.detail
+
+
+def test_identifiers_are_otherwise_taken_as_before():
+    user = {"userName": " \tjane\n", "externalId": "ext ü 1"}
+    validate_user(user)
+    assert user == {"userName": "jane", "externalId": "ext ü 1"}

@@ -39,7 +39,6 @@ def _mentions_members(expr) -> bool:
     return expr.path.attr.lower() == "members"
 
 
-
 def _case_exact(path: scim_filter.AttrPath) -> bool:
     attr = schemas.resolve(schemas.GROUP, path)
     return bool(attr and attr.case_exact) or (path.attr.lower() == "members" and (path.sub or "value").lower() == "value")

@@ -24,7 +24,7 @@ from wpscim.scim import schemas
 from wpscim.scim.filter import find_key
 from wpscim.scim.jsontext import dumps_text, loads
 from wpscim.scim.patch import PatchPath, parse_patch_path, seed_from_filter
-from wpscim.scim.resource import primary_email
+from wpscim.scim.resource import READ_ONLY_TOP, primary_email
 from wpscim.wordpress import naming, userfields
 from wpscim.wordpress.errors import Invalid
 from wpscim.wordpress.kses import Unstorable
@@ -129,7 +129,13 @@ SUSPENDED_APP_PASSWORDS_META = "wpscim__suspended_application_passwords"
 DEFAULTED_META = "wpscim__defaulted"
 DEFAULTABLE = ("displayName", "nickName", "active")
 
-_RESIDUE_NAME = re.compile(r"^[A-Za-z][\w$.:-]{0,200}$")
+# ASCII only (RFC 7643 §2.1: ALPHA is ASCII): MySQL's meta_key collation also takes accents and compatibility
+# forms for the plain letter (`wpscim_méta…` = `wpscim_meta…`), so only an ASCII name can be told apart,
+# case aside, from wpscim's own keys.
+_RESIDUE_NAME = re.compile(r"^[A-Za-z][\w$.:-]{0,200}$", re.ASCII)
+# SCIM's own attributes (`meta.lastModified`, `id.value`, `urn:…:core:2.0:User:meta.created`, any case) are read-only:
+# ignored when sent, as `meta` and `id` are (RFC 7643 §3.1). Kept, they would be wpscim's own wpscim_meta.* keys.
+_READ_ONLY_HEADS = tuple(f"{name}." for name in READ_ONLY_TOP)
 # Attributes kept as JSON (the residue) are bounded: every one is a usermeta row WordPress loads with the user.
 MAX_KEPT_ATTRIBUTES = 64
 MAX_KEPT_ATTRIBUTE_BYTES = 64 * 1024
@@ -202,6 +208,9 @@ class Mapping:
         self._written = [f for f in self.fields if f.writable and f.direction != "read" and f.scim not in SPECIAL]
         self._joined = {f.scim for f in self.fields if f.transform == "join"}
         self._read = [f for f in self.fields if f.scim not in SPECIAL and f.scim != "externalId" and f.direction != "write"]
+        # usermeta keys wpscim reads or writes (besides its wpscim__ state), lower-cased as MySQL compares keys.
+        own = (USERNAME_META, EMAILS_META, *(f.meta_key for f in self.fields if f.meta_key))
+        self._own_keys = frozenset(k.lower() for k in own)
 
     def field_for(self, path: scim_filter.AttrPath) -> Field | None:
         """The field a filter path names (`urn:…:User:organization`, `name.givenName`)."""
@@ -248,7 +257,8 @@ class Mapping:
                 continue
             value = get_value(user, f.path)
             targets[f.target] = f.to_wordpress(value) if isinstance(value, (str, bool, int, float)) and value != "" else ""
-        residue = {}
+        residue: dict[str, str] = {}
+        folded: set[str] = set()  # the residue's keys as MySQL compares them
         for key, value in user.items():
             if key in _CONSUMED_TOP:
                 continue
@@ -256,9 +266,10 @@ class Mapping:
                 value = {k: v for k, v in value.items() if k not in ("givenName", "familyName")}
                 if not value:
                     continue
-            if not _RESIDUE_NAME.match(key):
-                raise Invalid(f"'{key[:80]}' is not a valid attribute name")
-            text = residue[RESIDUE_PREFIX + key] = dumps_text(value)
+            meta_key = self._kept_key(key, folded)
+            if meta_key is None:
+                continue
+            text = residue[meta_key] = dumps_text(value)
             if len(text) > MAX_KEPT_ATTRIBUTE_BYTES:
                 raise Invalid(
                     f"'{key[:80]}' holds more than {MAX_KEPT_ATTRIBUTE_BYTES // 1024} KiB; wpscim keeps attributes up to that size"
@@ -271,6 +282,23 @@ class Mapping:
         if sum(len(text) for text in residue.values()) > MAX_KEPT_BYTES:
             raise Invalid(f"the user's other attributes hold more than {MAX_KEPT_BYTES // 1024} KiB; wpscim keeps at most that much")
         return StoredUser(user["userName"], primary_email(user), targets, residue)
+
+    def _kept_key(self, key: str, folded: set[str]) -> str | None:
+        """The usermeta key attribute `key` is kept in (added, lower-cased, to `folded`), or None for
+        SCIM's own read-only attributes; Invalid for a name whose key MySQL would take (it compares keys
+        without case) for one of wpscim's own or for one already in `folded`."""
+        if not _RESIDUE_NAME.match(key):
+            raise Invalid(f"'{key[:80]}' is not a valid attribute name (ASCII letters, digits and _ $ . : -)")
+        if key.lower().startswith(_READ_ONLY_HEADS):
+            return None
+        meta_key = RESIDUE_PREFIX + key
+        lowered = meta_key.lower()
+        if (lowered in self._own_keys and meta_key != EMAILS_META) or lowered.startswith(STATE_PREFIX):
+            raise Invalid(f"'{key[:80]}' names one of wpscim's own usermeta keys ({meta_key[:88]}); it cannot be kept")
+        if lowered in folded:
+            raise Invalid(f"'{key[:80]}' is sent twice, spelled differently (MySQL keeps both in one usermeta key)")
+        folded.add(lowered)
+        return meta_key
 
     def from_storage(self, row: dict, meta: dict) -> dict:
         """The SCIM User for a users row and its usermeta (first value per key, as get_user_meta(…, true))."""
@@ -288,6 +316,8 @@ class Mapping:
             except (TypeError, ValueError):
                 continue
             attribute = key[len(RESIDUE_PREFIX) :]
+            if "." in attribute and attribute.lower().startswith(_READ_ONLY_HEADS):
+                continue  # stored before wpscim ignored SCIM's own attributes (see _kept_key)
             user[attribute] = value
             if attribute.lower().startswith("urn:"):
                 user["schemas"].append(attribute)

@@ -34,6 +34,7 @@ from pathlib import Path
 from wpscim.scim import filter as scim_filter
 from wpscim.scim import schemas
 from wpscim.scim.patch import parse_patch_path
+from wpscim.scim.resource import READ_ONLY_TOP
 from wpscim.wordpress.mapping import DEFAULT_FIELDS, DIRECTIONS, SPECIAL, TRANSFORMS, Field, Mapping
 
 COLUMNS = ("display_name", "user_url")  # users columns a mapping may write (login, email, password are wpscim's)
@@ -78,7 +79,7 @@ _WORDPRESS_STATE = re.compile(
 
 def mappable_meta(key: str) -> bool:
     """Whether a usermeta key in use is one a mapping may offer as a target (not WordPress's or wpscim's state)."""
-    return bool(key) and len(key) <= 255 and not _PROTECTED_META.search(key) and not _WORDPRESS_STATE.search(key)
+    return bool(key) and len(key) <= 255 and key.isascii() and not _PROTECTED_META.search(key) and not _WORDPRESS_STATE.search(key)
 
 
 def _attribute_lines(text: str) -> list[int]:
@@ -141,6 +142,8 @@ def _field(entry, where: str, extension: schemas.Attribute | None) -> Field:
         raise MappingError(f"{where}: scim = {scim!r} is not an attribute of the User schema, the enterprise extension or [extension]")
     if definition.type == "complex" and not path.sub:
         raise MappingError(f"{where}: scim = {scim!r} is complex; map one of its sub-attributes (e.g. {scim}.value)")
+    if path.urn is None and path.attr.lower() in READ_ONLY_TOP:
+        raise MappingError(f"{where}: {scim} is SCIM's own, read-only attribute (wpscim answers it) and cannot be mapped")
     if scim.strip().lower() in _NOT_REMAPPED:
         raise MappingError(
             f"{where}: {scim} is always stored by wpscim itself (lookups and uniqueness depend on it) and cannot be remapped"
@@ -155,6 +158,8 @@ def _field(entry, where: str, extension: schemas.Attribute | None) -> Field:
     if meta is not None:
         if not isinstance(meta, str) or not meta.strip() or len(meta) > 255:
             raise MappingError(f"{where}: meta must be a usermeta key of 1 to 255 characters")
+        if not meta.isascii():  # MySQL also takes `wp_capabilitiés` or `ｗpscim_…` for the plain key: unsafe to check
+            raise MappingError(f"{where}: meta {meta!r} must be ASCII (MySQL compares keys ignoring accents and width too)")
         if _PROTECTED_META.search(meta):
             raise MappingError(f"{where}: meta {meta!r} holds WordPress's or wpscim's own state and cannot be mapped")
         if meta.lower() in _WORDPRESS_META and meta not in _WORDPRESS_META:

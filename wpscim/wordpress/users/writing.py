@@ -133,6 +133,7 @@ class UserWriter:
             own["wpscim_externalId"] = values["wpscim_externalId"]
         own["wpscim_meta.lastModified"] = mapping.iso(now)
         own.update(stored.residue)
+        own["wpscim_meta.lastModified"] = mapping.iso(now)  # wpscim's, whatever a kept attribute is called
         return own
 
     # --- create -------------------------------------------------------------------------------
@@ -377,7 +378,8 @@ class UserWriter:
         if stale:
             writes.append(
                 (
-                    f"DELETE FROM {self.site.usermeta} WHERE user_id = %s AND meta_key IN (" + ", ".join(["%s"] * len(stale)) + ")",
+                    # BINARY: MySQL's collation would take a stale 'wpscim_meta.LASTMODIFIED' for wpscim's own row
+                    f"DELETE FROM {self.site.usermeta} WHERE user_id = %s AND BINARY meta_key IN (" + ", ".join(["%s"] * len(stale)) + ")",
                     [uid, *stale],
                 )
             )

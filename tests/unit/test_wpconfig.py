@@ -113,3 +113,158 @@ define( 'DB_HOST', getenv_docker('WORDPRESS_DB_HOST', 'db') . ':' . getenv_docke
 """
     config = read_wp_config(_write(tmp_path, text), environ={"WORDPRESS_DB_PORT": "3307"})
     assert (config.address.host, config.address.port, config.address.charset) == ("db", 3307, "utf8mb4")
+
+
+# The structure of Debian's packaged /usr/share/wordpress/wp-config.php: the file with the settings is
+# chosen at run time from the request's host, then fallbacks fill in what it did not define.
+DEBIAN = r"""<?php
+/***
+ * WordPress's Debianised default master config file
+ ***/
+
+/* Look up a host-specific config file in
+ * /etc/wordpress/config-<host>.php or /etc/wordpress/config-<domain>.php
+ */
+$debian_server = preg_replace('/:.*/', "", $_SERVER['HTTP_HOST']);
+$debian_server = preg_replace("/[^a-zA-Z0-9.\-]/", "", $debian_server);
+
+/* Check for variable set by admin using SetEnv or SetEnvIf */
+if (isset($_SERVER['WORDPRESS_CONFIG'])
+    && preg_match("/^[a-zA-Z0-9-]+$/", $_SERVER['WORDPRESS_CONFIG'])) {
+    $debian_file = '/etc/wordpress/config-'.$_SERVER['WORDPRESS_CONFIG'].'.php';
+} else {
+    $debian_file = '/etc/wordpress/config-'.strtolower($debian_server).'.php';
+}
+
+/* Main site in case of multisite with subdomains */
+$debian_main_server = preg_replace("/^[^.]*\./", "", $debian_server);
+$debian_main_file = '/etc/wordpress/config-'.strtolower($debian_main_server).'.php';
+
+if (file_exists($debian_file)) {
+    require_once($debian_file);
+    define('DEBIAN_FILE', $debian_file);
+} elseif (file_exists($debian_main_file)) {
+    require_once($debian_main_file);
+    define('DEBIAN_FILE', $debian_main_file);
+} elseif (file_exists("/etc/wordpress/config-default.php")) {
+    require_once("/etc/wordpress/config-default.php");
+    define('DEBIAN_FILE', "/etc/wordpress/config-default.php");
+} else {
+    header("HTTP/1.0 404 Not Found");
+    exit(1);
+}
+
+if (!defined('ABSPATH'))
+    define('ABSPATH', '/usr/share/wordpress/');
+if (!defined('DB_NAME'))
+    define('DB_NAME', 'wordpress');
+if (!defined('DB_USER'))
+    define('DB_USER', 'wordpress');
+if (!defined('DB_HOST'))
+    define('DB_HOST', 'localhost');
+if (!defined('WP_CONTENT_DIR') && !defined('DONT_SET_WP_CONTENT_DIR'))
+    define('WP_CONTENT_DIR', '/var/lib/wordpress/wp-content');
+
+if (!isset($table_prefix)) {
+    $table_prefix = 'wp_';
+}
+
+require_once(ABSPATH . 'wp-settings.php');
+?>"""
+
+SITE = """<?php
+define('DB_NAME', 'site'); define('DB_USER', 'site_user'); define('DB_PASSWORD', 'pw'); define('DB_HOST', 'db:3307');
+$table_prefix = 'site_';
+"""
+
+
+def test_a_debian_config_that_includes_a_path_known_only_at_run_time_is_refused_not_guessed(tmp_path):
+    """The fallbacks after `require_once($debian_file)` are not the settings: say so, and where to look."""
+    path = _write(tmp_path, DEBIAN)
+    with pytest.raises(ConfigError) as refused:
+        read_wp_config(path, environ={})
+    message = str(refused.value)
+    assert f"{path}:25" in message and "$debian_file" in message
+    assert "DB_NAME, DB_USER, DB_PASSWORD and DB_HOST" in message and "/etc/wordpress/config-<host>.php" in message
+    # With the database constants defined before it, such an include changes nothing wpscim needs.
+    config = read_wp_config(_write(tmp_path, DEBIAN.replace("<?php", "<?php\n" + SITE.removeprefix("<?php"), 1)), environ={})
+    assert (config.address.database, config.address.user, config.table_prefix) == ("site", "site_user", "site_")
+
+
+def test_a_literal_include_is_read_where_it_stands_and_beats_later_fallbacks(tmp_path):
+    site = tmp_path / "etc" / "config-site.php"
+    site.parent.mkdir()
+    site.write_text(SITE)
+    (tmp_path / "salts.php").write_text("<?php define('AUTH_KEY', 'k3y');")
+    text = DEBIAN.replace("require_once($debian_file);", f"require_once('{site}'); include 'salts.php';")
+    config = read_wp_config(_write(tmp_path, text), environ={})
+    assert (config.address.database, config.address.user, config.address.password) == ("site", "site_user", "pw")
+    assert (config.address.host, config.address.port) == ("db", 3307)
+    assert config.table_prefix == "site_"  # `if (!isset($table_prefix))` does not override the included file's
+    assert config.constant("AUTH_KEY") == "k3y"  # a relative path is the including file's directory's
+    assert config.constant("WP_CONTENT_DIR") == "/var/lib/wordpress/wp-content"
+
+
+def test_dir_file_and_abspath_includes_and_wp_settings_is_not_followed(tmp_path):
+    """The sample wp-config.php's shape, its database lines moved into files beside it."""
+    site = tmp_path / "site"
+    (site / "config").mkdir(parents=True)
+    (site / "config" / "db.php").write_text(SITE)
+    (site / "config" / "salts.php").write_text("<?php define( 'AUTH_KEY', 'k3y' );")
+    (site / "extra.php").write_text("<?php define( 'WP_HOME', 'https://example.test' );")
+    (site / "wp-settings.php").write_text("<?php define( 'WP_SETTINGS_WAS_READ', true ); require 'nowhere.php';")
+    text = """<?php
+require __DIR__ . '/config/db.php';
+include_once( dirname( __FILE__ ) . '/config/salts.php' );
+define( 'DB_CHARSET', 'utf8' );
+$table_prefix = 'wp_';
+if ( ! defined( 'ABSPATH' ) ) {
+	define( 'ABSPATH', __DIR__ . '/' );
+}
+require_once ABSPATH . 'extra.php';
+require_once ABSPATH . 'wp-settings.php';
+"""
+    (site / "wp-config.php").write_text(text)
+    config = read_wp_config(site / "wp-config.php", environ={})
+    assert (config.address.database, config.address.charset, config.table_prefix) == ("site", "utf8mb4", "wp_")
+    assert config.constant("AUTH_KEY") == "k3y" and config.constant("WP_HOME") == "https://example.test"
+    assert config.constant("ABSPATH") == f"{site}/"
+    assert config.constant("WP_SETTINGS_WAS_READ") is None
+    # wp-settings.php is not complained about either when ABSPATH is unknown.
+    (site / "wp-config.php").write_text(text.replace("__DIR__ . '/'", "$root"))
+    assert read_wp_config(site / "wp-config.php", environ={}).constant("ABSPATH") is None
+
+
+def test_a_missing_include_is_skipped_and_a_missing_require_is_refused(tmp_path):
+    (tmp_path / "db.php").write_text(SITE)
+    text = """<?php
+include_once 'missing.php';
+include( __DIR__ . '/also-missing.php' );
+if ( file_exists( __DIR__ . '/local.php' ) ) {
+	require __DIR__ . '/local.php';
+}
+require_once 'db.php';
+"""
+    assert read_wp_config(_write(tmp_path, text), environ={}).address.database == "site"
+    path = _write(tmp_path, text + "\nrequire 'missing.php';\n")
+    with pytest.raises(ConfigError, match=rf"{path}:9 requires {tmp_path}/missing\.php, which does not exist"):
+        read_wp_config(path, environ={})
+
+
+def test_an_include_loop_is_read_once(tmp_path):
+    (tmp_path / "a.php").write_text("<?php require_once 'b.php'; define('DB_NAME', 'a');")
+    (tmp_path / "b.php").write_text(
+        "<?php require_once __DIR__ . '/a.php'; define('DB_NAME', 'b'); define('DB_USER', 'u'); define('DB_HOST', 'h');"
+    )
+    config = read_wp_config(tmp_path / "a.php", environ={})
+    assert (config.address.database, config.address.user) == ("b", "u")  # PHP's order: b.php's define comes first
+
+
+def test_a_constant_defined_with_unreadable_php_is_not_taken_from_a_later_fallback(tmp_path):
+    text = """<?php
+define( 'DB_NAME', get_site_database() );
+define( 'DB_USER', 'u' ); define( 'DB_HOST', 'h' );
+if ( ! defined( 'DB_NAME' ) ) define( 'DB_NAME', 'wordpress' );
+"""
+    with pytest.raises(ConfigError, match="does not define DB_NAME"):
+        read_wp_config(_write(tmp_path, text), environ={})

@@ -13,6 +13,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -490,6 +491,21 @@ def test_nginx_snippet_passes_nginx_t_and_proxies_scim_to_wpscim(wp, mysql_serve
             assert status == 401 and b'id="signin"' in body and b"without <code>--wp-config</code>" in body  # salts here)
             for path in ("/healthz", "/metrics", "/", "/wp-login.php"):  # WordPress's, not proxied
                 assert http("GET", site + path)[2] == b"wordpress\n", path
+            # Bodies sent slowly (here: stopped halfway) wait in nginx, not on wpscim's request threads.
+            stalled = []
+            for _ in range(6):
+                conn = socket.create_connection(("127.0.0.1", nginx_port), timeout=5)
+                conn.sendall(
+                    b"POST /scim/v2/Users HTTP/1.1\r\nHost: site.test\r\nAuthorization: Bearer " + token.encode() + b"\r\n"
+                    b"Content-Type: application/scim+json\r\nContent-Length: 500\r\n\r\n" + b'{"userName": "sl'
+                )
+                stalled.append(conn)
+            time.sleep(0.5)
+            for _ in range(8):
+                status, _, _ = http("GET", site + "/scim/v2/Users?count=1", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+                assert status == 200
+            for conn in stalled:
+                conn.close()
         finally:
             os.killpg(nginx.pid, signal.SIGTERM)
             nginx.wait(timeout=20)

@@ -25,6 +25,7 @@ counted)."""
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import hmac
 import logging
@@ -100,7 +101,7 @@ class Metrics:
         )
         self.registry = own or CollectorRegistry()
         if self.directory:
-            MultiProcessCollector(self.registry, self.directory)
+            _SizedFilesCollector(self.registry, self.directory)
             threading.Thread(target=self._sample_pools_forever, name="wpscim-metrics-pools", daemon=True).start()
         self.registry.register(_ChangeEvents(Probe(status.change_events, PENDING_WAIT_SECONDS, PENDING_MAX_AGE, stale_ok=True)))
         self.middleware = _Observe(self)
@@ -168,6 +169,25 @@ class _Observe:
             self.metrics.observe(req, resp)
         except Exception:  # noqa: BLE001 - metrics never fail a request
             log.exception("metrics: could not count request %s", getattr(req.context, "request_id", "-"))
+
+
+class _SizedFilesCollector(MultiProcessCollector):
+    """prometheus_client's multiprocess collector, leaving out a file another process has created but not
+    sized yet: reading an empty file raises struct.error, so a scrape while a worker started answered 500."""
+
+    def __init__(self, registry, directory: str):
+        super().__init__(registry, directory)
+        self.directory = directory
+
+    def collect(self):
+        files = []
+        for path in glob.glob(os.path.join(self.directory, "*.db")):
+            try:
+                if os.path.getsize(path) >= 8:  # the header: how much of the file is in use
+                    files.append(path)
+            except OSError:
+                pass  # gone since (a stopped worker's live gauges)
+        return self.merge(files, accumulate=True)
 
 
 class _Endpoint:

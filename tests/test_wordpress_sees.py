@@ -506,6 +506,8 @@ def test_the_trail_is_filtered_by_time(serve, wp, mysql_server):
     assert [
         json.loads(line)["resource_id"] for line in _wpscim("events", *where, "--since", "1d", "--format", "json").stdout.splitlines()
     ] == ["7003"]
+    unreadable = _wpscim("events", *where, "--since", "yesterday")
+    assert unreadable.returncode == 2 and "'--since'" in unreadable.stderr and "'yesterday'" in unreadable.stderr, unreadable.stderr
 
     base, _ = serve()
     root = base.removesuffix("/scim/v2")

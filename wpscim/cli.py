@@ -645,7 +645,7 @@ def _since(text: str | None):
     try:
         when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise click.BadParameter(f"{text!r} is neither an ISO date or time nor an age such as 12h") from None
+        raise click.BadParameter(f"{text!r} is neither an ISO date or time nor an age such as 12h", param_hint="'--since'") from None
     return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
 
 

@@ -297,19 +297,21 @@ class RoleStore:
             roles._levels.clear()  # a new role changes what its slug in a capabilities array grants
         before = None if created else {"slug": slug, "name": roles.name(slug)}
         note = roles.notes.setdefault(slug, {"managed": created, "created": _now()})
+        external_before = note.get("externalId")
         if external_id:
             note["externalId"] = external_id
-        roles.changed(slug)
+        roles.changed(slug)  # also when linking: the members the request adds change the group's version
         self._save(tx, roles)
-        tx.record(
-            Event(
-                "create" if created else "update",
-                "Group",
-                slug,
-                ("displayName", *(("externalId",) if external_id else ())),
-                {"before": before, "after": {"slug": slug, "name": roles.name(slug)}},
+        if created or note.get("externalId") != external_before:  # linking to a role as it is records nothing
+            tx.record(
+                Event(
+                    "create" if created else "update",
+                    "Group",
+                    slug,
+                    ("displayName", *(("externalId",) if external_id else ())) if created else ("externalId",),
+                    {"before": before, "after": {"slug": slug, "name": roles.name(slug)}},
+                )
             )
-        )
         return slug, created
 
     def update(

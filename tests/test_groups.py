@@ -173,10 +173,13 @@ def test_linking_to_editor_grants_editor_capabilities(api, wp):
     # Removing the link's member takes the capability away again, and the level falls back.
     api.patch("/Groups/editor", json={"Operations": [{"op": "remove", "path": f'members[value eq "{uid}"]'}]})
     assert not wp.oracle.user_can(int(uid), "edit_posts") and wp.oracle.get_user(int(uid))["user_level"] == 0
+
     # The audit trail: the link noted its externalId; linking again as it stands records nothing.
-    actions = lambda: wp.sql(
-        "SELECT action, attributes FROM wp_wpscim_events WHERE resource_type = 'Group' AND resource_id = 'editor' ORDER BY id"
-    )  # noqa: E731
+    def actions():
+        return wp.sql(
+            "SELECT action, attributes FROM wp_wpscim_events WHERE resource_type = 'Group' AND resource_id = 'editor' ORDER BY id"
+        )
+
     assert actions()[0] == ("update", '["externalId"]')
     before = actions()
     assert api.post("/Groups", json={"schemas": [GROUP], "displayName": "Editor", "externalId": "okta-123"}).status_code == 201

@@ -82,7 +82,8 @@ class DatabaseGate:
     server's request threads, so a thread stays free for discovery, /healthz and /metrics.
 
     A request beyond the slots waits while the database is moving (some request left the gate within
-    the last STUCK_SECONDS), up to QUEUE_SECONDS: a burst of an identity provider's requests is queued,
+    the last STUCK_SECONDS with an answer other than 503: a quick refusal while the database is down
+    is no progress), up to QUEUE_SECONDS: a burst of an identity provider's requests is queued,
     not refused. When the slots are held and none has been given back for STUCK_SECONDS (the database
     stalls and the requests holding them wait out the read timeout), it gets 503 at once instead of
     queueing behind the stalled ones."""
@@ -107,5 +108,6 @@ class DatabaseGate:
     def process_response(self, req, resp, resource, req_succeeded) -> None:
         if req.context.get("gate_held"):
             req.context.gate_held = False
-            self._last_release = time.monotonic()
+            if resp.status_code != 503:  # a request the database refused quickly (breaker open) is no progress
+                self._last_release = time.monotonic()
             self._slots.release()

@@ -132,8 +132,7 @@ class UserWriter:
         if values.get("wpscim_externalId"):
             own["wpscim_externalId"] = values["wpscim_externalId"]
         own["wpscim_meta.lastModified"] = mapping.iso(now)
-        own.update(stored.residue)
-        own["wpscim_meta.lastModified"] = mapping.iso(now)  # wpscim's, whatever a kept attribute is called
+        own.update(stored.residue)  # never one of the keys above: Mapping._kept_key refuses or drops those
         return own
 
     # --- create -------------------------------------------------------------------------------

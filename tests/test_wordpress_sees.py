@@ -269,6 +269,28 @@ def test_the_admin_health_page_says_what_clears_the_cache_and_whether_the_compan
     assert facts["Companion"][1] == "good", facts
 
 
+def test_check_warns_when_wordpress_has_a_cache_wpscim_cannot_see(wp, wordpress_server, tmp_path):
+    """A wp-config.php whose wp-content wpscim cannot find (a Debian site file read alone, say): wpscim
+    finds no drop-in and would clear nothing, while WordPress serves from Redis. check says so loudly."""
+    server = wordpress_server(wp, object_cache=True)
+    installed = _wpscim("companion", "install", "--wp-config", str(server.site_dir / "wp-config.php"))
+    assert installed.returncode == 0, installed.stderr
+    elsewhere = tmp_path / "wp-content-elsewhere"
+    text = (server.site_dir / "wp-config.php").read_text()
+    text, replaced = re.subn(r"define\( 'WP_CONTENT_DIR', [^;]+\);", f"define( 'WP_CONTENT_DIR', '{elsewhere}' );", text)
+    assert replaced == 1
+    blind = tmp_path / "wp-config.php"
+    blind.write_text(text)
+    checked = _wpscim("check", "--wp-config", str(blind))
+    assert checked.returncode == 0, checked.stderr
+    assert f"wp-content:   {elsewhere} NOT FOUND (define WP_CONTENT_DIR in wp-config.php)" in checked.stdout, checked.stdout
+    assert "object cache: none persistent" in checked.stdout and "companion:    answering" in checked.stdout, checked.stdout
+    assert "WARNING: WordPress says it uses a persistent object cache, but wpscim found no object-cache.php" in checked.stderr
+    seeing = _wpscim("check", "--wp-config", str(server.site_dir / "wp-config.php"))
+    assert "NOT FOUND" not in seeing.stdout and "WARNING" not in seeing.stderr, seeing.stdout + seeing.stderr
+    assert "object cache: the Redis Object Cache drop-in" in seeing.stdout, seeing.stdout
+
+
 def test_wpscim_events_tells_the_whole_life_of_a_user_and_a_group_and_no_secret(plain_site, serve, wp):
     kind, server, scim = plain_site
     status, erin = scim("POST", "/Users", {"userName": "erin@example.com", "password": "Erin secret 1", "externalId": "e-1"})

@@ -60,7 +60,11 @@ def _database_options(command):
                 show_default=True,
                 help="multisite: the site whose roles are used",
             ),
-            click.option("--init-schema", is_flag=True, help="create WordPress's tables and default roles if the database has none"),
+            click.option(
+                "--init-schema",
+                is_flag=True,
+                help="create the database, WordPress's tables and default roles, and wpscim's change log when absent",
+            ),
         ]
     ):
         command = option(command)
@@ -344,6 +348,12 @@ def serve(**params) -> None:
         installation = _installation(params, opened)
         click.echo(f"  WordPress URL  {installation.url or '(none known: hooks are not fired; --wp-url)'}")
         click.echo(f"  object cache   {_cache_text(installation)}")
+        if installation.content_dir is not None and not installation.content_dir.is_dir():
+            click.echo(
+                f"WARNING: no wp-content folder at {installation.content_dir}: wpscim cannot see whether the site "
+                "has a persistent object cache. Define WP_CONTENT_DIR in wp-config.php (or say --object-cache).",
+                err=True,
+            )
         if installation.object_cache == "other" and not _companion_installed(installation, opened):
             click.echo(
                 "WARNING: this site has a persistent object cache only WordPress can clear, and the companion does "
@@ -532,14 +542,18 @@ def check(**params) -> None:
     cache = _cache_text(installation)
     if installation.object_cache == "redis":
         cache += "; reachable" if RedisCache(installation.redis, site).reachable() else "; NOT REACHABLE"
+    if installation.content_dir is not None:
+        found = installation.content_dir.is_dir()
+        click.echo(f"wp-content:   {installation.content_dir}{'' if found else ' NOT FOUND (define WP_CONTENT_DIR in wp-config.php)'}")
     click.echo(f"object cache: {cache}")
-    answering = None
+    answering, unseen_cache = None, False
     if installation.url is None:
         click.echo("companion:    no site URL known (give --wp-url, or --wp-config with WP_HOME): hooks cannot be fired")
     else:
         try:
             answer = Companion(installation.url, ensure_key(db, site)).status()
             answering = answer.ok
+            unseen_cache = bool(answer.ok and answer.body.get("object_cache") and installation.object_cache == "none")
             click.echo(
                 f"companion:    {'answering' if answer.ok else 'refusing'} at {installation.url} "
                 f"(version {answer.body.get('companion')}, WordPress {answer.body.get('wp_version')}, "
@@ -558,6 +572,13 @@ def check(**params) -> None:
             f"{' or more' if status['undelivered_capped'] else ''} waiting for WordPress's hooks"
             + (f" (the oldest since {status['oldest_undelivered']})" if status["undelivered"] else "")
             + f"; {status['uncleared']} whose caches are not known clean"
+        )
+    if unseen_cache:
+        click.echo(
+            "WARNING: WordPress says it uses a persistent object cache, but wpscim found no object-cache.php in "
+            f"{installation.content_dir}: nothing clears it, and WordPress keeps serving stale users. Define "
+            "WP_CONTENT_DIR in wp-config.php, or serve with --object-cache companion.",
+            err=True,
         )
     if installation.object_cache != "none" and not answering:
         click.echo(

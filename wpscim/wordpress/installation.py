@@ -3,6 +3,7 @@ from wp-config.php (when given), the site's options and the command line."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,11 @@ from wpscim.wordpress.wpconfig import WordPressConfig
 REDIS_DROP_IN_MARK = "Plugin Name: Redis Object Cache"  # the Redis Object Cache plugin's drop-in (rhubarbgroup/redis-cache)
 # With these the drop-in spreads keys over several servers: wpscim leaves such a cache to the companion.
 _REDIS_SEVERAL_SERVERS = ("WP_REDIS_CLUSTER", "WP_REDIS_SHARDS", "WP_REDIS_SERVERS", "WP_REDIS_SENTINEL")
+# Debian's packaged WordPress: /etc/wordpress/config-<host>.php holds the site's settings, and the loader
+# that requires it defines WP_CONTENT_DIR afterwards (/var/lib/wordpress/wp-content), not beside it.
+DEBIAN_LOADER = Path("/usr/share/wordpress/wp-config.php")
+_DEBIAN_SITE_FILE = re.compile(r"config-.+\.php")
+_CONTENT_DIR_DEFINE = re.compile(r"""define\(\s*['"]WP_CONTENT_DIR['"]\s*,\s*(['"])([^'"$]+)\1\s*\)""")
 
 
 @dataclass(frozen=True)
@@ -81,10 +87,7 @@ def discover(
     "companion" (a persistent cache only WordPress can clear)."""
     constants = config.constants if config else {}
     home = url or constants.get("WP_HOME") or home_option or constants.get("WP_SITEURL")
-    content = None
-    if config is not None:
-        given = constants.get("WP_CONTENT_DIR")
-        content = Path(given) if isinstance(given, str) and given else (config.path.parent / "wp-content" if config.path else None)
+    content = content_dir(config) if config is not None else None
     home = str(home).rstrip("/") if home else None
     if redis_url:
         return Installation(home, content, "redis", _from_url(redis_url, redis_prefix or ""))
@@ -103,6 +106,22 @@ def discover(
         else:
             found = "other"
     return Installation(home, content, found, redis)
+
+
+def content_dir(config: WordPressConfig) -> Path | None:
+    """wp-content: WP_CONTENT_DIR, else the folder beside wp-config.php, else, for a Debian site file
+    (config-<host>.php) with no wp-content beside it, the one Debian's loader defines."""
+    given = config.constants.get("WP_CONTENT_DIR")
+    if isinstance(given, str) and given:
+        return Path(given)
+    if config.path is None:
+        return None
+    beside = config.path.parent / "wp-content"
+    if not beside.is_dir() and _DEBIAN_SITE_FILE.fullmatch(config.path.name) and DEBIAN_LOADER.is_file():
+        found = _CONTENT_DIR_DEFINE.search(DEBIAN_LOADER.read_text(encoding="utf-8", errors="replace"))
+        if found:
+            return Path(found.group(2))
+    return beside
 
 
 def _from_url(url: str, prefix: str) -> RedisSettings:

@@ -180,8 +180,13 @@ def test_mapping_commands(shop, tmp_path, mysql_server):
 
 def test_mapping_check_names_no_length_for_a_date_column(wp):
     lines = check_mapping_against_database(wp.db, wp.site, DEFAULT)
-    assert any("users.display_name: holds at most 250 characters" in line for line in lines)
+    assert any("users.display_name: holds at most 250 characters; longer values are refused" in line for line in lines)
     assert not any("users.user_registered" in line for line in lines), lines  # a date has no length to report
+    # A long userName is not refused: it gets a shortened login and is kept whole in usermeta.
+    assert (
+        "info: userName -> users.user_login: holds at most 60 characters; a longer userName gets a shortened unique login, the exact value kept in usermeta wpscim_userName"
+        in lines
+    ), lines
 
 
 def test_odd_meta_keys_are_bound_not_formatted(wp):

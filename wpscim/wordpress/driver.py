@@ -1,7 +1,7 @@
 """PyMySQL connections: the plain driver, and the fast path that reaches into its internals.
 
 This is the only module that touches PyMySQL's private names. The fast path saves client CPU on
-the requests IdPs send most (bench/RESULTS.md, docs/design.md "Driver fast path" for what each part
+the requests IdPs send most (bench/RESULTS.md, docs/design.md "Less driver work" for what each part
 is measured to gain):
 
 - `FastCursor._mogrify` binds text values with one `str.translate` each instead of a call per value

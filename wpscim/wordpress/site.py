@@ -220,6 +220,11 @@ def check_mapping_against_database(db: Database, site: Site, user_mapping) -> li
                 row = cursor.fetchone()
                 if row is None:
                     lines.append(f"error: {f.scim} -> users.{f.column}: no such column in {site.base_prefix}users")
+                elif row[0] is not None and f.column == "user_login":
+                    lines.append(
+                        f"info: {f.scim} -> users.{f.column}: holds at most {row[0]} characters; a longer {f.scim} gets a "
+                        f"shortened unique login, the exact value kept in usermeta wpscim_{f.scim}"
+                    )
                 elif row[0] is not None:  # a text column (user_registered, a date, has no length)
                     lines.append(f"info: {f.scim} -> users.{f.column}: holds at most {row[0]} characters; longer values are refused")
             residue = "wpscim_" + (f.path.urn if f.path.urn else f.path.attr)

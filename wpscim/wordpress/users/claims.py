@@ -55,7 +55,10 @@ class Claims:
         userName as a login (USERNAME_TAKEN) or as wpscim's exact userName (STORED_USERNAME_TAKEN), the
         email, and for a create (`login` given) the login and the nicename. Each question is one plain
         index lookup, so the usual answer is no rows. When the login is the userName, one lookup answers
-        "login taken" and hints "userName taken"; `each` asks the two apart (resolve)."""
+        "login taken" and hints "userName taken"; `each` asks the two apart (resolve). A userName is
+        taken as a filter finds it (case aside, exactly: not as the collation, which equates accents, ß
+        and ss, and trailing spaces), so an IdP's lookup and its create never disagree; a login equal
+        only under the collation is taken as a login, and the new user gets login-2."""
         users, meta = self.site.users, self.site.usermeta
         name, email = stored.user_name, stored.email
         others, other = (" AND {} <> %s", (exclude_id,)) if exclude_id else ("", ())  # "held by another user"
@@ -63,16 +66,18 @@ class Claims:
         if login != name or each:
             branches.append(
                 (
-                    f"SELECT {USERNAME_TAKEN} FROM {users} u WHERE u.user_login = %s{others.format('u.ID')} AND {self._not_renamed}",
-                    (name, *other, USERNAME_META),
+                    f"SELECT {USERNAME_TAKEN} FROM {users} u WHERE u.user_login = %s AND LOWER(u.user_login) = BINARY LOWER(%s)"
+                    f"{others.format('u.ID')} AND {self._not_renamed}",
+                    (name, name, *other, USERNAME_META),
                 )
             )
         if login is not None:
             branches.append((f"SELECT {LOGIN_TAKEN} FROM {users} WHERE user_login = %s", (login,)))
         branches.append(
             (
-                f"SELECT {STORED_USERNAME_TAKEN} FROM {meta} WHERE meta_key = %s AND meta_value = %s{others.format('user_id')}",
-                (USERNAME_META, meta_value(name), *other),
+                f"SELECT {STORED_USERNAME_TAKEN} FROM {meta} WHERE meta_key = %s AND meta_value = %s"
+                f" AND LOWER(meta_value) = BINARY LOWER(%s){others.format('user_id')}",
+                (USERNAME_META, meta_value(name), meta_value(name), *other),
             )
         )
         if email:

@@ -12,6 +12,10 @@ from wpscim.wordpress.users.reading import UserReader
 
 CANDIDATE_BATCH = 500
 COUNT_CACHE_SECONDS = 2.0
+# How long a page's end is kept for the import's next page. A delete shifts the pages after it; this
+# process forgets on its own deletes, but not on another process's or WordPress's: an end is used once,
+# and only by the page that follows within this time (an import asks page after page at once).
+PAGE_END_SECONDS = 5.0
 
 
 class UserSearch:
@@ -20,7 +24,7 @@ class UserSearch:
         self.site = reader.site
         self.mapping = reader.mapping
         self._total: tuple[float, int] | None = None
-        self._page_ends: dict[int, int] = {}  # startIndex -> last ID of the page before it (unfiltered listing)
+        self._page_ends: dict[int, tuple[float, int]] = {}  # startIndex -> (when, last ID of the page before it)
 
     def forget_counts(self, ids_shifted: bool = False) -> None:
         """After this process created or deleted a user: the cached total is stale (and after a
@@ -96,7 +100,9 @@ class UserSearch:
         """A page's IDs in ID order, from the primary key alone. An import paging on from where the
         previous page ended (startIndex = previous + count) seeks to that page's last ID instead of
         counting past every earlier user."""
-        after = self._page_ends.get(start) if keyset else None
+        after = None
+        if keyset and (end := self._page_ends.pop(start, None)) is not None and time.monotonic() - end[0] < PAGE_END_SECONDS:
+            after = end[1]
         if after is not None:
             session.execute(f"SELECT u.ID FROM {self.site.users} u WHERE u.ID > %s ORDER BY u.ID LIMIT {int(count)}", [after])
         else:
@@ -107,7 +113,7 @@ class UserSearch:
         if keyset and ids:
             if len(self._page_ends) > 64:
                 self._page_ends.clear()
-            self._page_ends[start + len(ids)] = ids[-1]
+            self._page_ends[start + len(ids)] = (time.monotonic(), ids[-1])
         return ids
 
     def _count(self, session, where: str, params: list, cacheable: bool) -> int:

@@ -5,7 +5,9 @@ translation must agree with (and the fallback for attributes SQL cannot see, suc
 a JSON-stored multi-valued attribute).
 
 Tolerated deviations: operators and attribute names in any case; Entra's unquoted string values
-(`externalId eq jyoung`); a sub-attribute after a value filter (`emails[type eq "work"].value eq "x"`).
+(`externalId eq jyoung`, `externalId eq 00123`); a sub-attribute after a value filter
+(`emails[type eq "work"].value eq "x"`). An unquoted number is a number to a numeric attribute and its
+text, as written, to a string attribute (`externalId eq 1e5` is not `externalId eq "100000.0"`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ class Compare:
     path: AttrPath
     op: str  # one of COMPARISONS, or "pr"
     value: object = None
+    # An unquoted number's spelling where str(value) spells it otherwise (1e5, 1.50, -0), so that a string
+    # attribute is compared with what the client wrote; None keeps `eq 1` equal to Compare(…, 1).
+    text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _ATTR = re.compile(r"^(?:(?P<urn>urn:[A-Za-z0-9.:_-]+):)?(?P<attr>[A-Za-z$][\w$-]*)(?:\.(?P<sub>[A-Za-z$][\w$-]*))?$")
 
 
@@ -199,19 +205,29 @@ class _Parser:
                 value = json.loads(text)
             except ValueError:
                 raise invalid_filter(f"bad string literal {text}") from None
+            if _SURROGATE.search(value):  # no character: MySQL cannot bind it
+                raise invalid_filter(f"the string literal {text} holds a lone UTF-16 surrogate escape (\\uD800-\\uDFFF)")
         elif kind == "word":
             lowered = text.lower()
             if lowered in ("true", "false"):
                 value = lowered == "true"
             elif lowered == "null":
                 value = None
-            elif _NUMBER.match(text):
-                value = json.loads(text)
+            elif _NUMBER.match(text) and (number := _json_number(text)) is not None:
+                return Compare(path, op, number, None if str(number) == text else text)
             else:
-                value = text  # Entra's unquoted externalId eq jyoung
+                value = text  # Entra's unquoted externalId eq jyoung (or 00123: JSON has no such number)
         else:
             raise invalid_filter(f"expected a value after '{path} {op}'")
         return Compare(path, op, value)
+
+
+def _json_number(text: str) -> int | float | None:
+    """The number JSON reads `text` (matching _NUMBER) as; None for leading zeros (007), which JSON refuses."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def parse(text: str) -> Filter:
@@ -232,7 +248,7 @@ def unparse(expr: Filter) -> str:
         return f"{expr.path}[{unparse(expr.expr)}]"
     if expr.op == "pr":
         return f"{expr.path} pr"
-    return f"{expr.path} {expr.op} {json.dumps(expr.value)}"
+    return f"{expr.path} {expr.op} {expr.text if expr.text is not None else json.dumps(expr.value)}"
 
 
 # --- evaluation on a resource -------------------------------------------------------------------
@@ -301,8 +317,8 @@ def _compare(actual: Any, op: str, expected: Any, case_exact: bool) -> bool:
         return op == "ne"
     if isinstance(actual, str) and isinstance(expected, str):
         a_dt, e_dt = _as_datetime(actual), _as_datetime(expected)
-        if op in ("gt", "ge", "lt", "le") and a_dt and e_dt:
-            actual, expected = a_dt, e_dt
+        if op not in ("co", "sw", "ew") and a_dt and e_dt and (a_dt.tzinfo is None) == (e_dt.tzinfo is None):
+            actual, expected = a_dt, e_dt  # instants: "…T18:00:00Z" eq "…T20:00:00+02:00"
         elif not case_exact:
             actual, expected = actual.lower(), expected.lower()
     elif isinstance(actual, str) != isinstance(expected, str):
@@ -356,8 +372,17 @@ def matches(expr: Filter, resource: dict, case_exact: CaseExact = lambda path: F
         return any(v not in ("", [], {}) for v in values)
     exact = case_exact(expr.path)
     if expr.op == "ne":
-        return not any(_compare(v, "eq", expr.value, exact) for v in values)
-    return any(_compare(v, expr.op, expr.value, exact) for v in values)
+        return not any(_compare(v, "eq", _operand(expr, v), exact) for v in values)
+    return any(_compare(v, expr.op, _operand(expr, v), exact) for v in values)
+
+
+def _operand(expr: Compare, actual: Any) -> Any:
+    """What `actual` is compared with: a number's spelling when the attribute is a string (an ID such as
+    1e5 or 1.50 is text to the IdP that sent it unquoted), else the value itself."""
+    number = expr.value
+    if isinstance(actual, str) and isinstance(number, (int, float)) and not isinstance(number, bool):
+        return expr.text if expr.text is not None else str(number)
+    return number
 
 
 def sort_key_value(resource: dict, path: AttrPath) -> Any:

@@ -7,7 +7,7 @@ wpscim.scim.filter.matches, which is the reference semantics.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from wpscim.scim import filter as scim_filter
 from wpscim.scim import schemas
@@ -26,6 +26,19 @@ def _like(value: str, op: str) -> str:
 
 
 _SQL_OP = {"eq": "=", "ne": "<>", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+
+
+def _registered_condition(op: str, when: datetime) -> tuple[str, list, bool]:
+    """meta.created against user_registered, which holds whole seconds of UTC: an instant with an offset
+    is compared in UTC, and a fraction of a second turns the operator into its whole-second equivalent."""
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    second = when.strftime("%Y-%m-%d %H:%M:%S")
+    if when.microsecond:
+        if op in ("eq", "ne"):
+            return ("1=0" if op == "eq" else "1=1"), [], True
+        op = {"gt": "gt", "ge": "gt", "lt": "le", "le": "le"}[op]  # R >= 51.5 is R > 51; R < 51.5 is R <= 51
+    return f"u.user_registered {_SQL_OP[op]} %s", [second], True
 
 
 def _string_condition(column: str, op: str, value, case_exact: bool) -> tuple[str, list]:
@@ -167,7 +180,7 @@ def _compare(expr: scim_filter.Compare, site: Site, user_mapping: Mapping) -> tu
             return ANY
         if op not in _SQL_OP or not scim_filter.looks_like_datetime(value):
             return ANY
-        return f"u.user_registered {_SQL_OP[op]} %s", [when.strftime("%Y-%m-%d %H:%M:%S")], True
+        return _registered_condition(op, when)
     exact = True
     if field.target in mapping.WORDPRESS_SANITIZED and op != "pr":
         # Stored as WordPress's filters leave it (a URL gains http://, loses what esc_url drops): only an

@@ -129,6 +129,31 @@ class Roles:
 
 ADMIN_CAPABILITY = "manage_options"
 
+# A role with one of these is never granted through SCIM: its holders administer the site
+# (manage_options) or can make administrators, take over their accounts or delete them (WordPress lets
+# promote_users give any role, edit_users set any user's password and e-mail, delete_users delete any
+# user), or can run code of their choosing on the server (plugins, themes, their editors, unfiltered
+# uploads), which is administering it too. Such a role may still be taken away.
+ADMINISTERING_CAPABILITIES = (
+    "manage_options",
+    "promote_users",
+    "edit_users",
+    "delete_users",
+    "install_plugins",
+    "upload_plugins",
+    "edit_plugins",
+    "install_themes",
+    "upload_themes",
+    "edit_themes",
+    "edit_files",
+    "unfiltered_upload",
+)
+
+# Role names are stored in an autoloaded option that WordPress reads on every page, and a group's notes
+# in another option: without a bound one request could make either megabytes long.
+NAME_MAX = 100
+EXTERNAL_ID_MAX = 255
+
 
 def administrator_roles(roles: Roles) -> set[str]:
     """The roles that make their holders administrators of the site."""
@@ -137,6 +162,12 @@ def administrator_roles(roles: Roles) -> set[str]:
         for slug, definition in roles.definitions.items()
         if (definition.get("capabilities") or {}).get(ADMIN_CAPABILITY) or slug == "administrator"
     }
+
+
+def administering_capabilities(roles: Roles, slug: str) -> list[str]:
+    """The capabilities of role `slug` that let its holders administer the site or its administrators."""
+    capabilities = (roles.definitions.get(slug) or {}).get("capabilities") or {}
+    return [cap for cap in ADMINISTERING_CAPABILITIES if capabilities.get(cap)]
 
 
 def administers(caps: dict, roles: Roles) -> bool:
@@ -157,13 +188,70 @@ def is_capability(slug: str, roles: Roles) -> bool:
     return bool(_LEVEL.match(slug)) or slug in capability_names(roles)
 
 
+# Characters a browser draws as nothing. Unicode's Default_Ignorable_Code_Point outside the format
+# characters (Cf, checked with unicodedata, which holds the zero-width and bidi controls: U+200B–200F,
+# U+202A–202E, U+2060–206F, U+FEFF …): the combining grapheme joiner, the Hangul fillers, Khmer's
+# inherent vowels, Mongolian's and the other variation selectors, noncharacters kept for them; and
+# the Braille blank, which is no ignorable but shows as a space that no whitespace rule removes. A
+# name holding them could read as another role's (or, with a right-to-left override, as a reversed
+# one) in WordPress's role lists.
+_IGNORABLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2065\u2800\u3164\ufe00-\ufe0f\uffa0\ufff0-\ufff8\U000e0000-\U000e0fff]"
+)
+
+
+def visible(display_name: str) -> str:
+    """`display_name` without the characters a browser draws as nothing (see _IGNORABLE)."""
+    if display_name.isascii():
+        return display_name.strip()
+    text = _IGNORABLE.sub("", display_name)
+    return "".join(c for c in text if unicodedata.category(c) != "Cf").strip()
+
+
 def name_key(display_name: str) -> str:
     """How two role names are compared: as a person reads them, in any case, in any Unicode form, with
-    invisible characters (zero-width spaces, direction marks) gone and spaces collapsed — so that no
-    role can be given a name that reads like another's."""
-    text = unicodedata.normalize("NFKC", display_name)
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    invisible characters (zero-width spaces, direction marks, fillers) gone and spaces collapsed — so
+    that no role can be given a name that reads like another's."""
+    text = unicodedata.normalize("NFKC", visible(display_name))
     return " ".join(text.casefold().split())
+
+
+# Letters of other scripts drawn as Latin ones (a subset of Unicode's confusables, UTS #39), each mapped
+# to the Latin letter it copies, in the same case; and 'I', drawn as 'l' by sans-serif fonts.
+_LOOKALIKE = str.maketrans(
+    "АВЕЅІЈКМНОРСТХУҮԚԜӀаеіјорсѕухүԁԛԝһӏ"  # Cyrillic
+    "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧϹͿοϲνρϳ"  # Greek
+    "ıIǀ",  # Latin's own
+    "ABESlJKMHOPCTXYYQWlaeijopcsyxydqwhlABEZHlKMNOPTYXCJocvpjill",
+)
+# Pairs of Latin letters drawn as one (UTS #39): "Adrninistrator" reads as "Administrator".
+_DIGRAPHS = (("rn", "m"), ("vv", "w"), ("cl", "d"))
+
+
+def name_skeleton(display_name: str) -> str:
+    """A name as it looks: name_key with look-alike letters (other scripts' copies of Latin letters, 'rn'
+    for 'm' …) made one. Two names with one skeleton read alike to a person."""
+    text = unicodedata.normalize("NFKC", visible(display_name)).translate(_LOOKALIKE)
+    for pair, letter in _DIGRAPHS:
+        text = text.replace(pair, letter)
+    return " ".join(text.casefold().split())
+
+
+# Scripts whose letters copy Latin ones: a name mixing them with Latin letters ("Аdministrator" with a
+# Cyrillic А) is a disguise, not a name. Latin mixed with other scripts (Han, Kana, Hangul …) is fine.
+_LATIN_LOOKALIKE_SCRIPTS = frozenset({"CYRILLIC", "GREEK", "COPTIC", "ARMENIAN", "CHEROKEE", "LISU"})
+
+
+def mixed_scripts(display_name: str) -> list[str]:
+    """The scripts of look-alike letters a word of `display_name` mixes with Latin ones (empty if no word
+    does: "Sales Россия" names two things, "Аdministrator" disguises one)."""
+    mixed: set[str] = set()
+    for word in re.split(r"[\W\d_]+", unicodedata.normalize("NFKC", display_name)):
+        scripts = {unicodedata.name(c, "").split(" ", 1)[0] for c in word if c.isalpha()}
+        scripts &= _LATIN_LOOKALIKE_SCRIPTS | {"LATIN"}
+        if "LATIN" in scripts:
+            mixed |= scripts - {"LATIN"}
+    return sorted(mixed)
 
 
 def parse_caps(value: str | None) -> dict:
@@ -186,7 +274,7 @@ def role_name(display_name: str) -> str:
     sanitizes role names (only code adds roles) and wp_dropdown_roles() prints them unescaped into
     <option>s on Users → Add New, user-edit and Settings → General; so a name is stored as WordPress
     stores a user's display name (sanitize_text_field, wp_filter_kses, escaped): markup is gone."""
-    stored = naming.store_name(display_name.strip())
+    stored = naming.store_name(visible(display_name))
     if not stored.strip():
         raise Invalid("'displayName' holds no text WordPress can show as a role name")
     return stored
@@ -276,16 +364,53 @@ class RoleStore:
     # --- role definitions ---------------------------------------------------------------------
 
     def find_by_name(self, roles: Roles, display_name: str) -> str | None:
-        """The role whose name reads as `display_name` (any case), as it would be stored."""
-        wanted = name_key(naming.read_name(role_name(display_name)))
-        return next((slug for slug in roles.definitions if name_key(roles.display(slug)) == wanted), None)
+        """The role whose name reads as `display_name` (see named_alike)."""
+        return next(iter(self.named_alike(roles, display_name)), None)
+
+    @staticmethod
+    def named_alike(roles: Roles, display_name: str) -> list[str]:
+        """The roles whose names read as `display_name`, as it would be stored: first those of the same
+        name in any case or Unicode form, then those whose names differ from it only in look-alike
+        letters (name_skeleton)."""
+        shown = naming.read_name(role_name(display_name))
+        key, skeleton = name_key(shown), name_skeleton(shown)
+        same = [slug for slug in roles.definitions if name_key(roles.display(slug)) == key]
+        return same + [slug for slug in roles.definitions if slug not in same and name_skeleton(roles.display(slug)) == skeleton]
+
+    @staticmethod
+    def refuse_long_name(display_name: str) -> None:
+        # Asked before the name is sanitized, whose cost grows with its length.
+        if len(display_name.strip()) > NAME_MAX:
+            raise Invalid(f"'displayName' is longer than {NAME_MAX} characters, the longest role name wpscim stores")
+
+    @staticmethod
+    def refuse_mixed_scripts(display_name: str) -> None:
+        """Invalid if `display_name` mixes Latin letters with letters drawn like them: no new role name
+        may (an existing role's name is matched before this is asked)."""
+        if scripts := mixed_scripts(visible(display_name)):
+            raise Invalid(
+                f"'displayName' mixes Latin letters with {' and '.join(s.title() for s in scripts)} ones that look like them; "
+                "a role name is written in one script"
+            )
+
+    @staticmethod
+    def refuse_external_id(external_id: str | None) -> None:
+        if external_id is not None and len(external_id) > EXTERNAL_ID_MAX:
+            raise Invalid(f"a group's 'externalId' is longer than {EXTERNAL_ID_MAX} characters")
 
     def create(self, tx, display_name: str, external_id: str | None) -> tuple[str, bool]:
         """A role for a new group, or the existing role of that name (enhanced group push links Okta
         groups to WordPress roles). Returns (slug, created)."""
+        self.refuse_long_name(display_name)
+        self.refuse_external_id(external_id)
+        display_name = visible(display_name)
         stored_name = role_name(display_name)
         roles = self.load(tx, for_update=True)
-        slug = self.find_by_name(roles, display_name)
+        key = name_key(naming.read_name(stored_name))
+        slug = next((s for s in roles.definitions if name_key(roles.display(s)) == key), None)
+        if slug is None:
+            self.refuse_mixed_scripts(display_name)
+            slug = self.find_by_name(roles, display_name)
         created = slug is None
         if created:
             base = re.sub(r"[^a-z0-9]+", "_", naming.remove_accents(display_name).lower()).strip("_")[:60] or "group"
@@ -324,6 +449,12 @@ class RoleStore:
         if slug not in roles.definitions:
             raise NotFound(f"no group (WordPress role) with id '{slug}'")
         before = {"slug": slug, "name": roles.name(slug)}
+        note = roles.notes.setdefault(slug, {"managed": False})
+        external_before = note.get("externalId")
+        if external_id != external_before:
+            self.refuse_external_id(external_id)
+        if display_name is not None and display_name.strip() != roles.display(slug):
+            self.refuse_long_name(display_name)  # a longer name the role has (a plugin's, an older wpscim's) stays
         stored_name = role_name(display_name) if display_name is not None else None
         renamed = stored_name is not None and stored_name != roles.name(slug)
         if renamed:
@@ -332,12 +463,13 @@ class RoleStore:
                     f"role '{slug}' makes its members administrators of the site, so it is not renamed through SCIM",
                     immutable=True,
                 )
-            other = self.find_by_name(roles, display_name)
-            if other is not None and other != slug:
-                raise Conflict(f"another role is already named '{naming.read_name(stored_name)}'")
+            shown = naming.read_name(stored_name)
+            if name_key(shown) != name_key(roles.display(slug)):  # a new name, not the one it has in another case
+                self.refuse_mixed_scripts(shown)
+            others = [other for other in self.named_alike(roles, display_name) if other != slug]
+            if others:
+                raise Conflict(f"role '{others[0]}' is already named '{roles.display(others[0])}', which reads as '{shown}'")
             roles.definitions[slug]["name"] = stored_name
-        note = roles.notes.setdefault(slug, {"managed": False})
-        external_before = note.get("externalId")
         if external_id:
             note["externalId"] = external_id
         elif clear_external_id:
@@ -482,13 +614,26 @@ class RoleStore:
                 tx.record(Event(action, "Group", slug, ("members",), detail))
 
     def refuse_grant(self, roles: Roles, slug: str) -> None:
-        """Invalid if SCIM may not grant role `slug`: the policy says never, or its slug is a capability."""
+        """Invalid if SCIM may not grant role `slug`: the policy says never, the role administers the site
+        or its administrators (whatever the policy says), or its slug is a capability."""
         if slug in self.policy.never_grant:
             raise Invalid(f"wpscim never grants the role '{slug}' through SCIM (see --never-grant); nothing was changed")
+        self.refuse_administering(roles, slug)
         if is_capability(slug, roles):
             raise Invalid(
                 f"the id of role '{slug}' is also a WordPress capability, which WordPress would grant with the role; "
                 "wpscim does not grant it; nothing was changed"
+            )
+
+    @staticmethod
+    def refuse_administering(roles: Roles, slug: str, why: str = "") -> None:
+        """Invalid if role `slug` lets its members administer the site or its administrators."""
+        powers = administering_capabilities(roles, slug)
+        if powers or slug == "administrator":
+            raise Invalid(
+                f"wpscim never grants the role '{slug}'{why} through SCIM: it "
+                + (f"gives {', '.join(powers)}, which let" if powers else "lets")
+                + " its members administer the site or its administrators; nothing was changed"
             )
 
     @staticmethod

@@ -26,10 +26,12 @@ def finish_user(req, user: dict) -> dict:
     URLs and meta.version."""
     user = user.shown() if isinstance(user, ScimUser) else user
     user["meta"] = dict(user["meta"])
-    user["meta"]["location"] = _location(req, user["id"])
-    for group in user.get("groups", []):
-        group["$ref"] = f"{scim_base(req)}/Groups/{group['value']}"
+    # Before the URLs: they carry the host the client used, and a version must not (If-Match sent
+    # through another host name or proxy would get 412).
     user["meta"]["version"] = version_of(user)
+    user["meta"]["location"] = _location(req, user["id"])
+    if "groups" in user:  # new items: the stored user's are read again for a version (_current, then _write)
+        user["groups"] = [{**group, "$ref": f"{scim_base(req)}/Groups/{group['value']}"} for group in user["groups"]]
     return user
 
 
@@ -79,7 +81,7 @@ class UsersCollection:
         store = self.storage.users
         password_hash = store.hash_password(password) if password else None
         with self.storage.transaction(req.context.token_name, req.context.request_id) as tx:
-            created = finish_user(req, store.create(tx, user, password_hash))
+            created = finish_user(req, store.create(tx, user, password_hash, password))
         resp.set_header("Location", created["meta"]["location"])
         _write_one(req, resp, created, 201)
         self.storage.observed.record(attribute_paths(body))

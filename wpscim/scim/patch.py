@@ -33,6 +33,8 @@ class PatchPath:
 def parse_patch_path(text: str) -> PatchPath:
     if not isinstance(text, str) or not text.strip():
         raise invalid_path("'path' must be a non-empty string")
+    if text.strip().lower() == schemas.CORE_USER.lower():  # the core schema's attributes: the resource itself
+        return PatchPath(None, "", None, None)
     whole_extension = schemas.extension(text.strip())
     if whole_extension is not None:
         return PatchPath(whole_extension.name, "", None, None)
@@ -122,6 +124,9 @@ def apply_patch(current: dict, body: Any) -> PatchResult:
         else:
             password = _apply(resource, op, path, value, password)
     patched = normalize_user(resource)
+    # The password is the operations' (PatchResult.password, hashed apart), never an attribute: one here
+    # came from a core-schema object stored as sent, before such objects were read as core attributes.
+    patched.pop("password", None)
     return PatchResult(patched, password, {key for key in current if key not in patched and key not in IGNORED})
 
 
@@ -135,6 +140,16 @@ def _apply(resource: dict, op: str, raw_path: str, value: Any, password: str | N
         return value
     if path.urn is None and path.attr.lower() in IGNORED:
         return password  # read-only; Okta echoes id and meta back
+    if path.urn is None and not path.attr:  # the core schema URN: its attributes, as in a pathless operation
+        if op == "remove":
+            raise invalid_path(f"'{raw_path}' names the whole resource; remove its attributes by name")
+        if _empty(value):
+            return password
+        if not isinstance(value, dict):
+            raise bad_request(f"'{raw_path}' takes an object", "invalidValue")
+        for key, item in value.items():
+            password = _apply(resource, op, key, item, password)
+        return password
     if path.urn and not path.attr:  # the whole extension object
         if op == "remove" or _empty(value):
             resource.pop(_key(resource, path.urn, None), None)

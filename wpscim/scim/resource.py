@@ -9,6 +9,7 @@ as sent: nothing a client sends is silently dropped.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from wpscim.scim import schemas
@@ -98,18 +99,32 @@ def _split_qualified(key: str) -> tuple[str | None, str]:
     return None, key
 
 
-def normalize_user(body: Any) -> dict:
-    """Canonical form of a User body (POST/PUT) or of a resource after PATCH."""
-    if not isinstance(body, dict):
-        raise bad_request("the request body must be a JSON object", "invalidSyntax")
-    out: dict = {}
+def _members(body: dict) -> Iterator[tuple[str, Any]]:
+    """The body's attributes, with core-schema qualifications taken off: `urn:…:core:2.0:User:title`
+    is `title`, and the members of a `"urn:…:core:2.0:User": {…}` object are top-level attributes
+    (RFC 7643 §3). Kept as sent, that object would hold a password in clear text and echo it back."""
     for key, value in body.items():
         if not isinstance(key, str):
             continue
         urn, name = _split_qualified(key)
         if urn == schemas.CORE_USER:
-            key = name
-        elif urn is not None:  # a URN-qualified extension attribute at top level
+            yield from _members({name: value})
+        elif key.lower() != schemas.CORE_USER.lower():
+            yield key, value
+        elif isinstance(value, dict):
+            yield from _members(value)
+        elif not _is_empty(value):
+            raise invalid_value(f"'{key}' must be an object")
+
+
+def normalize_user(body: Any) -> dict:
+    """Canonical form of a User body (POST/PUT) or of a resource after PATCH."""
+    if not isinstance(body, dict):
+        raise bad_request("the request body must be a JSON object", "invalidSyntax")
+    out: dict = {}
+    for key, value in _members(body):
+        urn, name = _split_qualified(key)
+        if urn is not None:  # a URN-qualified extension attribute at top level
             ext = schemas.extension(urn)
             assert ext is not None  # _split_qualified only finds registered extensions
             target = out.setdefault(ext.name, {})

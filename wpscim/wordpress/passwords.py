@@ -49,6 +49,19 @@ def hash_password(password: str, db_version: int) -> str:
     return _PHPASS.hash(password.strip())
 
 
+def check_password(password: str, stored_hash: str) -> bool:
+    """Whether `stored_hash` is a hash of `password` as hash_password() makes them (trimmed, as
+    wp_hash_password() does), in either format it writes; False for any other format."""
+    try:
+        if stored_hash.startswith("$wp$2y$"):
+            return bcrypt.checkpw(_prehash(password), ("$2b$" + stored_hash[len("$wp$2y$") :]).encode("ascii"))
+        if stored_hash.startswith("$P$"):
+            return bool(_PHPASS.verify(password.strip(), stored_hash))
+    except (ValueError, TypeError, UnicodeError):  # a damaged hash verifies nothing
+        return False
+    return False
+
+
 _LETTERS: dict[str, bytes] = {}
 
 

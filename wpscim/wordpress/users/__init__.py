@@ -98,8 +98,10 @@ class UserStore:
 
     # --- writes -------------------------------------------------------------------------------
 
-    def create(self, tx: Transaction, user: dict, password_hash: str | None) -> dict:
-        created = self.writer.create(tx, user, password_hash)
+    def create(self, tx: Transaction, user: dict, password_hash: str | None, password: str | None = None) -> dict:
+        """`password`, when the create carries one, only decides whether a create sent again is a retry
+        (the user keeps that password) or a duplicate; it is stored as `password_hash` alone."""
+        created = self.writer.create(tx, user, password_hash, password)
         self.finder.forget_counts()
         return created
 

@@ -15,6 +15,8 @@ account, and a site's administrators are usually its own, not its identity provi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from wpscim.wordpress.db import Transaction
 from wpscim.wordpress.errors import Conflict, Forbidden
 from wpscim.wordpress.mapping import SUSPENDED_PASS_META
@@ -38,6 +40,12 @@ class AdministratorGuard:
                 "(make another user an administrator in WordPress first)",
                 uniqueness=False,
             )
+
+    def keep_one_of(self, tx: Transaction, roles: Roles, user_id: int, caps: Iterable[dict], change: str) -> None:
+        """keep_one for `change`, which stops user `user_id` logging in, if any of `caps` (its capabilities
+        before and after the same write) makes it an administrator."""
+        if any(administers(each, roles) for each in caps):
+            self.keep_one(tx, roles, {user_id}, change)
 
     def refuse_sign_in_change(self, tx: Transaction, roles: Roles, user_id: int, caps: dict, login: str, what: list[str]) -> None:
         """Forbidden if user `user_id` (capabilities `caps`) administers the site and `what` (the sign-in

@@ -60,6 +60,11 @@ class Field:
         """WordPress's name filters store these HTML-escaped, whatever writes them."""
         return self.transform == "name" or self.target in WORDPRESS_NAME_FIELDS
 
+    @cached_property
+    def names_locale(self) -> bool:
+        """WordPress reads the value as a locale (get_user_locale()), and loads the file named after it."""
+        return self.transform == "locale" or self.meta_key == "locale"
+
     def to_wordpress(self, value) -> str:
         """The value WordPress would store for `value` in this field's column or key (before
         update_user_meta()'s maybe_serialize, which the writer applies to every meta value)."""
@@ -67,12 +72,17 @@ class Field:
             return "1" if value else "0"
         if isinstance(value, (int, float)):
             value = str(value)
+        if self.transform == "locale":
+            value = naming.wp_locale(value)
+        elif self.transform == "lower":
+            value = value.lower()
+        return self.filtered(value)
+
+    def filtered(self, value: str) -> str:
+        """What WordPress's filters for this field's column or key make of `value`, whatever transform
+        produced it: wp_insert_user() filters what it is given, not what a mapping meant."""
         if self.escaped:
             return naming.store_name(value)
-        if self.transform == "locale":
-            return naming.wp_locale(value)
-        if self.transform == "lower":
-            value = value.lower()
         sanitize = WORDPRESS_SANITIZED.get(self.target)
         if sanitize is not None:
             if value == "0":  # wp_insert_user() takes a raw "0" as empty (PHP's empty())
@@ -194,6 +204,16 @@ class StoredUser:
     residue: dict  # usermeta key -> JSON text
 
 
+def without_passwords(value):
+    """`value` with every member named password (in any case, at any depth) left out: an attribute
+    wpscim keeps as sent is stored in clear text and answered back, and a password never is."""
+    if isinstance(value, dict):
+        return {k: without_passwords(v) for k, v in value.items() if not (isinstance(k, str) and k.lower() == "password")}
+    if isinstance(value, list):
+        return [without_passwords(v) for v in value]
+    return value
+
+
 @dataclass
 class Mapping:
     fields: tuple[Field, ...] = DEFAULT_FIELDS
@@ -253,10 +273,16 @@ class Mapping:
             if f.transform == "join":
                 parts = [get_value(user, parse_patch_path(s)) for s in f.sources]
                 value = " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
-                targets[f.target] = naming.store_name(value) if f.escaped else value
-                continue
-            value = get_value(user, f.path)
-            targets[f.target] = f.to_wordpress(value) if isinstance(value, (str, bool, int, float)) and value != "" else ""
+                stored = f.filtered(value) if value else ""
+            else:
+                value = get_value(user, f.path)
+                stored = f.to_wordpress(value) if isinstance(value, (str, bool, int, float)) and value != "" else ""
+            if stored and f.names_locale and not naming.is_locale(stored):
+                raise Invalid(
+                    f"{f.scim} {str(value)[:40]!r} is no locale: at most 64 letters, digits, '-' and '_', such as en-US "
+                    "(WordPress loads the translation file it names)"
+                )
+            targets[f.target] = stored
         residue: dict[str, str] = {}
         folded: set[str] = set()  # the residue's keys as MySQL compares them
         for key, value in user.items():
@@ -269,7 +295,7 @@ class Mapping:
             meta_key = self._kept_key(key, folded)
             if meta_key is None:
                 continue
-            text = residue[meta_key] = dumps_text(value)
+            text = residue[meta_key] = dumps_text(without_passwords(value))
             if len(text) > MAX_KEPT_ATTRIBUTE_BYTES:
                 raise Invalid(
                     f"'{key[:80]}' holds more than {MAX_KEPT_ATTRIBUTE_BYTES // 1024} KiB; wpscim keeps attributes up to that size"
@@ -318,7 +344,14 @@ class Mapping:
             attribute = key[len(RESIDUE_PREFIX) :]
             if "." in attribute and attribute.lower().startswith(_READ_ONLY_HEADS):
                 continue  # stored before wpscim ignored SCIM's own attributes (see _kept_key)
-            user[attribute] = value
+            if attribute.lower() == schemas.CORE_USER.lower():
+                # The core schema as an object, kept as sent before it was read as the top level: its
+                # members are core attributes (its password never was one to answer).
+                if isinstance(value, dict):
+                    for name, member in without_passwords(value).items():
+                        user.setdefault(name, member)
+                continue
+            user[attribute] = without_passwords(value)
             if attribute.lower().startswith("urn:"):
                 user["schemas"].append(attribute)
         for f in self._read:

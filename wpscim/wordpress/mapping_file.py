@@ -42,6 +42,10 @@ COLUMNS = ("display_name", "user_url")  # users columns a mapping may write (log
 _PROTECTED_META = re.compile(
     r"(^wpscim_|capabilities$|user_level$|^session_tokens$|^_application_passwords$|^primary_blog$|^source_domain$)", re.I
 )
+# Usermeta keys a mapping may name. MySQL's collations ignore what else could tell two keys apart: trailing
+# spaces (PAD SPACE), control characters (no weight), accents and width, so `wp_capabilities ` or one
+# with a control character in it would be WordPress's own row to every UPDATE … WHERE meta_key = %s.
+_META_KEY = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
 # The usermeta rows wp_insert_user() writes: a file may route an attribute to one of them, spelled as WordPress spells it.
 _WORDPRESS_META = (
     "nickname",
@@ -79,7 +83,7 @@ _WORDPRESS_STATE = re.compile(
 
 def mappable_meta(key: str) -> bool:
     """Whether a usermeta key in use is one a mapping may offer as a target (not WordPress's or wpscim's state)."""
-    return bool(key) and len(key) <= 255 and key.isascii() and not _PROTECTED_META.search(key) and not _WORDPRESS_STATE.search(key)
+    return len(key) <= 255 and _META_KEY.fullmatch(key) is not None and not _PROTECTED_META.search(key) and not _WORDPRESS_STATE.search(key)
 
 
 def _attribute_lines(text: str) -> list[int]:
@@ -160,6 +164,11 @@ def _field(entry, where: str, extension: schemas.Attribute | None) -> Field:
             raise MappingError(f"{where}: meta must be a usermeta key of 1 to 255 characters")
         if not meta.isascii():  # MySQL also takes `wp_capabilitiés` or `ｗpscim_…` for the plain key: unsafe to check
             raise MappingError(f"{where}: meta {meta!r} must be ASCII (MySQL compares keys ignoring accents and width too)")
+        if not _META_KEY.fullmatch(meta):
+            raise MappingError(
+                f"{where}: meta {meta!r} may hold only letters, digits, _ and - (MySQL compares keys ignoring trailing "
+                "spaces and control characters too, so such a key could stand for a protected one)"
+            )
         if _PROTECTED_META.search(meta):
             raise MappingError(f"{where}: meta {meta!r} holds WordPress's or wpscim's own state and cannot be mapped")
         if meta.lower() in _WORDPRESS_META and meta not in _WORDPRESS_META:

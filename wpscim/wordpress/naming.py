@@ -308,6 +308,17 @@ def default_display_name(login: str, first: str, last: str) -> str:
 # --- locales -------------------------------------------------------------------------------------
 
 
+# WordPress loads languages/<locale>.mo (and, from 6.5, includes <locale>.l10n.php) for a user's
+# locale, and prints it in its screens: a dot, a slash or markup in one would name a file outside the
+# languages folder or plant markup. Letters, digits, '-' and '_' name at most a file that is not there
+# (WordPress then speaks the site's language), so any such value is kept, as SCIM clients expect.
+_LOCALE = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
+
+
+def is_locale(text: str) -> bool:
+    return _LOCALE.fullmatch(text) is not None
+
+
 def scim_locale(wp_locale: str) -> str:
     return wp_locale.replace("_", "-")
 

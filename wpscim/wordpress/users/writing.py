@@ -19,7 +19,7 @@ from wpscim.wordpress.errors import Conflict, Invalid
 from wpscim.wordpress.events import Event, user_snapshot
 from wpscim.wordpress.mapping import SUSPENDED_PASS_META, USERNAME_META, StoredUser
 from wpscim.wordpress.metavalues import meta_value
-from wpscim.wordpress.roles import Roles, administers, administrator_roles, parse_caps
+from wpscim.wordpress.roles import Roles, parse_caps
 from wpscim.wordpress.site import serialize
 from wpscim.wordpress.users import deprovisioning
 from wpscim.wordpress.users.claims import Claims
@@ -137,14 +137,17 @@ class UserWriter:
 
     # --- create -------------------------------------------------------------------------------
 
-    def create(self, tx: Transaction, user: dict, password_hash: str | None) -> dict:
+    def create(self, tx: Transaction, user: dict, password_hash: str | None, password: str | None = None) -> dict:
         """Insert the user as wp_insert_user() would, and commit; returns its SCIM representation.
 
         Usually one round trip: take the uniqueness locks; refuse (error REFUSED, which stops the round
         trip) if a lock was not free or the userName, email, login or nicename is taken; insert the
         users row, its usermeta and the change event; commit; release the locks. After a refusal the
         locks are held, so the questions are asked again one by one (Conflict, Unavailable, or the next
-        free login and nicename, as WordPress picks them) and the insert is sent on its own."""
+        free login and nicename, as WordPress picks them) and the insert is sent on its own.
+
+        `password`: the password `password_hash` was made from, which a create sent again must carry
+        for it to be answered as the first one was (see _replayed)."""
         stored = self.mapping.to_storage(user)
         values = self.validate(stored)
         base = self.claims.login_base(stored.user_name)
@@ -152,6 +155,8 @@ class UserWriter:
         wanted = self.wanted_roles(user, roles)
         if wanted:
             self._check_role_policy(roles, wanted, [])
+        else:  # a site whose new users become administrators gets none through SCIM
+            self.roles.refuse_administering(roles, roles.default_role, " (the site's default role for new users)")
         caps = {slug: True for slug in (wanted or [roles.default_role])}
         now = datetime.now(UTC)
         # With nothing left to do (no suspension), the insert's round trip also commits and releases the locks.
@@ -181,7 +186,7 @@ class UserWriter:
             try:
                 login, nicename = self.claims.resolve(tx, stored, base, locks)
             except Conflict:
-                replayed = self._replayed(tx, stored, retry)
+                replayed = self._replayed(tx, stored, retry, password_hash, password)
                 if replayed is None:
                     raise
                 if not suspend:
@@ -198,13 +203,18 @@ class UserWriter:
         # What was just written, read back without another round trip.
         return self.reader.to_scim({**insert.row, "ID": user_id}, insert.meta, roles)
 
-    def _replayed(self, tx: Transaction, stored: StoredUser, retry: dict) -> dict | None:
+    def _replayed(self, tx: Transaction, stored: StoredUser, retry: dict, password_hash: str | None, password: str | None) -> dict | None:
         """The user that holds this userName, if this same token created it with this same body in a
         request that began REPLAY_AFTER_SECONDS to REPLAY_MINUTES before this one: a create sent again
         because its answer was lost (a 503 while the database stalled or restarted, whose COMMIT had in
         fact happened) answers with its user, not with 409 for it. Duplicates sent in parallel begin
         together, and all but one are refused. (Clocks: the wpscim hosts' own, not the database's, which
-        holds a stalled COMMIT back until it resumes.)"""
+        holds a stalled COMMIT back until it resumes.)
+
+        A create that carries a password is answered so only if the user's password is still that one
+        (the fingerprint leaves passwords out: it is kept in the change log): answered with the user,
+        a different password would be reported as set and never be. Without the password itself to
+        check (a `password_hash` but no `password`) it is not answered so either."""
         for candidate in self.reader.by_login(tx, stored.user_name):
             if candidate["userName"].lower() != stored.user_name.lower():
                 continue
@@ -217,11 +227,30 @@ class UserWriter:
             first = loads(row[1]) if row and row[0] == tx.actor else {}
             since = retry["began"] - first.get("began", retry["began"])
             if first.get("fingerprint") == retry["fingerprint"] and REPLAY_AFTER_SECONDS <= since <= REPLAY_MINUTES * 60:
+                if password_hash is not None and (
+                    password is None or not passwords.check_password(password, self._password_hash(tx, int(candidate["id"])))
+                ):
+                    log.info(
+                        "request %s: a create of user %s was sent again with another password; refused as a duplicate",
+                        tx.request_id,
+                        candidate["id"],
+                    )
+                    return None
                 log.info(
                     "request %s: the create of user %s was sent again; answering with the user it created", tx.request_id, candidate["id"]
                 )
                 return candidate
         return None
+
+    def _password_hash(self, tx: Transaction, user_id: int) -> str:
+        """The hash the user signs in with: a suspended user's is set aside (deprovisioning.suspension)."""
+        tx.execute(
+            f"SELECT COALESCE((SELECT meta_value FROM {self.site.usermeta} WHERE user_id = u.ID AND meta_key = %s "
+            f"ORDER BY umeta_id LIMIT 1), u.user_pass) FROM {self.site.users} u WHERE u.ID = %s",
+            (SUSPENDED_PASS_META, user_id),
+        )
+        row = tx.fetchone()
+        return str(row[0]) if row and row[0] is not None else ""
 
     def _insert(
         self,
@@ -392,9 +421,12 @@ class UserWriter:
         active = user.get("active", True if unassigned_active_reactivates else not suspended)
         action = "update"
         if active is False and not suspended:
+            # Judged by the capabilities the user keeps as well as those it had: a role change in the same
+            # write may leave a capability of its own (manage_options) that still makes it an administrator,
+            # one the suspension then locks out.
             caps = parse_caps(meta.get(self.site.capabilities_key))
-            if administers(caps, roles) and (roles_after is None or any(r in administrator_roles(roles) for r in roles_after)):
-                self.roles.guard.keep_one(tx, roles, {uid}, f"deactivating user {uid}")
+            kept = caps if roles_after is None else _with_roles(caps, roles_after, roles)
+            self.roles.guard.keep_one_of(tx, roles, uid, (caps, kept), f"deactivating user {uid}")
             writes += deprovisioning.suspension(self.site, uid)
             action = "deactivate"
         elif active is True and suspended:
@@ -426,12 +458,7 @@ class UserWriter:
         held = roles.held(parse_caps(meta.get(self.site.capabilities_key)))
         self._check_role_policy(roles, [r for r in wanted if r not in held], [r for r in held if r not in wanted])
         if sorted(held) != sorted(wanted):
-
-            def edit(caps: dict) -> dict:
-                kept = {k: v for k, v in caps.items() if k not in roles.definitions}
-                return {**{slug: True for slug in wanted}, **kept}
-
-            self.roles.set_roles(tx, roles, {user_id: edit})
+            self.roles.set_roles(tx, roles, {user_id: lambda caps: _with_roles(caps, wanted, roles)})
         return wanted
 
     def _set_meta(self, user_id: int, current: dict, wanted: dict[str, str]) -> list[tuple[str, list]]:
@@ -454,6 +481,11 @@ class UserWriter:
                 )
             )
         return writes
+
+
+def _with_roles(caps: dict, wanted: list[str], roles: Roles) -> dict:
+    """`caps` with its roles replaced by `wanted`; the user's own capabilities kept."""
+    return {**{slug: True for slug in wanted}, **{k: v for k, v in caps.items() if k not in roles.definitions}}
 
 
 def _nicename_was_derived(nicename: str, login: str) -> bool:

@@ -364,8 +364,11 @@ class RoleStore:
     # --- role definitions ---------------------------------------------------------------------
 
     def find_by_name(self, roles: Roles, display_name: str) -> str | None:
-        """The role whose name reads as `display_name` (see named_alike)."""
-        return next(iter(self.named_alike(roles, display_name)), None)
+        """The role named `display_name` in any case or Unicode form, invisible characters aside. A name
+        that only looks like one (look-alike letters, see named_alike) names no role: granting or linking
+        to it would give one group's members another role's capabilities."""
+        key = name_key(naming.read_name(role_name(display_name)))
+        return next((slug for slug in roles.definitions if name_key(roles.display(slug)) == key), None)
 
     @staticmethod
     def named_alike(roles: Roles, display_name: str) -> list[str]:
@@ -406,11 +409,14 @@ class RoleStore:
         display_name = visible(display_name)
         stored_name = role_name(display_name)
         roles = self.load(tx, for_update=True)
-        key = name_key(naming.read_name(stored_name))
-        slug = next((s for s in roles.definitions if name_key(roles.display(s)) == key), None)
+        slug = self.find_by_name(roles, display_name)
         if slug is None:
             self.refuse_mixed_scripts(display_name)
-            slug = self.find_by_name(roles, display_name)
+            if alike := self.named_alike(roles, display_name):
+                raise Conflict(
+                    f"role '{alike[0]}' is already named '{roles.display(alike[0])}', which reads as "
+                    f"'{naming.read_name(stored_name)}'; give the group a name of its own"
+                )
         created = slug is None
         if created:
             base = re.sub(r"[^a-z0-9]+", "_", naming.remove_accents(display_name).lower()).strip("_")[:60] or "group"

@@ -236,7 +236,7 @@ def _metrics_token_file(path: str | None) -> str | None:
     default="administrator",
     envvar="WPSCIM_NEVER_GRANT",
     show_default=True,
-    help="comma-separated roles SCIM may take away but never grant ('' for none)",
+    help="comma-separated roles SCIM may take away but never grant ('' for none); roles that administer the site are never granted, whatever this says",
 )
 @_option("--never-remove", default="", envvar="WPSCIM_NEVER_REMOVE", help="comma-separated roles SCIM may never take away")
 @_option(

@@ -172,6 +172,13 @@ def test_role_names_and_group_external_ids_are_bounded(wp, api):
     _refused(api.put(f"/Groups/{gid}", json={"displayName": "B" * 100, "externalId": "z" * 256}))
     assert wp.oracle.roles()["roles"][gid] == stored
     assert api.get(f"/Groups/{gid}").json["externalId"] == "y" * 255
+    # What an identity provider matches its group by holds no control characters, as a user's does not.
+    assert "control characters" in _refused(api.post("/Groups", json={"displayName": "Ctl", "externalId": "okta\n1"}))["detail"]
+    assert (
+        "control characters"
+        in _refused(api.patch(f"/Groups/{gid}", json={"Operations": [{"op": "replace", "path": "externalId", "value": "y\x00"}]}))["detail"]
+    )
+    assert api.get(f"/Groups/{gid}").json["externalId"] == "y" * 255
     # A longer name a role already has (a plugin's) is no rename: the identity provider's PUT keeps working.
     _add_role(wp, "long_named", "L" * 150, {"read": True})
     kept = api.put("/Groups/long_named", json={"displayName": "L" * 150, "externalId": "okta-1", "members": []})

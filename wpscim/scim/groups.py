@@ -14,6 +14,7 @@ from typing import Any
 
 from wpscim.scim import filter as scim_filter
 from wpscim.scim.errors import ScimError, bad_request, invalid_path, invalid_value
+from wpscim.scim.resource import refuse_control_characters
 
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
@@ -54,6 +55,7 @@ def parse_group(body: Any) -> GroupBody:
     external_id = _field(body, "externalId")
     if external_id is not None and not isinstance(external_id, (str, int)):
         raise invalid_value("'externalId' must be a string")
+    refuse_control_characters("externalId", external_id)
     return GroupBody(display_name.strip(), str(external_id) if external_id not in (None, "") else None, member_ids(_field(body, "members")))
 
 
@@ -139,6 +141,7 @@ def _apply(changes: GroupChanges, op: str, path: str, value: Any) -> None:
         if op == "remove" or value in (None, ""):
             changes.external_id, changes.clear_external_id = None, True
         else:
+            refuse_control_characters("externalId", value)
             changes.external_id, changes.clear_external_id = str(value), False
     elif lowered == "members":
         if op == "add":

@@ -167,9 +167,14 @@ def validate_user(user: dict) -> None:
     if user_name != user_name.strip():
         user["userName"] = user_name.strip()
     for name in ("userName", "externalId"):  # what IdPs match users by
-        value = user.get(name)
-        if isinstance(value, str) and _CONTROL.search(value):
-            raise invalid_value(f"'{name}' must not contain control characters (U+0000-U+001F, U+007F-U+009F)")
+        refuse_control_characters(name, user.get(name))
+
+
+def refuse_control_characters(name: str, value: Any) -> None:
+    """invalidValue if attribute `name`'s string value holds a control character: an identifier an IdP
+    matches by (a user's userName or externalId, a group's externalId) is text it can send back."""
+    if isinstance(value, str) and _CONTROL.search(value):
+        raise invalid_value(f"'{name}' must not contain control characters (U+0000-U+001F, U+007F-U+009F)")
 
 
 def primary_email(user: dict) -> str:

@@ -61,15 +61,34 @@ def test_requests_beyond_the_slots_get_503_promptly_when_none_leaves():
     waited = time.monotonic() - started
     assert refused.value.status == 503 and refused.value.headers == {"Retry-After": "1"}
     assert DatabaseGate.STUCK_SECONDS <= waited < DatabaseGate.STUCK_SECONDS + 0.5
+    for _ in range(3):  # until a slot moves again, the requests after it are refused at once
+        started = time.monotonic()
+        with pytest.raises(ScimError):
+            enter(gate)
+        assert time.monotonic() - started < 0.1
     leave(gate, held)
     leave(gate, enter(gate))  # the slot is free again
+
+
+def test_a_slot_taken_recently_is_movement_though_no_answer_has_left_yet():
+    # After a quiet spell, a burst takes every slot: the one beyond waits for them, it is not refused
+    # because nothing has left for a while.
+    gate = DatabaseGate(1)
+    gate.STUCK_SECONDS = 0.25
+    gate._moved -= 60
+    held = enter(gate)
+    releaser = threading.Timer(gate.STUCK_SECONDS / 2, leave, (gate, held))
+    releaser.start()
+    leave(gate, enter(gate))
+    releaser.join()
 
 
 def test_a_burst_waits_for_a_slot_while_requests_keep_leaving():
     # Each client holds its slot twice as long as a stuck request may; eight of them, staggered, leave
     # one every hold / 8 s, far inside STUCK_SECONDS even on a busy machine.
     gate = DatabaseGate(8)
-    hold = 2 * DatabaseGate.STUCK_SECONDS
+    gate.STUCK_SECONDS = 0.25  # the mechanism, at a quarter of the default's pace
+    hold = 2 * gate.STUCK_SECONDS
     clients = churn(gate, 8, seconds=3 * hold, hold=hold)
     started = time.monotonic()
     leave(gate, enter(gate))  # no 503, though every slot was held when it came
@@ -81,7 +100,8 @@ def test_a_burst_waits_for_a_slot_while_requests_keep_leaving():
 
 def test_the_queue_is_bounded_even_while_requests_keep_leaving():
     gate = DatabaseGate(1)
-    gate.QUEUE_SECONDS = 3 * DatabaseGate.STUCK_SECONDS
+    gate.STUCK_SECONDS = 0.25  # the mechanism, at a quarter of the default's pace
+    gate.QUEUE_SECONDS = 3 * gate.STUCK_SECONDS
     stop = threading.Event()
     holder = enter(gate)
 
@@ -89,7 +109,7 @@ def test_the_queue_is_bounded_even_while_requests_keep_leaving():
         request = holder
         while not stop.is_set():
             time.sleep(0.05)
-            gate._last_release = time.monotonic()
+            gate._moved = time.monotonic()
         leave(gate, request)
 
     thread = threading.Thread(target=keep_leaving, daemon=True)

@@ -81,33 +81,36 @@ class DatabaseGate:
     """At most `slots` requests whose resource `uses_database` are answered at once: one fewer than the
     server's request threads, so a thread stays free for discovery, /healthz and /metrics.
 
-    A request beyond the slots waits while the database is moving (some request left the gate within
-    the last STUCK_SECONDS with an answer other than 503: a quick refusal while the database is down
-    is no progress), up to QUEUE_SECONDS: a burst of an identity provider's requests is queued,
-    not refused. When the slots are held and none has been given back for STUCK_SECONDS (the database
-    stalls and the requests holding them wait out the read timeout), it gets 503 at once instead of
-    queueing behind the stalled ones."""
+    A request beyond the slots waits while the slots keep changing hands (one was taken, or given back
+    with an answer other than 503, within the last STUCK_SECONDS: a quick refusal while the database is
+    down is no progress), up to QUEUE_SECONDS: a burst of an identity provider's requests is queued, not
+    refused. When none has changed hands for STUCK_SECONDS (the database stalls and the requests holding
+    the slots wait out the read timeout), it gets 503, and so does every request after it at once until
+    a slot moves again: while the database stalls, no request thread waits here for long, and discovery
+    keeps its thread. A second, not less: on a busy two-core host a few slow commits can hold every slot
+    for a few hundred milliseconds while the database is well."""
 
-    STUCK_SECONDS = 0.25
+    STUCK_SECONDS = 1.0
     QUEUE_SECONDS = 10.0
 
     def __init__(self, slots: int):
         self._slots = threading.BoundedSemaphore(slots)
-        self._last_release = time.monotonic()
+        self._moved = time.monotonic()  # a slot was last taken, or given back with an answer other than 503
 
     def process_resource(self, req, resp, resource, params) -> None:
         if not getattr(resource, "uses_database", False):
             return
         give_up = time.monotonic() + self.QUEUE_SECONDS
-        while not self._slots.acquire(timeout=self.STUCK_SECONDS):
+        while not self._slots.acquire(timeout=max(0.0, min(self._moved + self.STUCK_SECONDS, give_up) - time.monotonic())):
             now = time.monotonic()
-            if now - self._last_release >= self.STUCK_SECONDS or now >= give_up:
+            if now - self._moved >= self.STUCK_SECONDS or now >= give_up:
                 raise ScimError(503, "every request thread that may use the database is busy; retry shortly", headers={"Retry-After": "1"})
+        self._moved = time.monotonic()
         req.context.gate_held = True
 
     def process_response(self, req, resp, resource, req_succeeded) -> None:
         if req.context.get("gate_held"):
             req.context.gate_held = False
             if resp.status_code != 503:  # a request the database refused quickly (breaker open) is no progress
-                self._last_release = time.monotonic()
+                self._moved = time.monotonic()
             self._slots.release()

@@ -747,6 +747,11 @@ def test_the_fault_checks_catch_what_they_look_for(private_wp, wpscim_serve):
         load.wait_count(30)
         private_wp.server.kill()
         time.sleep(2)
+        # A create whose COMMIT the kill cut waits for the server to say whether it committed: with every
+        # client in one, no 503 comes until they give up. The server stays down until one has come.
+        deadline = time.monotonic() + 20
+        while not any(o.status == 503 for o in list(load.outcomes)) and time.monotonic() < deadline:
+            time.sleep(0.05)
         private_wp.server.start()
         assert load.wait_success(time.monotonic(), RECOVERY_SECONDS) is not None
     finally:

@@ -239,6 +239,8 @@ def _serve_flags(policy: Policy, role_policy: RolePolicy) -> list[str]:
         ",".join(sorted(role_policy.never_remove)),
         "--unknown-members",
         role_policy.unknown_members,
+        "--max-groups",
+        str(role_policy.max_created),
     ]
     if policy.reassign_to is not None:
         flags += ["--reassign-to", str(policy.reassign_to)]

@@ -4,6 +4,10 @@ as another's, or make the autoloaded role list as long as it likes — judged by
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
+
 import pytest
 from test_groups import make_users, wp_roles
 from test_least_power import _add_role
@@ -196,3 +200,43 @@ def test_a_default_role_that_administers_is_not_given_to_new_users(wp, api):
     named = api.post("/Users", json={"userName": "named@example.com", "roles": [{"value": "subscriber"}]})
     assert named.status_code == 201, named.text
     assert wp_roles(wp, named.json["id"]) == ["subscriber"] and not wp.oracle.user_can(int(named.json["id"]), "manage_options")
+
+
+def test_groups_create_no_more_roles_than_the_limit(wp):
+    """WordPress loads every role on every page: a token cannot make the list as long as it likes. Roles
+    a plugin made do not count, linking to a role is always allowed, deleting one makes room."""
+    _add_role(wp, "plugin_role", "Plugin role", {"read": True})
+    api = wp.client(role_policy=RolePolicy(max_created=2))
+    made = [api.post("/Groups", json={"displayName": f"Team {n}"}) for n in (1, 2)]
+    assert [m.status_code for m in made] == [201, 201], [m.text for m in made]
+    roles_before, events_before = _option(wp, "wp_user_roles"), wp.sql("SELECT COUNT(*) FROM wp_wpscim_events")
+    refused = api.post("/Groups", json={"displayName": "Team 3"})
+    assert refused.status_code == 403, refused.text
+    assert "at most 2 roles (--max-groups)" in refused.json["detail"]
+    assert (_option(wp, "wp_user_roles"), wp.sql("SELECT COUNT(*) FROM wp_wpscim_events")) == (roles_before, events_before)
+    assert "team_3" not in wp.oracle.roles()["roles"]
+    for existing in ("Editor", "Plugin role", "Team 1"):
+        linked = api.post("/Groups", json={"displayName": existing, "externalId": f"okta-{existing}"})
+        assert linked.status_code == 201, linked.text
+    assert api.delete(f"/Groups/{made[0].json['id']}").status_code == 204
+    assert api.post("/Groups", json={"displayName": "Team 3"}).status_code == 201
+    assert "team_3" in wp.oracle.roles()["roles"]
+
+
+def test_the_group_limit_is_a_serve_setting(wp, serve):
+    base, token = serve(role_policy=RolePolicy(max_created=0))
+
+    def post(name: str) -> int:
+        request = urllib.request.Request(
+            f"{base}/Groups",
+            method="POST",
+            data=json.dumps({"displayName": name}).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return answer.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    assert (post("Brand new"), post("Editor")) == (403, 201)

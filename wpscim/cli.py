@@ -254,6 +254,14 @@ def _metrics_token_file(path: str | None) -> str | None:
     help="PATCH /Groups answers without members unless ?attributes=members (for roles with very many members)",
 )
 @_option(
+    "--max-groups",
+    type=click.IntRange(0, 10000),
+    default=100,
+    envvar="WPSCIM_MAX_GROUPS",
+    show_default=True,
+    help="roles POST /Groups may create (WordPress loads every role on every page); linking to an existing role is always allowed",
+)
+@_option(
     "--allow-role-delete",
     is_flag=True,
     envvar="WPSCIM_ALLOW_ROLE_DELETE",
@@ -405,6 +413,7 @@ def build_app(params: dict, opened: _Opened, user_mapping):
         unknown_members=params["unknown_members"],
         lean_patch_response=params["lean_group_patch"],
         administrator_credentials=params["allow_administrator_credentials"],
+        max_created=params["max_groups"],
     )
     file_fields, extension = _mapping_file_entries(params.get("mapping_file"))
     settings = SiteSettings(

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from wpscim.scim.resource import user_number
 from wpscim.wordpress import naming
-from wpscim.wordpress.errors import Conflict, Invalid, NotFound
+from wpscim.wordpress.errors import Conflict, Forbidden, Invalid, NotFound
 from wpscim.wordpress.events import Event
 from wpscim.wordpress.site import Site, serialize, unserialize
 
@@ -69,6 +69,9 @@ class RolePolicy:
     unknown_members: str = "ignore"  # member ids that are no user: "ignore" (logged, in the audit trail) or "reject" (400)
     lean_patch_response: bool = False  # PATCH /Groups answers without members unless ?attributes=members
     administrator_credentials: bool = False  # SCIM may change the password, e-mail and userName of administrators
+    # Roles POST /Groups may create: WordPress loads every role on every page (the roles option is
+    # autoloaded), so a token must not be able to grow it without bound.
+    max_created: int = 100
 
 
 @dataclass
@@ -401,6 +404,15 @@ class RoleStore:
         if external_id is not None and len(external_id) > EXTERNAL_ID_MAX:
             raise Invalid(f"a group's 'externalId' is longer than {EXTERNAL_ID_MAX} characters")
 
+    def refuse_beyond_limit(self, roles: Roles) -> None:
+        limit = self.policy.max_created
+        made = sum(1 for slug, note in roles.notes.items() if note.get("managed") and slug in roles.definitions)
+        if made >= limit:
+            raise Forbidden(
+                f"this site lets SCIM create at most {limit} roles (--max-groups) and {made} exist; link the group "
+                "to an existing role by its name, delete a group SCIM created, or raise the limit"
+            )
+
     def create(self, tx, display_name: str, external_id: str | None) -> tuple[str, bool]:
         """A role for a new group, or the existing role of that name (enhanced group push links Okta
         groups to WordPress roles). Returns (slug, created)."""
@@ -419,6 +431,7 @@ class RoleStore:
                 )
         created = slug is None
         if created:
+            self.refuse_beyond_limit(roles)
             base = re.sub(r"[^a-z0-9]+", "_", naming.remove_accents(display_name).lower()).strip("_")[:60] or "group"
             slug, n = base, 2
             while slug in roles.definitions or is_capability(slug, roles):

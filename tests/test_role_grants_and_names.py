@@ -4,14 +4,11 @@ as another's, or make the autoloaded role list as long as it likes — judged by
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
-
 import pytest
 from test_groups import make_users, wp_roles
 from test_least_power import _add_role
 from test_users_api import PATCH
+from test_wordpress_sees import Scim
 
 from wpscim.wordpress.roles import RolePolicy
 
@@ -224,19 +221,8 @@ def test_groups_create_no_more_roles_than_the_limit(wp):
 
 
 def test_the_group_limit_is_a_serve_setting(wp, serve):
-    base, token = serve(role_policy=RolePolicy(max_created=0))
-
-    def post(name: str) -> int:
-        request = urllib.request.Request(
-            f"{base}/Groups",
-            method="POST",
-            data=json.dumps({"displayName": name}).encode(),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                return answer.status
-        except urllib.error.HTTPError as error:
-            return error.code
-
-    assert (post("Brand new"), post("Editor")) == (403, 201)
+    scim = Scim(*serve(role_policy=RolePolicy(max_created=0)))
+    refused, error = scim("POST", "/Groups", {"displayName": "Brand new"})
+    linked, _ = scim("POST", "/Groups", {"displayName": "Editor"})
+    assert (refused, linked) == (403, 201)
+    assert error["status"] == "403" and "(--max-groups)" in error["detail"]

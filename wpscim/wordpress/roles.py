@@ -96,6 +96,10 @@ class Roles:
         value = (self.notes.get(slug) or {}).get("revision")
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
+    def made_by_wpscim(self, slug: str) -> bool:
+        """The role was created by POST /Groups (not linked to, not a plugin's or WordPress's own)."""
+        return bool((self.notes.get(slug) or {}).get("managed"))
+
     def changed(self, slug: str) -> None:
         """Note a change of the role: its lastModified and its change counter (saved with the notes)."""
         note = self.notes.setdefault(slug, {"managed": False})
@@ -406,7 +410,7 @@ class RoleStore:
 
     def refuse_beyond_limit(self, roles: Roles) -> None:
         limit = self.policy.max_created
-        made = sum(1 for slug, note in roles.notes.items() if note.get("managed") and slug in roles.definitions)
+        made = sum(1 for slug in roles.definitions if roles.made_by_wpscim(slug))
         if made >= limit:
             raise Forbidden(
                 f"this site lets SCIM create at most {limit} roles (--max-groups) and {made} exist; link the group "
@@ -503,8 +507,7 @@ class RoleStore:
         roles = self.load(tx, for_update=True)
         if slug not in roles.definitions:
             raise NotFound(f"no group (WordPress role) with id '{slug}'")
-        managed = (roles.notes.get(slug) or {}).get("managed")
-        if not self.policy.allow_delete and (slug in BUILT_IN or not managed):
+        if not self.policy.allow_delete and (slug in BUILT_IN or not roles.made_by_wpscim(slug)):
             kind = "built into WordPress" if slug in BUILT_IN else "not created by wpscim"
             raise Invalid(
                 f"role '{slug}' is {kind}, so it is not deleted through SCIM (start wpscim with --allow-role-delete to permit it)",

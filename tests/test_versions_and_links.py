@@ -91,9 +91,10 @@ def test_group_put_and_linking_post_change_the_version_within_one_second(api):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="a role granted or taken through /Users (roles) does not advance the group's change counter: "
-    "user writes read the role options from a cache, unlocked, and the counter lives in wpscim_groups, "
-    "which only RoleStore (wordpress/roles.py, not editable here) may write in that path; see the report",
+    reason="a role granted or taken through /Users (roles) does not advance the group's change counter "
+    "(Roles.revision, kept in the wpscim_groups option): user writes read the role options unlocked, and "
+    "advancing it from them would make every create (which grants the default role) lock and rewrite that "
+    "option, one create at a time",
 )
 def test_group_version_changes_when_a_user_write_changes_its_members(api):
     (uid,) = make_users(api, 1, "userside")

@@ -4,13 +4,16 @@ its role list) judging every step."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import Api
 
 from wpscim.app import create_app
+from wpscim.wordpress.db import Database
 from wpscim.wordpress.roles import RolePolicy
 from wpscim.wordpress.site import serialize, unserialize
+from wpscim.wordpress.storage import Storage
 from wpscim.wordpress.tokens import TokenStore
 
 pytestmark = pytest.mark.oracle
@@ -56,6 +59,36 @@ def test_every_role_is_listed_for_import(api, wp):
     assert api.get("/Groups", params={"filter": 'displayName eq "Nope"'}).json["totalResults"] == 0
     assert api.get("/Groups", params={"filter": 'members[value eq "1"]'}).json["Resources"][0]["id"] == "administrator"
     assert api.get("/Groups/nope").status_code == 404
+
+
+def test_pages_of_groups_read_members_one_group_at_a_time(api, wp):
+    """Okta's group import on any real site: more roles with members than the read pool has connections
+    (2 here; `wpscim serve` has one per thread), and several pages asked for at once. Each request holds
+    one connection at a time, and none is left taken."""
+    small = Database(wp.address, max_connections=2)
+    lister = Api(create_app(Storage(small, wp.site)), TokenStore(wp.db, wp.site).create("lister"))
+    editor, author = (
+        api.post("/Users", json={"userName": f"{role}1", "roles": [{"value": role}]}).json["id"] for role in ("editor", "author")
+    )
+    subscriber = make_users(api, 1, "plain")[0]
+    expected = {"administrator": ["1"], "editor": [editor], "author": [author], "contributor": [], "subscriber": [subscriber]}
+    try:
+        listing = lister.get("/Groups", params={"startIndex": 1, "count": 100})
+        assert listing.status_code == 200, listing.text
+        assert {g["id"]: [m["value"] for m in g.get("members", [])] for g in listing.json["Resources"]} == expected
+        searched = lister.post("/Groups/.search", json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]})
+        assert searched.status_code == 200 and len(searched.json["Resources"]) == 5, searched.text
+        for count, groups_listed in ((4, 0), (6, 2), (100, 5)):  # the four users fill a page first
+            root = lister.post("/.search", json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "count": count})
+            assert root.status_code == 200, root.text
+            assert root.json["totalResults"] == 9
+            assert [r["id"] for r in root.json["Resources"] if "displayName" in r and "userName" not in r] == list(expected)[:groups_listed]
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: lister.get("/Groups"), range(8)))
+        assert [a.status_code for a in answers] == [200] * 8, [a.text for a in answers if a.status_code != 200]
+        assert small.reads.in_use == 0
+    finally:
+        small.close()
 
 
 def test_okta_group_push(api, wp):

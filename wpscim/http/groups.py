@@ -62,16 +62,19 @@ class GroupResources:
         attributes, excluded = (query.attributes, query.excluded) if query else ([], [])
         return project(group, schemas.GROUP, attributes, excluded)
 
-    def with_members(self, req, group: dict, slug: str, query: ListQuery | None = None, committed: bool = False) -> dict:
+    def with_members(
+        self, req, group: dict, slug: str, query: ListQuery | None = None, committed: bool = False, read_now: bool = True
+    ) -> dict:
         """`group` with its members, streamed as they are read. The member query runs (and its first rows
         arrive) before anything is sent, so a database that fails then fails the request (503), not the
         answer halfway; after a committed change the answer goes out without members instead, as a
-        503 would tell the client its change was not made."""
+        503 would tell the client its change was not made. `read_now=False` (the later groups of a
+        page) reads them only when the answer reaches them (Roles.member_stream)."""
         attributes, excluded = (query.attributes, query.excluded) if query else ([], [])
         if not wants("members", attributes, excluded):
             return group
         try:
-            ids = self.roles.member_stream(self.db, slug)
+            ids = self.roles.member_stream(self.db, slug, now=read_now)
         except Unavailable as exc:
             if not committed:
                 raise
@@ -88,6 +91,16 @@ class GroupResources:
         return group
 
     def search(self, req, query: ListQuery) -> tuple[int, list[dict]]:
+        """(how many groups match, the page asked for, each with its members as asked)."""
+        candidates, roles = self.matching(req, query)
+        page = candidates[query.start - 1 : query.start - 1 + query.count]
+        return len(candidates), [
+            self.with_members(req, self.document(req, g["id"], roles, query), g["id"], query, read_now=index == 0)
+            for index, g in enumerate(page)
+        ]
+
+    def matching(self, req, query: ListQuery) -> tuple[list[dict], Roles]:
+        """The groups `query.filter` matches, in `query.sort_by`'s order, without members."""
         with self.storage.reading() as session:
             roles = self.roles.load(session)
             candidates = []
@@ -99,8 +112,7 @@ class GroupResources:
                     candidates.append(group)
         if query.sort_by is not None:
             candidates = scim_filter.sorted_resources(candidates, query.sort_by, query.descending, _case_exact)
-        page = candidates[query.start - 1 : query.start - 1 + query.count]
-        return len(candidates), [self.with_members(req, self.document(req, g["id"], roles, query), g["id"], query) for g in page]
+        return candidates, roles
 
 
 class GroupsCollection(GroupResources):

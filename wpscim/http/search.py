@@ -8,7 +8,7 @@ from wpscim.http.errors import retrying
 from wpscim.http.groups import GroupResources
 from wpscim.http.media import read_json, write_streamed_json
 from wpscim.http.users import search_users
-from wpscim.scim.listing import MAX_COUNT, list_query, list_response
+from wpscim.scim.listing import list_query, list_response
 from wpscim.wordpress.storage import Storage
 
 
@@ -25,6 +25,8 @@ class RootSearch:
         users_total, users = search_users(req, self.storage, query)
         skipped = max(0, query.start - 1 - users_total)
         room = query.count - len(users)
-        groups_total, groups = self.groups.search(req, replace(query, start=skipped + 1, count=max(room, 0) or MAX_COUNT))
-        groups = groups[: max(room, 0)]
+        if room > 0:
+            groups_total, groups = self.groups.search(req, replace(query, start=skipped + 1, count=room))
+        else:  # no room for groups: only their number is wanted (and no members read)
+            groups_total, groups = len(self.groups.matching(req, query)[0]), []
         write_streamed_json(resp, list_response(users + groups, users_total + groups_total, query.start))

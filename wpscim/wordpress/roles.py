@@ -543,12 +543,15 @@ class RoleStore:
             (key, "a:1:{" + _caps_needle(slug) + "}", key, *(f"a:{n}%" for n in counts), like),
         )
 
-    def member_stream(self, db, slug: str) -> Iterator[int]:
+    def member_stream(self, db, slug: str, now: bool = True) -> Iterator[int]:
         """A role's member IDs in ID order, read from an unbuffered cursor while the caller consumes them
-        (a role can have 100,000 members). The query has run and its first rows are in when this
-        returns: a database that cannot answer raises Unavailable here, not halfway through."""
+        (a role can have 100,000 members), on a read connection held until the last one is read. With
+        `now`, the query has run and its first rows are in when this returns: a database that cannot
+        answer raises Unavailable here, not halfway through. Without, nothing is read and no connection
+        taken until the first ID is asked for, so that a page of groups reads one group after another
+        on one connection at a time (holding one per group would empty the pool)."""
         batches = self._member_rows(db, slug)
-        first = next(batches, [])
+        first = next(batches, []) if now else []
         return itertools.chain(first, itertools.chain.from_iterable(batches))
 
     def _member_rows(self, db, slug: str) -> Iterator[list[int]]:

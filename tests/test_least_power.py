@@ -120,6 +120,38 @@ def test_an_administrators_sign_in_is_not_changed_through_scim(wp, api):
     assert wp.oracle.authenticate("editor2", "Changed pw 2")["ok"]
 
 
+def test_who_can_take_over_an_administrator_keeps_their_sign_in_too(wp, api):
+    """edit_users sets any user's password and promote_users gives any role: their holders — through a
+    plugin's role or their own capabilities — and a user whose administrator role is stored with a false
+    value (WordPress counts every role key) are as good as administrators, so SCIM leaves how they sign in
+    alone. WordPress itself says what each of them can do."""
+    _add_role(wp, "site_manager", "Site manager", {"read": True, "list_users": True, "edit_users": True, "promote_users": True})
+    holders = {
+        "manager": ({"site_manager": True}, "promote_users"),
+        "helper": ({"subscriber": True, "edit_users": True}, "edit_users"),
+        "falsy": ({"administrator": False}, "manage_options"),
+    }
+    for login, (caps, capability) in holders.items():
+        uid = wp.oracle.insert_user({"user_login": login, "user_email": f"{login}@example.com", "user_pass": "Own pw 1"})["id"]
+        wp.sql("UPDATE wp_usermeta SET meta_value = %s WHERE user_id = %s AND meta_key = 'wp_capabilities'", (serialize(caps), uid))
+        assert wp.oracle.user_can(uid, capability), login
+        for path, value in (("password", "Taken-over 1"), ("emails", [{"value": f"x{login}@example.net"}]), ("userName", f"x{login}")):
+            refused = _patch(api, uid, path, value)
+            assert refused.status_code == 403, (login, path, refused.text)
+            assert "administers the site or its administrators" in refused.json["detail"]
+        assert wp.oracle.authenticate(login, "Own pw 1")["ok"], login
+        assert wp.oracle.get_user(uid)["user_email"] == f"{login}@example.com"
+        assert _patch(api, uid, "name.givenName", "Still synced").status_code == 200
+    # Taking the capability away gives the user's sign-in back to the identity provider.
+    helper = wp.sql("SELECT ID FROM wp_users WHERE user_login = 'helper'")[0][0]
+    wp.sql(
+        "UPDATE wp_usermeta SET meta_value = %s WHERE user_id = %s AND meta_key = 'wp_capabilities'",
+        (serialize({"subscriber": True}), helper),
+    )
+    assert _patch(api, helper, "password", "Idp pw 2").status_code == 200
+    assert wp.oracle.authenticate("helper", "Idp pw 2")["ok"]
+
+
 def test_the_site_may_let_scim_change_administrators_sign_in(wp):
     api = wp.client(role_policy=RolePolicy(administrator_credentials=True))
     assert _patch(api, 1, "password", "Rotated by the IdP 1").status_code == 200

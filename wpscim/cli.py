@@ -271,7 +271,7 @@ def _metrics_token_file(path: str | None) -> str | None:
     "--allow-administrator-credentials",
     is_flag=True,
     envvar="WPSCIM_ALLOW_ADMINISTRATOR_CREDENTIALS",
-    help="let SCIM change the password, e-mail and userName of users who administer the site",
+    help="let SCIM change the password, e-mail and userName of users who administer the site or its administrators",
 )
 @_wordpress_options
 @_option(

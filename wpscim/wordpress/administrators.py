@@ -10,7 +10,9 @@ changes never both pass; the lock is held until the COMMIT.
 
 Nor does SCIM change how an administrator signs in (password, e-mail, userName) unless the site allows it
 (`--allow-administrator-credentials`): a provisioning token that could would own every administrator's
-account, and a site's administrators are usually its own, not its identity provider's.
+account, and a site's administrators are usually its own, not its identity provider's. The same holds for
+a user with any capability that administers the site or its administrators (ADMINISTERING_CAPABILITIES:
+`edit_users` sets any user's password, `promote_users` gives any role …), through a role or its own.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from collections.abc import Iterable
 from wpscim.wordpress.db import Transaction
 from wpscim.wordpress.errors import Conflict, Forbidden
 from wpscim.wordpress.mapping import SUSPENDED_PASS_META
-from wpscim.wordpress.roles import ADMIN_CAPABILITY, Roles, administers, administrator_roles, parse_caps
+from wpscim.wordpress.roles import (
+    ADMIN_CAPABILITY,
+    Roles,
+    administers,
+    administers_or_manages_administrators,
+    administrator_roles,
+    parse_caps,
+)
 from wpscim.wordpress.site import Site, unserialize
 
 
@@ -48,13 +57,13 @@ class AdministratorGuard:
             self.keep_one(tx, roles, {user_id}, change)
 
     def refuse_sign_in_change(self, tx: Transaction, roles: Roles, user_id: int, caps: dict, login: str, what: list[str]) -> None:
-        """Forbidden if user `user_id` (capabilities `caps`) administers the site and `what` (the sign-in
-        attributes a change touches) is not empty."""
+        """Forbidden if user `user_id` (capabilities `caps`) administers the site or its administrators
+        and `what` (the sign-in attributes a change touches) is not empty."""
         if not what:
             return
-        if administers(caps, roles) or user_id in self._super_admins(tx):
+        if administers_or_manages_administrators(caps, roles) or user_id in self._super_admins(tx):
             raise Forbidden(
-                f"user {user_id} ({login}) administers the site, so SCIM does not change its {' or '.join(what)} "
+                f"user {user_id} ({login}) administers the site or its administrators, so SCIM does not change its {' or '.join(what)} "
                 "(start wpscim with --allow-administrator-credentials to permit it); nothing was changed"
             )
 

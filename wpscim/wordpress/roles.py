@@ -177,9 +177,31 @@ def administering_capabilities(roles: Roles, slug: str) -> list[str]:
     return [cap for cap in ADMINISTERING_CAPABILITIES if capabilities.get(cap)]
 
 
+def granted(caps: dict, roles: Roles) -> dict:
+    """The capabilities a capabilities array gives its user, merged as WP_User::get_role_caps() merges
+    them: those of every role it names, whatever value is stored with the role, then the user's own."""
+    merged: dict = {}
+    for key in caps:
+        if isinstance(key, str) and key in roles.definitions:
+            merged.update(roles.definitions[key].get("capabilities") or {})
+    merged.update(caps)
+    return merged
+
+
 def administers(caps: dict, roles: Roles) -> bool:
     """Whether a capabilities array makes its user an administrator of the site."""
-    return bool(caps.get(ADMIN_CAPABILITY)) or any(caps.get(slug) for slug in administrator_roles(roles))
+    return (
+        bool(caps.get(ADMIN_CAPABILITY))
+        or any(caps.get(slug) for slug in administrator_roles(roles))
+        or bool(granted(caps, roles).get(ADMIN_CAPABILITY))
+    )
+
+
+def administers_or_manages_administrators(caps: dict, roles: Roles) -> bool:
+    """Whether a capabilities array gives its user one of ADMINISTERING_CAPABILITIES, through a role or
+    its own: such a user can take over an administrator's account, so SCIM does not take over theirs."""
+    merged = granted(caps, roles)
+    return administers(caps, roles) or any(merged.get(cap) for cap in ADMINISTERING_CAPABILITIES)
 
 
 def capability_names(roles: Roles) -> set[str]:

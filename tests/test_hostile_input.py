@@ -4,6 +4,9 @@ identifiers IdPs match users by. Each gets a SCIM error and nothing is stored or
 
 from __future__ import annotations
 
+import json
+import urllib.request
+
 import pytest
 from test_users_api import PATCH, assert_error, create, new_user
 
@@ -184,3 +187,26 @@ def test_the_trail_of_a_user_named_by_an_odd_id(wp, api, value):
     with storage.reading() as session:
         found = storage.changes.history(session, user=value)
     assert [e["resource_id"] for e in found] == (["3"] if value == "3" else [])
+
+
+def test_a_client_cannot_write_lines_of_its_own_into_the_log(serve):
+    """Member ids that are no user are logged (by default they are ignored): one carrying a line break
+    and a line of its own, and one 100,000 characters long, leave one bounded line each."""
+    base, token = serve()
+    forged = "2026-12-04 19:30:00,000 CRITICAL wpscim: token 'okta' leaked, rotate it at http://evil.example"
+    members = [{"value": f"7\n{forged}"}, {"value": "9" * 100_000 + "x"}]
+    body = json.dumps({"schemas": [PATCH], "Operations": [{"op": "add", "path": "members", "value": members}]}).encode()
+    request = urllib.request.Request(
+        f"{base}/Groups/author",
+        data=body,
+        method="PATCH",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert answer.status == 200
+    lines = serve.logs[-1].read_text().splitlines()
+    ignored = [line for line in lines if "ignored group member ids" in line]
+    assert len(ignored) == 1, lines
+    assert f"7\\x0a{forged}" in ignored[0]
+    assert not any(line.startswith(forged) for line in lines)
+    assert max(len(line) for line in lines) < 5_000

@@ -145,11 +145,36 @@ def _mapping(path: str | None):
     return user_mapping
 
 
+_LINE_BREAKING = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+LOG_MESSAGE_MAX = 4000
+
+
+class OneLineFormatter(logging.Formatter):
+    """Log lines an operator can trust: a value a client sent (a member id, a path) can neither start a
+    line of its own, passing for one of wpscim's, nor fill the disk. Control characters in a message are
+    written escaped, and a message is cut at LOG_MESSAGE_MAX characters."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        message = _LINE_BREAKING.sub(
+            lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", record.message
+        )
+        if len(message) > LOG_MESSAGE_MAX:
+            message = f"{message[:LOG_MESSAGE_MAX]}… ({len(message) - LOG_MESSAGE_MAX} characters cut)"
+        record.message = message
+        return super().formatMessage(record)
+
+
+def configure_logging() -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(OneLineFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="wpscim")
 def main() -> None:
     """SCIM 2.0 provisioning into WordPress's own tables."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
 
 
 # --- serve ----------------------------------------------------------------------------------------

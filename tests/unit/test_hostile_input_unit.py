@@ -3,8 +3,11 @@ ids that name a WordPress user, control characters in userName and externalId.""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
+from wpscim.cli import LOG_MESSAGE_MAX, OneLineFormatter
 from wpscim.http.media import parse_body
 from wpscim.scim.errors import ScimError
 from wpscim.scim.jsontext import loads
@@ -69,3 +72,15 @@ def test_identifiers_are_otherwise_taken_as_before():
     user = {"userName": " \tjane\n", "externalId": "ext ü 1"}
     validate_user(user)
     assert user == {"userName": "jane", "externalId": "ext ü 1"}
+
+
+def test_log_messages_stay_one_bounded_line():
+    formatter = OneLineFormatter("%(levelname)s %(message)s")
+
+    def line(message: str) -> str:
+        return formatter.format(logging.LogRecord("wpscim", logging.WARNING, __file__, 1, "ids: %s", (message,), None))
+
+    assert line("7\r\nCRITICAL forged\u2028more\x00") == "WARNING ids: 7\\x0d\\x0aCRITICAL forged\\u2028more\\x00"
+    assert line("tab\tstays") == "WARNING ids: tab\tstays"
+    long = line("9" * 10_000)
+    assert len(long) < LOG_MESSAGE_MAX + 100 and long.endswith("(6005 characters cut)")

@@ -12,6 +12,7 @@ from wpscim.http.media import parse_body
 from wpscim.scim.errors import ScimError
 from wpscim.scim.jsontext import loads
 from wpscim.scim.resource import user_number, validate_user
+from wpscim.wordpress.users.writing import _fingerprint
 
 
 @pytest.mark.parametrize(
@@ -84,3 +85,12 @@ def test_log_messages_stay_one_bounded_line():
     assert line("tab\tstays") == "WARNING ids: tab\tstays"
     long = line("9" * 10_000)
     assert len(long) < LOG_MESSAGE_MAX + 100 and long.endswith("(6005 characters cut)")
+
+
+def test_no_password_anywhere_in_a_body_reaches_its_fingerprint():
+    def body(secret: str, user_name: str = "fp1") -> dict:
+        return {"userName": user_name, "x": {"Password": secret}, "urn:example:ext": [{"password": secret, "kept": 1}]}
+
+    assert _fingerprint(body("Secret-One-1")) == _fingerprint(body("Secret-Two-2"))
+    assert _fingerprint(body("Secret-One-1")) != _fingerprint(body("Secret-One-1", "fp2"))
+    assert _fingerprint(body("s")) != _fingerprint({"userName": "fp1", "x": {}, "urn:example:ext": [{}]})  # only passwords go

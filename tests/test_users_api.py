@@ -438,3 +438,18 @@ def test_a_patch_that_leaves_display_name_alone_keeps_it(api, wp):
         f"/Users/{uid}", json={"schemas": [PATCH], "Operations": [{"op": "replace", "path": "displayName", "value": "J. Doe"}]}
     )
     assert named.json["displayName"] == "J. Doe" and wp.oracle.get_user(int(uid))["display_name"] == "J. Doe"
+
+
+def test_an_e_mail_changed_only_in_letter_case_is_stored_as_sent(api, wp):
+    user = create(api, user_name="recased@example.com")
+    changed = api.patch(
+        f"/Users/{user['id']}",
+        json={
+            "schemas": [PATCH],
+            "Operations": [{"op": "replace", "path": "emails[primary eq true].value", "value": "ReCased@Example.COM"}],
+        },
+    )
+    assert changed.status_code == 200, changed.text
+    assert [e["value"] for e in changed.json["emails"]] == ["ReCased@Example.COM"]
+    assert wp.oracle.get_user(int(user["id"]))["user_email"] == "ReCased@Example.COM"
+    assert api.get(f"/Users/{user['id']}").json["emails"][0]["value"] == "ReCased@Example.COM"

@@ -365,6 +365,9 @@ class UserWriter:
         values = self.validate(stored)
         name_changed = stored.user_name != current_name
         email_changed = stored.email.lower() != row["user_email"].lower()
+        # Only its letter case: no other user can hold it (MySQL compares e-mails without case) and it
+        # signs in as before, but WordPress would store it as sent.
+        email_recased = not email_changed and stored.email != row["user_email"]
         if not self.roles.policy.administrator_credentials:
             sign_in = [n for n, changed in (("userName", name_changed), ("email", email_changed), ("password", password_hash)) if changed]
             caps = parse_caps(meta.get(self.site.capabilities_key))
@@ -384,8 +387,9 @@ class UserWriter:
                 if _nicename_was_derived(row["user_nicename"], row["user_login"]):
                     columns["user_nicename"] = self.claims.choose_nicename(tx, login)
                 end_sessions = True  # the login is part of every auth cookie
-        if email_changed:
+        if email_changed or email_recased:
             columns["user_email"] = stored.email
+        if email_changed:
             columns["user_activation_key"] = ""
         if "user_url" in values and values["user_url"] != row["user_url"]:
             columns["user_url"] = values["user_url"]

@@ -246,12 +246,15 @@ def name_key(display_name: str) -> str:
 
 
 # Letters of other scripts drawn as Latin ones (a subset of Unicode's confusables, UTS #39), each mapped
-# to the Latin letter it copies, in the same case; and 'I', drawn as 'l' by sans-serif fonts.
+# to the Latin letter it copies, in the same case; Latin's small capitals; 'I', drawn as 'l' by
+# sans-serif fonts; and the digits drawn as letters ("Administrat0r").
 _LOOKALIKE = str.maketrans(
     "АВЕЅІЈКМНОРСТХУҮԚԜӀаеіјорсѕухүԁԛԝһӏ"  # Cyrillic
-    "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧϹͿοϲνρϳ"  # Greek
-    "ıIǀ",  # Latin's own
-    "ABESlJKMHOPCTXYYQWlaeijopcsyxydqwhlABEZHlKMNOPTYXCJocvpjill",
+    "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧϹͿοϲνρϳᴦ"  # Greek
+    "ᎠᎡᎢᎥᎩᎪᎫᎬᎳᎷᎻᎽᏀᏂᏃᏏᏒᏔᏕᏙᏚᏞᏟᏢᏦᏧᏳᏴꭵꮁꮃꮓꮩꮪꮯ"  # Cherokee
+    "ɢɪɴʀʏʙʜʟᴀᴄᴅᴇᴊᴋᴍᴏᴘᴛᴜᴠᴡᴢꜰꜱꞯ"  # Latin's small capitals
+    "ıIǀ01",  # Latin's own, digits
+    "ABESlJKMHOPCTXYYQWlaeijopcsyxydqwhlABEZHlKMNOPTYXCJocvpjrDRTiYAJEWMHYGhZbRWSVSLCPKdGBirwzvscginrybhlacdejkmoptuvwzfsqillOl",
 )
 # Pairs of Latin letters drawn as one (UTS #39): "Adrninistrator" reads as "Administrator".
 _DIGRAPHS = (("rn", "m"), ("vv", "w"), ("cl", "d"))

@@ -167,6 +167,18 @@ def test_search_endpoints(api):
     both = api.post("/.search", json={"filter": 'userName eq "s1" or displayName eq "Editor"', "excludedAttributes": ["members"]}).json
     assert both["totalResults"] == 2 and [r["id"] for r in both["Resources"]] == [ids[0], "editor"]
     assert api.post("/Users/.search", json={"filter": 42}).status_code == 400
+    # A dateTime compared with what is no dateTime: invalidFilter on every endpoint, not a text comparison.
+    for method, path, body in (
+        ("GET", "/Users", None),
+        ("POST", "/Users/.search", {}),
+        ("GET", "/Groups", None),
+        ("POST", "/.search", {}),
+    ):
+        bad = 'meta.lastModified gt "2020-13-45T99:99:99Z"'
+        answer = api.get(path, params={"filter": bad}) if method == "GET" else api.post(path, json={**body, "filter": bad})
+        assert answer.status_code == 400 and answer.json["scimType"] == "invalidFilter", (path, answer.text)
+    recent = api.get("/Users", params={"filter": 'meta.created gt "2000-01-01T00:00:00Z"'})
+    assert recent.status_code == 200 and recent.json["totalResults"] >= 3
 
 
 def test_bulk_creates_a_user_and_adds_it_to_a_group(api, wp):

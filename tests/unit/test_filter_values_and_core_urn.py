@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from wpscim.scim import schemas
 from wpscim.scim.errors import ScimError
-from wpscim.scim.filter import AttrPath, Compare, matches, parse, unparse
+from wpscim.scim.filter import AttrPath, Compare, check_types, matches, parse, unparse
 from wpscim.scim.patch import PatchPath, apply_patch, parse_patch_path
 from wpscim.scim.resource import normalize_user
 
@@ -76,3 +77,43 @@ def test_a_password_kept_inside_a_core_schema_object_is_no_patch_of_the_password
     result = apply_patch(current, {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "title", "value": "New"}]})
     assert (result.resource, result.password) == ({"userName": "bjensen", "nickName": "Babs", "title": "New"}, None)
     assert CORE in result.unassigned
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'meta.created gt "+275760-09-13T00:00:00Z"',
+        'meta.created gt "2020-13-45T99:99:99Z"',
+        'meta.lastModified ge "not a date"',
+        "meta.created lt 5",
+        'userName eq "x" or not (meta.created eq "yesterday")',
+        "urn:ietf:params:scim:schemas:core:2.0:User:active gt true",
+        'x509Certificates[value lt "AAAA"]',
+    ],
+)
+def test_a_comparison_the_attribute_type_cannot_make_is_an_invalid_filter(text):
+    with pytest.raises(ScimError) as refused:
+        check_types(parse(text), schemas.USER)
+    assert (refused.value.status, refused.value.scim_type) == (400, "invalidFilter")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'meta.created gt "2026-12-04T10:00:00Z"',
+        'meta.lastModified le "2026-12-04T10:00:00+02:00"',
+        "meta.created pr",
+        "active eq true",
+        'emails[type eq "work" and value co "@"]',
+        'nickName gt "m"',
+        'someExtensionAttribute gt "whatever"',  # unknown to the schema: the search decides
+    ],
+)
+def test_comparisons_the_attribute_type_can_make_pass(text):
+    check_types(parse(text), schemas.USER)
+
+
+def test_group_filters_are_checked_against_the_group_schema():
+    check_types(parse('displayName gt "A"'), schemas.GROUP)
+    with pytest.raises(ScimError):
+        check_types(parse('meta.lastModified gt "soon"'), schemas.GROUP)

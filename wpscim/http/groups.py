@@ -101,6 +101,8 @@ class GroupResources:
 
     def matching(self, req, query: ListQuery) -> tuple[list[dict], Roles]:
         """The groups `query.filter` matches, in `query.sort_by`'s order, without members."""
+        if query.filter is not None:
+            scim_filter.check_types(query.filter, schemas.GROUP)
         with self.storage.reading() as session:
             roles = self.roles.load(session)
             candidates = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 from wpscim.http.discovery import scim_base
 from wpscim.http.errors import retrying
 from wpscim.http.media import read_json, write_json
+from wpscim.scim import filter as scim_filter
 from wpscim.scim import schemas
 from wpscim.scim.errors import ScimError, not_found
 from wpscim.scim.listing import ListQuery, list_query, list_response
@@ -51,6 +52,8 @@ def _write_one(req, resp, user: dict, status: int = 200) -> None:
 
 
 def search_users(req, storage: Storage, query: ListQuery) -> tuple[int, list[dict]]:
+    if query.filter is not None:
+        scim_filter.check_types(query.filter, schemas.USER)
     with storage.reading() as session:
         total, users = storage.users.search(session, query.filter, query.start, query.count, query.sort_by, query.descending)
     return total, [project(finish_user(req, u), schemas.USER, query.attributes, query.excluded) for u in users]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from wpscim.scim import schemas
 from wpscim.scim.errors import invalid_filter
 
 MAX_LENGTH = 4096
@@ -236,6 +237,41 @@ def parse(text: str) -> Filter:
     if len(text) > MAX_LENGTH:
         raise invalid_filter(f"the filter is longer than {MAX_LENGTH} characters")
     return _Parser(text).parse()
+
+
+def check_types(expr: Filter, schema: schemas.Attribute) -> None:
+    """invalidFilter (RFC 7644 §3.4.2.2) for a comparison its attribute's type cannot make: a dateTime
+    compared with a value that is no dateTime (it would be compared as text), or an ordering (gt, ge,
+    lt, le) of a boolean or binary. Attributes the schema does not know are left to the search."""
+
+    def kind(path: AttrPath, within: schemas.Attribute | None) -> str | None:
+        if within is not None:
+            attr = within.sub(path.attr)
+        elif path.urn is None and path.attr.lower() == "meta":
+            return "dateTime" if (path.sub or "").lower() in ("created", "lastmodified") else None
+        else:
+            attr = schemas.resolve(schema, path)
+        return attr.type if attr is not None else None
+
+    def walk(node: Filter, within: schemas.Attribute | None) -> None:
+        if isinstance(node, Logical):
+            walk(node.left, within)
+            walk(node.right, within)
+        elif isinstance(node, Not):
+            walk(node.expr, within)
+        elif isinstance(node, ValuePath):
+            if (outer := schemas.resolve(schema, node.path)) is not None:
+                walk(node.expr, outer)
+        elif node.op != "pr" and node.value is not None:
+            found = kind(node.path, within)
+            if found == "dateTime" and _as_datetime(node.value) is None:
+                raise invalid_filter(
+                    f"'{node.path}' is a dateTime, and {json.dumps(node.value)} is none; write one as \"2026-12-04T10:00:00Z\" (RFC 3339)"
+                )
+            if found in ("boolean", "binary") and node.op in ("gt", "ge", "lt", "le"):
+                raise invalid_filter(f"'{node.path}' is a {found}: '{node.op}' does not order it")
+
+    walk(expr, None)
 
 
 def unparse(expr: Filter) -> str:

@@ -126,3 +126,28 @@ def test_sigterm_finishes_the_requests_in_flight(wp, mysql_server, server):
             "SELECT COUNT(*) FROM wp_usermeta WHERE meta_key = 'wp_capabilities' AND meta_value LIKE %s", (f'%"{role}";b:1;%',)
         )[0][0]
         assert holders == MEMBERS, (role, holders)  # what the client was told is what was committed
+
+
+def test_a_body_sent_in_chunks_is_read_whole(live_server, wp):
+    """HTTP/1.1 lets a client send a body without Content-Length (Transfer-Encoding: chunked): it is
+    read as sent, and one beyond the body limit is refused with 413 without being stored."""
+    base, token = live_server
+    host, port = base.split("//", 1)[1].split("/", 1)[0].split(":")
+
+    def post(pieces):
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json", "Transfer-Encoding": "chunked"}
+            conn.request("POST", "/scim/v2/Users", body=iter(pieces), headers=headers, encode_chunked=True)
+            answer = conn.getresponse()
+            return answer.status, json.loads(answer.read())
+        finally:
+            conn.close()
+
+    status, body = post([b'{"userName": "chun', b'ked1@example.com", "emails": [{"value": "chunked1@example.com"}]}'])
+    assert status == 201 and body["userName"] == "chunked1@example.com", body
+    assert wp.sql("SELECT user_email FROM wp_users WHERE user_login = 'chunked1@example.com'") == [("chunked1@example.com",)]
+    padding = json.dumps("x" * (1024 * 1024)).encode()
+    status, body = post([b'{"userName": "chunked2@example.com", "nickName": ', padding[:600_000], padding[600_000:], b"}"])
+    assert status == 413 and body["status"] == "413", body
+    assert not wp.sql("SELECT ID FROM wp_users WHERE user_login = 'chunked2@example.com'")

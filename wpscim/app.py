@@ -11,7 +11,7 @@ from wpscim.http.bulk import Bulk
 from wpscim.http.discovery import OpenApi, ResourceTypes, Schemas, ServiceProviderConfig
 from wpscim.http.groups import GroupItem, GroupsCollection
 from wpscim.http.health import Health
-from wpscim.http.middleware import BASE, BearerAuth, CanonicalPath, DatabaseGate, RequestId
+from wpscim.http.middleware import BASE, BearerAuth, CanonicalPath, ChunkedBody, DatabaseGate, RequestId
 from wpscim.http.search import RootSearch
 from wpscim.http.users import UserItem, UsersCollection
 from wpscim.wordpress.status import ServiceStatus, report
@@ -45,7 +45,9 @@ def create_app(
         observers.append(metrics.middleware)
     gate = [DatabaseGate(database_requests)] if database_requests else []
     app = falcon.App(
-        media_type=media.SCIM_JSON, router=router, middleware=[RequestId(), *observers, CanonicalPath(), BearerAuth(storage.tokens), *gate]
+        media_type=media.SCIM_JSON,
+        router=router,
+        middleware=[RequestId(), *observers, CanonicalPath(), BearerAuth(storage.tokens), ChunkedBody(), *gate],
     )
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.keep_blank_qs_values = False

@@ -1,12 +1,14 @@
-"""Request middleware: a request id, case-insensitive SCIM paths, bearer-token authentication, and the
-gate that keeps a request thread free of the database."""
+"""Request middleware: a request id, case-insensitive SCIM paths, bearer-token authentication, chunked
+bodies read whole, and the gate that keeps a request thread free of the database."""
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 import time
 
+from wpscim.http.media import MAX_BODY_BYTES
 from wpscim.scim.errors import ScimError
 from wpscim.wordpress.events import new_request_id
 from wpscim.wordpress.tokens import TokenStore
@@ -38,6 +40,20 @@ class CanonicalPath:
             endpoint = match["endpoint"]
             path = BASE + (f"/{_CANONICAL.get(endpoint.lower(), endpoint)}" if endpoint else "") + (match["rest"] or "")
         req.path = path
+
+
+class ChunkedBody:
+    """A body sent in chunks (`Transfer-Encoding: chunked`, no Content-Length; HTTP/1.1 clients may) is
+    read here, up to the body limit, and handed on with its length: Falcon reads no body without one."""
+
+    def process_request(self, req, resp) -> None:
+        if req.content_length is not None or "chunked" not in (req.get_header("Transfer-Encoding") or "").lower():
+            return
+        body = req.stream.read(MAX_BODY_BYTES + 1)
+        if len(body) > MAX_BODY_BYTES:
+            raise ScimError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+        req.stream = req.env["wsgi.input"] = io.BytesIO(body)  # Falcon bounds env['wsgi.input'] by the length
+        req.env["CONTENT_LENGTH"] = str(len(body))
 
 
 class BearerAuth:

@@ -91,6 +91,31 @@ def test_pages_of_groups_read_members_one_group_at_a_time(api, wp):
         small.close()
 
 
+def test_bulk_group_operations_read_no_members(api, wp):
+    """A /Bulk result carries no resource: its group operations read no members, so they neither take a
+    read connection each nor leave one half-read (a half-read connection is closed, and the next
+    operation would connect again)."""
+    small = Database(wp.address, max_connections=2)
+    bulk = Api(create_app(Storage(small, wp.site)), TokenStore(wp.db, wp.site).create("bulk"))
+    member = make_users(api, 1, "bulkmember")[0]
+    add = {"schemas": [PATCH], "Operations": [{"op": "add", "path": "members", "value": [{"value": member}]}]}
+    remove = {"schemas": [PATCH], "Operations": [{"op": "remove", "path": f'members[value eq "{member}"]'}]}
+    operations = [{"method": "PATCH", "path": "/Groups/author", "data": add if i % 2 == 0 else remove} for i in range(10)]
+
+    def connections() -> int:
+        return int(wp.sql("SHOW GLOBAL STATUS LIKE 'Connections'")[0][1])
+
+    try:
+        assert bulk.get("/Groups/subscriber").status_code == 200  # the pools' first connections
+        before = connections()
+        answer = bulk.post("/Bulk", json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": operations})
+        assert answer.status_code == 200 and [op["status"] for op in answer.json["Operations"]] == ["200"] * 10, answer.text
+        assert connections() - before <= 1  # at most the write pool's first
+        assert small.reads.in_use == 0
+    finally:
+        small.close()
+
+
 def test_okta_group_push(api, wp):
     alice, bob, carol = make_users(api, 3)
     created = api.post("/Groups", json={"schemas": [GROUP], "displayName": "Test SCIMv2", "members": []})

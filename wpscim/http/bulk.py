@@ -150,7 +150,8 @@ class Bulk:
             **req.env,
             "REQUEST_METHOD": method,
             "PATH_INFO": "/scim/v2/" + match.group(0).lstrip("/"),
-            "QUERY_STRING": "",
+            # A result carries no resource, so a group's members are not read for it.
+            "QUERY_STRING": "excludedAttributes=members" if match.group(1).lower() == "groups" else "",
             "wsgi.input": io.BytesIO(body),
             "CONTENT_LENGTH": str(len(body)),
             "CONTENT_TYPE": "application/scim+json",

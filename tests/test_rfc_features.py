@@ -230,3 +230,13 @@ def test_bulk_limits_and_fail_on_errors(api):
     bad = {"Operations": [{"method": "GET", "path": "/Users"}, {"method": "DELETE", "path": "/Users"}, "x"]}
     assert [o["status"] for o in api.post("/Bulk", json=bad).json["Operations"]] == ["400", "400", "400"]
     assert api.post("/Bulk", json={"Operations": "nope"}).status_code == 400
+    twice = {
+        "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "same", "data": {"userName": "twice-1"}},
+            {"method": "POST", "path": "/Users", "bulkId": "same", "data": {"userName": "twice-2"}},
+            {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"displayName": "Twice", "members": [{"value": "bulkId:same"}]}},
+        ]
+    }
+    ops = api.post("/Bulk", json=twice).json["Operations"]
+    assert [o["status"] for o in ops] == ["400", "400", "409"] and "more than one operation" in ops[0]["response"]["detail"]
+    assert api.get("/Users", params={"filter": 'userName sw "twice-"'}).json["totalResults"] == 0

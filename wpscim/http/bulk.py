@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections import Counter
 
 import falcon
 
@@ -65,6 +66,16 @@ class Bulk:
         ids: dict[str, str] = {}
         errors = 0
         pending = list(range(len(operations)))
+        # A bulkId names one operation (RFC 7644 §3.7): a reference to one that several carry is ambiguous.
+        named = Counter(bulk_id for op in operations if isinstance(bulk_id := self._bulk_id(op), str))
+        for index in list(pending):
+            bulk_id = self._bulk_id(operations[index])
+            if isinstance(bulk_id, str) and named[bulk_id] > 1:
+                pending.remove(index)
+                results[index] = self._failure(
+                    operations[index], bad_request(f"bulkId '{bulk_id}' names more than one operation", "invalidValue")
+                )
+                errors += 1
         while pending and (fail_on_errors is None or errors < fail_on_errors):
             progressed = False
             for index in list(pending):

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from wpscim.wordpress import settings as settings_module
+from wpscim.wordpress.db import Database
 from wpscim.wordpress.errors import Invalid
 from wpscim.wordpress.mapping_file import MappingError, parse_entries
 from wpscim.wordpress.roles import RolePolicy
@@ -72,6 +73,24 @@ def test_the_policies_are_read_per_request(wp):
     assert storage.users.policy.deprovision == "deactivate" and storage.roles.policy.never_grant == frozenset({"administrator"})
     settings.save_policy({"deprovision": "delete", "never_grant": []})
     assert storage.users.policy.deprovision == "delete" and storage.roles.policy.never_grant == frozenset()
+
+
+def test_settings_due_are_read_before_a_request_takes_its_connection(wp):
+    """With every read connection taken, a request that found the settings due inside its block waited
+    for a second connection (the pool's timeout) before it could go on."""
+    single = Database(wp.address, max_connections=1)
+    settings = SiteSettings(single, wp.site)
+    storage = Storage(single, wp.site, Policy(), RolePolicy(), settings=settings)
+    try:
+        for _ in range(2):
+            settings.forget()  # due now
+            started = time.monotonic()
+            with storage.reading() as session:
+                assert storage.users.policy.deprovision == "deactivate" and storage.roles.policy.never_grant == frozenset({"administrator"})
+                session.execute("SELECT 1")
+            assert time.monotonic() - started < 2
+    finally:
+        single.close()
 
 
 def test_a_tokens_last_use_is_written_at_most_once_a_minute(wp):

@@ -75,7 +75,16 @@ class Storage:
 
     def transaction(self, actor: str = "", request_id: str = "") -> AbstractContextManager[Transaction]:
         """One request's unit of work (wpscim.wordpress.db.Transaction), its events in the change log."""
+        self._settings_read()
         return self.db.transaction(self.journal, actor, request_id)
 
     def reading(self, unbuffered: bool = False) -> AbstractContextManager[Session]:
+        self._settings_read()
         return self.db.reading(unbuffered)
+
+    def _settings_read(self) -> None:
+        """The site's settings, read now if they are due (every few seconds), while the request holds no
+        connection: read inside its block (`users`, the policies), they would take a second one, and a
+        pool whose every connection a request holds while it waits for another would stall."""
+        if self.settings is not None:
+            self.settings.current()

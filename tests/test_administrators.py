@@ -10,6 +10,7 @@ from conftest import ADMIN_PASSWORD
 from test_users_api import PATCH
 
 from wpscim.wordpress.roles import RolePolicy
+from wpscim.wordpress.site import serialize
 from wpscim.wordpress.users import Policy
 
 
@@ -89,3 +90,22 @@ def test_two_concurrent_deactivations_never_both_pass(wp, api):
         assert len(able) == 1
         for uid in (1, second):
             api.patch(f"/Users/{uid}", json={"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": True}}]})
+
+
+def test_an_administrator_whose_own_capabilities_refuse_manage_options_is_not_counted(wp, api):
+    """WordPress lets a user's own `manage_options: false` outweigh its administrator role: such a user
+    cannot administer the site, so the real administrator stays the last one."""
+    other = wp.oracle.insert_user({"user_login": "admin-in-name", "user_email": "n@example.com", "user_pass": "Other pw 1"})["id"]
+    wp.sql(
+        "UPDATE wp_usermeta SET meta_value = %s WHERE user_id = %s AND meta_key = 'wp_capabilities'",
+        (serialize({"administrator": True, "manage_options": False}), other),
+    )
+    assert not wp.oracle.user_can(other, "manage_options")
+    deactivate = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]}
+    _refused(api.patch("/Users/1", json=deactivate))
+    _admin_intact(wp)
+    # Its sign-in is still left alone: it holds an administrator role by name.
+    refused = api.patch(
+        f"/Users/{other}", json={"schemas": [PATCH], "Operations": [{"op": "replace", "path": "password", "value": "Taken 1"}]}
+    )
+    assert refused.status_code == 403, refused.text

@@ -189,19 +189,18 @@ def granted(caps: dict, roles: Roles) -> dict:
 
 
 def administers(caps: dict, roles: Roles) -> bool:
-    """Whether a capabilities array makes its user an administrator of the site."""
-    return (
-        bool(caps.get(ADMIN_CAPABILITY))
-        or any(caps.get(slug) for slug in administrator_roles(roles))
-        or bool(granted(caps, roles).get(ADMIN_CAPABILITY))
-    )
+    """Whether a capabilities array makes its user an administrator of the site, as WordPress decides it
+    (`manage_options` among the capabilities granted: a user's own `manage_options: false` outweighs its
+    roles'). Counting who can still administer relies on it being exact."""
+    return bool(granted(caps, roles).get(ADMIN_CAPABILITY))
 
 
 def administers_or_manages_administrators(caps: dict, roles: Roles) -> bool:
     """Whether a capabilities array gives its user one of ADMINISTERING_CAPABILITIES, through a role or
-    its own: such a user can take over an administrator's account, so SCIM does not take over theirs."""
+    its own, or names an administrator role at all: such a user can (or may be about to) take over an
+    administrator's account, so SCIM does not take over theirs."""
     merged = granted(caps, roles)
-    return administers(caps, roles) or any(merged.get(cap) for cap in ADMINISTERING_CAPABILITIES)
+    return any(slug in caps for slug in administrator_roles(roles)) or any(merged.get(cap) for cap in ADMINISTERING_CAPABILITIES)
 
 
 def capability_names(roles: Roles) -> set[str]:

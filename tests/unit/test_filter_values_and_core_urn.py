@@ -103,6 +103,9 @@ def test_a_comparison_the_attribute_type_cannot_make_is_an_invalid_filter(text):
         'meta.created gt "2026-12-04T10:00:00Z"',
         'meta.lastModified le "2026-12-04T10:00:00+02:00"',
         "meta.created pr",
+        'meta.created sw "2026-12"',
+        'meta.lastModified co "T10"',
+        'meta.created eq "2026-12-04T10:00:00.1234567Z"',  # .NET's seven digits of fractions
         "active eq true",
         'emails[type eq "work" and value co "@"]',
         'nickName gt "m"',

@@ -241,8 +241,8 @@ def parse(text: str) -> Filter:
 
 def check_types(expr: Filter, schema: schemas.Attribute) -> None:
     """invalidFilter (RFC 7644 §3.4.2.2) for a comparison its attribute's type cannot make: a dateTime
-    compared with a value that is no dateTime (it would be compared as text), or an ordering (gt, ge,
-    lt, le) of a boolean or binary. Attributes the schema does not know are left to the search."""
+    compared (eq ne gt ge lt le) with a value that is no dateTime (it would be compared as text), or an
+    ordering (gt ge lt le) of a boolean or binary. Attributes the schema does not know are left to the search."""
 
     def kind(path: AttrPath, within: schemas.Attribute | None) -> str | None:
         if within is not None:
@@ -264,7 +264,8 @@ def check_types(expr: Filter, schema: schemas.Attribute) -> None:
                 walk(node.expr, outer)
         elif node.op != "pr" and node.value is not None:
             found = kind(node.path, within)
-            if found == "dateTime" and _as_datetime(node.value) is None:
+            # co, sw and ew compare a dateTime's text ('meta.created sw "2026-12"'): any string will do.
+            if found == "dateTime" and node.op not in ("co", "sw", "ew") and _as_datetime(node.value) is None:
                 raise invalid_filter(
                     f"'{node.path}' is a dateTime, and {json.dumps(node.value)} is none; write one as \"2026-12-04T10:00:00Z\" (RFC 3339)"
                 )

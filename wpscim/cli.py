@@ -149,19 +149,28 @@ _LINE_BREAKING = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 LOG_MESSAGE_MAX = 4000
 
 
+def _one_line(text: str) -> str:
+    text = _LINE_BREAKING.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text)
+    if len(text) > LOG_MESSAGE_MAX:
+        text = f"{text[:LOG_MESSAGE_MAX]}… ({len(text) - LOG_MESSAGE_MAX} characters cut)"
+    return text
+
+
 class OneLineFormatter(logging.Formatter):
-    """Log lines an operator can trust: a value a client sent (a member id, a path) can neither start a
-    line of its own, passing for one of wpscim's, nor fill the disk. Control characters in a message are
-    written escaped, and a message is cut at LOG_MESSAGE_MAX characters."""
+    """Log lines an operator can trust: a value a client sent (a member id, a path, or quoted in an
+    exception's message) can neither start a line of its own, passing for one of wpscim's, nor fill the
+    disk. Control characters in a message are written escaped, and a message is cut at LOG_MESSAGE_MAX
+    characters; a traceback keeps its lines, each escaped and cut the same way and marked with '| '."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
-        message = _LINE_BREAKING.sub(
-            lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", record.message
-        )
-        if len(message) > LOG_MESSAGE_MAX:
-            message = f"{message[:LOG_MESSAGE_MAX]}… ({len(message) - LOG_MESSAGE_MAX} characters cut)"
-        record.message = message
+        record.message = _one_line(record.message)
         return super().formatMessage(record)
+
+    def formatException(self, ei) -> str:
+        return "\n".join(f"| {_one_line(line)}" for line in super().formatException(ei).splitlines())
+
+    def formatStack(self, stack_info: str) -> str:
+        return "\n".join(f"| {_one_line(line)}" for line in super().formatStack(stack_info).splitlines())
 
 
 def configure_logging() -> None:
@@ -829,6 +838,7 @@ def worker_app():
     # starts) was lost: serve then waited for the worker. Nothing is served yet, so it may just leave.
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, lambda *_: os._exit(0))
+    configure_logging()  # a worker started afresh (not forked) has none yet
     params = json.loads(os.environ[SERVE_PARAMS])
     user_mapping = _mapping(params["mapping_file"])
     return build_app(params, _opened(params, params["pool_size"] or params["threads"]), user_mapping)

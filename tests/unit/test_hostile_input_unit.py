@@ -4,6 +4,7 @@ ids that name a WordPress user, control characters in userName and externalId.""
 from __future__ import annotations
 
 import logging
+import sys
 
 import pytest
 
@@ -83,6 +84,12 @@ def test_log_messages_stay_one_bounded_line():
 
     assert line("7\r\nCRITICAL forged\u2028more\x00") == "WARNING ids: 7\\x0d\\x0aCRITICAL forged\\u2028more\\x00"
     assert line("tab\tstays") == "WARNING ids: tab\tstays"
+    try:
+        raise ValueError("Duplicate entry 'x\n2026-12-04 19:30:00,000 CRITICAL wpscim: forged'")
+    except ValueError:
+        record = logging.LogRecord("wpscim", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    lines = formatter.format(record).splitlines()
+    assert lines[0] == "ERROR failed" and all(later.startswith("| ") for later in lines[1:]), lines
     long = line("9" * 10_000)
     assert len(long) < LOG_MESSAGE_MAX + 100 and long.endswith("(6005 characters cut)")
 

@@ -43,11 +43,12 @@ class CanonicalPath:
 
 
 class ChunkedBody:
-    """A body sent in chunks (`Transfer-Encoding: chunked`, no Content-Length; HTTP/1.1 clients may) is
-    read here, up to the body limit, and handed on with its length: Falcon reads no body without one."""
+    """A SCIM body sent without Content-Length (in chunks over HTTP/1.1, or over HTTP/2) is read here, up
+    to the body limit, and handed on with its length: Falcon reads no body without one. (Without a body
+    the server's input is empty at once.)"""
 
     def process_request(self, req, resp) -> None:
-        if req.content_length is not None or "chunked" not in (req.get_header("Transfer-Encoding") or "").lower():
+        if req.content_length is not None or req.method not in ("POST", "PUT", "PATCH") or not req.path.startswith(BASE):
             return
         body = req.stream.read(MAX_BODY_BYTES + 1)
         if len(body) > MAX_BODY_BYTES:

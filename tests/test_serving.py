@@ -147,7 +147,11 @@ def test_a_body_sent_in_chunks_is_read_whole(live_server, wp):
     status, body = post([b'{"userName": "chun', b'ked1@example.com", "emails": [{"value": "chunked1@example.com"}]}'])
     assert status == 201 and body["userName"] == "chunked1@example.com", body
     assert wp.sql("SELECT user_email FROM wp_users WHERE user_login = 'chunked1@example.com'") == [("chunked1@example.com",)]
-    padding = json.dumps("x" * (1024 * 1024)).encode()
-    status, body = post([b'{"userName": "chunked2@example.com", "nickName": ', padding[:600_000], padding[600_000:], b"}"])
-    assert status == 413 and body["status"] == "413", body
+    head = b'{"userName": "chunked2@example.com", "nickName": "'
+    padding = b"x" * (1024 * 1024 - len(head))  # the body ends 3 bytes past the limit
+    try:
+        status, body = post([head, padding[:600_000], padding[600_000:], b'"}'])
+        assert status == 413 and body["status"] == "413", body
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server answered and closed before the last chunk was sent: refused all the same
     assert not wp.sql("SELECT ID FROM wp_users WHERE user_login = 'chunked2@example.com'")

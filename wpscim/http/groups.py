@@ -69,7 +69,9 @@ class GroupResources:
         arrive) before anything is sent, so a database that fails then fails the request (503), not the
         answer halfway; after a committed change the answer goes out without members instead, as a
         503 would tell the client its change was not made. `read_now=False` (the later groups of a
-        page) reads them only when the answer reaches them (Roles.member_stream)."""
+        page) reads them only when the answer reaches them (Roles.member_stream): a request holds one
+        read connection at a time, and a database lost by then cuts the answer short, as it would
+        between two batches of one large group."""
         attributes, excluded = (query.attributes, query.excluded) if query else ([], [])
         if not wants("members", attributes, excluded):
             return group

@@ -54,16 +54,8 @@ def _fingerprint(user: dict) -> str:
     too, as an unsalted digest of it could be guessed back."""
     material = dumps(user, sort_keys=True)
     if b'"password"' in material.lower():
-        material = dumps(_without_passwords(user), sort_keys=True)
+        material = dumps(mapping.without_passwords(user), sort_keys=True)
     return hashlib.sha256(material).hexdigest()[:32]
-
-
-def _without_passwords(value):
-    if isinstance(value, dict):
-        return {k: _without_passwords(v) for k, v in value.items() if not (isinstance(k, str) and k.lower() == "password")}
-    if isinstance(value, list):
-        return [_without_passwords(v) for v in value]
-    return value
 
 
 def changed_attributes(before: dict, after: dict, password: bool) -> tuple[str, ...]:
@@ -366,7 +358,7 @@ class UserWriter:
         name_changed = stored.user_name != current_name
         email_changed = stored.email.lower() != row["user_email"].lower()
         # Only its letter case: no other user can hold it (MySQL compares e-mails without case) and it
-        # signs in as before, but WordPress would store it as sent.
+        # signs in as before (so no administrator's sign-in changes), but WordPress would store it as sent.
         email_recased = not email_changed and stored.email != row["user_email"]
         if not self.roles.policy.administrator_credentials:
             sign_in = [n for n, changed in (("userName", name_changed), ("email", email_changed), ("password", password_hash)) if changed]

@@ -189,6 +189,7 @@ class _Pool:
         self._breaker = breaker
         self.size = size
         self.in_use = 0
+        self.opened = 0  # connections opened over the pool's life: one that keeps reconnecting shows here
 
     def acquire(self):
         if not self._slots.acquire(timeout=POOL_WAIT_SECONDS):
@@ -220,6 +221,7 @@ class _Pool:
                 raise Unavailable(f"the WordPress database is unavailable ({reason}); retry shortly", retry_after=5) from exc
             raise Unavailable(f"the WordPress database refused the connection: {reason}", retry_after=30) from exc
         self._breaker.succeeded()
+        self.opened += 1
         return conn
 
     def release(self, conn, broken: bool = False) -> None:

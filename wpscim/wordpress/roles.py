@@ -126,11 +126,7 @@ class Roles:
         return level
 
     def _user_level(self, caps: dict) -> int:
-        allcaps: dict = {}
-        for role in self.held(caps):
-            allcaps.update(self.definitions[role].get("capabilities") or {})
-        allcaps.update({k: v for k, v in caps.items() if k not in self.definitions})
-        levels = [int(m.group(1)) for cap, granted in allcaps.items() if granted and (m := _LEVEL.match(str(cap)))]
+        levels = [int(m.group(1)) for cap, value in granted(caps, self).items() if value and (m := _LEVEL.match(str(cap)))]
         return max(levels, default=0)
 
 

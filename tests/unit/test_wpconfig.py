@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from wpscim.wordpress.wpconfig import ConfigError, read_wp_config
+from wpscim.wordpress.wpconfig import ConfigError, parse_db_host, read_wp_config
 
 DOCKER = r"""<?php
 if (!function_exists('getenv_docker')) {
@@ -268,3 +268,32 @@ if ( ! defined( 'DB_NAME' ) ) define( 'DB_NAME', 'wordpress' );
 """
     with pytest.raises(ConfigError, match="does not define DB_NAME"):
         read_wp_config(_write(tmp_path, text), environ={})
+
+
+@pytest.mark.parametrize(
+    ("db_host", "expected"),
+    [
+        ("db", ("db", None, None)),
+        ("db.internal:3307", ("db.internal", 3307, None)),
+        ("localhost:/run/other.sock", ("localhost", None, "/run/other.sock")),
+        (":/run/other.sock", ("", None, "/run/other.sock")),
+        ("::1", ("::1", None, None)),
+        ("[::1]:3307", ("::1", 3307, None)),
+        ("[fd00::5]", ("fd00::5", None, None)),
+        ("fd00::5:/run/x.sock", ("fd00::5", None, "/run/x.sock")),
+    ],
+)
+def test_db_host_read_as_wpdb_parse_db_host(db_host, expected):
+    assert parse_db_host(db_host) == expected
+
+
+def test_ipv6_db_host_and_a_socket_beside_a_tcp_host(tmp_path):
+    config = read_wp_config(
+        _write(tmp_path, "<?php define('DB_NAME', 'b'); define('DB_USER', 'u'); define('DB_HOST', '[::1]:3307');"), environ={}
+    )
+    assert (config.address.host, config.address.port, config.address.unix_socket) == ("::1", 3307, None)
+    # mysqli reaches another host over TCP, whatever socket DB_HOST names.
+    config = read_wp_config(
+        _write(tmp_path, "<?php define('DB_NAME', 'b'); define('DB_USER', 'u'); define('DB_HOST', '10.0.0.5:/run/x.sock');"), environ={}
+    )
+    assert (config.address.host, config.address.port, config.address.unix_socket) == ("10.0.0.5", 3306, None)

@@ -298,6 +298,23 @@ class _Parser:
         self.reader.include(keyword, target, self.where(at), self.path.parent)
 
 
+def parse_db_host(value: str) -> tuple[str, int | None, str | None]:
+    """(host, port, socket) of DB_HOST as wpdb::parse_db_host() reads it: `host`, `host:port`,
+    `host:/socket`, `:/socket`, and IPv6 addresses (`::1`, `[::1]:3307`)."""
+    socket = None
+    at = value.find(":/")
+    if at != -1:
+        value, socket = value[:at], value[at + 1 :]
+    if value.count(":") > 1:
+        match = re.match(r"^(?:\[)?(?P<host>[0-9a-fA-F:]+)(?:\]:(?P<port>\d+))?", value)
+    else:
+        match = re.match(r"^(?P<host>[^:/]*)(?::(?P<port>\d+))?", value)
+    if match is None:
+        return "", None, socket
+    port = int(match["port"]) if match["port"] else None
+    return match["host"], port or None, socket
+
+
 def read_wp_config(path: str | Path, environ=None) -> WordPressConfig:
     """The database (DB_NAME, DB_USER, DB_PASSWORD, DB_HOST as host, host:port or host:/socket,
     DB_CHARSET), $table_prefix and every other constant wp-config.php defines with a readable value."""
@@ -307,20 +324,17 @@ def read_wp_config(path: str | Path, environ=None) -> WordPressConfig:
     missing = [n for n in ("DB_NAME", "DB_USER", "DB_HOST") if not isinstance(constants.get(n), str)]
     if missing:
         raise ConfigError(f"{path} does not define {', '.join(missing)} (or defines them with PHP wpscim cannot read)")
-    host, port, socket = constants["DB_HOST"], 3306, None
-    if ":" in host:
-        host, _, rest = host.partition(":")
-        if rest.startswith("/"):
-            socket = rest
-        elif rest.isdigit():
-            port = int(rest)
+    host, port, socket = parse_db_host(constants["DB_HOST"])
     host = host or "localhost"
-    if host == "localhost" and socket is None and port == 3306:
-        # PHP's mysqli treats "localhost" as the server's Unix socket.
-        socket = next((s for s in _SOCKETS if os.path.exists(s)), None)
+    if host == "localhost":
+        # PHP's mysqli reaches "localhost" through the Unix socket (the one named, else its default),
+        # whatever the port; another host over TCP, whatever the socket.
+        socket = socket or next((s for s in _SOCKETS if os.path.exists(s)), None)
+    else:
+        socket = None
     address = DatabaseAddress(
         host="127.0.0.1" if host == "localhost" else host,
-        port=port,
+        port=port or 3306,
         user=constants["DB_USER"],
         password=str(constants.get("DB_PASSWORD") or ""),
         database=constants["DB_NAME"],

@@ -30,6 +30,8 @@ def test_given_flags_win_then_the_page_then_the_defaults(wp):
         settings.save_policy({"never_remove": []})
     with pytest.raises(Invalid, match="deprovision must be one of"):
         settings.save_policy({"deprovision": "vanish"})
+    with pytest.raises(Invalid, match="there is no user 999999"):
+        settings.save_policy({"reassign_to": 999999})
     current = settings.current()
     assert current.policy == Policy(deprovision="delete", reassign_to=1)
     assert current.role_policy.never_grant == frozenset({"author"}) and current.role_policy.never_remove == frozenset({"editor"})

@@ -6,6 +6,7 @@ synced password, be refused while deactivated, keep its roles, and be deleted li
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -227,6 +228,18 @@ def test_delete_mode_and_reassign_to(wp):
     assert api.get(f"/Users/{uid}").status_code == 404
     assert wp.sql("SELECT post_author FROM wp_posts WHERE ID = %s", (post,))[0][0] == keeper
     assert api.delete(f"/Users/{keeper}").status_code == 409  # the keeper itself cannot be deleted
+
+
+def test_reassign_to_a_user_who_no_longer_exists_gives_the_posts_to_the_lowest_administrator(wp):
+    # The user --reassign-to named was deleted in WordPress since: offboarding goes on, and the posts go
+    # where WordPress's own default would send them, not to a user ID that no one has.
+    api = wp.client(Policy(deprovision="delete", reassign_to=999999))
+    uid = int(api.post("/Users", json=scim_body("parting", "parting@example.com")).json["id"])
+    post = _post_by(wp, uid)
+    assert api.delete(f"/Users/{uid}").status_code == 204
+    assert wp.sql("SELECT post_author FROM wp_posts WHERE ID = %s", (post,))[0][0] == 1
+    detail = json.loads(wp.sql("SELECT detail FROM wp_wpscim_events WHERE resource_id = %s AND action = 'delete'", (str(uid),))[0][0])
+    assert detail["reassign"] == 1 and detail["posts"] == {"1": [post]}
 
 
 @pytest.mark.parametrize(

@@ -139,10 +139,19 @@ def test_every_change_is_what_wordpress_sees_and_hears(site, wp):
     # Reactivated: the same password works again.
     status, _ = scim("PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": True}}]})
     assert status == 200 and _login(server, "caroline@example.com", "Carol pw 2")
-    # Deleted: gone for WordPress too.
+    # Deleted: gone for WordPress too, and the post WordPress cached names its new author.
+    wp.sql(
+        "INSERT INTO wp_posts (post_author, post_date, post_date_gmt, post_content, post_title, post_excerpt, post_status, "
+        "post_name, to_ping, pinged, post_modified, post_modified_gmt, post_content_filtered, post_type) VALUES (%s, NOW(), "
+        "UTC_TIMESTAMP(), '', 'Carol writes', '', 'publish', 'carol-writes', '', '', NOW(), UTC_TIMESTAMP(), '', 'post')",
+        (uid,),
+    )
+    post = wp.sql("SELECT MAX(ID) FROM wp_posts WHERE post_name = 'carol-writes'")[0][0]
+    assert server.probe("get_post", id=post)["post_author"] == uid
     assert scim("DELETE", f"/Users/{uid}")[0] == 204
     assert not _login(server, "caroline@example.com", "Carol pw 2")
     assert not server.probe("get_user", id=uid)["exists"]
+    assert server.probe("get_post", id=post)["post_author"] == 1
 
     # Core's hooks, each once, in order, with core's arguments (delivered in the background).
     hooks = _hooks(server, 12)

@@ -55,6 +55,7 @@ class RedisCache:
                 if event.resource_id:
                     keys.update(dict.fromkeys(self._user_keys(event.resource_id, {})))
                 keys[self._key("users", "last_changed")] = None
+                keys.update(dict.fromkeys(self._reassigned_keys(event.detail)))
             else:
                 for option in ("alloptions", "notoptions", f"{self.site.prefix}user_roles"):
                     keys[self._key("options", option, global_group=False)] = None
@@ -62,6 +63,17 @@ class RedisCache:
                     keys.update(dict.fromkeys(self._user_keys(user_id, {})))
                 keys[self._key("users", "last_changed")] = None
         return list(keys)
+
+    def _reassigned_keys(self, detail: dict) -> list[str]:
+        """A deleted user's posts and links, now another's: what wp_delete_user()'s clean_post_cache() and
+        clean_bookmark_cache() delete of them (each blog's own keys on a network)."""
+        keys = []
+        for group, listed, last in (("posts", detail.get("posts"), "last_changed"), ("bookmark", detail.get("links"), "get_bookmarks")):
+            for blog, ids in (listed or {}).items():
+                prefix = blog if self.site.multisite else self._blog
+                keys += [f"{self.settings.prefix}{prefix}:{group}:{item}" for item in ids]
+                keys.append(f"{self.settings.prefix}{prefix}:{group}:{last}")
+        return keys
 
     def _user_keys(self, user_id, snapshot: dict) -> list[str]:
         keys = []

@@ -195,6 +195,11 @@ class SiteSettings:
                     raise Invalid(f"{name} must be a list of role slugs")
                 value = sorted(set(value))
             clean[name] = value
+        if clean.get("reassign_to") is not None:
+            with self.db.reading() as session:
+                session.execute(f"SELECT 1 FROM {self.site.users} WHERE ID = %s", (clean["reassign_to"],))
+                if session.fetchone() is None:
+                    raise Invalid(f"there is no user {clean['reassign_to']} to receive deleted users' posts")
         self._update(lambda stored: stored.update(clean))
 
     def save_mapping(self, entries: list[dict]) -> None:

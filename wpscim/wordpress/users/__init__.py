@@ -130,6 +130,6 @@ class UserStore:
         held = self.reader.held_roles(meta, roles)
         if administers(parse_caps(meta.get(self.site.capabilities_key)), roles):
             self.roles.guard.keep_one(tx, roles, {uid}, f"deleting user {uid}")
-        keeper = self.deletion.delete(tx, uid)
-        tx.record(Event("delete", "User", str(uid), (), {"before": user_snapshot(uid, row, meta, held), "reassign": keeper}))
+        keeper, reassigned = self.deletion.delete(tx, uid)
+        tx.record(Event("delete", "User", str(uid), (), {"before": user_snapshot(uid, row, meta, held), "reassign": keeper, **reassigned}))
         self.finder.forget_counts(ids_shifted=True)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from wpscim.wordpress import passwords
 from wpscim.wordpress.db import Transaction
 from wpscim.wordpress.errors import Conflict
 from wpscim.wordpress.mapping import SUSPENDED_APP_PASSWORDS_META, SUSPENDED_PASS_META
 from wpscim.wordpress.roles import parse_caps
 from wpscim.wordpress.site import Site
+
+log = logging.getLogger("wpscim")
 
 
 def end_sessions(site: Site, user_id: int) -> tuple[str, list]:
@@ -62,10 +66,11 @@ class Deletion:
         self.reassign_to = reassign_to
         self._content_tables: list[tuple[str, str]] | None = None
 
-    def _content_owner_tables(self, tx: Transaction) -> list[tuple[str, str]]:
-        """(table, owner column) of every posts and links table whose rows must be reassigned."""
+    def _content_owner_tables(self, tx: Transaction) -> list[tuple[str, str, str, int]]:
+        """(table, owner column, key column, blog ID) of every posts and links table whose rows must be
+        reassigned."""
         if self._content_tables is None:
-            prefixes = [self.site.base_prefix]
+            blogs = {self.site.base_prefix: 1}
             if self.site.multisite:
                 tx.execute(
                     "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
@@ -73,8 +78,9 @@ class Deletion:
                 )
                 if tx.fetchone():
                     tx.execute(f"SELECT blog_id FROM `{self.site.base_prefix}blogs` WHERE blog_id <> 1")
-                    prefixes += [f"{self.site.base_prefix}{row[0]}_" for row in tx.fetchall()]
-            wanted = {f"{p}posts": "post_author" for p in prefixes} | {f"{p}links": "link_owner" for p in prefixes}
+                    blogs |= {f"{self.site.base_prefix}{row[0]}_": int(row[0]) for row in tx.fetchall()}
+            wanted = {f"{p}posts": ("post_author", "ID", blog) for p, blog in blogs.items()}
+            wanted |= {f"{p}links": ("link_owner", "link_id", blog) for p, blog in blogs.items()}
             tx.execute(
                 "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ("
                 + ", ".join(["%s"] * len(wanted))
@@ -82,14 +88,21 @@ class Deletion:
                 list(wanted),
             )
             existing = {row[0] for row in tx.fetchall()}
-            self._content_tables = [(t, c) for t, c in wanted.items() if t in existing]
+            self._content_tables = [(t, *w) for t, w in wanted.items() if t in existing]
         return self._content_tables
 
     def keeper(self, tx: Transaction, user_id: int) -> int | None:
-        """--reassign-to, else the lowest-ID administrator of this site (on a network, then of the main site)."""
+        """--reassign-to (when that user exists), else the lowest-ID administrator of this site (on a
+        network, then of the main site)."""
         reassign_to = self.reassign_to() if callable(self.reassign_to) else self.reassign_to
         if reassign_to is not None:
-            return reassign_to
+            tx.execute(f"SELECT ID FROM {self.site.users} WHERE ID = %s LOCK IN SHARE MODE", (reassign_to,))
+            if tx.fetchone() is not None:
+                return reassign_to
+            # Offboarding must not wait for a setting to be mended, and posts must not go to no one.
+            log.warning(
+                "user %s, who should receive deleted users' posts, does not exist: they go to the lowest-ID administrator", reassign_to
+            )
         keys = [self.site.capabilities_key]
         if self.site.multisite and self.site.blog_id != 1:
             keys.append(f"{self.site.base_prefix}capabilities")
@@ -104,21 +117,25 @@ class Deletion:
                     return candidate
         return None
 
-    def delete(self, tx: Transaction, user_id: int) -> int | None:
-        """Delete the user, reassigning its content; returns who received it (None: it owned none and
-        there was no one to give it to)."""
+    def delete(self, tx: Transaction, user_id: int) -> tuple[int | None, dict]:
+        """Delete the user, reassigning its content. Returns who received it (None: it owned none and
+        there was no one to give it to), and what was reassigned — {"posts"|"links": {blog ID: [IDs]}} —
+        whose cached copies name the deleted user (wp_delete_user() cleans them)."""
         keeper = self.keeper(tx, user_id)
         if keeper == user_id:
             raise Conflict(f"user {user_id} receives deleted users' posts (--reassign-to) and cannot be deleted", uniqueness=False)
-        for table, column in self._content_owner_tables(tx):
-            tx.execute(f"SELECT 1 FROM `{table}` WHERE `{column}` = %s LIMIT 1", (user_id,))
-            if tx.fetchone() is None:
+        reassigned: dict[str, dict[str, list[int]]] = {}
+        for table, column, key, blog in self._content_owner_tables(tx):
+            tx.execute(f"SELECT `{key}` FROM `{table}` WHERE `{column}` = %s", (user_id,))
+            ids = [row[0] for row in tx.fetchall()]
+            if not ids:
                 continue
             if keeper is None:
                 raise Conflict(
                     f"user {user_id} owns content and there is no administrator to receive it; set --reassign-to", uniqueness=False
                 )
             tx.execute(f"UPDATE `{table}` SET `{column}` = %s WHERE `{column}` = %s", (keeper, user_id))
+            reassigned.setdefault("posts" if column == "post_author" else "links", {})[str(blog)] = ids
         tx.execute(f"DELETE FROM {self.site.usermeta} WHERE user_id = %s", (user_id,))
         tx.execute(f"DELETE FROM {self.site.users} WHERE ID = %s", (user_id,))
-        return keeper
+        return keeper, reassigned

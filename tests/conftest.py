@@ -302,6 +302,7 @@ def serve(wp, mysql_server, tmp_path):
                 time.sleep(0.05)
 
     start.logs = []  # each server's log (output and access log), for tests that read what it said
+    start.processes = processes  # for tests that stop one
     yield start
     for process in processes:
         process.terminate()

@@ -493,6 +493,57 @@ def test_redis_down_during_a_change_answers_at_once_and_clears_the_cache_when_ba
         stop_redis(process)
 
 
+def test_caches_left_uncleared_by_a_stopped_process_are_cleared_by_the_next(serve, wp, tmp_path):
+    """Redis cannot be reached, a change is saved (its event uncleared), and wpscim stops before Redis is
+    back, long after the change (so the re-clearing of the last minutes at start does not cover it):
+    the next wpscim clears the stale keys from the change log's uncleared events, and marks them cleared."""
+    import redis
+    from conftest import free_port
+
+    port = free_port()
+    redis_url = f"redis://127.0.0.1:{port}/0"
+    options = ("--redis-url", redis_url, "--redis-prefix", "t:", "--threads", "2")
+    base, token = serve(extra=options)  # no Redis at that port yet
+    scim = Scim(base, token)
+    status, user = scim("POST", "/Users", {"userName": "olive@example.com", "name": {"givenName": "Olive"}})
+    assert status == 201
+    uid = int(user["id"])
+    status, _ = scim("PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": False}]})
+    assert status == 200
+    first = serve.processes[-1]
+    first.terminate()
+    first.wait(timeout=20)
+    uncleared = "SELECT COUNT(*) FROM wp_wpscim_events WHERE resource_id = %s AND cleared_at IS NULL"
+    assert wp.sql(uncleared, (str(uid),))[0][0] == 2
+    wp.sql("UPDATE wp_wpscim_events SET created_at = created_at - INTERVAL 1 HOUR")
+
+    process = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        cache = redis.Redis(port=port, socket_timeout=2)
+        for _ in range(100):
+            try:
+                cache.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        # What WordPress cached of the user while wpscim could not clear it: the real password hash.
+        cache.set(f"t:wp:users:{uid}", "the user as cached before the deactivation")
+        cache.set("t:wp:userlogins:olive@example.com", str(uid))
+        serve(extra=options)
+        deadline = time.monotonic() + 20
+        while (cache.exists(f"t:wp:users:{uid}") or wp.sql(uncleared, (str(uid),))[0][0]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not cache.exists(f"t:wp:users:{uid}") and not cache.exists("t:wp:userlogins:olive@example.com")
+        assert wp.sql(uncleared, (str(uid),))[0][0] == 0
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def test_concurrent_changes_share_the_companions_deliveries(wp, wordpress_server, serve):
     """On a site whose cache only WordPress can clear, each change waits for a delivery that began after
     its commit; changes made at once share one (a PHP bootstrap per change would cap wpscim at PHP's

@@ -41,6 +41,7 @@ class Event:
     attributes: tuple[str, ...] = ()
     detail: dict = field(default_factory=dict)
     request_id: str = ""  # set when a Transaction records the event
+    id: int | None = None  # its row's, once read back from the change log
 
 
 def user_snapshot(user_id: int | None, row: dict, meta: dict, roles: list[str]) -> dict:
@@ -109,30 +110,56 @@ class ChangeLog:
 
     def mark_cleared(self, tx, events: list[Event], cleared: bool) -> None:
         """Record that WordPress's caches are (or are not yet) clean for the requests of `events`."""
-        requests = sorted({event.request_id for event in events if event.request_id})
+        ids = sorted({event.id for event in events if event.id})
+        requests = sorted({event.request_id for event in events if event.request_id and not event.id})
+        where = []
+        if ids:
+            where.append("id IN (" + ", ".join(["%s"] * len(ids)) + ")")
         if requests:
+            where.append("request_id IN (" + ", ".join(["%s"] * len(requests)) + ")")
+        if where:
             tx.execute(
-                f"UPDATE {self.table} SET cleared_at = {'UTC_TIMESTAMP(6)' if cleared else 'NULL'} WHERE request_id IN ("
-                + ", ".join(["%s"] * len(requests))
-                + ")",
-                requests,
+                f"UPDATE {self.table} SET cleared_at = {'UTC_TIMESTAMP(6)' if cleared else 'NULL'} WHERE " + " OR ".join(where),
+                ids + requests,
             )
 
     def recent_events(self, session, minutes: int, limit: int = 5000) -> list[Event]:
         """The events of the last `minutes` minutes (at most `limit`, newest first, found through the
         primary key: ids grow with time)."""
         session.execute(
-            f"SELECT action, resource_type, resource_id, detail, request_id FROM (SELECT * FROM {self.table} ORDER BY id DESC "
+            f"SELECT id, action, resource_type, resource_id, detail, request_id FROM (SELECT * FROM {self.table} ORDER BY id DESC "
             f"LIMIT {int(limit)}) recent WHERE created_at >= UTC_TIMESTAMP(6) - INTERVAL %s MINUTE",
             (int(minutes),),
         )
+        return self._events(session.fetchall())
+
+    def uncleared_events(self, session) -> list[Event]:
+        """The events whose caches are not known clean, among the newest STATUS_WINDOW (what status()
+        counts): left by a process that could not reach the cache and stopped before it could again."""
+        session.execute(
+            f"SELECT id FROM (SELECT id, cleared_at FROM {self.table} ORDER BY id DESC LIMIT {STATUS_WINDOW}) recent "
+            "WHERE cleared_at IS NULL"
+        )
+        ids = [row[0] for row in session.fetchall()]
+        if not ids:
+            return []
+        session.execute(
+            f"SELECT id, action, resource_type, resource_id, detail, request_id FROM {self.table} WHERE id IN ("
+            + ", ".join(["%s"] * len(ids))
+            + ") ORDER BY id",
+            ids,
+        )
+        return self._events(session.fetchall())
+
+    @staticmethod
+    def _events(rows) -> list[Event]:
         events = []
-        for action, kind, resource, detail, request_id in session.fetchall():
+        for event_id, action, kind, resource, detail, request_id in rows:
             try:
                 told = loads(detail or "{}")
             except ValueError:
                 told = {}
-            events.append(Event(action, kind, str(resource), (), told, request_id))
+            events.append(Event(action, kind, str(resource), (), told, request_id, event_id))
         return events
 
     # --- reading ---------------------------------------------------------------------------------

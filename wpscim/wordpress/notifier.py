@@ -4,7 +4,8 @@
   microseconds); the events were written as cleared. If Redis cannot be reached the answer still goes
   out (the database is the truth): the events are marked uncleared and cleared again in the background
   until Redis answers. When wpscim starts it clears again what the last minutes changed, in case a
-  previous process stopped between a commit and its clearing.
+  previous process stopped between a commit and its clearing; at start and every minute it also clears
+  the events the change log holds as uncleared (another process, or one since stopped, marked them).
 - Another persistent object cache: only WordPress can clear it, so the request waits (at most
   `wait_seconds`) for a delivery by the companion that began after its commit. Concurrent requests
   share one delivery: a PHP bootstrap per request would cap throughput at PHP's speed.
@@ -25,6 +26,7 @@ from wpscim.wordpress.events import ChangeLog, Event
 
 log = logging.getLogger("wpscim")
 RECLEAR_MINUTES = 10
+SWEEP_SECONDS = 60  # how often the change log's uncleared events are looked for
 _MAX_PAUSE = 30.0
 
 
@@ -111,7 +113,7 @@ class WordPressNotifier:
     def _run(self) -> None:
         if self.cache is not None:
             self._reclear_recent()
-        pause, retry_at, next_purge = 0.0, 0.0, time.monotonic()
+        pause, retry_at, next_purge, next_sweep = 0.0, 0.0, time.monotonic(), time.monotonic()
         self._wake.set()  # deliver what waited while wpscim was not running
         while not self._stop.is_set():
             self._wake.wait(timeout=max(0.0, retry_at - time.monotonic()) if pause else 60.0)
@@ -122,6 +124,9 @@ class WordPressNotifier:
             self._wake.clear()
             if self._stop.is_set():
                 return
+            if self.cache is not None and time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + SWEEP_SECONDS
+                self._sweep_uncleared()
             ok = self._clear_uncleared()
             if self.companion is not None:
                 ok = self._deliver() and ok
@@ -179,6 +184,20 @@ class WordPressNotifier:
             pass  # cleared; only the mark is missing, and clearing again does no harm
         log.info("cleared WordPress's cache in Redis for %d change(s) made while it did not answer", len(events))
         return True
+
+    def _sweep_uncleared(self) -> None:
+        """Take up the events the change log holds as uncleared (this process's are in memory already:
+        clearing a key twice does no harm)."""
+        try:
+            with self.db.reading() as session:
+                events = self.changes.uncleared_events(session)
+        except StorageError as exc:
+            log.warning("could not read the change log's uncleared events: %s", exc.detail)
+            return
+        with self._lock:
+            held_ids = {event.id for event in self._uncleared if event.id}
+            held_requests = {event.request_id for event in self._uncleared if event.request_id}
+            self._uncleared.extend(e for e in events if e.id not in held_ids and not (e.request_id and e.request_id in held_requests))
 
     def _reclear_recent(self) -> None:
         """Clear again what the last RECLEAR_MINUTES changed: a process that stopped between a commit and

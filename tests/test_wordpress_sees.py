@@ -544,6 +544,29 @@ def test_caches_left_uncleared_by_a_stopped_process_are_cleared_by_the_next(serv
         process.wait(timeout=10)
 
 
+def test_without_the_companion_a_deleted_users_posts_leave_the_redis_cache_before_the_answer(wp, wordpress_server, serve):
+    """No companion (nothing cleans after the answer): wpscim deletes the reassigned posts' keys itself,
+    as wp_delete_user()'s clean_post_cache() would."""
+    server = wordpress_server(wp, object_cache=True)
+    base, token = serve(where=["--wp-config", str(server.site_dir / "wp-config.php")])
+    scim = Scim(base, token)
+    status, dana = scim("POST", "/Users", {"userName": "dana@example.com", "name": {"givenName": "Dana"}})
+    assert status == 201
+    uid = int(dana["id"])
+    wp.sql(
+        "INSERT INTO wp_posts (post_author, post_date, post_date_gmt, post_content, post_title, post_excerpt, post_status, "
+        "post_name, to_ping, pinged, post_modified, post_modified_gmt, post_content_filtered, post_type) VALUES (%s, NOW(), "
+        "UTC_TIMESTAMP(), '', 'Dana writes', '', 'publish', 'dana-writes', '', '', NOW(), UTC_TIMESTAMP(), '', 'post')",
+        (uid,),
+    )
+    post = wp.sql("SELECT MAX(ID) FROM wp_posts WHERE post_name = 'dana-writes'")[0][0]
+    assert server.probe("get_post", id=post)["post_author"] == uid
+    assert server.probe("cache_get", key=str(post), group="posts")["found"]  # WordPress cached it in Redis
+    assert scim("DELETE", f"/Users/{uid}")[0] == 204
+    assert not server.probe("cache_get", key=str(post), group="posts")["found"]
+    assert server.probe("get_post", id=post)["post_author"] == 1
+
+
 def test_concurrent_changes_share_the_companions_deliveries(wp, wordpress_server, serve):
     """On a site whose cache only WordPress can clear, each change waits for a delivery that began after
     its commit; changes made at once share one (a PHP bootstrap per change would cap wpscim at PHP's

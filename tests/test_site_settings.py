@@ -57,6 +57,9 @@ def test_mapping_layers_and_the_stores_follow_them(wp):
         settings.save_mapping([{"scim": "title", "meta": "position"}])
     with pytest.raises(MappingError, match="job_title is set by the mapping file"):
         settings.save_mapping([{"scim": "nickName", "meta": "job_title"}])
+    # A path a client can make the page list (name sent as a list): mapped, every user read answered 500.
+    with pytest.raises(MappingError, match="filters name, which holds one value"):
+        settings.save_mapping([{"scim": 'name[type eq "x"].givenName', "meta": "first_name"}])
     settings.save_mapping([{"scim": "nickName", "meta": "alias"}, {"scim": "profileUrl", "meta": "homepage"}])
     mapping = storage.users.mapping
     assert storage.users is not first  # rebuilt for the new mapping

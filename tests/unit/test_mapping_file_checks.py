@@ -39,6 +39,16 @@ from wpscim.wordpress.mapping_file import MappingError, parse_mapping
         ("[[attribute]]\nscim = 'displayName'\ncolumn = 'display_name'\ntransform = 'join'\n", "needs from ="),
         ("[[attribute]]\nscim = 'phoneNumbers[type co \"w\"].value'\nmeta = 'x'\n", "may only use 'eq'"),
         ("[[attribute]]\nscim = 'name'\nmeta = 'x'\n", "is complex"),
+        # A filter on an attribute that holds one value: reading it back failed (500) for every user.
+        ("[[attribute]]\nscim = 'name[type eq \"x\"].givenName'\nmeta = 'x'\n", "filters name, which holds one value"),
+        ("[[attribute]]\nscim = 'name[givenName eq \"G\"].familyName'\ncolumn = 'display_name'\n", "holds one value"),
+        (
+            "[[attribute]]\nscim = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager[value eq \"1\"].displayName'\nmeta = 'x'\n",
+            "filters manager, which holds one value",
+        ),
+        # The core schema's URN names the same attributes.
+        ("[[attribute]]\nscim = 'urn:ietf:params:scim:schemas:core:2.0:User:userName'\nmeta = 'x'\n", "always stored by wpscim itself"),
+        ("[[attribute]]\nscim = 'urn:ietf:params:scim:schemas:core:2.0:User:externalId'\nmeta = 'x'\n", "always stored by wpscim itself"),
         ("[extension]\nurn = 'not-a-urn'\n", "urn must look like"),
         ("[[attribute]\nscim = 'title'\n", "Expected"),
         ("whatever = 1\n", "unknown top-level keys whatever"),

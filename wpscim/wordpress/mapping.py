@@ -186,6 +186,8 @@ def set_value(user: dict, path: PatchPath, value) -> None:
             target[path.sub] = value
         return
     items = container.setdefault(key, [])
+    if not isinstance(items, list):
+        return  # a filter on an attribute holding one value: the mapping checks refuse it
     item = next((i for i in items if isinstance(i, dict) and scim_filter.matches(path.value_filter, i)), None)
     if item is None:
         item = seed_from_filter(path.value_filter)

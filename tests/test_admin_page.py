@@ -503,6 +503,15 @@ def test_who_may_open_the_page(stack, wp):
     assert _http("GET", base + "/scim/v2/Users", headers=session)[0] == 401
     forged = session["Cookie"][:-3] + "AAA"
     assert _http("GET", admin_page, headers={"Cookie": forged})[0] == 401
+    # What the page cannot use is refused (400), never a 500: dates its offset moves out of the calendar,
+    # IDs longer than any the tables hold, a user who does not exist to receive posts.
+    for query in ("since=0001-01-01T00:00%2B01:00", "until=9999-12-31T23:59-05:00", "before=" + "9" * 5000, "user=" + "9" * 5000):
+        status, _, page = _http("GET", base + "/wpscim/admin/activity?" + query, headers=session)
+        assert status == 400 and 'id="error"' in page, (query, status)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', _http("GET", admin_page, headers=session)[2]).group(1)
+    for target, said in (("9" * 5000, "Choose a user"), ("99999999999999999999", "there is no user 99999999999999999999")):
+        status, _, page = _http("POST", admin_page, headers=session, form={"action": "save_settings", "reassign_to": target, "csrf": csrf})
+        assert status == 400 and said in page, (target[:30], status)
     # Over HTTPS (as the site's proxy says), the session cookie is Secure.
     made = subprocess.run(
         [sys.executable, "-m", "wpscim", "admin", "link", "--wp-config", config], capture_output=True, text=True, timeout=60

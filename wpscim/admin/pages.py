@@ -64,6 +64,11 @@ def _form(req) -> dict[str, list[str]]:
     return parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
 
 
+def _number(text: str) -> bool:
+    """An ID as the tables hold them (BIGINT UNSIGNED: at most 20 digits)."""
+    return text.isascii() and text.isdigit() and len(text) <= 20
+
+
 def _one(form: dict, name: str, default: str = "") -> str:
     values = form.get(name) or [default]
     return values[0]
@@ -213,7 +218,7 @@ class Connection:
                 values["deprovision"] = _one(form, "deprovision", "deactivate")
             if "reassign_to" not in settings.fixed:
                 target = _one(form, "reassign_to").strip()
-                if target and not (target.isascii() and target.isdigit()):
+                if target and not _number(target):
                     return self._show(req, resp, visitor, status=400, error="Choose a user to receive deleted users' posts.")
                 values["reassign_to"] = int(target) if target else None
             for name in ("never_grant", "never_remove"):
@@ -372,7 +377,7 @@ class Activity:
         since, until = req.get_param("since") or "", req.get_param("until") or ""
         before = req.get_param("before") or ""
         problems = []
-        if user and not (user.isascii() and user.isdigit()):
+        if user and not _number(user):
             problems.append("User must be a user ID.")
         if action and action not in {*USER_ACTIONS, *GROUP_ACTIONS}:
             problems.append("Unknown action.")
@@ -382,9 +387,9 @@ class Activity:
                 try:
                     parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
                     when[name] = parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
-                except ValueError:
+                except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved across midnight by its offset
                     problems.append(f"'{name}' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM).")
-        if before and not (before.isascii() and before.isdigit()):
+        if before and not _number(before):
             problems.append("'before' must be an event id.")
         events, older = [], None
         if not problems:

@@ -185,6 +185,10 @@ def test_token_commands(mysql_server, empty_database):
     listed = _wpscim("token", "list", "--database-url", url)
     assert listed.stdout.split("\t")[0] == "okta" and token not in listed.stdout
     assert _wpscim("token", "create", "--name", "okta", "--database-url", url).returncode != 0
+    # Names the page could not show as stored (nor revoke from it): control, invisible, bidi; over 100.
+    for name, said in (("a\x1bb", "control"), ("okta\u202e", "direction-changing"), ("x" * 101, "at most 100")):
+        refused = _wpscim("token", "create", "--name", name, "--database-url", url)
+        assert refused.returncode != 0 and said in refused.stderr, refused.stderr
     assert _wpscim("token", "revoke", "okta", "--database-url", url).returncode == 0
     assert _wpscim("token", "list", "--database-url", url).stdout == ""
     assert _wpscim("token", "revoke", "okta", "--database-url", url).returncode != 0

@@ -15,6 +15,7 @@ import logging
 import secrets
 import threading
 import time
+import unicodedata
 from datetime import UTC, datetime
 
 from wpscim.wordpress.db import Database
@@ -40,6 +41,10 @@ def _use_key(digest: str) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+NAME_LENGTH = 100  # what the change log keeps of the actor
+_UNSHOWN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
 class TokenStore:
@@ -77,6 +82,11 @@ class TokenStore:
         name = name.strip()
         if not name:
             raise ValueError("a token needs a name")
+        if len(name) > NAME_LENGTH:
+            raise ValueError(f"a token's name has at most {NAME_LENGTH} characters")
+        if any(unicodedata.category(c) in _UNSHOWN for c in name):
+            # A name the page cannot show as it is stored cannot be revoked from it either.
+            raise ValueError("a token's name may not hold control, invisible or direction-changing characters")
         token = secrets.token_urlsafe(32)
         with self.db.transaction() as cursor:
             cursor.lock([f"{self.db.address.database}/{self.site.prefix}/tokens"])

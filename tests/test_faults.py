@@ -105,10 +105,12 @@ class Wpscim:
     """`wpscim serve` as an operator runs it, in a process group of its own (granian's workers
     included), its output (granian's stderr) in a log file."""
 
-    def __init__(self, site: PrivateSite, server: str = "granian", threads: int = THREADS):
-        made = _wpscim("token", "create", "--name", f"faults-{secrets.token_hex(3)}", "--database-url", site.url)
-        assert made.returncode == 0, made.stdout
-        self.token = made.stdout.strip().splitlines()[-1]
+    def __init__(self, site: PrivateSite, server: str = "granian", threads: int = THREADS, extra: tuple[str, ...] = (), token: str = ""):
+        if not token:
+            made = _wpscim("token", "create", "--name", f"faults-{secrets.token_hex(3)}", "--database-url", site.url)
+            assert made.returncode == 0, made.stdout
+            token = made.stdout.strip().splitlines()[-1]
+        self.token = token
         self.port = free_port()
         self.log = site.tmp / f"wpscim-{server}-{self.port}.log"
         with self.log.open("w") as output:
@@ -128,6 +130,7 @@ class Wpscim:
                     server,
                     "--threads",
                     str(threads),
+                    *extra,
                 ],
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -196,8 +199,8 @@ class Wpscim:
 def wpscim_serve(private_wp):
     started: list[Wpscim] = []
 
-    def start(server: str = "granian", threads: int = THREADS) -> Wpscim:
-        served = Wpscim(private_wp, server, threads)
+    def start(server: str = "granian", threads: int = THREADS, extra: tuple[str, ...] = (), token: str = "") -> Wpscim:
+        served = Wpscim(private_wp, server, threads, extra, token)
         started.append(served)
         return served
 
@@ -1387,3 +1390,28 @@ def test_sigterm_lets_requests_in_flight_finish_and_answers_what_was_committed(p
     )
     findings.check(len(held) == len(senders), f"only {len(held)} of {len(senders)} held requests ended")
     findings.assert_none()
+
+
+def test_a_database_that_refuses_writes_still_lets_wpscim_start_read_and_check(private_wp, wpscim_serve):
+    """Read-only (a failover's new primary not yet promoted, a disk full): wpscim starts, reads, answers
+    writes 503 with Retry-After, and `wpscim check` reports — nothing at start may need a write (the
+    companion's key is read when first needed, and only created if missing)."""
+    made = _wpscim("token", "create", "--name", "read-only", "--database-url", private_wp.url)
+    assert made.returncode == 0, made.stdout
+    private_wp.server.sql("SET GLOBAL read_only = 1")
+    try:
+        refused = _wpscim("token", "create", "--name", "another", "--database-url", private_wp.url)
+        assert refused.returncode == 1 and "Traceback" not in refused.stdout, refused.stdout  # one line, not a traceback
+        assert "Error: the database: the WordPress database could not save the change" in refused.stdout, refused.stdout
+        # A site URL: the companion is used (its key is created when first needed, not at start).
+        served = wpscim_serve(extra=("--wp-url", "http://127.0.0.1:9"), token=made.stdout.strip().splitlines()[-1])
+        client = Client(served)
+        assert client.request("list", "GET", "/Users?count=1").status == 200
+        refused = client.request("create", "POST", "/Users", {"userName": "ro@example.com"})
+        assert refused.status == 503 and refused.headers.get("retry-after"), (refused.status, refused.body)
+        checked = _wpscim("check", "--database-url", private_wp.url, "--wp-url", "http://127.0.0.1:9")
+        assert checked.returncode == 0 and "companion:    NOT ANSWERING" in checked.stdout, checked.stdout
+        assert not served.tracebacks(), served.tracebacks()
+    finally:
+        private_wp.server.sql("SET GLOBAL read_only = 0")
+    assert client.request("create", "POST", "/Users", {"userName": "rw@example.com"}).status == 201

@@ -179,7 +179,18 @@ def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Every command: a database that cannot do what was asked is one line on stderr and exit 1, not a
+    traceback (the pool and the read-only or full database say what they can)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except StorageError as exc:
+            raise click.ClickException(f"the database: {exc.detail}") from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="wpscim")
 def main() -> None:
     """SCIM 2.0 provisioning into WordPress's own tables."""
@@ -468,7 +479,7 @@ def build_app(params: dict, opened: _Opened, user_mapping):
             db,
             storage.changes,
             cache=RedisCache(installation.redis, site) if installation.object_cache == "redis" else None,
-            companion=Companion(installation.url, ensure_key(db, site)) if installation.url else None,
+            companion=Companion(installation.url, lambda: ensure_key(db, site)) if installation.url else None,
             wait_seconds=params["wait_for_wordpress"],
             retention_days=params["event_retention_days"],
         )
@@ -517,7 +528,7 @@ def _companion_installed(installation: Installation, opened: _Opened) -> bool:
     if installation.url is None:
         return False
     try:
-        return Companion(installation.url, ensure_key(opened.db, opened.site)).status().ok
+        return Companion(installation.url, lambda: ensure_key(opened.db, opened.site)).status().ok
     except CompanionUnreachable:
         return False
 
@@ -594,7 +605,7 @@ def check(**params) -> None:
         click.echo("companion:    no site URL known (give --wp-url, or --wp-config with WP_HOME): hooks cannot be fired")
     else:
         try:
-            answer = Companion(installation.url, ensure_key(db, site)).status()
+            answer = Companion(installation.url, lambda: ensure_key(db, site)).status()
             answering = answer.ok
             unseen_cache = bool(answer.ok and answer.body.get("object_cache") and installation.object_cache == "none")
             click.echo(
@@ -657,10 +668,13 @@ def companion_install(mu_plugins: str | None, **params) -> None:
         click.echo(companion_module.install(folder))
     except OSError as exc:
         raise click.ClickException(f"cannot write {folder}: {exc.strerror}") from None
-    ensure_key(opened.db, opened.site)
+    try:
+        key = ensure_key(opened.db, opened.site)
+    except StorageError as exc:
+        raise click.ClickException(f"the companion's key could not be stored in the database: {exc.detail}") from None
     if installation.url:
         try:
-            answer = Companion(installation.url, ensure_key(opened.db, opened.site)).status()
+            answer = Companion(installation.url, key).status()
             click.echo(
                 f"the companion answers at {installation.url}"
                 if answer.ok

@@ -25,10 +25,12 @@ import secrets
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from wpscim.wordpress.db import Database
+from wpscim.wordpress.errors import StorageError
 from wpscim.wordpress.site import Site
 
 KEY_OPTION = "wpscim_companion_key"
@@ -62,7 +64,13 @@ def install(mu_plugins: Path) -> str:
 
 
 def ensure_key(db: Database, site: Site) -> str:
-    """The shared secret (option wpscim_companion_key), created on first use."""
+    """The shared secret (option wpscim_companion_key), created on first use (read first: a database
+    that refuses writes, read-only after a failover or with a full disk, still gives it)."""
+    with db.reading() as session:
+        session.execute(f"SELECT option_value FROM {site.options} WHERE option_name = %s", (KEY_OPTION,))
+        row = session.fetchone()
+    if row and row[0]:
+        return row[0]
     with db.transaction() as tx:
         tx.execute(
             f"INSERT IGNORE INTO {site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')",
@@ -94,15 +102,25 @@ class CompanionUnreachable(Exception):
 
 
 class Companion:
-    def __init__(self, url: str, key: str, timeout: float = 30.0):
+    def __init__(self, url: str, key: str | Callable[[], str], timeout: float = 30.0):
+        """`key`: the shared secret, or what reads it (ensure_key) when first needed: wpscim starts, and
+        answers, while the database cannot give it."""
         self.url = url.rstrip("/")
-        self.key = key.encode("utf-8")
+        self._key = key
         self.timeout = timeout
+
+    def key(self) -> bytes:
+        if callable(self._key):
+            try:
+                self._key = self._key()
+            except StorageError as exc:
+                raise CompanionUnreachable(f"the companion's key could not be read from the database: {exc.detail}") from None
+        return self._key.encode("utf-8")
 
     def call(self, action: str, timeout: float | None = None) -> Answer:
         body = b""
         stamp = str(int(time.time()))
-        signature = hmac.new(self.key, stamp.encode() + b"\n" + body, hashlib.sha256).hexdigest()
+        signature = hmac.new(self.key(), stamp.encode() + b"\n" + body, hashlib.sha256).hexdigest()
         request = urllib.request.Request(
             f"{self.url}/?wpscim-companion={action}",
             data=body,

@@ -203,6 +203,14 @@ def test_bulk_creates_a_user_and_adds_it_to_a_group(api, wp):
     assert ops[3]["response"]["scimType"] == "uniqueness"
     uid = int(ops[1]["location"].rsplit("/", 1)[-1])
     assert sorted(wp.oracle.get_user(uid)["roles"]) == ["bulk_team", "subscriber"]
+    # Each operation's change events carry the bulk request's X-Request-Id and the operation's number.
+    logged = wp.sql("SELECT request_id, action, resource_type FROM wp_wpscim_events ORDER BY id")
+    outer = result.headers["X-Request-Id"]
+    assert [(rid, action, kind) for rid, action, kind in logged if rid.startswith(outer + "-")] == [
+        (outer + "-2", "create", "User"),
+        (outer + "-3", "create", "Group"),
+        (outer + "-1", "add_members", "Group"),
+    ], logged
 
 
 def test_bulk_limits_and_fail_on_errors(api):

@@ -17,7 +17,6 @@ from wpscim.http.errors import error_response
 from wpscim.http.media import read_json, write_json
 from wpscim.scim.discovery import MAX_OPERATIONS
 from wpscim.scim.errors import ScimError, bad_request
-from wpscim.wordpress.events import new_request_id
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
@@ -87,7 +86,7 @@ class Bulk:
                     continue  # wait for the operation that creates the referenced resource
                 pending.remove(index)
                 progressed = True
-                results[index] = self._run(req, operation, ids)
+                results[index] = self._run(req, operation, ids, index + 1)
                 if int(results[index]["status"]) >= 400:
                     errors += 1
             if not progressed:
@@ -114,7 +113,7 @@ class Bulk:
             result["bulkId"] = operation["bulkId"]
         return result
 
-    def _run(self, req, operation, ids: dict[str, str]) -> dict:
+    def _run(self, req, operation, ids: dict[str, str], number: int) -> dict:
         if not isinstance(operation, dict):
             return self._failure({}, bad_request("each operation must be an object", "invalidSyntax"))
         if "bulkId" in operation and not isinstance(operation["bulkId"], str):
@@ -135,7 +134,7 @@ class Bulk:
             return self._failure(operation, bad_request(f"'{operation.get('path')}' is not a valid path for {method}", "invalidPath"))
         if method == "POST" and not operation.get("bulkId"):
             return self._failure(operation, bad_request("a POST operation needs a 'bulkId'", "invalidValue"))
-        status, headers, response = self._dispatch(req, method, match, operation)
+        status, headers, response = self._dispatch(req, method, match, operation, number)
         outcome = {"method": method, "status": str(status)}
         if operation.get("bulkId"):
             outcome["bulkId"] = operation["bulkId"]
@@ -151,9 +150,10 @@ class Bulk:
             outcome["response"] = response
         return outcome
 
-    def _dispatch(self, req, method: str, match: re.Match, operation: dict) -> tuple[int, dict, dict | None]:
+    def _dispatch(self, req, method: str, match: re.Match, operation: dict, number: int) -> tuple[int, dict, dict | None]:
         """Run one operation through its resource's responder, as a request of its own: its own
-        request id (and so its own change events) and If-Match from the operation's `version`."""
+        request id, `<the bulk request's>-<number>` (its change events are its own: a lost COMMIT is
+        resolved by them), and If-Match from the operation's `version`."""
         collection, item = self.resources[match.group(1).lower()]
         data = operation.get("data")
         body = json.dumps(data).encode() if data is not None and method != "DELETE" else b""
@@ -173,7 +173,7 @@ class Bulk:
             env["HTTP_IF_MATCH"] = str(operation["version"])
         sub_req = falcon.Request(env, options=req.options)
         sub_req.context.token_name = req.context.token_name
-        sub_req.context.request_id = new_request_id()
+        sub_req.context.request_id = f"{req.context.request_id}-{number}"
         sub_resp = falcon.Response(options=None)
         responder = getattr(collection if match.group(2) is None else item, "on_" + method.lower(), None)
         try:

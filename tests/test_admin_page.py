@@ -512,6 +512,10 @@ def test_who_may_open_the_page(stack, wp):
     for target, said in (("9" * 5000, "Choose a user"), ("99999999999999999999", "there is no user 99999999999999999999")):
         status, _, page = _http("POST", admin_page, headers=session, form={"action": "save_settings", "reassign_to": target, "csrf": csrf})
         assert status == 400 and said in page, (target[:30], status)
+    # Signing out ends the session itself, not only the browser's copy of its cookie.
+    status, headers, _ = _http("POST", base + "/wpscim/admin/signout", headers=session, form={"csrf": csrf})
+    assert status == 303 and "wpscim_admin=" in headers["Set-Cookie"] and "expires=" in headers["Set-Cookie"].lower()
+    assert _http("GET", admin_page, headers=session)[0] == 401
     # Over HTTPS (as the site's proxy says), the session cookie is Secure.
     made = subprocess.run(
         [sys.executable, "-m", "wpscim", "admin", "link", "--wp-config", config], capture_output=True, text=True, timeout=60

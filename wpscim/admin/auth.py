@@ -5,8 +5,9 @@
   WordPress (or a new password) ends it here too. A valid cookie of anyone else is refused (403).
 - **wpscim's own session** (`wpscim admin link`): a one-time link starts it; its cookie `wpscim_admin`
   (HttpOnly, SameSite=Lax, Secure over HTTPS, path /wpscim/admin/) holds an expiry and a random id,
-  signed with the site's admin secret. It lasts SESSION_SECONDS; deleting the option
-  `wpscim_admin_secret` ends every one.
+  signed with the site's admin secret. It lasts SESSION_SECONDS, or until signed out (which the
+  database remembers: a copied cookie is refused too); deleting the option `wpscim_admin_secret`
+  ends every one.
 - **Forms** carry a CSRF token: an HMAC of the session (the WordPress session token's hash, or the
   link session's id) under the same secret. A POST without the right one changes nothing (403).
 
@@ -36,6 +37,7 @@ class Visitor:
     name: str  # who, for the page's header
     session_key: str  # what the CSRF token is bound to
     user: SignedIn | None = None
+    expires: int = 0  # a link session's end (Unix seconds)
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,11 @@ class AdminAuth:
             expires, nonce, mac = parts
             if int(expires) < time.time():
                 continue
-            if hmac.compare_digest(self._mac(f"session|{expires}|{nonce}").encode(), mac.encode("utf-8", "surrogatepass")):
-                return Visitor("link", "signed in with a one-time link", f"link|{nonce}")
+            if not hmac.compare_digest(self._mac(f"session|{expires}|{nonce}").encode(), mac.encode("utf-8", "surrogatepass")):
+                continue
+            if self.access.session_ended(nonce):
+                continue
+            return Visitor("link", "signed in with a one-time link", f"link|{nonce}", expires=int(expires))
         return None
 
     def set_session_cookie(self, req, resp, value: str) -> None:
@@ -101,8 +106,12 @@ class AdminAuth:
             SESSION_COOKIE, value, max_age=SESSION_SECONDS, path=COOKIE_PATH, secure=is_https(req), http_only=True, same_site="Lax"
         )
 
-    def clear_session_cookie(self, req, resp) -> None:
-        resp.set_cookie(SESSION_COOKIE, "", max_age=0, path=COOKIE_PATH, secure=is_https(req), http_only=True, same_site="Lax")
+    def sign_out(self, resp, visitor: Visitor) -> None:
+        """The link session ends for good (its cookie, wherever it was copied, opens nothing any more),
+        and the browser forgets it. A WordPress sign-in ends by logging out of WordPress."""
+        if visitor.kind == "link":
+            self.access.end_session(visitor.session_key.removeprefix("link|"), visitor.expires)
+        resp.unset_cookie(SESSION_COOKIE, path=COOKIE_PATH, same_site="Lax")
 
     # --- forms --------------------------------------------------------------------------------
 

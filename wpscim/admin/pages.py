@@ -498,7 +498,8 @@ class SignOut:
         admitted = self.admin.admit_post(req, resp)
         if admitted is None:
             return
-        self.admin.auth.clear_session_cookie(req, resp)
+        visitor, _ = admitted
+        self.admin.auth.sign_out(resp, visitor)
         raise falcon.HTTPSeeOther(COOKIE_PATH)
 
 

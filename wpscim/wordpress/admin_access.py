@@ -5,7 +5,9 @@ one-time sign-in links (`wpscim admin link`), and the page's address for the com
 
 A link is a random token; only its SHA-256 is stored, as the name of an option of its own
 (`wpscim_admin_link_<sha256>`, its value the expiry in Unix seconds). Using it deletes that row: one
-DELETE that only one request can win, so a link signs in once."""
+DELETE that only one request can win, so a link signs in once. Signing out of the session a link
+started leaves a row of the same kind (`wpscim_admin_ended_<sha256 of the session's id>`) until the
+session would have expired: its cookie no longer opens the page, wherever it was copied to."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from wpscim.wordpress.site import Site
 SECRET_OPTION = "wpscim_admin_secret"
 ADMIN_URL_OPTION = "wpscim_admin_url"  # read by the companion (Users -> SCIM provisioning)
 LINK_PREFIX = "wpscim_admin_link_"
+ENDED_PREFIX = "wpscim_admin_ended_"
 LINK_SECONDS = 600
 SECRET_CACHE_SECONDS = 30.0
 
@@ -38,13 +41,18 @@ class AdminAccess:
         if cached is not None and time.monotonic() - cached[0] <= SECRET_CACHE_SECONDS:
             return cached[1]
         with self._lock:
-            with self.db.transaction() as tx:
-                tx.execute(
-                    f"INSERT IGNORE INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')",
-                    (SECRET_OPTION, secrets.token_hex(32)),
-                )
-                tx.execute(f"SELECT option_value FROM {self.site.options} WHERE option_name = %s", (SECRET_OPTION,))
-                value = tx.fetchone()[0].encode("utf-8")
+            with self.db.reading() as session:  # read first: a database that refuses writes still gives it
+                session.execute(f"SELECT option_value FROM {self.site.options} WHERE option_name = %s", (SECRET_OPTION,))
+                row = session.fetchone()
+            if not row or not row[0]:
+                with self.db.transaction() as tx:
+                    tx.execute(
+                        f"INSERT IGNORE INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')",
+                        (SECRET_OPTION, secrets.token_hex(32)),
+                    )
+                    tx.execute(f"SELECT option_value FROM {self.site.options} WHERE option_name = %s", (SECRET_OPTION,))
+                    row = tx.fetchone()
+            value = row[0].encode("utf-8")
             self._secret = (time.monotonic(), value)
             return value
 
@@ -75,6 +83,24 @@ class AdminAccess:
                 (LINK_PREFIX + _digest(token), int(time.time())),
             )
             return tx.rowcount == 1
+
+    def end_session(self, session_id: str, until: int) -> None:
+        """The link session `session_id` is over (signed out); `until`: when it would have expired."""
+        now = int(time.time())
+        with self.db.transaction() as tx:
+            tx.execute(
+                f"DELETE FROM {self.site.options} WHERE option_name LIKE %s AND CAST(option_value AS UNSIGNED) < %s",
+                (ENDED_PREFIX.replace("_", "\\_") + "%", now),
+            )
+            tx.execute(
+                f"INSERT IGNORE INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')",
+                (ENDED_PREFIX + _digest(session_id), str(until)),
+            )
+
+    def session_ended(self, session_id: str) -> bool:
+        with self.db.reading() as session:
+            session.execute(f"SELECT 1 FROM {self.site.options} WHERE option_name = %s", (ENDED_PREFIX + _digest(session_id),))
+            return session.fetchone() is not None
 
     # --- the page's address -------------------------------------------------------------------
 

@@ -87,6 +87,16 @@ def _hooks(server, expected: int, timeout: float = 45.0) -> list[dict]:
         time.sleep(0.2)
 
 
+def _post_by(wp, author: int, slug: str) -> int:
+    wp.sql(
+        "INSERT INTO wp_posts (post_author, post_date, post_date_gmt, post_content, post_title, post_excerpt, post_status, "
+        "post_name, to_ping, pinged, post_modified, post_modified_gmt, post_content_filtered, post_type) VALUES (%s, NOW(), "
+        "UTC_TIMESTAMP(), '', %s, '', 'publish', %s, '', '', NOW(), UTC_TIMESTAMP(), '', 'post')",
+        (author, slug, slug),
+    )
+    return wp.sql("SELECT MAX(ID) FROM wp_posts WHERE post_name = %s", (slug,))[0][0]
+
+
 def test_every_change_is_what_wordpress_sees_and_hears(site, wp):
     kind, server, scim = site
     # Created: WordPress lets the user in (and, with a persistent cache, caches the user).
@@ -140,13 +150,7 @@ def test_every_change_is_what_wordpress_sees_and_hears(site, wp):
     status, _ = scim("PATCH", f"/Users/{uid}", {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": True}}]})
     assert status == 200 and _login(server, "caroline@example.com", "Carol pw 2")
     # Deleted: gone for WordPress too, and the post WordPress cached names its new author.
-    wp.sql(
-        "INSERT INTO wp_posts (post_author, post_date, post_date_gmt, post_content, post_title, post_excerpt, post_status, "
-        "post_name, to_ping, pinged, post_modified, post_modified_gmt, post_content_filtered, post_type) VALUES (%s, NOW(), "
-        "UTC_TIMESTAMP(), '', 'Carol writes', '', 'publish', 'carol-writes', '', '', NOW(), UTC_TIMESTAMP(), '', 'post')",
-        (uid,),
-    )
-    post = wp.sql("SELECT MAX(ID) FROM wp_posts WHERE post_name = 'carol-writes'")[0][0]
+    post = _post_by(wp, uid, "carol-writes")
     assert server.probe("get_post", id=post)["post_author"] == uid
     assert scim("DELETE", f"/Users/{uid}")[0] == 204
     assert not _login(server, "caroline@example.com", "Carol pw 2")
@@ -553,13 +557,7 @@ def test_without_the_companion_a_deleted_users_posts_leave_the_redis_cache_befor
     status, dana = scim("POST", "/Users", {"userName": "dana@example.com", "name": {"givenName": "Dana"}})
     assert status == 201
     uid = int(dana["id"])
-    wp.sql(
-        "INSERT INTO wp_posts (post_author, post_date, post_date_gmt, post_content, post_title, post_excerpt, post_status, "
-        "post_name, to_ping, pinged, post_modified, post_modified_gmt, post_content_filtered, post_type) VALUES (%s, NOW(), "
-        "UTC_TIMESTAMP(), '', 'Dana writes', '', 'publish', 'dana-writes', '', '', NOW(), UTC_TIMESTAMP(), '', 'post')",
-        (uid,),
-    )
-    post = wp.sql("SELECT MAX(ID) FROM wp_posts WHERE post_name = 'dana-writes'")[0][0]
+    post = _post_by(wp, uid, "dana-writes")
     assert server.probe("get_post", id=post)["post_author"] == uid
     assert server.probe("cache_get", key=str(post), group="posts")["found"]  # WordPress cached it in Redis
     assert scim("DELETE", f"/Users/{uid}")[0] == 204

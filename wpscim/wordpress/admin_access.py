@@ -61,17 +61,20 @@ class AdminAccess:
     def create_link(self, seconds: int = LINK_SECONDS) -> str:
         """A new one-time sign-in token (returned once; only its hash is stored). Expired links are removed."""
         token = secrets.token_urlsafe(32)
-        now = int(time.time())
+        self._store_until(LINK_PREFIX, token, int(time.time()) + seconds)
+        return token
+
+    def _store_until(self, prefix: str, secret: str, until: int) -> None:
+        """Option `<prefix><sha256 of secret>` = `until` (Unix seconds); the prefix's expired ones removed."""
         with self.db.transaction() as tx:
             tx.execute(
                 f"DELETE FROM {self.site.options} WHERE option_name LIKE %s AND CAST(option_value AS UNSIGNED) < %s",
-                (LINK_PREFIX.replace("_", "\\_") + "%", now),
+                (prefix.replace("_", "\\_") + "%", int(time.time())),
             )
             tx.execute(
-                f"INSERT INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')",
-                (LINK_PREFIX + _digest(token), str(now + seconds)),
+                f"INSERT IGNORE INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')",
+                (prefix + _digest(secret), str(until)),
             )
-        return token
 
     def consume_link(self, token: str) -> bool:
         """True once for a live link: the row is deleted by the one request that uses it."""
@@ -86,16 +89,7 @@ class AdminAccess:
 
     def end_session(self, session_id: str, until: int) -> None:
         """The link session `session_id` is over (signed out); `until`: when it would have expired."""
-        now = int(time.time())
-        with self.db.transaction() as tx:
-            tx.execute(
-                f"DELETE FROM {self.site.options} WHERE option_name LIKE %s AND CAST(option_value AS UNSIGNED) < %s",
-                (ENDED_PREFIX.replace("_", "\\_") + "%", now),
-            )
-            tx.execute(
-                f"INSERT IGNORE INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')",
-                (ENDED_PREFIX + _digest(session_id), str(until)),
-            )
+        self._store_until(ENDED_PREFIX, session_id, until)
 
     def session_ended(self, session_id: str) -> bool:
         with self.db.reading() as session:

@@ -163,6 +163,7 @@ def test_mapping_commands(shop, tmp_path, mysql_server):
             "userName": "obs",
             "phoneNumbers": [{"value": "1", "type": "work"}],
             "password": "Secret-1",
+            "roles": [{"value": "subscriber"}],
             ENTERPRISE: {"organization": "X", "costCenter": "7"},
         },
     )
@@ -172,6 +173,7 @@ def test_mapping_commands(shop, tmp_path, mysql_server):
     assert any(l.startswith('phoneNumbers[type eq "work"].value') and "usermeta billing_phone" in l for l in lines)
     assert any(l.startswith(f"{ENTERPRISE}:costCenter") and f"wpscim_{ENTERPRISE} (JSON)" in l for l in lines)
     assert any(l.startswith("password ") for l in lines) and "Secret-1" not in observed.stdout
+    assert any(l.startswith("roles.value ") and l.split("-> ")[1].startswith("wp_capabilities ") for l in lines), lines
     checked = _wpscim("mapping", "check", str(path), "--database-url", url)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "usermeta billing_phone: already set for 1 users" in checked.stdout

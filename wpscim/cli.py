@@ -823,7 +823,7 @@ def mapping_observed(mapping_file: str | None, **params) -> None:
     if not seen:
         click.echo("no attribute paths recorded yet: provision a user from your identity provider first")
     for path in sorted(seen, key=str.lower):
-        click.echo(f"{path:<72} -> {lands(path, user_mapping)}   (last seen {seen[path]})")
+        click.echo(f"{path:<72} -> {lands(path, user_mapping, opened.site.capabilities_key)}   (last seen {seen[path]})")
 
 
 @mapping.command("check")

@@ -322,7 +322,7 @@ class MappingPage:
         )
         rows, counted = [], set()
         for path in paths:
-            where = lands(path, current.mapping)
+            where = lands(path, current.mapping, storage.site.capabilities_key)
             key = where.split(" ")[1] if where.startswith("usermeta ") else None
             if key:
                 counted.add(key)

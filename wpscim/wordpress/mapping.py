@@ -387,13 +387,13 @@ class Mapping:
         return user
 
 
-def lands(path: str, user_mapping) -> str:
-    """Where an attribute path an IdP sent is stored under `user_mapping`."""
+def lands(path: str, user_mapping, capabilities_key: str = "{prefix}capabilities") -> str:
+    """Where an attribute path an IdP sent is stored under `user_mapping` (`capabilities_key`: the site's)."""
     fixed = {
         "username": "users.user_login",
         "password": "users.user_pass (hashed)",
         "active": "suspension (wpscim__suspended_pass)",
-        "roles": "{prefix}capabilities",
+        "roles": capabilities_key,
         "emails.value": "users.user_email (primary) + usermeta wpscim_emails",
     }
     lowered = path.lower()

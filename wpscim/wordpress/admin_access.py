@@ -17,7 +17,7 @@ import threading
 import time
 
 from wpscim.wordpress.db import Database
-from wpscim.wordpress.site import Site
+from wpscim.wordpress.site import Site, secret_option
 
 SECRET_OPTION = "wpscim_admin_secret"
 ADMIN_URL_OPTION = "wpscim_admin_url"  # read by the companion (Users -> SCIM provisioning)
@@ -41,18 +41,7 @@ class AdminAccess:
         if cached is not None and time.monotonic() - cached[0] <= SECRET_CACHE_SECONDS:
             return cached[1]
         with self._lock:
-            with self.db.reading() as session:  # read first: a database that refuses writes still gives it
-                session.execute(f"SELECT option_value FROM {self.site.options} WHERE option_name = %s", (SECRET_OPTION,))
-                row = session.fetchone()
-            if not row or not row[0]:
-                with self.db.transaction() as tx:
-                    tx.execute(
-                        f"INSERT IGNORE INTO {self.site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')",
-                        (SECRET_OPTION, secrets.token_hex(32)),
-                    )
-                    tx.execute(f"SELECT option_value FROM {self.site.options} WHERE option_name = %s", (SECRET_OPTION,))
-                    row = tx.fetchone()
-            value = row[0].encode("utf-8")
+            value = secret_option(self.db, self.site, SECRET_OPTION).encode("utf-8")
             self._secret = (time.monotonic(), value)
             return value
 

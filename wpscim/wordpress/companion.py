@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import importlib.resources
 import json
-import secrets
 import time
 import urllib.error
 import urllib.request
@@ -31,7 +30,7 @@ from pathlib import Path
 
 from wpscim.wordpress.db import Database
 from wpscim.wordpress.errors import StorageError
-from wpscim.wordpress.site import Site
+from wpscim.wordpress.site import Site, secret_option
 
 KEY_OPTION = "wpscim_companion_key"
 FILE_NAME = "wpscim-companion.php"
@@ -64,20 +63,8 @@ def install(mu_plugins: Path) -> str:
 
 
 def ensure_key(db: Database, site: Site) -> str:
-    """The shared secret (option wpscim_companion_key), created on first use (read first: a database
-    that refuses writes, read-only after a failover or with a full disk, still gives it)."""
-    with db.reading() as session:
-        session.execute(f"SELECT option_value FROM {site.options} WHERE option_name = %s", (KEY_OPTION,))
-        row = session.fetchone()
-    if row and row[0]:
-        return row[0]
-    with db.transaction() as tx:
-        tx.execute(
-            f"INSERT IGNORE INTO {site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')",
-            (KEY_OPTION, secrets.token_hex(32)),
-        )
-        tx.execute(f"SELECT option_value FROM {site.options} WHERE option_name = %s", (KEY_OPTION,))
-        return tx.fetchone()[0]
+    """The shared secret (option wpscim_companion_key), created on first use."""
+    return secret_option(db, site, KEY_OPTION)
 
 
 def home_url(db: Database, site: Site) -> str | None:

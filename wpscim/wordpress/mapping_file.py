@@ -118,19 +118,11 @@ def _top(path, extension: schemas.Attribute | None) -> schemas.Attribute | None:
     """The definition of the attribute a mapped path starts with (`name` of `name.givenName`)."""
     if path.urn and extension is not None and path.urn.lower() == extension.name.lower():
         container = extension
-    elif path.urn and path.urn.lower() != schemas.CORE_USER.lower():
+    elif path.urn:  # parse_patch_path takes the core schema's URN off: `urn:…:core:2.0:User:userName` is userName
         container = schemas.extension(path.urn)
     else:
         container = schemas.USER
     return container.sub(path.attr) if container is not None and path.attr else None
-
-
-def _known(path, extension: schemas.Attribute | None) -> schemas.Attribute | None:
-    """The schema definition a mapped path names, or None if no schema wpscim serves has it."""
-    attr = _top(path, extension)
-    if attr is not None and path.sub:
-        return attr.sub(path.sub)
-    return attr
 
 
 def _field(entry, where: str, extension: schemas.Attribute | None) -> Field:
@@ -146,20 +138,19 @@ def _field(entry, where: str, extension: schemas.Attribute | None) -> Field:
         path = parse_patch_path(scim)
     except ValueError as exc:  # the protocol's parse error (ScimError)
         raise MappingError(f"{where}: scim = {scim!r}: {exc}") from None
-    definition = _known(path, extension)
+    top = _top(path, extension)
+    definition = top.sub(path.sub) if top is not None and path.sub else top
     if definition is None:
         raise MappingError(f"{where}: scim = {scim!r} is not an attribute of the User schema, the enterprise extension or [extension]")
     if definition.type == "complex" and not path.sub:
         raise MappingError(f"{where}: scim = {scim!r} is complex; map one of its sub-attributes (e.g. {scim}.value)")
-    core = path.urn is None or path.urn.lower() == schemas.CORE_USER.lower()
-    if core and path.attr.lower() in READ_ONLY_TOP:
+    if path.urn is None and path.attr.lower() in READ_ONLY_TOP:
         raise MappingError(f"{where}: {scim} is SCIM's own, read-only attribute (wpscim answers it) and cannot be mapped")
-    bare = f"{path.attr}.{path.sub}" if path.sub else path.attr  # `urn:…:core:2.0:User:userName` is userName
-    if core and path.value_filter is None and bare.lower() in _NOT_REMAPPED:
+    bare = f"{path.attr}.{path.sub}" if path.sub else path.attr
+    if path.urn is None and path.value_filter is None and bare.lower() in _NOT_REMAPPED:
         raise MappingError(
             f"{where}: {scim} is always stored by wpscim itself (lookups and uniqueness depend on it) and cannot be remapped"
         )
-    top = _top(path, extension)
     if path.value_filter is not None and (top is None or not top.multi_valued):
         raise MappingError(
             f"{where}: {scim!r} filters {path.attr}, which holds one value, not a list (e.g. {path.attr}.{path.sub or 'value'})"

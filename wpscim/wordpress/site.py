@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.resources
 import re
+import secrets
 from dataclasses import dataclass
 
 import phpserialize
@@ -78,6 +79,23 @@ class Site:
             ("locale", ""),
         ]
         return rows
+
+
+def secret_option(db: Database, site: Site, name: str) -> str:
+    """A random secret kept in the option `name`, made on first use. Read first: a database that
+    refuses writes (read-only after a failover, a full disk) still gives one that exists."""
+    with db.reading() as session:
+        session.execute(f"SELECT option_value FROM {site.options} WHERE option_name = %s", (name,))
+        row = session.fetchone()
+    if row and row[0]:
+        return row[0]
+    with db.transaction() as tx:
+        tx.execute(
+            f"INSERT IGNORE INTO {site.options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')",
+            (name, secrets.token_hex(32)),
+        )
+        tx.execute(f"SELECT option_value FROM {site.options} WHERE option_name = %s", (name,))
+        return tx.fetchone()[0]
 
 
 def sql_file(name: str) -> str:
